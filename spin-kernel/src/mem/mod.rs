@@ -1,0 +1,116 @@
+//! Memory services: `PhysAddr` (frames), `VirtAddr` (ranges) and `Translation`
+//! (address-space contexts and their mappings).
+//!
+//! No address-space model lives here: each mound's memory manager builds its
+//! own from these three services.
+
+pub mod phys;
+pub mod translation;
+pub mod virt;
+
+use serde::{Deserialize, Serialize};
+
+pub use phys::{FrameAttrs, FrameOwner, PhysAddrService, PhysError, ReclaimArgs};
+pub use translation::{AddressSpace, FaultArgs, MapError, Mapping, Translation};
+pub use virt::{VirtAddrService, VirtError, VirtRange};
+
+/// A guest physical address (an offset into the machine's [`crate::GuestRam`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PhysAddr(pub u64);
+
+/// A guest virtual address inside one address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct VirtAddr(pub u64);
+
+/// Page protection bits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Prot(u8);
+
+impl Prot {
+    /// No access.
+    pub const NONE: Prot = Prot(0);
+    /// Readable.
+    pub const READ: Prot = Prot(1);
+    /// Writable.
+    pub const WRITE: Prot = Prot(2);
+    /// Executable.
+    pub const EXEC: Prot = Prot(4);
+    /// Read + write.
+    pub const RW: Prot = Prot(3);
+    /// Read + execute.
+    pub const RX: Prot = Prot(5);
+    /// Read + write + execute.
+    pub const RWX: Prot = Prot(7);
+
+    /// Builds a protection from its raw bits (only the low three are kept).
+    pub const fn from_bits(bits: u8) -> Prot {
+        Prot(bits & 7)
+    }
+    /// The raw bits.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+    /// Whether every bit of `other` is set in `self`.
+    pub const fn contains(self, other: Prot) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Union of two protections.
+    pub const fn union(self, other: Prot) -> Prot {
+        Prot(self.0 | other.0)
+    }
+    /// `self` without the bits of `other`.
+    pub const fn without(self, other: Prot) -> Prot {
+        Prot(self.0 & !other.0)
+    }
+    /// Whether this protection permits `access`.
+    pub const fn permits(self, access: crate::Access) -> bool {
+        match access {
+            crate::Access::Read => self.contains(Prot::READ),
+            crate::Access::Write => self.contains(Prot::WRITE),
+            crate::Access::Execute => self.contains(Prot::EXEC),
+        }
+    }
+}
+
+impl std::fmt::Debug for Prot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = if self.contains(Prot::READ) { 'r' } else { '-' };
+        let w = if self.contains(Prot::WRITE) { 'w' } else { '-' };
+        let x = if self.contains(Prot::EXEC) { 'x' } else { '-' };
+        write!(f, "{r}{w}{x}")
+    }
+}
+
+/// One page-table entry as a CPU sees it after a successful walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pte {
+    /// Guest physical address of the frame (page aligned).
+    pub frame: PhysAddr,
+    /// Permitted accesses.
+    pub prot: Prot,
+}
+
+/// Why a page walk failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WalkFault {
+    /// No mapping for the page.
+    NotPresent,
+    /// A mapping exists but does not permit the access.
+    Protection,
+}
+
+/// The small trait through which a machine's MMU reaches the kernel's
+/// translations (a software TLB fills from it; KVM builds page tables from it).
+pub trait PageTable: Send + Sync {
+    /// Address-space identifier, unique for the life of the kernel.
+    fn asid(&self) -> u64;
+    /// log2 of the page size.
+    fn page_shift(&self) -> u32;
+    /// Bumped whenever a mapping is removed, its frame changes, its protection is
+    /// lowered, or its dirty bit is cleared. A CPU that cached translations with an
+    /// older generation must drop them before its next access.
+    fn generation(&self) -> u64;
+    /// Walks the mapping for `va`, like a hardware page walker: on success it
+    /// sets the page's accessed bit, and its dirty bit when `access` is a write.
+    fn walk(&self, va: u64, access: crate::Access) -> Result<Pte, WalkFault>;
+}

@@ -1,0 +1,406 @@
+//! `Translation`: address-space contexts and their virtual→physical mappings.
+//!
+//! A context is an [`AddressSpace`], reached only through the `Cap<AddressSpace>`
+//! that `Translation::create` returns: holding the capability is the authority to
+//! add, remove and examine its mappings. Machines read mappings through the
+//! [`PageTable`] trait; every change that could make a cached translation wrong
+//! bumps the space's generation.
+//!
+//! Faults are events: `PageNotPresent`, `BadAddress` and `ProtectionFault`, each
+//! carrying the context, address and access kind ([`FaultArgs`]).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use vm_memory::{Bytes, GuestAddress};
+
+use super::{PageTable, PhysAddr, Prot, Pte, WalkFault};
+use crate::cap::Cap;
+use crate::event::Event;
+use crate::machine::{Access, GuestRam};
+use crate::strand::MoundId;
+
+/// Arguments of the fault events (`PageNotPresent`, `BadAddress`, `ProtectionFault`).
+#[derive(Debug, Clone)]
+pub struct FaultArgs {
+    /// The faulting context.
+    pub space: Cap<AddressSpace>,
+    /// Faulting virtual address.
+    pub va: u64,
+    /// What the access tried to do.
+    pub access: Access,
+}
+
+/// A mapping as `examine` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Page-aligned virtual address.
+    pub va: u64,
+    /// Backing frame.
+    pub frame: PhysAddr,
+    /// Protection.
+    pub prot: Prot,
+    /// Set by the first access since the bit was last cleared.
+    pub accessed: bool,
+    /// Set by the first write since the bit was last cleared.
+    pub dirty: bool,
+}
+
+/// Errors from mapping operations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    /// The virtual address is not page aligned.
+    #[error("virtual address {0:#x} is not page aligned")]
+    Unaligned(u64),
+    /// The frame address is not page aligned or lies outside guest RAM.
+    #[error("frame {0:#x} is not a page-aligned address inside guest RAM")]
+    BadFrame(u64),
+    /// No mapping exists at that address.
+    #[error("no mapping at {0:#x}")]
+    NotMapped(u64),
+}
+
+struct Entry {
+    frame: PhysAddr,
+    prot: Prot,
+    accessed: AtomicBool,
+    dirty: AtomicBool,
+}
+
+/// One address-space context.
+pub struct AddressSpace {
+    asid: u64,
+    owner: MoundId,
+    page_shift: u32,
+    ram: Arc<GuestRam>,
+    entries: RwLock<HashMap<u64, Entry>>,
+    generation: AtomicU64,
+}
+
+impl std::fmt::Debug for AddressSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressSpace")
+            .field("asid", &self.asid)
+            .field("owner", &self.owner)
+            .field("pages", &self.len())
+            .finish()
+    }
+}
+
+impl AddressSpace {
+    fn page_mask(&self) -> u64 {
+        (1u64 << self.page_shift) - 1
+    }
+
+    fn read_entries(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Entry>> {
+        // A poisoned lock means a panic while holding it; the map itself is still
+        // consistent because every write is a single insert/remove.
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write_entries(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, Entry>> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The mound that owns this context.
+    pub fn owner(&self) -> MoundId {
+        self.owner
+    }
+
+    /// Page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_shift
+    }
+
+    /// Number of mapped pages.
+    pub fn len(&self) -> usize {
+        self.read_entries().len()
+    }
+
+    /// Whether no page is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Guest RAM this context maps into.
+    pub fn ram(&self) -> &Arc<GuestRam> {
+        &self.ram
+    }
+
+    /// Adds (or replaces) the mapping of the page at `va` to `frame` with `prot`.
+    pub fn map(&self, va: u64, frame: PhysAddr, prot: Prot) -> Result<(), MapError> {
+        if va & self.page_mask() != 0 {
+            return Err(MapError::Unaligned(va));
+        }
+        let in_ram = frame.0 & self.page_mask() == 0
+            && crate::machine::host_ptr(&self.ram, frame, self.page_size() as usize).is_some();
+        if !in_ram {
+            return Err(MapError::BadFrame(frame.0));
+        }
+        let entry = Entry {
+            frame,
+            prot,
+            accessed: AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
+        };
+        let old = self.write_entries().insert(va >> self.page_shift, entry);
+        if let Some(old) = old {
+            if old.frame != frame || !prot.contains(old.prot) {
+                self.bump();
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the mapping of the page at `va`, returning what it was.
+    pub fn unmap(&self, va: u64) -> Option<Mapping> {
+        let vpn = va >> self.page_shift;
+        let old = self.write_entries().remove(&vpn)?;
+        self.bump();
+        Some(Self::mapping_of(vpn << self.page_shift, &old))
+    }
+
+    /// Changes the protection of the mapped page at `va`.
+    pub fn protect(&self, va: u64, prot: Prot) -> Result<(), MapError> {
+        let vpn = va >> self.page_shift;
+        let mut map = self.write_entries();
+        let entry = map.get_mut(&vpn).ok_or(MapError::NotMapped(va))?;
+        let lowered = !prot.contains(entry.prot);
+        entry.prot = prot;
+        drop(map);
+        if lowered {
+            self.bump();
+        }
+        Ok(())
+    }
+
+    /// Changes the protection of every mapped page in `[va, va + len)`;
+    /// returns how many pages were changed. Bumps the generation once.
+    pub fn protect_range(&self, va: u64, len: u64, prot: Prot) -> usize {
+        let first = va >> self.page_shift;
+        let last = va.saturating_add(len).saturating_add(self.page_mask()) >> self.page_shift;
+        let mut map = self.write_entries();
+        let mut changed = 0;
+        let mut lowered = false;
+        for vpn in first..last {
+            if let Some(e) = map.get_mut(&vpn) {
+                lowered |= !prot.contains(e.prot);
+                e.prot = prot;
+                changed += 1;
+            }
+        }
+        drop(map);
+        if lowered {
+            self.bump();
+        }
+        changed
+    }
+
+    /// Reports the mapping of the page containing `va`.
+    pub fn examine(&self, va: u64) -> Option<Mapping> {
+        let vpn = va >> self.page_shift;
+        self.read_entries()
+            .get(&vpn)
+            .map(|e| Self::mapping_of(vpn << self.page_shift, e))
+    }
+
+    /// Clears the dirty bit of the page at `va`, returning its old value.
+    pub fn clear_dirty(&self, va: u64) -> bool {
+        let was = self
+            .read_entries()
+            .get(&(va >> self.page_shift))
+            .is_some_and(|e| e.dirty.swap(false, Ordering::AcqRel));
+        if was {
+            // A CPU holding a writable TLB entry would not set the bit again.
+            self.bump();
+        }
+        was
+    }
+
+    /// Clears the accessed bit of the page at `va`, returning its old value.
+    pub fn clear_accessed(&self, va: u64) -> bool {
+        let was = self
+            .read_entries()
+            .get(&(va >> self.page_shift))
+            .is_some_and(|e| e.accessed.swap(false, Ordering::AcqRel));
+        if was {
+            self.bump();
+        }
+        was
+    }
+
+    /// Every mapping, sorted by virtual address (for fork, and for telemetry).
+    pub fn mappings(&self) -> Vec<Mapping> {
+        let map = self.read_entries();
+        let mut out: Vec<Mapping> = map
+            .iter()
+            .map(|(vpn, e)| Self::mapping_of(vpn << self.page_shift, e))
+            .collect();
+        out.sort_by_key(|m| m.va);
+        out
+    }
+
+    fn mapping_of(va: u64, e: &Entry) -> Mapping {
+        Mapping {
+            va,
+            frame: e.frame,
+            prot: e.prot,
+            accessed: e.accessed.load(Ordering::Acquire),
+            dirty: e.dirty.load(Ordering::Acquire),
+        }
+    }
+
+    /// Copies `buf.len()` bytes from guest virtual memory at `va`, checking
+    /// read permission page by page. On failure returns the first faulting
+    /// address and why; nothing beyond that page has been read.
+    pub fn read(&self, va: u64, buf: &mut [u8]) -> Result<(), (u64, WalkFault)> {
+        self.copy(va, buf.len(), Access::Read, |pa, off, n| {
+            // The walk proved [pa, pa+n) lies inside RAM.
+            self.ram
+                .read_slice(&mut buf[off..off + n], GuestAddress(pa))
+                .map_err(|_| WalkFault::NotPresent)
+        })
+    }
+
+    /// Copies `data` into guest virtual memory at `va`, checking write
+    /// permission page by page (and setting dirty bits).
+    pub fn write(&self, va: u64, data: &[u8]) -> Result<(), (u64, WalkFault)> {
+        self.copy(va, data.len(), Access::Write, |pa, off, n| {
+            self.ram
+                .write_slice(&data[off..off + n], GuestAddress(pa))
+                .map_err(|_| WalkFault::NotPresent)
+        })
+    }
+
+    fn copy(
+        &self,
+        va: u64,
+        len: usize,
+        access: Access,
+        mut step: impl FnMut(u64, usize, usize) -> Result<(), WalkFault>,
+    ) -> Result<(), (u64, WalkFault)> {
+        let mut done = 0usize;
+        while done < len {
+            let cur = va.checked_add(done as u64).ok_or((va, WalkFault::NotPresent))?;
+            let in_page = (self.page_size() - (cur & self.page_mask())) as usize;
+            let n = in_page.min(len - done);
+            let pte = self.walk(cur, access).map_err(|f| (cur, f))?;
+            step(pte.frame.0 + (cur & self.page_mask()), done, n).map_err(|f| (cur, f))?;
+            done += n;
+        }
+        Ok(())
+    }
+}
+
+impl PageTable for AddressSpace {
+    fn asid(&self) -> u64 {
+        self.asid
+    }
+
+    fn page_shift(&self) -> u32 {
+        self.page_shift
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn walk(&self, va: u64, access: Access) -> Result<Pte, WalkFault> {
+        let map = self.read_entries();
+        let e = map.get(&(va >> self.page_shift)).ok_or(WalkFault::NotPresent)?;
+        if !e.prot.permits(access) {
+            return Err(WalkFault::Protection);
+        }
+        if !e.accessed.load(Ordering::Relaxed) {
+            e.accessed.store(true, Ordering::Release);
+        }
+        if access == Access::Write && !e.dirty.load(Ordering::Relaxed) {
+            e.dirty.store(true, Ordering::Release);
+        }
+        Ok(Pte {
+            frame: e.frame,
+            prot: e.prot,
+        })
+    }
+}
+
+/// The Translation service: creates contexts and owns the fault events.
+pub struct Translation {
+    ram: Arc<GuestRam>,
+    page_shift: u32,
+    next_asid: AtomicU64,
+    /// Raised when an access finds no mapping. Handlers return `true` when they
+    /// resolved the fault (the access is retried).
+    pub page_not_present: Event<FaultArgs, bool>,
+    /// Raised when an access is outside any region the context's manager knows.
+    pub bad_address: Event<FaultArgs, bool>,
+    /// Raised when a mapping exists but does not permit the access.
+    pub protection_fault: Event<FaultArgs, bool>,
+}
+
+impl Translation {
+    /// Creates the service for a machine's RAM and page size.
+    pub fn new(ram: Arc<GuestRam>, page_shift: u32) -> Translation {
+        Translation {
+            ram,
+            page_shift,
+            next_asid: AtomicU64::new(1),
+            page_not_present: Event::new("Translation.PageNotPresent"),
+            bad_address: Event::new("Translation.BadAddress"),
+            protection_fault: Event::new("Translation.ProtectionFault"),
+        }
+    }
+
+    /// Page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_shift
+    }
+
+    /// Creates an empty context owned by `owner`; the capability is the
+    /// authority to change it.
+    pub fn create(&self, owner: MoundId) -> Cap<AddressSpace> {
+        Cap::new(AddressSpace {
+            asid: self.next_asid.fetch_add(1, Ordering::Relaxed),
+            owner,
+            page_shift: self.page_shift,
+            ram: self.ram.clone(),
+            entries: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    /// Destroys a context: removes every mapping and returns them (so the
+    /// manager can free the frames). Other holders of the capability see an
+    /// empty space.
+    pub fn destroy(&self, space: Cap<AddressSpace>) -> Vec<Mapping> {
+        let all = space.mappings();
+        space.write_entries().clear();
+        space.bump();
+        all
+    }
+
+    /// Raises the right fault event for a failed access at `va` and returns
+    /// whether a handler resolved it.
+    pub fn fault(&self, space: &Cap<AddressSpace>, va: u64, access: Access) -> bool {
+        let args = FaultArgs {
+            space: space.clone(),
+            va,
+            access,
+        };
+        let event = match space.examine(va) {
+            None => &self.page_not_present,
+            Some(m) if !m.prot.permits(access) => &self.protection_fault,
+            Some(_) => return true, // already resolved (e.g. by another CPU)
+        };
+        match event.raise(&args) {
+            Some(true) => true,
+            _ => matches!(self.bad_address.raise(&args), Some(true)),
+        }
+    }
+}
