@@ -4,7 +4,7 @@
 //! references ([`cap`]), logical protection domains and the nameserver
 //! ([`domain`]), the event dispatcher ([`event`]), memory services
 //! ([`mem`]: `PhysAddr`, `VirtAddr`, `Translation`), strands and the global
-//! scheduler hook ([`strand`]), the machine interface ([`machine`]) and
+//! scheduler hook ([`strand`], [`sched`]), the machine interface ([`machine`]) and
 //! telemetry snapshots ([`telemetry`]).
 //!
 //! The kernel never names a mound and never names a machine backend: mounds
@@ -20,10 +20,12 @@ pub mod event;
 pub mod kernel;
 pub mod machine;
 pub mod mem;
+pub mod sched;
 pub mod strand;
 
 pub use cap::{Authority, Cap};
 pub use kernel::{Kernel, KernelConfig, KernelId};
 pub use machine::{Access, Arch, Cpu, GuestRam, Machine, RegisterFile, Trap};
 pub use mem::{PageTable, PhysAddr, Prot, Pte, VirtAddr, WalkFault};
-pub use strand::{GlobalScheduler, MoundId, Nanos, Pick, SchedParams, StrandId, StrandState};
+pub use sched::{GlobalScheduler, Pick};
+pub use strand::{MoundId, Nanos, SchedParams, StrandId, StrandState};
