@@ -20,6 +20,12 @@ pub struct Pick {
 /// been picked (`remove`), and how long a picked strand ran (`charge`, before
 /// it is enqueued again or blocks). Every method is expected to be O(log n) or
 /// better in the number of runnable strands, except `drain`.
+///
+/// A policy must accept `charge` and `enqueue` for a strand it has never seen:
+/// after a swap, the strands that were running under the old policy are
+/// charged to and requeued in the new one when they next stop. The ids it sees
+/// may also stand for a whole mound's thread package (two-level scheduling);
+/// the policy need not know the difference.
 pub trait GlobalScheduler: Send {
     /// The policy's name (`rr-priority`, `stride`, `lottery`, `edf`, `fair`, ...).
     fn name(&self) -> &'static str;
@@ -42,6 +48,10 @@ pub trait GlobalScheduler: Send {
     fn should_preempt(&self, _running: StrandId, _params: &SchedParams, _now: Nanos) -> bool {
         false
     }
+
+    /// `strand` exited: drop any per-strand state the policy keeps beyond the
+    /// runnable set (virtual time, pass, job). It is neither queued nor running.
+    fn forget(&mut self, _strand: StrandId) {}
 
     /// Removes and returns the whole runnable set, in the order the policy
     /// would have run it, for a policy swap.

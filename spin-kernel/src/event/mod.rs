@@ -338,7 +338,8 @@ struct State<A, R> {
 struct Core<A, R> {
     name: String,
     version: AtomicU64,
-    snapshot: RwLock<Arc<Snapshot<A, R>>>,
+    /// `(version it was built for, snapshot)`.
+    snapshot: RwLock<(u64, Arc<Snapshot<A, R>>)>,
     state: Mutex<State<A, R>>,
     raises: AtomicU64,
     contained: AtomicU64,
@@ -435,7 +436,7 @@ impl<A: 'static, R: 'static> Event<A, R> {
             core: Arc::new(Core {
                 name: name.into(),
                 version: AtomicU64::new(0),
-                snapshot: RwLock::new(Arc::new(Snapshot::empty())),
+                snapshot: RwLock::new((0, Arc::new(Snapshot::empty()))),
                 state: Mutex::new(State {
                     entries: Vec::new(),
                     keys: Vec::new(),
@@ -469,17 +470,32 @@ impl<A: 'static, R: 'static> Event<A, R> {
         self.core.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The current snapshot, rebuilt here (once) if installs or removals made
+    /// it stale: installing n handlers costs O(n) plus one rebuild, not O(n²).
     fn current(&self) -> Arc<Snapshot<A, R>> {
-        self.core
-            .snapshot
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        let version = self.core.version.load(Ordering::Acquire);
+        {
+            let snap = self.core.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            if snap.0 == version {
+                return snap.1.clone();
+            }
+        }
+        let state = self.state();
+        // Re-read under the state lock: installs bump the version while holding it.
+        let version = self.core.version.load(Ordering::Acquire);
+        let mut snap = self.core.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        if snap.0 != version {
+            *snap = (
+                version,
+                Arc::new(Snapshot::build(&state.entries, &state.keys, state.result.clone())),
+            );
+        }
+        snap.1.clone()
     }
 
-    fn publish(&self, state: &State<A, R>) {
-        let snap = Arc::new(Snapshot::build(&state.entries, &state.keys, state.result.clone()));
-        *self.core.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snap;
+    /// Marks the snapshot stale; the next raise rebuilds it. Called with the
+    /// state lock held.
+    fn publish(&self, _state: &State<A, R>) {
         self.core.version.fetch_add(1, Ordering::Release);
     }
 
@@ -551,14 +567,15 @@ impl<A: 'static, R: 'static> Event<A, R> {
             mode: handler.mode,
             stats: HandlerStats::default(),
         });
-        // Insert at the end of its order class: O(n) for the position, amortized
-        // O(1) when appending, and the snapshot is rebuilt once per install.
+        // Insert at the end of its order class. Finding the class boundary scans
+        // from the nearer end, so appending in install order (the common case)
+        // is O(1); the snapshot is rebuilt lazily at the next raise.
+        let entries = &state.entries;
         let pos = match entry.order {
-            Order::First => state.entries.iter().position(|e| e.order != Order::First),
-            Order::Any => state.entries.iter().position(|e| e.order == Order::Last),
-            Order::Last => None,
-        }
-        .unwrap_or(state.entries.len());
+            Order::Last => entries.len(),
+            Order::Any => entries.len() - entries.iter().rev().take_while(|e| e.order == Order::Last).count(),
+            Order::First => entries.iter().take_while(|e| e.order == Order::First).count(),
+        };
         state.entries.insert(pos, entry);
         self.publish(&state);
         Ok(HandlerId(id))
