@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cap;
+pub mod domain;
 pub mod event;
 pub mod kernel;
 pub mod machine;
