@@ -99,3 +99,6 @@ pub struct StrandInfo {
     pub params: SchedParams,
 }
 
+
+mod service;
+pub use service::{StrandEvent, StrandTelemetry, Strands};
