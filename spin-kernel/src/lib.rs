@@ -23,6 +23,7 @@ pub mod machine;
 pub mod mem;
 pub mod sched;
 pub mod strand;
+pub mod telemetry;
 
 pub use cap::{Authority, Cap};
 pub use kernel::{Kernel, KernelConfig, KernelId};

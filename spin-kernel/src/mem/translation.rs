@@ -404,3 +404,86 @@ impl Translation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Handler, Principal};
+    use crate::machine::new_guest_ram;
+
+    fn setup() -> (Translation, Cap<AddressSpace>) {
+        let ram = new_guest_ram(16 * 8192).unwrap();
+        let t = Translation::new(ram, 13);
+        let s = t.create(MoundId(1));
+        (t, s)
+    }
+
+    #[test]
+    fn walk_sets_accessed_and_dirty_and_checks_protection() {
+        let (_t, s) = setup();
+        s.map(0x2000_0000, PhysAddr(0x4000), Prot::READ).unwrap();
+        assert_eq!(s.walk(0x2000_0010, Access::Write), Err(WalkFault::Protection));
+        assert_eq!(s.walk(0x3000_0000, Access::Read), Err(WalkFault::NotPresent));
+        let pte = s.walk(0x2000_0010, Access::Read).unwrap();
+        assert_eq!(pte.frame, PhysAddr(0x4000));
+        let m = s.examine(0x2000_1fff).unwrap();
+        assert!(m.accessed && !m.dirty);
+        let g = s.generation();
+        s.protect(0x2000_0000, Prot::RW).unwrap();
+        assert_eq!(s.generation(), g, "raising protection needs no shootdown");
+        s.walk(0x2000_0000, Access::Write).unwrap();
+        assert!(s.examine(0x2000_0000).unwrap().dirty);
+        assert!(s.clear_dirty(0x2000_0000));
+        assert!(s.generation() > g, "clearing dirty invalidates cached writable entries");
+        let g = s.generation();
+        s.protect(0x2000_0000, Prot::READ).unwrap();
+        assert!(s.generation() > g);
+    }
+
+    #[test]
+    fn map_rejects_bad_frames_and_unaligned_addresses() {
+        let (_t, s) = setup();
+        assert_eq!(s.map(0x1001, PhysAddr(0), Prot::RW), Err(MapError::Unaligned(0x1001)));
+        assert_eq!(s.map(0x2000, PhysAddr(0x10), Prot::RW), Err(MapError::BadFrame(0x10)));
+        assert_eq!(s.map(0x2000, PhysAddr(16 * 8192), Prot::RW), Err(MapError::BadFrame(16 * 8192)));
+        assert_eq!(s.protect(0x8000, Prot::RW), Err(MapError::NotMapped(0x8000)));
+    }
+
+    #[test]
+    fn read_write_across_pages_and_fault_reporting() {
+        let (_t, s) = setup();
+        s.map(0x10000, PhysAddr(0x2000), Prot::RW).unwrap();
+        s.map(0x12000, PhysAddr(0x8000), Prot::READ).unwrap();
+        let data: Vec<u8> = (0..100).collect();
+        s.write(0x11fd0, &data[..48]).unwrap();
+        let mut back = [0u8; 48];
+        s.read(0x11fd0, &mut back).unwrap();
+        assert_eq!(&back[..], &data[..48]);
+        // Write spilling into the read-only page faults at that page's start.
+        assert_eq!(s.write(0x11ff0, &data[..32]), Err((0x12000, WalkFault::Protection)));
+        assert_eq!(s.read(0x13ff8, &mut back[..16]), Err((0x14000, WalkFault::NotPresent)));
+        assert_eq!(s.read(u64::MAX - 3, &mut back[..16]).unwrap_err().1, WalkFault::NotPresent);
+    }
+
+    #[test]
+    fn fault_events_reach_the_owners_handler() {
+        let (t, s) = setup();
+        let space = s.clone();
+        t.page_not_present
+            .install(
+                &Principal::mound("mm", MoundId(1)),
+                Handler::new(move |a: &FaultArgs| {
+                    space.map(a.va & !0x1fff, PhysAddr(0x6000), Prot::RW).is_ok()
+                }),
+            )
+            .unwrap();
+        assert!(t.fault(&s, 0x40_0010, Access::Write));
+        assert!(s.walk(0x40_0010, Access::Write).is_ok());
+        // No ProtectionFault handler: unresolved, BadAddress has none either.
+        s.map(0x50_0000, PhysAddr(0x4000), Prot::READ).unwrap();
+        assert!(!t.fault(&s, 0x50_0000, Access::Write));
+        let gone = t.destroy(s.clone());
+        assert_eq!(gone.len(), 2);
+        assert!(s.is_empty());
+    }
+}
