@@ -1,1 +1,31 @@
-//! (crate under construction)
+//! DEC Alpha AXP user-mode CPU emulator for the SPIN host.
+//!
+//! - [`decode`]: instruction words → predecoded [`decode::Op`]s; [`disasm`]
+//!   prints objdump's syntax; [`asm`] assembles it back (for tests).
+//! - [`AlphaCpu`] implements [`spin_kernel::machine::Cpu`]: an interpreter over
+//!   pages of lazily predecoded instructions, a software TLB filled from the
+//!   kernel's [`spin_kernel::mem::PageTable`], PAL calls and faults as
+//!   [`spin_kernel::machine::Trap`]s, deterministic instruction budgets.
+//! - [`AlphaMachine`] implements [`spin_kernel::machine::Machine`].
+//! - `fp`: IEEE S/T floating point and the FPCR.
+//!
+//! Unsafe code lives only in `mmu` (host pointers into guest RAM).
+
+#![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+pub mod asm;
+mod block;
+mod cpu;
+pub mod decode;
+pub mod disasm;
+pub mod fp;
+pub mod interp;
+mod machine;
+mod mmu;
+pub mod regs;
+
+pub use cpu::{AlphaCpu, CpuStats};
+pub use machine::AlphaMachine;
+pub use mmu::{PAGE_SHIFT, PAGE_SIZE};
+pub use regs::AlphaRegs;
