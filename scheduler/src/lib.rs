@@ -2,6 +2,15 @@
 //!
 //! * [`policy`]: the policies behind [`spin_kernel::GlobalScheduler`]
 //!   (`rr-priority`, `stride`, `lottery`, `edf`, `fair`) and a registry.
+//! * [`runtime`]: [`Scheduler`], the object the kernel's CPU loops call: the
+//!   strand table, block/unblock/exit, pick and stop, policy swap under a
+//!   [`spin_kernel::cap::SwapSchedulerCap`].
+//! * [`watchdog`]: reverts to `rr-priority` when a runnable strand stalls.
+//! * [`group`]: two-level scheduling, a mound's [`LocalScheduler`] stacked on
+//!   the global policy.
+//! * [`accounting`], [`histogram`], [`telemetry`]: CPU, wait, wake-up latency,
+//!   deadline misses, fairness; [`SchedTelemetry`] for the kernel snapshot.
+//! * [`sim`]: a deterministic virtual-time simulator comparing the policies.
 //!
 //! Everything here is deterministic: decisions depend only on the sequence of
 //! calls and their machine-time arguments (no wall clock, no hash-map
@@ -10,9 +19,18 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod accounting;
+pub mod group;
+pub mod histogram;
 pub mod ids;
 pub mod policy;
 pub mod queue;
 pub mod rng;
+pub mod runtime;
+pub mod telemetry;
+pub mod watchdog;
 
+pub use group::{LocalRoundRobin, LocalScheduler, PolicyAsLocal, GROUP_ID_BASE};
 pub use policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY, POLICY_NAMES};
+pub use runtime::{SchedError, Scheduler, SchedulerConfig, Stop};
+pub use telemetry::{SchedTelemetry, SwapRecord};
