@@ -13,8 +13,8 @@
 
 use super::fpcr::{Round, INE};
 use super::soft::{
-    div_by_zero, invalid, narrow, pick_nan, return_nan, round_pack, shr_jam128, unpack, Class,
-    Ctx, Fmt, S, T,
+    div_by_zero, invalid, narrow, pick_nan, return_nan, round_pack, shr_jam128, unpack, Class, Ctx,
+    Fmt, S, T,
 };
 use core::cmp::Ordering;
 

@@ -261,11 +261,8 @@ fn ieee(func: u32, a: u64, b: u64, fpcr: &mut u64) -> Result<FpOutcome, FpIllega
             if let Err(trap) = check_input(func, b, false, fpcr) {
                 return Ok(trap);
             }
-            let (r, flags) = convert::cvttq(
-                b,
-                qual_round(func, *fpcr),
-                fpcr::denormals_are_zero(*fpcr),
-            );
+            let (r, flags) =
+                convert::cvttq(b, qual_round(func, *fpcr), fpcr::denormals_are_zero(*fpcr));
             raise(func, flags, r, fpcr)
         }
         0x3c | 0x3e => {

@@ -50,7 +50,8 @@ impl Fmt {
         ((self.exp_max() as u64) << self.frac_bits) | (1 << (self.frac_bits - 1))
     }
     pub(crate) const fn inf(self, sign: bool) -> u64 {
-        ((sign as u64) << (self.exp_bits + self.frac_bits)) | ((self.exp_max() as u64) << self.frac_bits)
+        ((sign as u64) << (self.exp_bits + self.frac_bits))
+            | ((self.exp_max() as u64) << self.frac_bits)
     }
     pub(crate) const fn zero(self, sign: bool) -> u64 {
         (sign as u64) << (self.exp_bits + self.frac_bits)
@@ -293,7 +294,10 @@ pub(crate) fn round_pack(f: Fmt, sign: bool, exp: i32, sig: u64, ctx: &mut Ctx) 
     if ctx.ftz {
         return sign_bits;
     }
-    let tiny = e < 0 || sig.checked_add(increment(ctx.rm, sign, sig, round_mask)).is_some();
+    let tiny = e < 0
+        || sig
+            .checked_add(increment(ctx.rm, sign, sig, round_mask))
+            .is_some();
     sig = shr_jam64(sig, (1 - e) as u32);
     let mut inexact = false;
     if sig & round_mask != 0 {
