@@ -27,10 +27,12 @@ pub mod policy;
 pub mod queue;
 pub mod rng;
 pub mod runtime;
+pub mod sim;
 pub mod telemetry;
 pub mod watchdog;
 
 pub use group::{LocalRoundRobin, LocalScheduler, PolicyAsLocal, GROUP_ID_BASE};
 pub use policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY, POLICY_NAMES};
 pub use runtime::{SchedError, Scheduler, SchedulerConfig, Stop};
+pub use sim::{run_comparison, SimReport};
 pub use telemetry::{SchedTelemetry, SwapRecord};
