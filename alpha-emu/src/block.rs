@@ -22,7 +22,13 @@ pub const PAGE_INSNS: usize = (PAGE_SIZE / 4) as usize;
 const MAX_PAGES: usize = 2048;
 
 /// The sentinel in the slot after the last instruction of a page.
-pub(crate) const PAGE_END: Op = Op { kind: Kind::PageEnd, a: 31, b: 31, c: 32, imm: 0 };
+pub(crate) const PAGE_END: Op = Op {
+    kind: Kind::PageEnd,
+    a: 31,
+    b: 31,
+    c: 32,
+    imm: 0,
+};
 
 /// One page of predecoded slots.
 pub(crate) struct CodePage {
@@ -60,7 +66,10 @@ impl CodeCache {
         ops.resize(PAGE_INSNS, Cell::new(Op::DECODE));
         ops.push(Cell::new(PAGE_END));
         let i = self.pages.len();
-        self.pages.push(CodePage { host, ops: ops.into_boxed_slice() });
+        self.pages.push(CodePage {
+            host,
+            ops: ops.into_boxed_slice(),
+        });
         self.index.insert(pa, i as u32);
         (i, true)
     }
@@ -73,7 +82,9 @@ impl CodeCache {
 
     /// Forgets predecoded slots covering `[pa, pa + len)` (a store hit code).
     pub fn invalidate(&self, pa: u64, len: u64) {
-        let Some(&i) = self.index.get(&(pa & !PAGE_MASK)) else { return };
+        let Some(&i) = self.index.get(&(pa & !PAGE_MASK)) else {
+            return;
+        };
         let page = &self.pages[i as usize];
         let first = ((pa & PAGE_MASK) / 4) as usize;
         let last = (((pa & PAGE_MASK) + len - 1) / 4) as usize;

@@ -40,7 +40,10 @@ pub struct AlphaCpu {
 
 impl std::fmt::Debug for AlphaCpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlphaCpu").field("index", &self.index).field("retired", &self.retired).finish()
+        f.debug_struct("AlphaCpu")
+            .field("index", &self.index)
+            .field("retired", &self.retired)
+            .finish()
     }
 }
 
@@ -98,7 +101,11 @@ impl AlphaCpu {
                 Ok(p) => p,
                 Err(f) => {
                     self.st.pc = pc;
-                    return Trap::PageFault { va: f.va, access: Access::Execute, pc };
+                    return Trap::PageFault {
+                        va: f.va,
+                        access: Access::Execute,
+                        pc,
+                    };
                 }
             };
             let Some(cp) = self.code.page(page) else {

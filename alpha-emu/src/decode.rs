@@ -110,7 +110,13 @@ pub struct Op {
 
 impl Op {
     /// The not-yet-decoded slot.
-    pub const DECODE: Op = Op { kind: Kind::Decode, a: 31, b: 31, c: SINK, imm: 0 };
+    pub const DECODE: Op = Op {
+        kind: Kind::Decode,
+        a: 31,
+        b: 31,
+        c: SINK,
+        imm: 0,
+    };
 
     /// The immediate as a sign-extended 64-bit value.
     #[inline(always)]
@@ -363,7 +369,9 @@ pub fn kind_of(w: u32) -> Kind {
         0x14 if matches!(f.func11, 0x004 | 0x014 | 0x024) => Some(Kind::Itof),
         0x14..=0x17 => Some(Kind::FpOp),
         0x18 => misc_kind(f.disp16),
-        0x1a => Some([Kind::Jmp, Kind::Jsr, Kind::Ret, Kind::JsrCoroutine][(f.disp16 >> 14) as usize]),
+        0x1a => {
+            Some([Kind::Jmp, Kind::Jsr, Kind::Ret, Kind::JsrCoroutine][(f.disp16 >> 14) as usize])
+        }
         0x30..=0x3f => branch_kind(f.opcode),
         op => memory_kind(op),
     };
@@ -376,13 +384,29 @@ pub fn decode(w: u32) -> Op {
     use Kind::*;
     let f = Fields::of(w);
     let kind = kind_of(w);
-    let illegal = Op { kind: Illegal, a: 31, b: 31, c: SINK, imm: w };
-    let op = |kind, a: u32, b: u32, c: u8, imm: u32| Op { kind, a: a as u8, b: b as u8, c, imm };
+    let illegal = Op {
+        kind: Illegal,
+        a: 31,
+        b: 31,
+        c: SINK,
+        imm: w,
+    };
+    let op = |kind, a: u32, b: u32, c: u8, imm: u32| Op {
+        kind,
+        a: a as u8,
+        b: b as u8,
+        c,
+        imm,
+    };
     match kind {
         Illegal | Decode | Nop | PageEnd => illegal,
         CallPal => op(CallPal, 31, 31, SINK, w & 0x03ff_ffff),
         Lda | Ldah => {
-            let imm = if kind == Ldah { (f.disp16 << 16) as i32 } else { f.sdisp16() };
+            let imm = if kind == Ldah {
+                (f.disp16 << 16) as i32
+            } else {
+                f.sdisp16()
+            };
             op(Lda, 31, f.rb, dest(f.ra), imm as u32)
         }
         // Loads to r31/f31 are prefetch hints (ldq_u r31 is `unop`): no effect, no fault.
@@ -408,7 +432,17 @@ pub fn decode(w: u32) -> Op {
             // that is not r31) are illegal here too.
             let ra31 = matches!(
                 kind,
-                Amask | Implver | Sextb | Sextw | Ctpop | Ctlz | Cttz | Unpkbw | Unpkbl | Pkwb | Pklb
+                Amask
+                    | Implver
+                    | Sextb
+                    | Sextw
+                    | Ctpop
+                    | Ctlz
+                    | Cttz
+                    | Unpkbw
+                    | Unpkbl
+                    | Pkwb
+                    | Pklb
             );
             if ra31 && f.ra != 31 {
                 return illegal;
@@ -434,9 +468,9 @@ mod tests {
 
     #[test]
     fn fields_and_kinds() {
-        // addq t0,t1,t2 = 0x40220402
-        assert_eq!(kind_of(0x4022_0402), Kind::Addq);
-        let op = decode(0x4022_0402);
+        // addq t0,t1,t2 = 0x40220403
+        assert_eq!(kind_of(0x4022_0403), Kind::Addq);
+        let op = decode(0x4022_0403);
         assert_eq!((op.a, op.b, op.c, op.imm), (1, 2, 3, 0));
         // lda sp,-16(sp) = 0x23defff0
         let op = decode(0x23de_fff0);

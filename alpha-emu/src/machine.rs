@@ -17,14 +17,20 @@ pub struct AlphaMachine {
 
 impl std::fmt::Debug for AlphaMachine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AlphaMachine").field("ns_per_insn", &self.ns_per_insn).finish()
+        f.debug_struct("AlphaMachine")
+            .field("ns_per_insn", &self.ns_per_insn)
+            .finish()
     }
 }
 
 impl AlphaMachine {
     /// A machine over `ram`, with the default nominal 1 ns per instruction.
     pub fn new(ram: Arc<GuestRam>) -> AlphaMachine {
-        AlphaMachine { ram, shared: Arc::new(Shared::new()), ns_per_insn: 1 }
+        AlphaMachine {
+            ram,
+            shared: Arc::new(Shared::new()),
+            ns_per_insn: 1,
+        }
     }
 
     /// Sets the nominal machine time per instruction, in nanoseconds (≥ 1).

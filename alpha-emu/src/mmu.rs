@@ -133,7 +133,12 @@ struct Entry {
     aux: u32,
 }
 
-const EMPTY: Entry = Entry { tag: INVALID_TAG, host: None, pa: 0, aux: 0 };
+const EMPTY: Entry = Entry {
+    tag: INVALID_TAG,
+    host: None,
+    pa: 0,
+    aux: 0,
+};
 
 #[inline(always)]
 fn slot(va: u64) -> usize {
@@ -198,12 +203,21 @@ impl Mmu {
         let frame = pte.frame.0 & !PAGE_MASK;
         let ptr = host_ptr(&self.ram, PhysAddr(frame), PAGE_SIZE as usize).ok_or(fault)?;
         let host = NonNull::new(ptr).map(HostPage).ok_or(fault)?;
-        Ok(Entry { tag: page, host: Some(host), pa: frame, aux: 0 })
+        Ok(Entry {
+            tag: page,
+            host: Some(host),
+            pa: frame,
+            aux: 0,
+        })
     }
 
     /// Loads `W` bytes at `va`; unaligned loads are fixed up byte by byte.
     #[inline(always)]
-    pub fn load<const W: usize>(&mut self, space: &dyn PageTable, va: u64) -> Result<u64, MemFault> {
+    pub fn load<const W: usize>(
+        &mut self,
+        space: &dyn PageTable,
+        va: u64,
+    ) -> Result<u64, MemFault> {
         let e = &self.read[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
@@ -214,7 +228,11 @@ impl Mmu {
     }
 
     #[inline(never)]
-    fn load_slow<const W: usize>(&mut self, space: &dyn PageTable, va: u64) -> Result<u64, MemFault> {
+    fn load_slow<const W: usize>(
+        &mut self,
+        space: &dyn PageTable,
+        va: u64,
+    ) -> Result<u64, MemFault> {
         if va & (W as u64 - 1) != 0 {
             self.unaligned_fixups += 1;
             let mut v = 0;
@@ -228,7 +246,11 @@ impl Mmu {
     }
 
     /// Translates `va` for reading: the host page and the physical page address.
-    pub fn read_entry(&mut self, space: &dyn PageTable, va: u64) -> Result<(HostPage, u64), MemFault> {
+    pub fn read_entry(
+        &mut self,
+        space: &dyn PageTable,
+        va: u64,
+    ) -> Result<(HostPage, u64), MemFault> {
         let i = slot(va);
         let e = &self.read[i];
         if e.tag == va & !PAGE_MASK {
@@ -238,7 +260,10 @@ impl Mmu {
         }
         let e = self.fill(space, va, Access::Read)?;
         self.read[i] = e;
-        let h = e.host.ok_or(MemFault { va, access: Access::Read })?;
+        let h = e.host.ok_or(MemFault {
+            va,
+            access: Access::Read,
+        })?;
         Ok((h, e.pa))
     }
 
@@ -263,7 +288,10 @@ impl Mmu {
             e.tag |= CODE_MARK;
         }
         self.write[i] = e;
-        let h = e.host.ok_or(MemFault { va, access: Access::Write })?;
+        let h = e.host.ok_or(MemFault {
+            va,
+            access: Access::Write,
+        })?;
         Ok((h, e.pa, is_code))
     }
 
@@ -330,7 +358,10 @@ impl Mmu {
             return Ok(e.aux as usize);
         }
         let mut e = self.fill(space, pc, Access::Execute)?;
-        let host = e.host.ok_or(MemFault { va: pc, access: Access::Execute })?;
+        let host = e.host.ok_or(MemFault {
+            va: pc,
+            access: Access::Execute,
+        })?;
         let (idx, fresh) = code.page_for(e.pa, host);
         if code.take_flushed() {
             // Making room emptied the cache: every execute index is stale.

@@ -51,9 +51,18 @@ pub const INT_NAMES: [&str; 32] = [
 
 impl std::fmt::Debug for AlphaRegs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "pc={:#x} fpcr={:#x} unique={:#x}", self.pc, self.fpcr, self.unique)?;
+        writeln!(
+            f,
+            "pc={:#x} fpcr={:#x} unique={:#x}",
+            self.pc, self.fpcr, self.unique
+        )?;
         for (i, name) in INT_NAMES.iter().enumerate().take(31) {
-            write!(f, "{name}={:#x}{}", self.r[i], if i % 4 == 3 { "\n" } else { " " })?;
+            write!(
+                f,
+                "{name}={:#x}{}",
+                self.r[i],
+                if i % 4 == 3 { "\n" } else { " " }
+            )?;
         }
         Ok(())
     }

@@ -94,7 +94,11 @@ fn sext(v: u64, bits: u32) -> i64 {
 /// MINUB8 / MINUW4 / MAXUB8 / MAXUW4 / MINSB8 / MINSW4 / MAXSB8 / MAXSW4.
 pub fn minmax(a: u64, b: u64, bits: u32, signed: bool, max: bool) -> u64 {
     lanes(a, b, bits, |x, y| {
-        let x_less = if signed { sext(x, bits) < sext(y, bits) } else { x < y };
+        let x_less = if signed {
+            sext(x, bits) < sext(y, bits)
+        } else {
+            x < y
+        };
         if x_less == max {
             y
         } else {
@@ -105,7 +109,9 @@ pub fn minmax(a: u64, b: u64, bits: u32, signed: bool, max: bool) -> u64 {
 
 /// PERR: sum of absolute byte differences.
 pub fn perr(a: u64, b: u64) -> u64 {
-    (0..8).map(|i| ((a >> (8 * i)) as u8).abs_diff((b >> (8 * i)) as u8) as u64).sum()
+    (0..8)
+        .map(|i| ((a >> (8 * i)) as u8).abs_diff((b >> (8 * i)) as u8) as u64)
+        .sum()
 }
 
 /// PKLB: bytes 0 and 4 of `b` packed into bytes 0–1.

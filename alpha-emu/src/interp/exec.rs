@@ -86,7 +86,11 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
     macro_rules! fault {
         ($f:expr) => {{
             let f = $f;
-            trap_at!(Trap::PageFault { va: f.va, access: f.access, pc: cur_pc!() })
+            trap_at!(Trap::PageFault {
+                va: f.va,
+                access: f.access,
+                pc: cur_pc!()
+            })
         }};
     }
     // Trap with PC advanced past the instruction (retired).
@@ -138,7 +142,10 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
     }
     macro_rules! overflow {
         () => {
-            trap_at!(Trap::Arithmetic { pc: cur_pc!(), summary: EXC_IOV })
+            trap_at!(Trap::Arithmetic {
+                pc: cur_pc!(),
+                summary: EXC_IOV
+            })
         };
     }
 
@@ -185,14 +192,21 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             Kind::LdlL | Kind::LdqL => {
                 let w: u64 = if op.kind == Kind::LdlL { 4 } else { 8 };
                 if ea & (w - 1) != 0 {
-                    trap_at!(Trap::Unaligned { va: ea, pc: cur_pc!() })
+                    trap_at!(Trap::Unaligned {
+                        va: ea,
+                        pc: cur_pc!()
+                    })
                 }
                 let (h, pa) = match cx.mmu.read_entry(space, ea) {
                     Ok(x) => x,
                     Err(f) => fault!(f),
                 };
                 let pa = pa | (ea & PAGE_MASK);
-                let v = if w == 4 { h.load::<4>(ea) } else { h.load::<8>(ea) };
+                let v = if w == 4 {
+                    h.load::<4>(ea)
+                } else {
+                    h.load::<8>(ea)
+                };
                 st.lock_valid = true;
                 st.lock_pa = pa;
                 st.lock_value = v;
@@ -202,7 +216,10 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             Kind::StlC | Kind::StqC => {
                 let w: u64 = if op.kind == Kind::StlC { 4 } else { 8 };
                 if ea & (w - 1) != 0 {
-                    trap_at!(Trap::Unaligned { va: ea, pc: cur_pc!() })
+                    trap_at!(Trap::Unaligned {
+                        va: ea,
+                        pc: cur_pc!()
+                    })
                 }
                 let mut ok = false;
                 if st.lock_valid {
@@ -408,15 +425,29 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
 
             // ---- floating point (arithmetic in the fp module) ----
             Kind::Itof | Kind::FpOp => {
-                let src = if op.kind == Kind::Itof { st.r[a] } else { st.f[a] };
-                match fp::fp_operate(op.imm >> 16, op.imm & 0x7ff, src, st.f[b], st.f[c], &mut st.fpcr) {
+                let src = if op.kind == Kind::Itof {
+                    st.r[a]
+                } else {
+                    st.f[a]
+                };
+                match fp::fp_operate(
+                    op.imm >> 16,
+                    op.imm & 0x7ff,
+                    src,
+                    st.f[b],
+                    st.f[c],
+                    &mut st.fpcr,
+                ) {
                     Ok(FpOutcome::Write(v)) => st.f[c] = v,
                     Ok(FpOutcome::NoWrite) => {}
                     Ok(FpOutcome::Trap { exc_sum, write }) => {
                         if let Some(v) = write {
                             st.f[c] = v;
                         }
-                        trap_at!(Trap::Arithmetic { pc: cur_pc!(), summary: exc_sum })
+                        trap_at!(Trap::Arithmetic {
+                            pc: cur_pc!(),
+                            summary: exc_sum
+                        })
                     }
                     Err(_) => illegal!(),
                 }
@@ -433,7 +464,13 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
                 st.r[c] = st.intr_flag;
                 st.intr_flag = 1;
             }
-            Kind::Trapb | Kind::Excb | Kind::Fetch | Kind::FetchM | Kind::Ecb | Kind::Wh64 | Kind::Wh64en => {}
+            Kind::Trapb
+            | Kind::Excb
+            | Kind::Fetch
+            | Kind::FetchM
+            | Kind::Ecb
+            | Kind::Wh64
+            | Kind::Wh64en => {}
 
             // ---- PAL ----
             Kind::CallPal => match op.imm {
@@ -447,7 +484,10 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
                 }
                 0x00 => trap_after!(Trap::Halt { pc: cur_pc!() }),
                 0x80 => trap_after!(Trap::Breakpoint { pc: cur_pc!() }),
-                code @ 0x81..=0xbf => trap_after!(Trap::PalCall { pc: cur_pc!(), code }),
+                code @ 0x81..=0xbf => trap_after!(Trap::PalCall {
+                    pc: cur_pc!(),
+                    code
+                }),
                 _ => illegal!(),
             },
         }
