@@ -16,7 +16,7 @@ fn hex(s: &str) -> u64 {
 }
 
 /// Checks every vector in `text`; returns the mismatching lines.
-fn check(text: &str) -> (usize, Vec<String>) {
+pub(super) fn check(text: &str) -> (usize, Vec<String>) {
     let mut bad = Vec::new();
     let mut n = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
