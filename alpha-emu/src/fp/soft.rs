@@ -305,7 +305,7 @@ pub(crate) fn round_pack(f: Fmt, sign: bool, exp: i32, sig: u64, ctx: &mut Ctx) 
         sig += increment(ctx.rm, sign, sig, round_mask);
         sig &= !round_mask;
     }
-    let e = (sig >> 63) as u64;
+    let e = sig >> 63;
     if inexact {
         ctx.flags |= INE;
         if tiny {
