@@ -3,8 +3,13 @@
 //! Each strand holds tickets = `weight` and a *pass*; the strand with the
 //! smallest pass runs, and running for `ran` ns advances its pass by
 //! `STRIDE1 * ran / (tickets * quantum)`: a full quantum costs one stride.
-//! A strand that becomes runnable again never starts behind the global pass,
-//! so sleeping earns no credit. Heap with lazy removal: O(log n).
+//! A new strand starts one stride past the global pass; one that becomes
+//! runnable again never starts behind the global pass, so sleeping earns no
+//! credit. Heap with lazy removal: O(log n).
+//!
+//! With every strand runnable and charged whole quanta, a strand's count of
+//! quanta stays within n (the number of strands) of its exact share
+//! `t · w / W` — the O(n) absolute error the paper states for basic stride.
 
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
@@ -46,9 +51,12 @@ impl GlobalScheduler for Stride {
         "stride"
     }
 
-    fn enqueue(&mut self, strand: StrandId, _params: &SchedParams, _now: Nanos) {
+    fn enqueue(&mut self, strand: StrandId, params: &SchedParams, _now: Nanos) {
         let global = self.global_pass;
-        let pass = self.pass.entry(strand).or_insert(global);
+        // A newcomer starts one stride ahead (its first quantum's finish
+        // time), so heavy strands are not stuck behind light ones at start.
+        let stride = STRIDE1 / u128::from(params.weight.max(1));
+        let pass = self.pass.entry(strand).or_insert(global + stride);
         *pass = (*pass).max(global);
         self.queue.push(strand, *pass);
     }
