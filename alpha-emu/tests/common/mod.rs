@@ -1,6 +1,8 @@
 //! Test harness: a one-machine VM with an address space the tests map pages into.
 #![allow(dead_code)]
 
+pub mod guest;
+
 use std::sync::Arc;
 
 use alpha_emu::{AlphaCpu, AlphaMachine, AlphaRegs, PAGE_SIZE};
