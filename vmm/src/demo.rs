@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use alpha_emu::{AlphaMachine, AlphaRegs};
 use spin_kernel::mem::AddressSpace;
 use spin_kernel::telemetry::KernelSnapshot;
-use spin_kernel::{Arch, Cap, Kernel, KernelConfig, MoundId, Nanos, RegisterFile, SchedParams, StrandId, Trap};
+use spin_kernel::{
+    Arch, Cap, Kernel, KernelConfig, MoundId, Nanos, RegisterFile, SchedParams, StrandId, Trap,
+};
 use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
 
 use crate::loader::{load_static, LoadError};
@@ -96,7 +98,11 @@ struct DemoMound {
 
 impl DemoMound {
     fn write(&mut self, regs: &AlphaRegs, space: &Cap<AddressSpace>) -> Result<u64, u64> {
-        let (fd, buf, len) = (regs.syscall_arg(0), regs.syscall_arg(1), regs.syscall_arg(2));
+        let (fd, buf, len) = (
+            regs.syscall_arg(0),
+            regs.syscall_arg(1),
+            regs.syscall_arg(2),
+        );
         if fd != 1 && fd != 2 {
             return Err(EBADF);
         }
@@ -107,14 +113,23 @@ impl DemoMound {
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
             let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-            self.out.lock().unwrap_or_else(|e| e.into_inner()).push(format!("[{}] {text}", self.name));
+            self.out
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("[{}] {text}", self.name));
         }
         Ok(len)
     }
 }
 
 impl TrapHandler<AlphaRegs> for DemoMound {
-    fn handle(&mut self, _strand: StrandId, regs: &mut AlphaRegs, trap: Trap, space: &Cap<AddressSpace>) -> TrapOutcome {
+    fn handle(
+        &mut self,
+        _strand: StrandId,
+        regs: &mut AlphaRegs,
+        trap: Trap,
+        space: &Cap<AddressSpace>,
+    ) -> TrapOutcome {
         match trap {
             Trap::Syscall => match regs.syscall_number() {
                 SYS_EXIT | SYS_EXIT_GROUP => TrapOutcome::Exit(regs.syscall_arg(0) as i32 & 0xff),
@@ -144,7 +159,13 @@ impl TrapHandler<AlphaRegs> for DemoMound {
 pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoError> {
     let setup = |e: &dyn std::fmt::Display| DemoError::Setup(e.to_string());
     let ram = spin_kernel::machine::new_guest_ram(opts.ram).map_err(|e| setup(&e))?;
-    let (kernel, authority) = Kernel::boot(ram.clone(), KernelConfig { arch: Arch::Alpha, ..KernelConfig::default() });
+    let (kernel, authority) = Kernel::boot(
+        ram.clone(),
+        KernelConfig {
+            arch: Arch::Alpha,
+            ..KernelConfig::default()
+        },
+    );
     let machine = AlphaMachine::new(ram);
     let mut config = SchedulerConfig::default();
     config.params.quantum = opts.quantum;
@@ -152,26 +173,57 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
     let mut rl = RunLoop::new(kernel.clone(), &machine, scheduler).map_err(|e| setup(&e))?;
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut names = Vec::new();
-    for (i, (name, image, weight)) in [("m1 primes", PRIMES, 300u32), ("m2 crc", CRC, 100)].into_iter().enumerate() {
+    for (i, (name, image, weight)) in [("m1 primes", PRIMES, 300u32), ("m2 crc", CRC, 100)]
+        .into_iter()
+        .enumerate()
+    {
         let mound = MoundId(i as u32 + 1);
         kernel.phys.set_quota(mound, Some(256));
         let space = kernel.translation.create(mound);
-        let img = load_static(&kernel.phys, mound, &space, Arch::Alpha, image, 0x1_2000_0000, 64 << 10)
-            .map_err(|err| DemoError::Load { name: name.to_string(), err })?;
+        let img = load_static(
+            &kernel.phys,
+            mound,
+            &space,
+            Arch::Alpha,
+            image,
+            0x1_2000_0000,
+            64 << 10,
+        )
+        .map_err(|err| DemoError::Load {
+            name: name.to_string(),
+            err,
+        })?;
         let mut regs = AlphaRegs::default();
         regs.set_pc(img.entry);
         regs.set_sp(img.sp);
         rl.add_mound(
             mound,
-            Box::new(DemoMound { name: name.to_string(), out: lines.clone(), partial: Vec::new() }),
+            Box::new(DemoMound {
+                name: name.to_string(),
+                out: lines.clone(),
+                partial: Vec::new(),
+            }),
         );
-        let params = SchedParams { weight, ..SchedParams::default() };
-        let id = rl.spawn(name, mound, params, regs, space).map_err(|e| setup(&e))?;
+        let params = SchedParams {
+            weight,
+            ..SchedParams::default()
+        };
+        let id = rl
+            .spawn(name, mound, params, regs, space)
+            .map_err(|e| setup(&e))?;
         names.push((id, name.to_string()));
-        let _ = writeln!(out, "[kernel] mound {} '{name}': strand {id}, weight {weight}, entry {:#x}", mound.0, img.entry);
+        let _ = writeln!(
+            out,
+            "[kernel] mound {} '{name}': strand {id}, weight {weight}, entry {:#x}",
+            mound.0, img.entry
+        );
     }
     let policy = lock(rl.scheduler()).policy_name();
-    let _ = writeln!(out, "[kernel] global policy {policy}, quantum {} instructions", opts.quantum);
+    let _ = writeln!(
+        out,
+        "[kernel] global policy {policy}, quantum {} instructions",
+        opts.quantum
+    );
     let mut swap = opts.swap.clone();
     rl.run(|rl| {
         for line in lines.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
@@ -182,9 +234,19 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
                 let now = rl.now();
                 let mut s = lock(rl.scheduler());
                 let from = s.policy_name();
-                match s.swap(&authority.swap_scheduler, to, "spin demo", "scheduled swap", now) {
+                match s.swap(
+                    &authority.swap_scheduler,
+                    to,
+                    "spin demo",
+                    "scheduled swap",
+                    now,
+                ) {
                     Ok(()) => {
-                        let _ = writeln!(out, "[kernel] t={:.1} ms: policy swap {from} -> {to}", now as f64 / 1e6);
+                        let _ = writeln!(
+                            out,
+                            "[kernel] t={:.1} ms: policy swap {from} -> {to}",
+                            now as f64 / 1e6
+                        );
                     }
                     Err(e) => {
                         let _ = writeln!(out, "[kernel] policy swap refused: {e}");
@@ -200,7 +262,13 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
         .iter()
         .map(|(id, name)| (name.clone(), rl.exits().get(id).copied().unwrap_or(-1)))
         .collect();
-    Ok(DemoReport { exits, turns: rl.trace().len(), machine_ns: now, scheduler, kernel: kernel.snapshot() })
+    Ok(DemoReport {
+        exits,
+        turns: rl.trace().len(),
+        machine_ns: now,
+        scheduler,
+        kernel: kernel.snapshot(),
+    })
 }
 
 #[cfg(test)]
@@ -212,7 +280,11 @@ mod tests {
         let mut out = Vec::new();
         let report = run(&DemoOptions::default(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(report.exits, vec![("m1 primes".to_string(), 0), ("m2 crc".to_string(), 0)], "{text}");
+        assert_eq!(
+            report.exits,
+            vec![("m1 primes".to_string(), 0), ("m2 crc".to_string(), 0)],
+            "{text}"
+        );
         assert!(text.contains("[m1 primes] round 12: "), "{text}");
         assert!(text.contains("[m2 crc] round 10: crc32 "), "{text}");
         assert!(text.contains("policy swap rr-priority -> stride"), "{text}");
@@ -222,7 +294,10 @@ mod tests {
 
     #[test]
     fn same_quantum_replays_the_same_interleaving() {
-        let opts = DemoOptions { quantum: 500_000, ..DemoOptions::default() };
+        let opts = DemoOptions {
+            quantum: 500_000,
+            ..DemoOptions::default()
+        };
         let a = run(&opts, &mut Vec::new()).unwrap();
         let b = run(&opts, &mut Vec::new()).unwrap();
         assert_eq!(a.turns, b.turns);

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use object::elf;
-use object::read::elf::{FileHeader, ProgramHeader};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader};
 use object::Endianness;
 use spin_kernel::mem::{AddressSpace, FrameAttrs, PhysAddrService};
 use spin_kernel::{Arch, Cap, MoundId, PhysAddr, Prot};
@@ -78,14 +78,20 @@ struct Segment {
 }
 
 fn parse(bytes: &[u8], arch: Arch) -> Result<(u64, Vec<Segment>), LoadError> {
-    let header = elf::FileHeader64::<Endianness>::parse(bytes).map_err(|e| LoadError::Malformed(e.to_string()))?;
-    let endian = header.endian().map_err(|e| LoadError::Malformed(e.to_string()))?;
+    let header = elf::FileHeader64::<Endianness>::parse(bytes)
+        .map_err(|e| LoadError::Malformed(e.to_string()))?;
+    let endian = header
+        .endian()
+        .map_err(|e| LoadError::Malformed(e.to_string()))?;
     if endian != Endianness::Little {
         return Err(LoadError::Malformed("big-endian file".into()));
     }
     let machine = header.e_machine(endian);
     if machine != elf_machine(arch) {
-        return Err(LoadError::WrongMachine { found: machine, wanted: arch });
+        return Err(LoadError::WrongMachine {
+            found: machine,
+            wanted: arch,
+        });
     }
     let kind = header.e_type(endian);
     if kind != elf::ET_EXEC {
@@ -100,28 +106,42 @@ fn parse(bytes: &[u8], arch: Arch) -> Result<(u64, Vec<Segment>), LoadError> {
         if ph.p_type(endian) != elf::PT_LOAD {
             continue;
         }
-        let bad = |why: &str| LoadError::BadSegment { index, why: why.to_string() };
+        let bad = |why: &str| LoadError::BadSegment {
+            index,
+            why: why.to_string(),
+        };
         let (vaddr, memsz) = (ph.p_vaddr(endian), ph.p_memsz(endian));
         let (offset, filesz) = (ph.p_offset(endian), ph.p_filesz(endian));
         if filesz > memsz {
             return Err(bad("file size exceeds memory size"));
         }
-        let end = vaddr.checked_add(memsz).ok_or_else(|| bad("address range overflows"))?;
+        let end = vaddr
+            .checked_add(memsz)
+            .ok_or_else(|| bad("address range overflows"))?;
         if end > USER_LIMIT || vaddr == 0 {
             return Err(bad("outside the user address range"));
         }
-        let file_end = offset.checked_add(filesz).filter(|e| *e <= bytes.len() as u64);
+        let file_end = offset
+            .checked_add(filesz)
+            .filter(|e| *e <= bytes.len() as u64);
         let file_end = file_end.ok_or_else(|| bad("file range lies outside the file"))?;
         total = total.saturating_add(memsz);
         if total > MAX_IMAGE_BYTES {
             return Err(bad("image larger than 1 GiB"));
         }
-        if segments.iter().any(|s: &Segment| vaddr < s.vaddr + s.memsz && s.vaddr < end) {
+        if segments
+            .iter()
+            .any(|s: &Segment| vaddr < s.vaddr + s.memsz && s.vaddr < end)
+        {
             return Err(bad("overlaps another segment"));
         }
         let flags = ph.p_flags(endian);
         let mut prot = Prot::NONE;
-        for (bit, p) in [(elf::PF_R, Prot::READ), (elf::PF_W, Prot::WRITE), (elf::PF_X, Prot::EXEC)] {
+        for (bit, p) in [
+            (elf::PF_R, Prot::READ),
+            (elf::PF_W, Prot::WRITE),
+            (elf::PF_X, Prot::EXEC),
+        ] {
             if flags & bit != 0 {
                 prot = prot.union(p);
             }
@@ -137,10 +157,41 @@ fn parse(bytes: &[u8], arch: Arch) -> Result<(u64, Vec<Segment>), LoadError> {
         return Err(LoadError::Malformed("no loadable segment".into()));
     }
     let entry = header.e_entry(endian);
-    if !segments.iter().any(|s| entry >= s.vaddr && entry < s.vaddr + s.memsz && s.prot.contains(Prot::EXEC)) {
-        return Err(LoadError::Malformed(format!("entry point {entry:#x} is not in an executable segment")));
+    if !segments
+        .iter()
+        .any(|s| entry >= s.vaddr && entry < s.vaddr + s.memsz && s.prot.contains(Prot::EXEC))
+    {
+        return Err(LoadError::Malformed(format!(
+            "entry point {entry:#x} is not in an executable segment"
+        )));
     }
     Ok((entry, segments))
+}
+
+/// The code sections (`SHF_EXECINSTR`) of a valid executable, as objdump -d
+/// shows them: `(name, address, bytes)`.
+pub fn code_sections(bytes: &[u8], arch: Arch) -> Result<Vec<(String, u64, &[u8])>, LoadError> {
+    parse(bytes, arch)?;
+    let bad = |e: object::read::Error| LoadError::Malformed(e.to_string());
+    let header = elf::FileHeader64::<Endianness>::parse(bytes).map_err(bad)?;
+    let endian = header.endian().map_err(bad)?;
+    let sections = header.sections(endian, bytes).map_err(bad)?;
+    let mut out = Vec::new();
+    for section in sections.iter() {
+        if section.sh_flags(endian) & u64::from(elf::SHF_EXECINSTR) == 0
+            || section.sh_type(endian) != elf::SHT_PROGBITS
+        {
+            continue;
+        }
+        let name = sections.section_name(endian, section).map_err(bad)?;
+        let data = section.data(endian, bytes).map_err(bad)?;
+        out.push((
+            String::from_utf8_lossy(name).into_owned(),
+            section.sh_addr(endian),
+            data,
+        ));
+    }
+    Ok(out)
 }
 
 /// Loads `bytes` into `space` for `owner`, eagerly (every page backed by a
@@ -197,13 +248,22 @@ pub fn load_static(
             .protect(va, prot)
             .map_err(|e| LoadError::NoMemory(e.to_string()))?;
     }
-    let brk = segments.iter().map(|s| s.vaddr + s.memsz).max().unwrap_or(0);
+    let brk = segments
+        .iter()
+        .map(|s| s.vaddr + s.memsz)
+        .max()
+        .unwrap_or(0);
     // A minimal initial stack: argc = 0, argv NULL, envp NULL, auxv AT_NULL.
     let sp = (stack_top - 64) & !15;
     space
         .write(sp, &[0u8; 32])
         .map_err(|(a, f)| LoadError::NoMemory(format!("{f:?} at {a:#x}")))?;
-    Ok(LoadedImage { entry, brk, sp, frames })
+    Ok(LoadedImage {
+        entry,
+        brk,
+        sp,
+        frames,
+    })
 }
 
 #[cfg(test)]
@@ -222,7 +282,16 @@ mod tests {
     fn loads_the_demo_program() {
         let k = kernel();
         let space = k.translation.create(MoundId(1));
-        let img = load_static(&k.phys, MoundId(1), &space, Arch::Alpha, PRIMES, 0x1_2000_0000, 65536).unwrap();
+        let img = load_static(
+            &k.phys,
+            MoundId(1),
+            &space,
+            Arch::Alpha,
+            PRIMES,
+            0x1_2000_0000,
+            65536,
+        )
+        .unwrap();
         assert!(img.entry >= 0x1_2000_0000);
         assert!(space.examine(img.entry).unwrap().prot.contains(Prot::EXEC));
         assert_eq!(k.phys.used_by(MoundId(1)), img.frames.len() as u64);
@@ -232,14 +301,30 @@ mod tests {
     fn malformed_elves_are_clear_errors() {
         let k = kernel();
         let space = k.translation.create(MoundId(1));
-        let load = |b: &[u8]| load_static(&k.phys, MoundId(1), &space, Arch::Alpha, b, 0x1_2000_0000, 65536);
+        let load = |b: &[u8]| {
+            load_static(
+                &k.phys,
+                MoundId(1),
+                &space,
+                Arch::Alpha,
+                b,
+                0x1_2000_0000,
+                65536,
+            )
+        };
         assert!(matches!(load(b""), Err(LoadError::Malformed(_))));
         assert!(matches!(load(&PRIMES[..40]), Err(LoadError::Malformed(_))));
-        assert!(matches!(load(&PRIMES[..200]), Err(LoadError::BadSegment { .. }) | Err(LoadError::Malformed(_))));
+        assert!(matches!(
+            load(&PRIMES[..200]),
+            Err(LoadError::BadSegment { .. }) | Err(LoadError::Malformed(_))
+        ));
         let mut wrong = PRIMES.to_vec();
         wrong[18] = 0x3e; // e_machine = x86-64
         wrong[19] = 0;
-        assert!(matches!(load(&wrong), Err(LoadError::WrongMachine { found: 0x3e, .. })));
+        assert!(matches!(
+            load(&wrong),
+            Err(LoadError::WrongMachine { found: 0x3e, .. })
+        ));
         let mut dynamic = PRIMES.to_vec();
         dynamic[16] = 3; // ET_DYN
         assert!(matches!(load(&dynamic), Err(LoadError::NotExecutable(3))));
@@ -248,7 +333,9 @@ mod tests {
         for _ in 0..200 {
             let mut b = PRIMES[..512].to_vec();
             for _ in 0..8 {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let i = (seed >> 33) as usize % b.len();
                 b[i] = (seed >> 20) as u8;
             }

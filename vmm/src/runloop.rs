@@ -31,7 +31,13 @@ pub enum TrapOutcome {
 /// A mound's handler for its strands' traps (system calls, faults, ...).
 pub trait TrapHandler<R>: Send {
     /// Handles `trap` taken by `strand` with registers `regs` in `space`.
-    fn handle(&mut self, strand: StrandId, regs: &mut R, trap: Trap, space: &Cap<AddressSpace>) -> TrapOutcome;
+    fn handle(
+        &mut self,
+        strand: StrandId,
+        regs: &mut R,
+        trap: Trap,
+        space: &Cap<AddressSpace>,
+    ) -> TrapOutcome;
 }
 
 /// One guest thread as the loop keeps it (its thread package's saved state).
@@ -76,7 +82,11 @@ pub struct RunLoop<M: Machine> {
 impl<M: Machine> RunLoop<M> {
     /// A loop for CPU 0 of `machine`, with `scheduler` installed as the
     /// primary handler of the kernel's `Block`/`Unblock` events.
-    pub fn new(kernel: Arc<Kernel>, machine: &M, scheduler: Scheduler) -> Result<RunLoop<M>, spin_kernel::machine::MachineError> {
+    pub fn new(
+        kernel: Arc<Kernel>,
+        machine: &M,
+        scheduler: Scheduler,
+    ) -> Result<RunLoop<M>, spin_kernel::machine::MachineError> {
         let scheduler = Arc::new(Mutex::new(scheduler));
         let (block, unblock) = kernel.strands.scheduler_primaries();
         let s = scheduler.clone();
@@ -126,7 +136,11 @@ impl<M: Machine> RunLoop<M> {
     }
 
     /// Registers the trap handler for `mound`'s strands.
-    pub fn add_mound(&mut self, mound: MoundId, handler: Box<dyn TrapHandler<<M::Cpu as Cpu>::Regs>>) {
+    pub fn add_mound(
+        &mut self,
+        mound: MoundId,
+        handler: Box<dyn TrapHandler<<M::Cpu as Cpu>::Regs>>,
+    ) {
         self.handlers.insert(mound, handler);
     }
 
@@ -164,7 +178,11 @@ impl<M: Machine> RunLoop<M> {
         let retired = self.cpu.retired() - before;
         let ran = retired * self.ns_per_unit;
         self.now += ran;
-        self.trace.push(Turn { strand: id, retired, trap });
+        self.trace.push(Turn {
+            strand: id,
+            retired,
+            trap,
+        });
         let outcome = match trap {
             Trap::BudgetExpired => TrapOutcome::Continue,
             _ => match self.handlers.get_mut(&guest.mound) {
