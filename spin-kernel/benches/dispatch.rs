@@ -47,8 +47,11 @@ fn indexed(n: u64) -> EventRaiser<u64, u64> {
     let (e, p) = Event::<u64, u64>::define("bench.indexed");
     let key = p.declare_key("value", |a: &u64| *a);
     for i in 0..n {
-        e.install(&who(), Handler::new(|a: &u64| a.wrapping_add(1)).guard(Guard::eq(key, i)))
-            .expect("declared key");
+        e.install(
+            &who(),
+            Handler::new(|a: &u64| a.wrapping_add(1)).guard(Guard::eq(key, i)),
+        )
+        .expect("declared key");
     }
     e.raiser()
 }
@@ -56,8 +59,11 @@ fn indexed(n: u64) -> EventRaiser<u64, u64> {
 fn install_100() {
     let e: Event<u64, u64> = Event::new("bench.install");
     for _ in 0..100 {
-        e.install(&who(), Handler::new(|a: &u64| a.wrapping_add(1)).guard(Guard::pred(|a: &u64| *a == 7)))
-            .expect("open event");
+        e.install(
+            &who(),
+            Handler::new(|a: &u64| a.wrapping_add(1)).guard(Guard::pred(|a: &u64| *a == 7)),
+        )
+        .expect("open event");
     }
     black_box(e.raise(&7));
 }
@@ -71,11 +77,16 @@ struct Case {
 fn cases() -> Vec<Case> {
     let direct: Arc<dyn Fn(&u64) -> u64 + Send + Sync> = Arc::new(|a: &u64| a.wrapping_add(1));
     let null: Import<dyn Null> = Import::new("Null");
-    let exporter = Domain::create("server", vec![Export::new::<dyn Null>("Null", Arc::new(NullImpl))], vec![]);
+    let exporter = Domain::create(
+        "server",
+        vec![Export::new::<dyn Null>("Null", Arc::new(NullImpl))],
+        vec![],
+    );
     let importer = Domain::create("client", vec![], vec![null.slot()]);
     Domain::resolve(&exporter, &importer).expect("names and types match");
     let one: Event<u64, u64> = Event::new("bench.one");
-    one.install(&who(), Handler::new(|a: &u64| a.wrapping_add(1))).expect("open event");
+    one.install(&who(), Handler::new(|a: &u64| a.wrapping_add(1)))
+        .expect("open event");
     let mut one_r = one.raiser();
     let one_general = one.clone();
     let mut guard1 = guarded(1, true);
@@ -177,7 +188,10 @@ fn ratio_table() {
     }
     let direct = rows[0].1;
     println!("\nDispatcher costs, medians of 31 batches in this run (ratio = case / direct indirect call)");
-    println!("{:<40} {:>10} {:>8} {:>14}", "case", "ns", "ratio", "SPIN'96 (µs)");
+    println!(
+        "{:<40} {:>10} {:>8} {:>14}",
+        "case", "ns", "ratio", "SPIN'96 (µs)"
+    );
     for (name, ns, spin) in &rows {
         let spin = spin.map_or(String::from("-"), |s| format!("{s:.2}"));
         println!("{name:<40} {ns:>10.2} {:>8.2} {spin:>14}", ns / direct);

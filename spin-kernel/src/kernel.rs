@@ -57,7 +57,10 @@ pub struct Kernel {
 
 impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kernel").field("id", &self.id).field("arch", &self.arch).finish()
+        f.debug_struct("Kernel")
+            .field("id", &self.id)
+            .field("arch", &self.arch)
+            .finish()
     }
 }
 
@@ -75,7 +78,12 @@ impl Kernel {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = KernelId(NEXT.fetch_add(1, Ordering::Relaxed));
         let shift = config.arch.page_shift();
-        let phys = Arc::new(PhysAddrService::new(&ram, shift, config.colors, config.reserved_frames));
+        let phys = Arc::new(PhysAddrService::new(
+            &ram,
+            shift,
+            config.colors,
+            config.reserved_frames,
+        ));
         let translation = Arc::new(Translation::new(ram.clone(), shift));
         let strands = Arc::new(Strands::new());
         let memory = Domain::create(
@@ -86,7 +94,11 @@ impl Kernel {
             ],
             vec![],
         );
-        let strand_domain = Domain::create("Strand", vec![Export::new::<Strands>("Strand", strands.clone())], vec![]);
+        let strand_domain = Domain::create(
+            "Strand",
+            vec![Export::new::<Strands>("Strand", strands.clone())],
+            vec![],
+        );
         let public = Domain::combine(SPIN_PUBLIC, &memory, &strand_domain)
             .expect("the Memory and Strand domains export disjoint names");
         let nameserver = NameServer::new();
@@ -143,12 +155,19 @@ impl Kernel {
 
     /// Adds an event (e.g. a mound's own) to the telemetry snapshot.
     pub fn register_event(&self, event: Arc<dyn EventSource>) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
     }
 
     /// A snapshot of the kernel's state for telemetry.
     pub fn snapshot(&self) -> KernelSnapshot {
-        let events: Vec<Arc<dyn EventSource>> = self.events.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let events: Vec<Arc<dyn EventSource>> = self
+            .events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         KernelSnapshot {
             kernel: self.id.0,
             arch: self.arch,
@@ -191,7 +210,10 @@ mod tests {
         let public = k.public_domain();
         assert!(public.lookup::<PhysAddrService>("PhysAddr").is_some());
         assert!(public.lookup::<Strands>("Strand").is_some());
-        assert!(public.lookup::<Strands>("PhysAddr").is_none(), "typed lookup");
+        assert!(
+            public.lookup::<Strands>("PhysAddr").is_none(),
+            "typed lookup"
+        );
         k.phys.allocate(MoundId(1), FrameAttrs::default()).unwrap();
         let s = k.strands.create("init", MoundId(1), SchedParams::default());
         k.strands.unblock(s, 0);
@@ -199,7 +221,10 @@ mod tests {
         assert_eq!(snap.frames.total, 64);
         assert_eq!(snap.frames.free, 63);
         assert_eq!(snap.strands.len(), 1);
-        assert!(snap.events.iter().any(|e| e.name == "Strand.Unblock" && e.raises == 1));
+        assert!(snap
+            .events
+            .iter()
+            .any(|e| e.name == "Strand.Unblock" && e.raises == 1));
         let json = serde_json::to_string(&snap).unwrap();
         let back: KernelSnapshot = serde_json::from_str(&json).unwrap();
         assert_eq!(back, snap);

@@ -115,7 +115,10 @@ impl ExternTable {
     }
 
     /// Gives the guest a reference to `cap`.
-    pub fn externalize<T: Send + Sync + 'static>(&mut self, cap: Cap<T>) -> Result<ExternRef, RefError> {
+    pub fn externalize<T: Send + Sync + 'static>(
+        &mut self,
+        cap: Cap<T>,
+    ) -> Result<ExternRef, RefError> {
         let object = Some((cap.into_any(), std::any::type_name::<T>()));
         let index = match self.free.pop() {
             Some(i) => {
@@ -134,7 +137,11 @@ impl ExternTable {
             }
         };
         self.live += 1;
-        Ok(ExternRef::pack(self.owner, self.slots[index as usize].generation, index))
+        Ok(ExternRef::pack(
+            self.owner,
+            self.slots[index as usize].generation,
+            index,
+        ))
     }
 
     fn slot(&self, r: ExternRef) -> Result<&Slot, RefError> {
@@ -190,7 +197,10 @@ mod tests {
         let mut t = ExternTable::new(MoundId(3));
         let r = t.externalize(cap(42u32)).unwrap();
         assert_eq!(*t.internalize::<u32>(r).unwrap(), 42);
-        assert!(matches!(t.internalize::<u64>(r), Err(RefError::WrongType { .. })));
+        assert!(matches!(
+            t.internalize::<u64>(r),
+            Err(RefError::WrongType { .. })
+        ));
         t.release(r).unwrap();
         assert_eq!(t.internalize::<u32>(r).unwrap_err(), RefError::Stale(r.0));
         assert_eq!(t.release(r).unwrap_err(), RefError::Stale(r.0));

@@ -40,7 +40,10 @@ impl fmt::Debug for Export {
 impl Export {
     /// Exports `object` under `name` with interface type `I` (usually a
     /// `dyn Trait`).
-    pub fn new<I: ?Sized + Send + Sync + 'static>(name: impl Into<String>, object: Arc<I>) -> Export {
+    pub fn new<I: ?Sized + Send + Sync + 'static>(
+        name: impl Into<String>,
+        object: Arc<I>,
+    ) -> Export {
         Export {
             name: name.into(),
             type_id: TypeId::of::<Arc<I>>(),
@@ -97,14 +100,16 @@ impl<I: ?Sized + Send + Sync + 'static> Import<I> {
             name: self.name.clone(),
             type_id: TypeId::of::<Arc<I>>(),
             type_name: std::any::type_name::<I>(),
-            bind: Arc::new(move |object: &Erased| match object.downcast_ref::<Arc<I>>() {
-                Some(obj) => {
-                    // Already bound (e.g. through a combined domain) is fine.
-                    let _ = slot.set(obj.clone());
-                    true
-                }
-                None => false,
-            }),
+            bind: Arc::new(
+                move |object: &Erased| match object.downcast_ref::<Arc<I>>() {
+                    Some(obj) => {
+                        // Already bound (e.g. through a combined domain) is fine.
+                        let _ = slot.set(obj.clone());
+                        true
+                    }
+                    None => false,
+                },
+            ),
             is_bound: {
                 let slot = self.slot.clone();
                 Arc::new(move || slot.get().is_some())
@@ -187,7 +192,11 @@ impl fmt::Debug for Domain {
 
 impl Domain {
     /// Creates a domain from an extension's exports and import slots.
-    pub fn create(name: impl Into<String>, exports: Vec<Export>, imports: Vec<ImportSlot>) -> Cap<Domain> {
+    pub fn create(
+        name: impl Into<String>,
+        exports: Vec<Export>,
+        imports: Vec<ImportSlot>,
+    ) -> Cap<Domain> {
         Cap::new(Domain {
             name: name.into(),
             exports: exports.into_iter().map(|e| (e.name.clone(), e)).collect(),
@@ -221,7 +230,11 @@ impl Domain {
     /// Looks up an export by name and type, for trusted callers that hold the
     /// domain capability (the nameserver hands those out).
     pub fn lookup<I: ?Sized + Send + Sync + 'static>(&self, name: &str) -> Option<Arc<I>> {
-        self.exports.get(name)?.object.downcast_ref::<Arc<I>>().cloned()
+        self.exports
+            .get(name)?
+            .object
+            .downcast_ref::<Arc<I>>()
+            .cloned()
     }
 
     /// Binds every unresolved import of `target` to `source`'s export of the
@@ -261,7 +274,11 @@ impl Domain {
     }
 
     /// The union of two domains (exports and outstanding imports).
-    pub fn combine(name: impl Into<String>, a: &Cap<Domain>, b: &Cap<Domain>) -> Result<Cap<Domain>, DomainError> {
+    pub fn combine(
+        name: impl Into<String>,
+        a: &Cap<Domain>,
+        b: &Cap<Domain>,
+    ) -> Result<Cap<Domain>, DomainError> {
         let mut exports = a.exports.clone();
         for (n, e) in &b.exports {
             match exports.get(n) {

@@ -44,7 +44,9 @@ pub struct NameServer {
 
 impl std::fmt::Debug for NameServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NameServer").field("names", &self.names()).finish()
+        f.debug_struct("NameServer")
+            .field("names", &self.names())
+            .finish()
     }
 }
 
@@ -59,7 +61,11 @@ impl NameServer {
     }
 
     /// Registers `domain` under its name, optionally guarded by `authorizer`.
-    pub fn export(&self, domain: Cap<Domain>, authorizer: Option<Authorizer>) -> Result<(), NsError> {
+    pub fn export(
+        &self,
+        domain: Cap<Domain>,
+        authorizer: Option<Authorizer>,
+    ) -> Result<(), NsError> {
         let name = domain.name().to_string();
         let mut names = self.lock();
         if names.contains_key(&name) {
@@ -82,7 +88,9 @@ impl NameServer {
     pub fn import(&self, name: &str, importer: &Principal) -> Result<Cap<Domain>, NsError> {
         let (domain, authorizer) = {
             let names = self.lock();
-            let r = names.get(name).ok_or_else(|| NsError::NotFound(name.to_string()))?;
+            let r = names
+                .get(name)
+                .ok_or_else(|| NsError::NotFound(name.to_string()))?;
             (r.domain.clone(), r.authorizer.clone())
         };
         if let Some(auth) = authorizer {
@@ -104,7 +112,13 @@ impl NameServer {
     pub fn describe(&self) -> Vec<(String, Vec<String>, Vec<String>)> {
         self.lock()
             .values()
-            .map(|r| (r.domain.name().to_string(), r.domain.exports(), r.domain.unresolved()))
+            .map(|r| {
+                (
+                    r.domain.name().to_string(),
+                    r.domain.exports(),
+                    r.domain.unresolved(),
+                )
+            })
             .collect()
     }
 }

@@ -360,7 +360,9 @@ impl<A, R> Clone for Event<A, R> {
 
 impl<A, R> fmt::Debug for Event<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Event").field("name", &self.core.name).finish()
+        f.debug_struct("Event")
+            .field("name", &self.core.name)
+            .finish()
     }
 }
 
@@ -371,7 +373,9 @@ pub struct Primary<A, R> {
 
 impl<A, R> fmt::Debug for Primary<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Primary").field("event", &self.event.core.name).finish()
+        f.debug_struct("Primary")
+            .field("event", &self.event.core.name)
+            .finish()
     }
 }
 
@@ -483,11 +487,19 @@ impl<A: 'static, R: 'static> Event<A, R> {
         let state = self.state();
         // Re-read under the state lock: installs bump the version while holding it.
         let version = self.core.version.load(Ordering::Acquire);
-        let mut snap = self.core.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        let mut snap = self
+            .core
+            .snapshot
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
         if snap.0 != version {
             *snap = (
                 version,
-                Arc::new(Snapshot::build(&state.entries, &state.keys, state.result.clone())),
+                Arc::new(Snapshot::build(
+                    &state.entries,
+                    &state.keys,
+                    state.result.clone(),
+                )),
             );
         }
         snap.1.clone()
@@ -501,7 +513,11 @@ impl<A: 'static, R: 'static> Event<A, R> {
 
     /// Installs a handler on behalf of `installer`, subject to the primary
     /// module's policy.
-    pub fn install(&self, installer: &Principal, handler: Handler<A, R>) -> Result<HandlerId, EventError> {
+    pub fn install(
+        &self,
+        installer: &Principal,
+        handler: Handler<A, R>,
+    ) -> Result<HandlerId, EventError> {
         let policy = self.state().policy.clone();
         let extra = match policy.map(|p| p(installer)) {
             None | Some(Decision::Allow) => None,
@@ -573,8 +589,18 @@ impl<A: 'static, R: 'static> Event<A, R> {
         let entries = &state.entries;
         let pos = match entry.order {
             Order::Last => entries.len(),
-            Order::Any => entries.len() - entries.iter().rev().take_while(|e| e.order == Order::Last).count(),
-            Order::First => entries.iter().take_while(|e| e.order == Order::First).count(),
+            Order::Any => {
+                entries.len()
+                    - entries
+                        .iter()
+                        .rev()
+                        .take_while(|e| e.order == Order::Last)
+                        .count()
+            }
+            Order::First => entries
+                .iter()
+                .take_while(|e| e.order == Order::First)
+                .count(),
         };
         state.entries.insert(pos, entry);
         self.publish(&state);
@@ -588,14 +614,15 @@ impl<A: 'static, R: 'static> Event<A, R> {
 
     fn remove_id(&self, id: u64) -> Result<(), EventError> {
         let mut state = self.state();
-        let pos = state
-            .entries
-            .iter()
-            .position(|e| e.id == id)
-            .ok_or(EventError::NotInstalled {
-                event: self.core.name.clone(),
-                id,
-            })?;
+        let pos =
+            state
+                .entries
+                .iter()
+                .position(|e| e.id == id)
+                .ok_or(EventError::NotInstalled {
+                    event: self.core.name.clone(),
+                    id,
+                })?;
         state.entries.remove(pos);
         self.publish(&state);
         Ok(())
@@ -729,7 +756,10 @@ impl<A: 'static, R: 'static> Primary<A, R> {
     }
 
     /// Sets who may install handlers (and which guard to impose on them).
-    pub fn set_install_policy(&self, policy: impl Fn(&Principal) -> Decision<A> + Send + Sync + 'static) {
+    pub fn set_install_policy(
+        &self,
+        policy: impl Fn(&Principal) -> Decision<A> + Send + Sync + 'static,
+    ) {
         self.event.state().policy = Some(Arc::new(policy));
     }
 
@@ -744,7 +774,9 @@ impl<A: 'static, R: 'static> Primary<A, R> {
     /// install policy).
     pub fn set_primary(&self, handler: Handler<A, R>) -> Result<(), EventError> {
         self.remove_primary();
-        self.event.insert("primary", handler, None, true).map(|_| ())
+        self.event
+            .insert("primary", handler, None, true)
+            .map(|_| ())
     }
 
     /// Removes the primary handler, if any; returns whether there was one.

@@ -36,9 +36,17 @@ impl<A, R> Snapshot<A, R> {
         }
     }
 
-    pub(super) fn build(entries: &[Arc<Entry<A, R>>], keys: &[Key<A>], result: Option<ResultProc<R>>) -> Self {
+    pub(super) fn build(
+        entries: &[Arc<Entry<A, R>>],
+        keys: &[Key<A>],
+        result: Option<ResultProc<R>>,
+    ) -> Self {
         let direct = match entries {
-            [only] if only.guards.is_empty() && only.indexed.is_none() && matches!(only.call, Call::Sync(_)) => {
+            [only]
+                if only.guards.is_empty()
+                    && only.indexed.is_none()
+                    && matches!(only.call, Call::Sync(_)) =>
+            {
                 Some(only.clone())
             }
             _ => None,

@@ -22,10 +22,23 @@ fn who() -> Principal {
 #[test]
 fn no_handler_gives_none_and_single_handler_is_direct() {
     let (e, _p, _, _) = define();
-    assert_eq!(e.raise(&Pkt { ethertype: 1, port: 2 }), None);
-    e.install(&who(), Handler::new(|a: &Pkt| u32::from(a.port) + 1)).unwrap();
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 1,
+            port: 2
+        }),
+        None
+    );
+    e.install(&who(), Handler::new(|a: &Pkt| u32::from(a.port) + 1))
+        .unwrap();
     assert!(e.current().direct.is_some());
-    assert_eq!(e.raise(&Pkt { ethertype: 1, port: 2 }), Some(3));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 1,
+            port: 2
+        }),
+        Some(3)
+    );
 }
 
 #[test]
@@ -38,9 +51,27 @@ fn guards_stack_and_all_must_hold() {
             .guard(Guard::pred(|a: &Pkt| a.port == 53)),
     )
     .unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0x800, port: 53 }), Some(7));
-    assert_eq!(e.raise(&Pkt { ethertype: 0x800, port: 54 }), None);
-    assert_eq!(e.raise(&Pkt { ethertype: 0x806, port: 53 }), None);
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0x800,
+            port: 53
+        }),
+        Some(7)
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0x800,
+            port: 54
+        }),
+        None
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0x806,
+            port: 53
+        }),
+        None
+    );
     let t = e.telemetry();
     assert_eq!(t.handler_stats[0].dispatches, 1);
     assert_eq!(t.handler_stats[0].guard_misses, 1);
@@ -52,14 +83,45 @@ fn indexed_dispatch_matches_linear_semantics_and_keeps_order() {
     let (e, p, et, port) = define();
     p.set_result_proc(|acc, r| acc * 100 + r);
     // Interleave indexed (two keys) and unindexed handlers; results record order.
-    e.install(&who(), Handler::new(|_: &Pkt| 1).guard(Guard::eq(et, 0x800))).unwrap();
+    e.install(
+        &who(),
+        Handler::new(|_: &Pkt| 1).guard(Guard::eq(et, 0x800)),
+    )
+    .unwrap();
     e.install(&who(), Handler::new(|_: &Pkt| 2)).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 3).guard(Guard::eq(port, 53))).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 4).guard(Guard::eq(et, 0x806))).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 5).guard(Guard::pred(|a: &Pkt| a.port > 50))).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0x800, port: 53 }), Some(1_02_03_05));
-    assert_eq!(e.raise(&Pkt { ethertype: 0x806, port: 1 }), Some(2_04));
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(2));
+    e.install(&who(), Handler::new(|_: &Pkt| 3).guard(Guard::eq(port, 53)))
+        .unwrap();
+    e.install(
+        &who(),
+        Handler::new(|_: &Pkt| 4).guard(Guard::eq(et, 0x806)),
+    )
+    .unwrap();
+    e.install(
+        &who(),
+        Handler::new(|_: &Pkt| 5).guard(Guard::pred(|a: &Pkt| a.port > 50)),
+    )
+    .unwrap();
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0x800,
+            port: 53
+        }),
+        Some(1_02_03_05)
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0x806,
+            port: 1
+        }),
+        Some(2_04)
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(2)
+    );
 }
 
 #[test]
@@ -67,11 +129,20 @@ fn first_and_last_ordering() {
     let (e, p, _, _) = define();
     p.set_result_proc(|acc, r| acc * 10 + r);
     e.install(&who(), Handler::new(|_: &Pkt| 2)).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 9).order(Order::Last)).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 1).order(Order::First)).unwrap();
+    e.install(&who(), Handler::new(|_: &Pkt| 9).order(Order::Last))
+        .unwrap();
+    e.install(&who(), Handler::new(|_: &Pkt| 1).order(Order::First))
+        .unwrap();
     e.install(&who(), Handler::new(|_: &Pkt| 3)).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 8).order(Order::Last)).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(12398));
+    e.install(&who(), Handler::new(|_: &Pkt| 8).order(Order::Last))
+        .unwrap();
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(12398)
+    );
 }
 
 #[test]
@@ -79,7 +150,13 @@ fn default_result_is_the_last_handlers() {
     let (e, _p, _, _) = define();
     e.install(&who(), Handler::new(|_: &Pkt| 1)).unwrap();
     e.install(&who(), Handler::new(|_: &Pkt| 2)).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(2));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(2)
+    );
 }
 
 #[test]
@@ -89,19 +166,40 @@ fn policy_refuses_and_imposes_guards() {
         None => Decision::Refuse("only mounds may listen".into()),
         Some(m) => Decision::AllowWithGuard(Guard::eq(port, u64::from(m.0))),
     });
-    let err = e.install(&Principal::kernel("rogue"), Handler::new(|_: &Pkt| 0)).unwrap_err();
+    let err = e
+        .install(&Principal::kernel("rogue"), Handler::new(|_: &Pkt| 0))
+        .unwrap_err();
     assert!(matches!(err, EventError::Refused { .. }));
     assert!(err.to_string().contains("rogue"));
-    e.install(&Principal::mound("m5", MoundId(5)), Handler::new(|_: &Pkt| 55)).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 5 }), Some(55));
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 6 }), None);
+    e.install(
+        &Principal::mound("m5", MoundId(5)),
+        Handler::new(|_: &Pkt| 55),
+    )
+    .unwrap();
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 5
+        }),
+        Some(55)
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 6
+        }),
+        None
+    );
 }
 
 #[test]
 fn undeclared_key_is_an_error() {
     let (e, _p, _, _) = define();
     let err = e
-        .install(&who(), Handler::new(|_: &Pkt| 0).guard(Guard::eq(KeyId(7), 1)))
+        .install(
+            &who(),
+            Handler::new(|_: &Pkt| 0).guard(Guard::eq(KeyId(7), 1)),
+        )
         .unwrap_err();
     assert!(matches!(err, EventError::UnknownKey { key: 7, .. }));
 }
@@ -110,12 +208,30 @@ fn undeclared_key_is_an_error() {
 fn primary_can_be_replaced_and_removed() {
     let (e, p, _, _) = define();
     p.set_primary(Handler::new(|_: &Pkt| 1)).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(1));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(1)
+    );
     p.set_primary(Handler::new(|_: &Pkt| 2)).unwrap();
     assert_eq!(e.handlers(), 1);
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(2));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(2)
+    );
     assert!(p.remove_primary());
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), None);
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        None
+    );
 }
 
 #[test]
@@ -130,39 +246,78 @@ fn uninstall_needs_the_token() {
 fn panicking_handler_is_contained_uninstalled_and_counted() {
     let (e, _p, _, _) = define();
     e.install(&who(), Handler::new(|_: &Pkt| 1)).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| -> u32 { panic!("extension bug") })).unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 3).order(Order::First)).unwrap();
+    e.install(
+        &who(),
+        Handler::new(|_: &Pkt| -> u32 { panic!("extension bug") }),
+    )
+    .unwrap();
+    e.install(&who(), Handler::new(|_: &Pkt| 3).order(Order::First))
+        .unwrap();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let r = e.raise(&Pkt { ethertype: 0, port: 0 });
+    let r = e.raise(&Pkt {
+        ethertype: 0,
+        port: 0,
+    });
     std::panic::set_hook(prev);
     // The event completed with the surviving handlers' result.
     assert_eq!(r, Some(1));
     assert_eq!(e.handlers(), 2);
     assert_eq!(e.telemetry().contained_faults, 1);
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(1));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(1)
+    );
 }
 
 #[test]
 fn lone_panicking_handler_on_the_direct_path_is_contained() {
     let (e, _p, _, _) = define();
-    e.install(&who(), Handler::new(|_: &Pkt| -> u32 { panic!("boom") })).unwrap();
+    e.install(&who(), Handler::new(|_: &Pkt| -> u32 { panic!("boom") }))
+        .unwrap();
     let mut raiser = e.raiser();
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    assert_eq!(raiser.raise(&Pkt { ethertype: 0, port: 0 }), None);
+    assert_eq!(
+        raiser.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        None
+    );
     std::panic::set_hook(prev);
     assert_eq!(e.handlers(), 0);
-    assert_eq!(raiser.raise(&Pkt { ethertype: 0, port: 0 }), None);
+    assert_eq!(
+        raiser.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        None
+    );
 }
 
 #[test]
 fn raiser_sees_installs_made_after_it_was_created() {
     let (e, _p, _, _) = define();
     let mut r = e.raiser();
-    assert_eq!(r.raise(&Pkt { ethertype: 0, port: 0 }), None);
+    assert_eq!(
+        r.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        None
+    );
     e.install(&who(), Handler::new(|_: &Pkt| 4)).unwrap();
-    assert_eq!(r.raise(&Pkt { ethertype: 0, port: 0 }), Some(4));
+    assert_eq!(
+        r.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(4)
+    );
 }
 
 #[test]
@@ -176,14 +331,28 @@ fn handlers_may_reenter_the_dispatcher() {
         Handler::new(move |_: &Pkt| {
             // Installing from inside a handler must not deadlock.
             if n.fetch_add(1, Ordering::SeqCst) == 0 {
-                inner.install(&Principal::kernel("nested"), Handler::new(|_: &Pkt| 9)).unwrap();
+                inner
+                    .install(&Principal::kernel("nested"), Handler::new(|_: &Pkt| 9))
+                    .unwrap();
             }
             1
         }),
     )
     .unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(1));
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(9));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(1)
+    );
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(9)
+    );
 }
 
 #[test]
@@ -200,7 +369,13 @@ fn async_handler_runs_elsewhere_and_raiser_does_not_wait() {
         .asynchronous(),
     )
     .unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 42 }), None);
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 42
+        }),
+        None
+    );
     let (tid, port) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_ne!(tid, main);
     assert_eq!(port, 42);
@@ -219,8 +394,18 @@ fn bounded_handler_over_budget_is_abandoned_and_counted() {
         .bounded(Duration::from_millis(20)),
     )
     .unwrap();
-    e.install(&who(), Handler::new(|_: &Pkt| 2).bounded(Duration::from_secs(10))).unwrap();
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 0 }), Some(2));
+    e.install(
+        &who(),
+        Handler::new(|_: &Pkt| 2).bounded(Duration::from_secs(10)),
+    )
+    .unwrap();
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 0
+        }),
+        Some(2)
+    );
     let t = e.telemetry();
     assert_eq!(t.handler_stats[0].abandoned, 1);
     assert_eq!(t.handler_stats[1].abandoned, 0);
@@ -232,7 +417,17 @@ fn installing_many_handlers_is_fast_and_all_run() {
     let (e, p, _, port) = define();
     p.set_result_proc(|a, b| a + b);
     for i in 0..100 {
-        e.install(&who(), Handler::new(|_: &Pkt| 1).guard(Guard::eq(port, i % 10))).unwrap();
+        e.install(
+            &who(),
+            Handler::new(|_: &Pkt| 1).guard(Guard::eq(port, i % 10)),
+        )
+        .unwrap();
     }
-    assert_eq!(e.raise(&Pkt { ethertype: 0, port: 3 }), Some(10));
+    assert_eq!(
+        e.raise(&Pkt {
+            ethertype: 0,
+            port: 3
+        }),
+        Some(10)
+    );
 }

@@ -128,9 +128,17 @@ impl std::fmt::Debug for PhysAddrService {
 impl PhysAddrService {
     /// Manages all of `ram` in `1 << page_shift`-byte frames with `colors` cache
     /// colors. The first `reserved` frames are never handed out.
-    pub fn new(ram: &Arc<GuestRam>, page_shift: u32, colors: u32, reserved: u64) -> PhysAddrService {
+    pub fn new(
+        ram: &Arc<GuestRam>,
+        page_shift: u32,
+        colors: u32,
+        reserved: u64,
+    ) -> PhysAddrService {
         use vm_memory::GuestMemoryBackend;
-        let bytes: u64 = ram.iter().map(|r| vm_memory::GuestMemoryRegion::len(r)).sum();
+        let bytes: u64 = ram
+            .iter()
+            .map(|r| vm_memory::GuestMemoryRegion::len(r))
+            .sum();
         Self::with_frames(bytes >> page_shift, page_shift, colors, reserved)
     }
 
@@ -141,7 +149,8 @@ impl PhysAddrService {
             free_by_color[(f % u64::from(colors)) as usize].insert(f);
         }
         let (reclaim, reclaim_primary) = Event::define("PhysAddr.Reclaim");
-        let owner_key = reclaim_primary.declare_key("owner", |a: &ReclaimArgs| u64::from(a.owner.0));
+        let owner_key =
+            reclaim_primary.declare_key("owner", |a: &ReclaimArgs| u64::from(a.owner.0));
         PhysAddrService {
             page_shift,
             frames,
@@ -200,7 +209,11 @@ impl PhysAddrService {
 
     /// Allocates frames for `owner`. With `attrs.contiguous = n > 1` the result
     /// is one run of `n` frames (its first address is returned once per frame).
-    pub fn allocate(&self, owner: FrameOwner, attrs: FrameAttrs) -> Result<Vec<PhysAddr>, PhysError> {
+    pub fn allocate(
+        &self,
+        owner: FrameOwner,
+        attrs: FrameAttrs,
+    ) -> Result<Vec<PhysAddr>, PhysError> {
         let n = u64::from(attrs.contiguous.max(1));
         if n > self.frames {
             return Err(PhysError::Bad(format!("{n} contiguous frames exceed RAM")));
@@ -227,10 +240,17 @@ impl PhysAddrService {
                         let u = st.owners.entry(owner).or_default();
                         u.used += n;
                         u.peak = u.peak.max(u.used);
-                        return Ok(frames.into_iter().map(|f| PhysAddr(f << self.page_shift)).collect());
+                        return Ok(frames
+                            .into_iter()
+                            .map(|f| PhysAddr(f << self.page_shift))
+                            .collect());
                     }
                 }
-                let victim = if over_quota { Some(owner) } else { Self::largest_owner(&st) };
+                let victim = if over_quota {
+                    Some(owner)
+                } else {
+                    Self::largest_owner(&st)
+                };
                 victim.and_then(|v| Self::candidate(&mut st, v).map(|c| (v, c)))
             };
             let Some((victim, candidate)) = need else {
@@ -245,7 +265,11 @@ impl PhysAddrService {
 
     fn failure(&self, owner: FrameOwner, n: u64) -> PhysError {
         let st = self.lock();
-        match st.owners.get(&owner).and_then(|u| u.quota.filter(|q| u.used + n > *q)) {
+        match st
+            .owners
+            .get(&owner)
+            .and_then(|u| u.quota.filter(|q| u.used + n > *q))
+        {
             Some(quota) => PhysError::Quota { owner, quota },
             None => PhysError::Exhausted { wanted: n },
         }
@@ -315,7 +339,11 @@ impl PhysAddrService {
         let is_free = |st: &PhysState, f: u64| st.free_by_color[(f % colors) as usize].contains(&f);
         let mut start = 0;
         while start + n <= self.frames {
-            if attrs.color.is_some_and(|c| start % colors != u64::from(c) % colors) || !is_free(st, start) {
+            if attrs
+                .color
+                .is_some_and(|c| start % colors != u64::from(c) % colors)
+                || !is_free(st, start)
+            {
                 start += 1;
                 continue;
             }
@@ -356,7 +384,10 @@ impl PhysAddrService {
 
     /// The owner of a frame, if allocated.
     pub fn owner_of(&self, frame: PhysAddr) -> Option<FrameOwner> {
-        self.lock().allocated.get(&(frame.0 >> self.page_shift)).map(|i| i.owner)
+        self.lock()
+            .allocated
+            .get(&(frame.0 >> self.page_shift))
+            .map(|i| i.owner)
     }
 
     /// Per-owner accounting.
@@ -391,7 +422,11 @@ impl PhysAddrService {
             }
             let used: u64 = counts.values().sum();
             let top = counts.iter().max_by_key(|(_, c)| **c).map(|(o, _)| *o);
-            out.push(if used * 2 >= hi.saturating_sub(lo).max(1) { top } else { None });
+            out.push(if used * 2 >= hi.saturating_sub(lo).max(1) {
+                top
+            } else {
+                None
+            });
         }
         out
     }

@@ -287,7 +287,9 @@ impl AddressSpace {
     ) -> Result<(), (u64, WalkFault)> {
         let mut done = 0usize;
         while done < len {
-            let cur = va.checked_add(done as u64).ok_or((va, WalkFault::NotPresent))?;
+            let cur = va
+                .checked_add(done as u64)
+                .ok_or((va, WalkFault::NotPresent))?;
             let in_page = (self.page_size() - (cur & self.page_mask())) as usize;
             let n = in_page.min(len - done);
             let pte = self.walk(cur, access).map_err(|f| (cur, f))?;
@@ -313,7 +315,9 @@ impl PageTable for AddressSpace {
 
     fn walk(&self, va: u64, access: Access) -> Result<Pte, WalkFault> {
         let map = self.read_entries();
-        let e = map.get(&(va >> self.page_shift)).ok_or(WalkFault::NotPresent)?;
+        let e = map
+            .get(&(va >> self.page_shift))
+            .ok_or(WalkFault::NotPresent)?;
         if !e.prot.permits(access) {
             return Err(WalkFault::Protection);
         }
@@ -422,8 +426,14 @@ mod tests {
     fn walk_sets_accessed_and_dirty_and_checks_protection() {
         let (_t, s) = setup();
         s.map(0x2000_0000, PhysAddr(0x4000), Prot::READ).unwrap();
-        assert_eq!(s.walk(0x2000_0010, Access::Write), Err(WalkFault::Protection));
-        assert_eq!(s.walk(0x3000_0000, Access::Read), Err(WalkFault::NotPresent));
+        assert_eq!(
+            s.walk(0x2000_0010, Access::Write),
+            Err(WalkFault::Protection)
+        );
+        assert_eq!(
+            s.walk(0x3000_0000, Access::Read),
+            Err(WalkFault::NotPresent)
+        );
         let pte = s.walk(0x2000_0010, Access::Read).unwrap();
         assert_eq!(pte.frame, PhysAddr(0x4000));
         let m = s.examine(0x2000_1fff).unwrap();
@@ -434,7 +444,10 @@ mod tests {
         s.walk(0x2000_0000, Access::Write).unwrap();
         assert!(s.examine(0x2000_0000).unwrap().dirty);
         assert!(s.clear_dirty(0x2000_0000));
-        assert!(s.generation() > g, "clearing dirty invalidates cached writable entries");
+        assert!(
+            s.generation() > g,
+            "clearing dirty invalidates cached writable entries"
+        );
         let g = s.generation();
         s.protect(0x2000_0000, Prot::READ).unwrap();
         assert!(s.generation() > g);
@@ -443,10 +456,22 @@ mod tests {
     #[test]
     fn map_rejects_bad_frames_and_unaligned_addresses() {
         let (_t, s) = setup();
-        assert_eq!(s.map(0x1001, PhysAddr(0), Prot::RW), Err(MapError::Unaligned(0x1001)));
-        assert_eq!(s.map(0x2000, PhysAddr(0x10), Prot::RW), Err(MapError::BadFrame(0x10)));
-        assert_eq!(s.map(0x2000, PhysAddr(16 * 8192), Prot::RW), Err(MapError::BadFrame(16 * 8192)));
-        assert_eq!(s.protect(0x8000, Prot::RW), Err(MapError::NotMapped(0x8000)));
+        assert_eq!(
+            s.map(0x1001, PhysAddr(0), Prot::RW),
+            Err(MapError::Unaligned(0x1001))
+        );
+        assert_eq!(
+            s.map(0x2000, PhysAddr(0x10), Prot::RW),
+            Err(MapError::BadFrame(0x10))
+        );
+        assert_eq!(
+            s.map(0x2000, PhysAddr(16 * 8192), Prot::RW),
+            Err(MapError::BadFrame(16 * 8192))
+        );
+        assert_eq!(
+            s.protect(0x8000, Prot::RW),
+            Err(MapError::NotMapped(0x8000))
+        );
     }
 
     #[test]
@@ -460,9 +485,18 @@ mod tests {
         s.read(0x11fd0, &mut back).unwrap();
         assert_eq!(&back[..], &data[..48]);
         // Write spilling into the read-only page faults at that page's start.
-        assert_eq!(s.write(0x11ff0, &data[..32]), Err((0x12000, WalkFault::Protection)));
-        assert_eq!(s.read(0x13ff8, &mut back[..16]), Err((0x14000, WalkFault::NotPresent)));
-        assert_eq!(s.read(u64::MAX - 3, &mut back[..16]).unwrap_err().1, WalkFault::NotPresent);
+        assert_eq!(
+            s.write(0x11ff0, &data[..32]),
+            Err((0x12000, WalkFault::Protection))
+        );
+        assert_eq!(
+            s.read(0x13ff8, &mut back[..16]),
+            Err((0x14000, WalkFault::NotPresent))
+        );
+        assert_eq!(
+            s.read(u64::MAX - 3, &mut back[..16]).unwrap_err().1,
+            WalkFault::NotPresent
+        );
     }
 
     #[test]
@@ -473,7 +507,9 @@ mod tests {
             .install(
                 &Principal::mound("mm", MoundId(1)),
                 Handler::new(move |a: &FaultArgs| {
-                    space.map(a.va & !0x1fff, PhysAddr(0x6000), Prot::RW).is_ok()
+                    space
+                        .map(a.va & !0x1fff, PhysAddr(0x6000), Prot::RW)
+                        .is_ok()
                 }),
             )
             .unwrap();

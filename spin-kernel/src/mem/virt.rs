@@ -103,7 +103,10 @@ impl VirtAddrService {
 
     /// Allocates exactly `[start, start + len)`.
     pub fn allocate_at(&self, start: u64, len: u64) -> Result<VirtRange, VirtError> {
-        let len = self.round(len).filter(|l| *l > 0).ok_or(VirtError::Bad { start, len })?;
+        let len = self
+            .round(len)
+            .filter(|l| *l > 0)
+            .ok_or(VirtError::Bad { start, len })?;
         if start % self.page != 0 || start.checked_add(len).is_none() {
             return Err(VirtError::Bad { start, len });
         }
@@ -137,7 +140,9 @@ impl VirtAddrService {
     /// ignored, so double frees cannot corrupt the allocator.
     pub fn deallocate(&self, start: u64, len: u64) -> Result<(), VirtError> {
         let len = self.round(len).ok_or(VirtError::Bad { start, len })?;
-        let end = start.checked_add(len).ok_or(VirtError::Bad { start, len })?;
+        let end = start
+            .checked_add(len)
+            .ok_or(VirtError::Bad { start, len })?;
         if start % self.page != 0 || start < self.base || end > self.limit {
             return Err(VirtError::Bad { start, len });
         }
@@ -198,7 +203,13 @@ mod tests {
         let page = 4096;
         let v = VirtAddrService::create(0, 1 << 20, page);
         let r = v.allocate_at(0x3000, 0x2000).unwrap();
-        assert_eq!(r, VirtRange { start: 0x3000, len: 0x2000 });
+        assert_eq!(
+            r,
+            VirtRange {
+                start: 0x3000,
+                len: 0x2000
+            }
+        );
         assert!(v.allocate_at(0x4000, 0x1000).is_err());
         let a = v.allocate(0x1000, 0x10000).unwrap();
         assert_eq!(a.start % 0x10000, 0);

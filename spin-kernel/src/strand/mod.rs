@@ -99,6 +99,5 @@ pub struct StrandInfo {
     pub params: SchedParams,
 }
 
-
 mod service;
 pub use service::{StrandEvent, StrandTelemetry, Strands};

@@ -57,7 +57,9 @@ pub struct Strands {
 
 impl std::fmt::Debug for Strands {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Strands").field("count", &self.lock().len()).finish()
+        f.debug_struct("Strands")
+            .field("count", &self.lock().len())
+            .finish()
     }
 }
 
@@ -159,10 +161,18 @@ impl Strands {
 
     /// Changes a strand's scheduling parameters.
     pub fn set_params(&self, id: StrandId, params: SchedParams) -> bool {
-        self.lock().get_mut(&id).map(|r| r.info.params = params).is_some()
+        self.lock()
+            .get_mut(&id)
+            .map(|r| r.info.params = params)
+            .is_some()
     }
 
-    fn transition(&self, id: StrandId, to: StrandState, allowed: &[StrandState]) -> Option<StrandEvent> {
+    fn transition(
+        &self,
+        id: StrandId,
+        to: StrandState,
+        allowed: &[StrandState],
+    ) -> Option<StrandEvent> {
         let mut t = self.lock();
         let r = t.get_mut(&id)?;
         if !allowed.contains(&r.state) {
@@ -179,7 +189,11 @@ impl Strands {
     /// Marks the strand blocked and raises `Block`. Returns false if it was not
     /// runnable or running.
     pub fn block(&self, id: StrandId, now: Nanos) -> bool {
-        match self.transition(id, StrandState::Blocked, &[StrandState::Runnable, StrandState::Running]) {
+        match self.transition(
+            id,
+            StrandState::Blocked,
+            &[StrandState::Runnable, StrandState::Running],
+        ) {
             Some(ev) => {
                 self.block.raise(&StrandEvent { now, ..ev });
                 true
@@ -225,8 +239,15 @@ impl Strands {
 
     /// The strand finished; it stays listed as exited until `reap`.
     pub fn exit(&self, id: StrandId, now: Nanos) -> bool {
-        let was_queued = matches!(self.state(id), Some(StrandState::Runnable | StrandState::Running));
-        let any = [StrandState::Runnable, StrandState::Running, StrandState::Blocked];
+        let was_queued = matches!(
+            self.state(id),
+            Some(StrandState::Runnable | StrandState::Running)
+        );
+        let any = [
+            StrandState::Runnable,
+            StrandState::Running,
+            StrandState::Blocked,
+        ];
         match self.transition(id, StrandState::Exited, &any) {
             Some(ev) => {
                 if was_queued {
@@ -300,11 +321,22 @@ mod tests {
         assert!(s.resume(b, 7)); // mound 5 has no thread package handler here
         assert!(s.exit(b, 8));
         assert!(s.reap(b));
-        assert!(!s.resume(StrandId(999), 9), "unknown strand is refused, not a panic");
+        assert!(
+            !s.resume(StrandId(999), 9),
+            "unknown strand is refused, not a panic"
+        );
         let got: Vec<&str> = log.lock().unwrap().iter().map(|(t, _)| *t).collect();
         assert_eq!(
             got,
-            ["unblock", "resume", "checkpoint", "resume", "block", "unblock", "block"]
+            [
+                "unblock",
+                "resume",
+                "checkpoint",
+                "resume",
+                "block",
+                "unblock",
+                "block"
+            ]
         );
         assert_eq!(s.telemetry().len(), 1);
     }
@@ -314,7 +346,10 @@ mod tests {
         let s = Strands::new();
         assert!(s
             .resume
-            .install(&Principal::kernel("nobody"), Handler::new(|_: &StrandEvent| ()))
+            .install(
+                &Principal::kernel("nobody"),
+                Handler::new(|_: &StrandEvent| ())
+            )
             .is_err());
         let seen = Arc::new(StdMutex::new(Vec::new()));
         let seen2 = seen.clone();

@@ -25,14 +25,26 @@ fn quota_enforced_without_reclaim_handler() {
 fn contiguous_and_colored_runs() {
     let p = svc(32);
     let run = p
-        .allocate(MoundId(1), FrameAttrs { contiguous: 4, ..Default::default() })
+        .allocate(
+            MoundId(1),
+            FrameAttrs {
+                contiguous: 4,
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert_eq!(run.len(), 4);
     for w in run.windows(2) {
         assert_eq!(w[1].0 - w[0].0, 1 << SHIFT);
     }
     let c = p
-        .allocate(MoundId(1), FrameAttrs { color: Some(3), ..Default::default() })
+        .allocate(
+            MoundId(1),
+            FrameAttrs {
+                color: Some(3),
+                ..Default::default()
+            },
+        )
         .unwrap();
     assert_eq!((c[0].0 >> SHIFT) % 4, 3);
 }
@@ -65,10 +77,27 @@ fn reclaim_handler_volunteers_a_different_frame() {
 fn pinned_frames_are_never_candidates() {
     let p = svc(2);
     let m = MoundId(1);
-    p.allocate(m, FrameAttrs { pinned: true, ..Default::default() }).unwrap();
-    p.allocate(m, FrameAttrs { pinned: true, ..Default::default() }).unwrap();
+    p.allocate(
+        m,
+        FrameAttrs {
+            pinned: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    p.allocate(
+        m,
+        FrameAttrs {
+            pinned: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     p.reclaim
-        .install(&Principal::kernel("greedy"), Handler::new(|a: &ReclaimArgs| Some(a.candidate)))
+        .install(
+            &Principal::kernel("greedy"),
+            Handler::new(|a: &ReclaimArgs| Some(a.candidate)),
+        )
         .unwrap();
     assert!(matches!(
         p.allocate(MoundId(2), FrameAttrs::default()),
