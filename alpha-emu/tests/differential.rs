@@ -51,5 +51,9 @@ fn guest_programs_match_qemu() {
             ));
         }
     }
-    assert!(failures.is_empty(), "differential failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "differential failures:\n{}",
+        failures.join("\n")
+    );
 }

@@ -93,21 +93,54 @@ pub fn run_loaded(vm: &mut Vm, quantum: u64) -> Outcome {
                             }
                         }
                     }
-                    1 | 405 => return Outcome { stdout, status: (a0 & 0xff) as i32 },
+                    1 | 405 => {
+                        return Outcome {
+                            stdout,
+                            status: (a0 & 0xff) as i32,
+                        }
+                    }
                     _ => {
                         vm.regs.r[0] = 78; // ENOSYS
                         vm.regs.r[19] = 1;
                     }
                 }
             }
-            Trap::Arithmetic { .. } => return Outcome { stdout, status: 128 + 8 },
-            Trap::PalCall { code: 0xaa, .. } => return Outcome { stdout, status: 128 + 8 },
-            Trap::IllegalInstruction { .. } | Trap::PalCall { .. } | Trap::Halt { .. } => {
-                return Outcome { stdout, status: 128 + 4 }
+            Trap::Arithmetic { .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 8,
+                }
             }
-            Trap::PageFault { .. } => return Outcome { stdout, status: 128 + 11 },
-            Trap::Unaligned { .. } => return Outcome { stdout, status: 128 + 7 },
-            Trap::Breakpoint { .. } => return Outcome { stdout, status: 128 + 5 },
+            Trap::PalCall { code: 0xaa, .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 8,
+                }
+            }
+            Trap::IllegalInstruction { .. } | Trap::PalCall { .. } | Trap::Halt { .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 4,
+                }
+            }
+            Trap::PageFault { .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 11,
+                }
+            }
+            Trap::Unaligned { .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 7,
+                }
+            }
+            Trap::Breakpoint { .. } => {
+                return Outcome {
+                    stdout,
+                    status: 128 + 5,
+                }
+            }
         }
     }
 }
@@ -125,9 +158,18 @@ pub fn run_ours(path: &Path, quantum: u64) -> (Outcome, u64) {
 /// Runs an ELF file under qemu-alpha.
 pub fn run_qemu(path: &Path) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
-    let out = Command::new("qemu-alpha").arg(path).output().expect("qemu-alpha runs");
-    let status = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
-    Outcome { stdout: out.stdout, status }
+    let out = Command::new("qemu-alpha")
+        .arg(path)
+        .output()
+        .expect("qemu-alpha runs");
+    let status = out
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+    Outcome {
+        stdout: out.stdout,
+        status,
+    }
 }
 
 /// Whether a tool is on PATH.
@@ -148,23 +190,40 @@ pub fn build(src: &Path, out_dir: &Path) -> Result<PathBuf, String> {
         .lines()
         .next()
         .and_then(|l| l.split_once("CFLAGS:"))
-        .map(|(_, f)| f.trim().trim_end_matches("*/").split_whitespace().map(String::from).collect())
+        .map(|(_, f)| {
+            f.trim()
+                .trim_end_matches("*/")
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     let stem = src.file_stem().unwrap().to_string_lossy().to_string();
     let out = out_dir.join(&stem);
     let inc = guest_dir().join("include");
     let res = Command::new("alpha-linux-gnu-gcc")
-        .args(["-nostdlib", "-static", "-O2", "-Wl,--no-relax", "-fno-builtin"])
+        .args([
+            "-nostdlib",
+            "-static",
+            "-O2",
+            "-Wl,--no-relax",
+            "-fno-builtin",
+        ])
         .arg("-I")
         .arg(&inc)
         .args(&extra)
         .arg(src)
+        .arg("-lgcc")
         .arg("-o")
         .arg(&out)
         .output()
         .map_err(|e| e.to_string())?;
     if !res.status.success() {
-        return Err(format!("{}: {}", src.display(), String::from_utf8_lossy(&res.stderr)));
+        return Err(format!(
+            "{}: {}",
+            src.display(),
+            String::from_utf8_lossy(&res.stderr)
+        ));
     }
     Ok(out)
 }
