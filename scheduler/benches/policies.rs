@@ -14,7 +14,7 @@ fn params_for(i: u32) -> SchedParams {
     SchedParams {
         priority: (i % 32) as u8,
         weight: 50 + (i % 7) * 50,
-        reservation: (i % 4 == 0).then_some(Reservation {
+        reservation: (i & 3 == 0).then_some(Reservation {
             period: 10_000_000,
             deadline: 10_000_000,
             budget: 1_000_000,

@@ -261,3 +261,74 @@ mod tests {
         );
     }
 }
+
+/// A min-heap of `(key, stamp, strand)` whose liveness the owner keeps in its
+/// own per-strand state: a strand's entry is live iff the owner still records
+/// that stamp for it. Saves the second id map on the hot path of policies that
+/// keep per-strand state anyway (stride, fair).
+#[derive(Debug, Clone)]
+pub struct StampHeap<K: Ord + Copy> {
+    heap: BinaryHeap<Reverse<(K, u64, StrandId)>>,
+    next_stamp: u64,
+}
+
+impl<K: Ord + Copy> Default for StampHeap<K> {
+    fn default() -> Self {
+        StampHeap {
+            heap: BinaryHeap::new(),
+            next_stamp: 0,
+        }
+    }
+}
+
+impl<K: Ord + Copy> StampHeap<K> {
+    /// An empty heap.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inserts `id` with `key`; returns the stamp the owner must record.
+    pub fn push(&mut self, id: StrandId, key: K) -> u64 {
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        self.heap.push(Reverse((key, stamp, id)));
+        stamp
+    }
+
+    /// Pops the top entry, live or not: `(strand, key, stamp)`.
+    pub fn pop_raw(&mut self) -> Option<(StrandId, K, u64)> {
+        self.heap
+            .pop()
+            .map(|Reverse((k, stamp, id))| (id, k, stamp))
+    }
+
+    /// The top entry, live or not.
+    pub fn peek_raw(&self) -> Option<(StrandId, K, u64)> {
+        self.heap
+            .peek()
+            .map(|Reverse((k, stamp, id))| (*id, *k, *stamp))
+    }
+
+    /// Drops stale entries from the top, so `peek_raw` shows a live one.
+    pub fn clean_top(&mut self, live: impl Fn(StrandId, u64) -> bool) {
+        while let Some(Reverse((_, stamp, id))) = self.heap.peek() {
+            if live(*id, *stamp) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    /// Drops every stale entry if they outnumber the `live_count` live ones.
+    pub fn maybe_compact(&mut self, live_count: usize, live: impl Fn(StrandId, u64) -> bool) {
+        if self.heap.len() > 2 * live_count + COMPACT_SLACK {
+            self.heap
+                .retain(|Reverse((_, stamp, id))| live(*id, *stamp));
+        }
+    }
+
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.heap.clear();
+    }
+}

@@ -40,6 +40,7 @@ use spin_kernel::{
 
 use crate::accounting::Account;
 use crate::group::{LocalScheduler, GROUP_ID_BASE};
+use crate::ids::IdMap;
 use crate::policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY};
 use crate::telemetry::SwapRecord;
 use crate::watchdog::{Watchdog, WatchdogFiring, DEFAULT_STALL_BOUND};
@@ -151,7 +152,9 @@ pub(crate) struct StrandEntry {
     pub(crate) woke_at: Option<Nanos>,
     /// Release of the current periodic job.
     pub(crate) job_release: Option<Nanos>,
-    pub(crate) acct: Account,
+    /// Boxed: the latency histogram is 2 KiB, and keeping it out of the
+    /// table keeps lookups on the scheduling path in cache.
+    pub(crate) acct: Box<Account>,
 }
 
 /// Where a group entity is with respect to the global policy.
@@ -245,7 +248,7 @@ impl Scheduler {
 
     /// The accounting of `strand`.
     pub fn account(&self, strand: StrandId) -> Option<&Account> {
-        self.strands.get(&strand).map(|e| &e.acct)
+        self.strands.get(&strand).map(|e| &*e.acct)
     }
 
     /// The accounting summed over `mound`'s strands (including reaped ones).
@@ -339,7 +342,7 @@ impl Scheduler {
                 runnable_since: 0,
                 woke_at: None,
                 job_release: None,
-                acct: Account::default(),
+                acct: Box::default(),
             },
         );
         Ok(())
@@ -437,7 +440,7 @@ impl Scheduler {
             .strands
             .remove(&strand)
             .ok_or(SchedError::UnknownStrand(strand))?;
-        Ok(e.acct)
+        Ok(*e.acct)
     }
 
     /// Changes `strand`'s parameters; a queued strand is requeued at once
@@ -656,16 +659,19 @@ impl Scheduler {
         // The watchdog knows exactly which entities are runnable: take the old
         // policy's order for those, then any it lost, oldest first; drop
         // anything it returned twice or invented.
-        let mut moved: BTreeMap<StrandId, ()> = BTreeMap::new();
+        let mut moved: IdMap<()> = IdMap::default();
+        moved.reserve(self.watchdog.len());
         let mut order = Vec::with_capacity(self.watchdog.len());
         for id in drained {
             if self.watchdog.since(id).is_some() && moved.insert(id, ()).is_none() {
                 order.push(id);
             }
         }
-        for (_, id) in self.watchdog.waiting() {
-            if moved.insert(id, ()).is_none() {
-                order.push(id);
+        if order.len() != self.watchdog.len() {
+            for (_, id) in self.watchdog.waiting() {
+                if moved.insert(id, ()).is_none() {
+                    order.push(id);
+                }
             }
         }
         for &id in &order {

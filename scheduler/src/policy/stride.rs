@@ -14,16 +14,24 @@
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
 use crate::ids::IdMap;
-use crate::queue::LazyHeap;
+use crate::queue::StampHeap;
 
 /// The pass advance of one full quantum at one ticket.
 pub const STRIDE1: u128 = 1 << 40;
 
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    pass: u128,
+    /// The heap stamp while queued.
+    queued: Option<u64>,
+}
+
 /// Stride scheduling over `SchedParams::weight` tickets.
 #[derive(Debug)]
 pub struct Stride {
-    queue: LazyHeap<u128>,
-    pass: IdMap<u128>,
+    heap: StampHeap<u128>,
+    strands: IdMap<Entry>,
+    queued: usize,
     /// The global pass: the pass of the most recent pick (never decreases).
     global_pass: u128,
     quantum: Nanos,
@@ -33,8 +41,9 @@ impl Stride {
     /// Stride scheduling with a `quantum` in ns.
     pub fn new(quantum: Nanos) -> Stride {
         Stride {
-            queue: LazyHeap::new(),
-            pass: IdMap::default(),
+            heap: StampHeap::new(),
+            strands: IdMap::default(),
+            queued: 0,
             global_pass: 0,
             quantum: quantum.max(1),
         }
@@ -42,7 +51,15 @@ impl Stride {
 
     /// The pass of `strand`, if the policy knows it.
     pub fn pass_of(&self, strand: StrandId) -> Option<u128> {
-        self.pass.get(&strand).copied()
+        self.strands.get(&strand).map(|e| e.pass)
+    }
+
+    fn tidy(&mut self) {
+        let strands = &self.strands;
+        let live =
+            |id: StrandId, stamp: u64| strands.get(&id).and_then(|e| e.queued) == Some(stamp);
+        self.heap.clean_top(live);
+        self.heap.maybe_compact(self.queued, live);
     }
 }
 
@@ -56,47 +73,84 @@ impl GlobalScheduler for Stride {
         // A newcomer starts one stride ahead (its first quantum's finish
         // time), so heavy strands are not stuck behind light ones at start.
         let stride = STRIDE1 / u128::from(params.weight.max(1));
-        let pass = self.pass.entry(strand).or_insert(global + stride);
-        *pass = (*pass).max(global);
-        self.queue.push(strand, *pass);
+        let e = self.strands.entry(strand).or_insert(Entry {
+            pass: global + stride,
+            queued: None,
+        });
+        e.pass = e.pass.max(global);
+        let requeued = e.queued.is_some();
+        e.queued = Some(self.heap.push(strand, e.pass));
+        if requeued {
+            self.tidy();
+        } else {
+            self.queued += 1;
+        }
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        self.queue.remove(strand).is_some()
+        let Some(e) = self.strands.get_mut(&strand) else {
+            return false;
+        };
+        if e.queued.take().is_none() {
+            return false;
+        }
+        self.queued -= 1;
+        self.tidy();
+        true
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
-        let (strand, pass) = self.queue.pop()?;
-        self.global_pass = self.global_pass.max(pass);
-        Some(Pick {
-            strand,
-            quantum: self.quantum,
-        })
+        while let Some((strand, pass, stamp)) = self.heap.pop_raw() {
+            let Some(e) = self.strands.get_mut(&strand) else {
+                continue;
+            };
+            if e.queued != Some(stamp) {
+                continue;
+            }
+            e.queued = None;
+            self.queued -= 1;
+            self.global_pass = self.global_pass.max(pass);
+            self.tidy();
+            return Some(Pick {
+                strand,
+                quantum: self.quantum,
+            });
+        }
+        None
     }
 
     fn charge(&mut self, strand: StrandId, params: &SchedParams, ran: Nanos, _now: Nanos) {
         let tickets = u128::from(params.weight.max(1));
         let advance = STRIDE1 * u128::from(ran) / (tickets * u128::from(self.quantum));
         let global = self.global_pass;
-        let pass = self.pass.entry(strand).or_insert(global);
-        *pass += advance.max(1);
+        let e = self.strands.entry(strand).or_insert(Entry {
+            pass: global,
+            queued: None,
+        });
+        e.pass += advance.max(1);
+        if e.queued.is_some() {
+            // Charged while queued (unusual): requeue at the new pass.
+            e.queued = Some(self.heap.push(strand, e.pass));
+            self.tidy();
+        }
     }
 
     fn forget(&mut self, strand: StrandId) {
-        self.queue.remove(strand);
-        self.pass.remove(&strand);
+        self.remove(strand);
+        self.strands.remove(&strand);
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        self.queue
-            .drain_sorted()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
+        let mut out = Vec::with_capacity(self.queued);
+        while let Some(p) = self.pick_next(0) {
+            out.push(p.strand);
+        }
+        self.heap.clear();
+        out
     }
 
     fn len(&self) -> usize {
-        self.queue.len()
+        self.queued
     }
 }
 
@@ -123,5 +177,22 @@ mod tests {
             s.enqueue(pick.strand, &params[i], 0);
         }
         assert_eq!(runs, [100, 200, 300]);
+    }
+
+    #[test]
+    fn remove_and_requeue() {
+        let mut s = Stride::new(100);
+        let p = SchedParams::default();
+        for i in 0..4 {
+            s.enqueue(StrandId(i), &p, 0);
+        }
+        assert!(s.remove(StrandId(0)));
+        assert!(!s.remove(StrandId(0)));
+        s.enqueue(StrandId(1), &p, 0);
+        assert_eq!(s.len(), 3);
+        let mut d = s.drain();
+        d.sort();
+        assert_eq!(d, vec![StrandId(1), StrandId(2), StrandId(3)]);
+        assert!(s.pick_next(0).is_none());
     }
 }
