@@ -11,7 +11,7 @@ use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
 use super::FairWeights;
 use crate::ids::IdMap;
-use crate::queue::LazyHeap;
+use crate::queue::StampHeap;
 
 /// Linux's `sched_prio_to_weight`: nice -20 ..= 19.
 pub const NICE_TO_WEIGHT: [u64; 40] = [
@@ -23,12 +23,20 @@ pub const NICE_TO_WEIGHT: [u64; 40] = [
 /// Weight of nice 0.
 const NICE_0: u64 = 1024;
 
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    vruntime: u64,
+    weight: u64,
+    /// The heap stamp while queued.
+    queued: Option<u64>,
+}
+
 /// Virtual-runtime fair scheduling.
 #[derive(Debug)]
 pub struct Fair {
-    queue: LazyHeap<u64>,
-    /// Virtual runtime and weight of every strand the policy knows.
-    known: IdMap<(u64, u64)>,
+    heap: StampHeap<u64>,
+    strands: IdMap<Entry>,
+    queued: usize,
     min_vruntime: u64,
     queued_weight: u64,
     latency: Nanos,
@@ -40,8 +48,9 @@ impl Fair {
     /// A fair policy with a scheduling `latency` and `min_granularity` (ns).
     pub fn new(latency: Nanos, min_granularity: Nanos, weights: FairWeights) -> Fair {
         Fair {
-            queue: LazyHeap::new(),
-            known: IdMap::default(),
+            heap: StampHeap::new(),
+            strands: IdMap::default(),
+            queued: 0,
             min_vruntime: 0,
             queued_weight: 0,
             latency: latency.max(1),
@@ -63,7 +72,15 @@ impl Fair {
 
     /// The virtual runtime of `strand`, if known.
     pub fn vruntime_of(&self, strand: StrandId) -> Option<u64> {
-        self.known.get(&strand).map(|&(v, _)| v)
+        self.strands.get(&strand).map(|e| e.vruntime)
+    }
+
+    fn tidy(&mut self) {
+        let strands = &self.strands;
+        let live =
+            |id: StrandId, stamp: u64| strands.get(&id).and_then(|e| e.queued) == Some(stamp);
+        self.heap.clean_top(live);
+        self.heap.maybe_compact(self.queued, live);
     }
 }
 
@@ -73,70 +90,111 @@ impl GlobalScheduler for Fair {
     }
 
     fn enqueue(&mut self, strand: StrandId, params: &SchedParams, _now: Nanos) {
-        self.remove(strand);
         let w = self.weight_of(params);
         let floor = self.min_vruntime.saturating_sub(self.latency / 2);
-        let entry = self.known.entry(strand).or_insert((self.min_vruntime, w));
-        entry.0 = entry.0.max(floor);
-        entry.1 = w;
-        self.queue.push(strand, entry.0);
+        let e = self.strands.entry(strand).or_insert(Entry {
+            vruntime: self.min_vruntime,
+            weight: w,
+            queued: None,
+        });
+        let requeued = e.queued.is_some();
+        let old_weight = e.weight;
+        e.vruntime = e.vruntime.max(floor);
+        e.weight = w;
+        e.queued = Some(self.heap.push(strand, e.vruntime));
+        if requeued {
+            self.queued_weight -= old_weight;
+            self.tidy();
+        } else {
+            self.queued += 1;
+        }
         self.queued_weight += w;
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        if self.queue.remove(strand).is_none() {
+        let Some(e) = self.strands.get_mut(&strand) else {
+            return false;
+        };
+        if e.queued.take().is_none() {
             return false;
         }
-        let w = self.known.get(&strand).map_or(0, |&(_, w)| w);
-        self.queued_weight -= w;
+        self.queued -= 1;
+        self.queued_weight -= e.weight;
+        self.tidy();
         true
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
         let total = self.queued_weight;
-        let (strand, v) = self.queue.pop()?;
-        let w = self.known.get(&strand).map_or(NICE_0, |&(_, w)| w);
-        self.queued_weight -= w;
-        self.min_vruntime = self.min_vruntime.max(v);
-        let slice = (u128::from(self.latency) * u128::from(w) / u128::from(total.max(1))) as u64;
-        Some(Pick {
-            strand,
-            quantum: slice.clamp(self.min_granularity, self.latency),
-        })
+        while let Some((strand, v, stamp)) = self.heap.pop_raw() {
+            let Some(e) = self.strands.get_mut(&strand) else {
+                continue;
+            };
+            if e.queued != Some(stamp) {
+                continue;
+            }
+            e.queued = None;
+            let w = e.weight;
+            self.queued -= 1;
+            self.queued_weight -= w;
+            self.min_vruntime = self.min_vruntime.max(v);
+            self.tidy();
+            let slice =
+                (u128::from(self.latency) * u128::from(w) / u128::from(total.max(1))) as u64;
+            return Some(Pick {
+                strand,
+                quantum: slice.clamp(self.min_granularity, self.latency),
+            });
+        }
+        None
     }
 
     fn charge(&mut self, strand: StrandId, params: &SchedParams, ran: Nanos, _now: Nanos) {
         let w = self.weight_of(params);
         let min = self.min_vruntime;
-        let entry = self.known.entry(strand).or_insert((min, w));
-        entry.0 = entry.0.saturating_add(ran.saturating_mul(NICE_0) / w);
-        entry.1 = w;
+        let e = self.strands.entry(strand).or_insert(Entry {
+            vruntime: min,
+            weight: w,
+            queued: None,
+        });
+        e.vruntime = e.vruntime.saturating_add(ran.saturating_mul(NICE_0) / w);
+        if e.queued.is_some() {
+            // Charged while queued (unusual): requeue at the new virtual runtime.
+            self.queued_weight = self.queued_weight - e.weight + w;
+            e.weight = w;
+            e.queued = Some(self.heap.push(strand, e.vruntime));
+            self.tidy();
+        } else {
+            e.weight = w;
+        }
     }
 
     fn should_preempt(&self, running: StrandId, _params: &SchedParams, _now: Nanos) -> bool {
         // Wake-up preemption: a waiting strand a full minimum slice behind.
-        match (self.queue.peek(), self.known.get(&running)) {
-            (Some((_, v)), Some(&(rv, _))) => v.saturating_add(self.min_granularity) < rv,
+        match (self.heap.peek_raw(), self.strands.get(&running)) {
+            (Some((_, v, _)), Some(r)) if self.queued > 0 => {
+                v.saturating_add(self.min_granularity) < r.vruntime
+            }
             _ => false,
         }
     }
 
     fn forget(&mut self, strand: StrandId) {
         self.remove(strand);
-        self.known.remove(&strand);
+        self.strands.remove(&strand);
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        self.queued_weight = 0;
-        self.queue
-            .drain_sorted()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
+        let mut out = Vec::with_capacity(self.queued);
+        while let Some(p) = self.pick_next(0) {
+            out.push(p.strand);
+        }
+        self.heap.clear();
+        out
     }
 
     fn len(&self) -> usize {
-        self.queue.len()
+        self.queued
     }
 }
 
