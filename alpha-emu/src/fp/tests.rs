@@ -474,3 +474,35 @@ proptest! {
         prop_assert_eq!(inexact, x.mul_add(y, -f64::from_bits(p)) != 0.0);
     }
 }
+
+/// Rough throughput check (run with `--release --ignored`): ns per operation.
+#[test]
+#[ignore]
+fn throughput() {
+    use std::time::Instant;
+    let cases: [(&str, u32, u32, u64, u64); 8] = [
+        ("addt", 0x16, 0x0a0, 0x3ff8_0000_0000_0000, 0x4000_0000_0000_0001),
+        ("mult", 0x16, 0x0a2, 0x3ff8_0000_0000_0000, 0x4000_0000_0000_0001),
+        ("divt", 0x16, 0x0a3, 0x3ff8_0000_0000_0000, 0x4000_0000_0000_0001),
+        ("sqrtt", 0x14, 0x0ab, 0, 0x4000_0000_0000_0001),
+        ("adds/su", 0x16, 0x580, 0x3ff8_0000_0000_0000, 0x4000_0000_2000_0000),
+        ("divt/suc", 0x16, 0x523, 0x3ff8_0000_0000_0000, 0x4000_0000_0000_0001),
+        ("sqrtt/sud", 0x14, 0x5cb, 0, 0x4000_0000_0000_0001),
+        ("cvttq/svc", 0x16, 0x52f, 0, 0x4000_0000_0000_0001),
+    ];
+    for (name, op, func, a, b) in cases {
+        let mut fpcr = FPCR_RESET;
+        let n = 5_000_000u64;
+        let t = Instant::now();
+        let mut acc = 0u64;
+        for i in 0..n {
+            if let Result::Ok(FpOutcome::Write(v)) =
+                fp_operate(op, func, a ^ (i & 0xff), b, 0, &mut fpcr)
+            {
+                acc = acc.wrapping_add(v);
+            }
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        println!("{name:>10}: {ns:6.2} ns/op ({acc:x})");
+    }
+}

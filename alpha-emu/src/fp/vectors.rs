@@ -6,6 +6,10 @@
 //! `mt_fpcr fpcr`, then reading Fc and `mf_fpcr` back (from the signal
 //! context when it trapped). `outcome` is `OK`, `FPE` (SIGFPE) or `SIG4`
 //! (SIGILL). qemu does not report EXC_SUM to user code, so `exc` is unused.
+//! When the low half of `fpcr` (the SWCR control bits of the state word) is
+//! nonzero, the recorder first called `osf_setsysinfo(SSI_IEEE_FP_CONTROL)`
+//! with it, then `mt_fpcr` with the high half; it reports the state word
+//! back the same way.
 //! Set `FP_VECTORS=<file>` to check an additional, larger file of the same
 //! format.
 
