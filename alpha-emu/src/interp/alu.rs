@@ -145,7 +145,7 @@ mod tests {
         assert_eq!(ext_low(a, 7, 0xff), 0x01);
         assert_eq!(ext_high(a, 6, 0x03), 0xcdef_0000 & 0xffff);
         assert_eq!(ext_high(a, 0, 0xff), a);
-        assert_eq!(ins_low(0xbeef, 3, 0x03), 0xbeef00_0000);
+        assert_eq!(ins_low(0xbeef, 3, 0x03), 0x00be_ef00_0000);
         assert_eq!(ins_high(0xbeef, 7, 0x03), 0xbe);
         assert_eq!(ins_high(0xbeef, 0, 0x03), 0);
         assert_eq!(msk_low(a, 1, 0x03), 0x0123_4567_8900_00ef);
