@@ -129,6 +129,9 @@ proptest! {
                 0 | 1 => {
                     let attrs = FrameAttrs { contiguous: n.max(1), color: (x % 2 == 0).then_some(u32::from(x) % 4), pinned: false };
                     if let Ok(fs) = p.allocate(m, attrs) {
+                        if let Some(q) = quotas[owner as usize] {
+                            prop_assert!(p.used_by(m) <= q, "allocation beyond quota");
+                        }
                         for f in fs {
                             prop_assert!(!held.iter().any(|(_, h)| *h == f), "frame handed out twice");
                             held.push((m, f));
@@ -151,6 +154,5 @@ proptest! {
                 prop_assert_eq!(p.used_by(MoundId(o)), used);
             }
         }
-        let _ = quotas;
     }
 }
