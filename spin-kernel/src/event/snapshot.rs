@@ -14,11 +14,14 @@ pub struct Snapshot<A, R> {
     /// Ordinals (positions in `entries`) of handlers without an equality guard.
     unindexed: Vec<u32>,
     /// Per declared key that has indexed handlers: its extractor and index.
-    indexes: Vec<(fn(&A) -> u64, IntIndex)>,
+    indexes: Vec<(KeyFn<A>, IntIndex)>,
     /// Every declared key's extractor (for equality guards beyond the first).
-    pub(super) keys: Vec<fn(&A) -> u64>,
+    pub(super) keys: Vec<KeyFn<A>>,
     pub(super) result: Option<ResultProc<R>>,
 }
+
+/// Extracts an indexable field from an event's arguments.
+type KeyFn<A> = fn(&A) -> u64;
 
 /// At most this many lists are merged at raise time: the unindexed handlers
 /// plus one list per declared key (an event declares at most 8 keys).

@@ -135,10 +135,7 @@ impl PhysAddrService {
         reserved: u64,
     ) -> PhysAddrService {
         use vm_memory::GuestMemoryBackend;
-        let bytes: u64 = ram
-            .iter()
-            .map(|r| vm_memory::GuestMemoryRegion::len(r))
-            .sum();
+        let bytes: u64 = ram.iter().map(vm_memory::GuestMemoryRegion::len).sum();
         Self::with_frames(bytes >> page_shift, page_shift, colors, reserved)
     }
 

@@ -107,7 +107,7 @@ impl VirtAddrService {
             .round(len)
             .filter(|l| *l > 0)
             .ok_or(VirtError::Bad { start, len })?;
-        if start % self.page != 0 || start.checked_add(len).is_none() {
+        if !start.is_multiple_of(self.page) || start.checked_add(len).is_none() {
             return Err(VirtError::Bad { start, len });
         }
         let mut free = self.lock();
@@ -143,7 +143,7 @@ impl VirtAddrService {
         let end = start
             .checked_add(len)
             .ok_or(VirtError::Bad { start, len })?;
-        if start % self.page != 0 || start < self.base || end > self.limit {
+        if !start.is_multiple_of(self.page) || start < self.base || end > self.limit {
             return Err(VirtError::Bad { start, len });
         }
         let mut free = self.lock();
