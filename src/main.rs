@@ -134,8 +134,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("{} is not an Alpha executable", program.display()))?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            for (name, base, code) in sections {
-                writeln!(out, "\nDisassembly of section {name}:\n")?;
+            for section in sections {
+                let (base, code) = (section.addr, section.bytes);
+                writeln!(out, "\nDisassembly of section {}:\n", section.name)?;
                 for (i, word) in code.chunks_exact(4).enumerate() {
                     let w = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
                     let pc = base + 4 * i as u64;

@@ -168,9 +168,20 @@ fn parse(bytes: &[u8], arch: Arch) -> Result<(u64, Vec<Segment>), LoadError> {
     Ok((entry, segments))
 }
 
+/// One code section of an executable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSection<'a> {
+    /// Section name (`.text`, ...).
+    pub name: String,
+    /// Load address.
+    pub addr: u64,
+    /// Its bytes in the file.
+    pub bytes: &'a [u8],
+}
+
 /// The code sections (`SHF_EXECINSTR`) of a valid executable, as objdump -d
-/// shows them: `(name, address, bytes)`.
-pub fn code_sections(bytes: &[u8], arch: Arch) -> Result<Vec<(String, u64, &[u8])>, LoadError> {
+/// shows them.
+pub fn code_sections(bytes: &[u8], arch: Arch) -> Result<Vec<CodeSection<'_>>, LoadError> {
     parse(bytes, arch)?;
     let bad = |e: object::read::Error| LoadError::Malformed(e.to_string());
     let header = elf::FileHeader64::<Endianness>::parse(bytes).map_err(bad)?;
@@ -185,11 +196,11 @@ pub fn code_sections(bytes: &[u8], arch: Arch) -> Result<Vec<(String, u64, &[u8]
         }
         let name = sections.section_name(endian, section).map_err(bad)?;
         let data = section.data(endian, bytes).map_err(bad)?;
-        out.push((
-            String::from_utf8_lossy(name).into_owned(),
-            section.sh_addr(endian),
-            data,
-        ));
+        out.push(CodeSection {
+            name: String::from_utf8_lossy(name).into_owned(),
+            addr: section.sh_addr(endian),
+            bytes: data,
+        });
     }
     Ok(out)
 }
