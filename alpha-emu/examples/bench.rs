@@ -17,7 +17,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let runs: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     if !have("alpha-linux-gnu-gcc") {
         println!("SKIP: alpha-linux-gnu-gcc not installed");
         return;

@@ -3,16 +3,27 @@
 //! Each function takes Ra's and Rb's values and returns Rc's value, exactly as
 //! the Alpha Architecture Handbook defines the operation.
 
-/// Keeps the bytes of `v` whose bit is set in `mask` (ZAPNOT).
+/// Byte mask for each 8-bit ZAPNOT selector: bit i set → byte i all ones.
+static BYTE_MASKS: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut m = 0;
+    while m < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if (m >> i) & 1 != 0 {
+                t[m] |= 0xff << (8 * i);
+            }
+            i += 1;
+        }
+        m += 1;
+    }
+    t
+};
+
+/// Keeps the bytes of `v` whose bit is set in `mask` (ZAPNOT; only `mask<7:0>` counts).
 #[inline(always)]
 pub fn zapnot(v: u64, mask: u64) -> u64 {
-    let mut m = 0u64;
-    for i in 0..8 {
-        if mask >> i & 1 != 0 {
-            m |= 0xff << (8 * i);
-        }
-    }
-    v & m
+    v & BYTE_MASKS[(mask & 0xff) as usize]
 }
 
 /// Clears the bytes of `v` whose bit is set in `mask` (ZAP).

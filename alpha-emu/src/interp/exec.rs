@@ -157,8 +157,17 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
         let op = ops[idx].get();
         let (a, b, c) = (op.a as usize, op.b as usize, op.c as usize);
         // Operate-format second operand: Rb, or the literal (then b = 31, which reads 0).
-        let bv = st.r[b] | op.imm as u64;
-        let ea = st.r[b].wrapping_add(op.simm());
+        macro_rules! bv {
+            () => {
+                (st.r[b] | op.imm as u64)
+            };
+        }
+        // Memory-format effective address.
+        macro_rules! ea {
+            () => {
+                st.r[b].wrapping_add(op.simm())
+            };
+        }
         match op.kind {
             Kind::Decode => {
                 let w = host.load::<4>((idx * 4) as u64) as u32;
@@ -173,39 +182,39 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             Kind::Illegal => illegal!(),
 
             // ---- memory ----
-            Kind::Lda | Kind::Ldah => st.r[c] = ea,
-            Kind::Ldbu => st.r[c] = load!(1, ea),
-            Kind::Ldwu => st.r[c] = load!(2, ea),
-            Kind::Ldl => st.r[c] = sext32(load!(4, ea)),
-            Kind::Ldq => st.r[c] = load!(8, ea),
-            Kind::LdqU => st.r[c] = load!(8, ea & !7),
-            Kind::Stb => store!(1, ea, st.r[a]),
-            Kind::Stw => store!(2, ea, st.r[a]),
-            Kind::Stl => store!(4, ea, st.r[a]),
-            Kind::Stq => store!(8, ea, st.r[a]),
-            Kind::StqU => store!(8, ea & !7, st.r[a]),
-            Kind::Lds => st.f[c] = fp::s_mem_to_reg(load!(4, ea) as u32),
-            Kind::Ldt => st.f[c] = load!(8, ea),
-            Kind::Sts => store!(4, ea, fp::s_reg_to_mem(st.f[a]) as u64),
-            Kind::Stt => store!(8, ea, st.f[a]),
+            Kind::Lda | Kind::Ldah => st.r[c] = ea!(),
+            Kind::Ldbu => st.r[c] = load!(1, ea!()),
+            Kind::Ldwu => st.r[c] = load!(2, ea!()),
+            Kind::Ldl => st.r[c] = sext32(load!(4, ea!())),
+            Kind::Ldq => st.r[c] = load!(8, ea!()),
+            Kind::LdqU => st.r[c] = load!(8, ea!() & !7),
+            Kind::Stb => store!(1, ea!(), st.r[a]),
+            Kind::Stw => store!(2, ea!(), st.r[a]),
+            Kind::Stl => store!(4, ea!(), st.r[a]),
+            Kind::Stq => store!(8, ea!(), st.r[a]),
+            Kind::StqU => store!(8, ea!() & !7, st.r[a]),
+            Kind::Lds => st.f[c] = fp::s_mem_to_reg(load!(4, ea!()) as u32),
+            Kind::Ldt => st.f[c] = load!(8, ea!()),
+            Kind::Sts => store!(4, ea!(), fp::s_reg_to_mem(st.f[a]) as u64),
+            Kind::Stt => store!(8, ea!(), st.f[a]),
             Kind::Ldf | Kind::Ldg | Kind::Stf | Kind::Stg => illegal!(),
             Kind::LdlL | Kind::LdqL => {
                 let w: u64 = if op.kind == Kind::LdlL { 4 } else { 8 };
-                if ea & (w - 1) != 0 {
+                if ea!() & (w - 1) != 0 {
                     trap_at!(Trap::Unaligned {
-                        va: ea,
+                        va: ea!(),
                         pc: cur_pc!()
                     })
                 }
-                let (h, pa) = match cx.mmu.read_entry(space, ea) {
+                let (h, pa) = match cx.mmu.read_entry(space, ea!()) {
                     Ok(x) => x,
                     Err(f) => fault!(f),
                 };
-                let pa = pa | (ea & PAGE_MASK);
+                let pa = pa | (ea!() & PAGE_MASK);
                 let v = if w == 4 {
-                    h.load::<4>(ea)
+                    h.load::<4>(ea!())
                 } else {
-                    h.load::<8>(ea)
+                    h.load::<8>(ea!())
                 };
                 st.lock_valid = true;
                 st.lock_pa = pa;
@@ -215,26 +224,26 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             }
             Kind::StlC | Kind::StqC => {
                 let w: u64 = if op.kind == Kind::StlC { 4 } else { 8 };
-                if ea & (w - 1) != 0 {
+                if ea!() & (w - 1) != 0 {
                     trap_at!(Trap::Unaligned {
-                        va: ea,
+                        va: ea!(),
                         pc: cur_pc!()
                     })
                 }
                 let mut ok = false;
                 if st.lock_valid {
-                    let (h, pa, is_code) = match cx.mmu.write_entry(space, cx.code, ea) {
+                    let (h, pa, is_code) = match cx.mmu.write_entry(space, cx.code, ea!()) {
                         Ok(x) => x,
                         Err(f) => fault!(f),
                     };
-                    let pa = pa | (ea & PAGE_MASK);
+                    let pa = pa | (ea!() & PAGE_MASK);
                     let v = st.r[a];
                     ok = pa == st.lock_pa
                         && cx.shared.holds(cx.me, pa)
                         && if w == 4 {
-                            h.compare_exchange::<4>(ea, st.lock_value, v)
+                            h.compare_exchange::<4>(ea!(), st.lock_value, v)
                         } else {
-                            h.compare_exchange::<8>(ea, st.lock_value, v)
+                            h.compare_exchange::<8>(ea!(), st.lock_value, v)
                         };
                     if ok {
                         if is_code {
@@ -277,149 +286,149 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             }
 
             // ---- integer arithmetic ----
-            Kind::Addl => st.r[c] = sext32(st.r[a].wrapping_add(bv)),
-            Kind::S4addl => st.r[c] = sext32((st.r[a] << 2).wrapping_add(bv)),
-            Kind::S8addl => st.r[c] = sext32((st.r[a] << 3).wrapping_add(bv)),
-            Kind::Subl => st.r[c] = sext32(st.r[a].wrapping_sub(bv)),
-            Kind::S4subl => st.r[c] = sext32((st.r[a] << 2).wrapping_sub(bv)),
-            Kind::S8subl => st.r[c] = sext32((st.r[a] << 3).wrapping_sub(bv)),
-            Kind::Addq => st.r[c] = st.r[a].wrapping_add(bv),
-            Kind::S4addq => st.r[c] = (st.r[a] << 2).wrapping_add(bv),
-            Kind::S8addq => st.r[c] = (st.r[a] << 3).wrapping_add(bv),
-            Kind::Subq => st.r[c] = st.r[a].wrapping_sub(bv),
-            Kind::S4subq => st.r[c] = (st.r[a] << 2).wrapping_sub(bv),
-            Kind::S8subq => st.r[c] = (st.r[a] << 3).wrapping_sub(bv),
-            Kind::AddlV => match (st.r[a] as i32).checked_add(bv as i32) {
+            Kind::Addl => st.r[c] = sext32(st.r[a].wrapping_add(bv!())),
+            Kind::S4addl => st.r[c] = sext32((st.r[a] << 2).wrapping_add(bv!())),
+            Kind::S8addl => st.r[c] = sext32((st.r[a] << 3).wrapping_add(bv!())),
+            Kind::Subl => st.r[c] = sext32(st.r[a].wrapping_sub(bv!())),
+            Kind::S4subl => st.r[c] = sext32((st.r[a] << 2).wrapping_sub(bv!())),
+            Kind::S8subl => st.r[c] = sext32((st.r[a] << 3).wrapping_sub(bv!())),
+            Kind::Addq => st.r[c] = st.r[a].wrapping_add(bv!()),
+            Kind::S4addq => st.r[c] = (st.r[a] << 2).wrapping_add(bv!()),
+            Kind::S8addq => st.r[c] = (st.r[a] << 3).wrapping_add(bv!()),
+            Kind::Subq => st.r[c] = st.r[a].wrapping_sub(bv!()),
+            Kind::S4subq => st.r[c] = (st.r[a] << 2).wrapping_sub(bv!()),
+            Kind::S8subq => st.r[c] = (st.r[a] << 3).wrapping_sub(bv!()),
+            Kind::AddlV => match (st.r[a] as i32).checked_add(bv!() as i32) {
                 Some(v) => st.r[c] = v as i64 as u64,
                 None => overflow!(),
             },
-            Kind::SublV => match (st.r[a] as i32).checked_sub(bv as i32) {
+            Kind::SublV => match (st.r[a] as i32).checked_sub(bv!() as i32) {
                 Some(v) => st.r[c] = v as i64 as u64,
                 None => overflow!(),
             },
-            Kind::AddqV => match (st.r[a] as i64).checked_add(bv as i64) {
+            Kind::AddqV => match (st.r[a] as i64).checked_add(bv!() as i64) {
                 Some(v) => st.r[c] = v as u64,
                 None => overflow!(),
             },
-            Kind::SubqV => match (st.r[a] as i64).checked_sub(bv as i64) {
+            Kind::SubqV => match (st.r[a] as i64).checked_sub(bv!() as i64) {
                 Some(v) => st.r[c] = v as u64,
                 None => overflow!(),
             },
-            Kind::Cmpeq => st.r[c] = (st.r[a] == bv) as u64,
-            Kind::Cmplt => st.r[c] = ((st.r[a] as i64) < bv as i64) as u64,
-            Kind::Cmple => st.r[c] = ((st.r[a] as i64) <= bv as i64) as u64,
-            Kind::Cmpult => st.r[c] = (st.r[a] < bv) as u64,
-            Kind::Cmpule => st.r[c] = (st.r[a] <= bv) as u64,
-            Kind::Cmpbge => st.r[c] = cmpbge(st.r[a], bv),
-            Kind::Mull => st.r[c] = sext32(st.r[a].wrapping_mul(bv)),
-            Kind::Mulq => st.r[c] = st.r[a].wrapping_mul(bv),
-            Kind::Umulh => st.r[c] = ((st.r[a] as u128 * bv as u128) >> 64) as u64,
-            Kind::MullV => match (st.r[a] as i32).checked_mul(bv as i32) {
+            Kind::Cmpeq => st.r[c] = (st.r[a] == bv!()) as u64,
+            Kind::Cmplt => st.r[c] = ((st.r[a] as i64) < bv!() as i64) as u64,
+            Kind::Cmple => st.r[c] = ((st.r[a] as i64) <= bv!() as i64) as u64,
+            Kind::Cmpult => st.r[c] = (st.r[a] < bv!()) as u64,
+            Kind::Cmpule => st.r[c] = (st.r[a] <= bv!()) as u64,
+            Kind::Cmpbge => st.r[c] = cmpbge(st.r[a], bv!()),
+            Kind::Mull => st.r[c] = sext32(st.r[a].wrapping_mul(bv!())),
+            Kind::Mulq => st.r[c] = st.r[a].wrapping_mul(bv!()),
+            Kind::Umulh => st.r[c] = ((st.r[a] as u128 * bv!() as u128) >> 64) as u64,
+            Kind::MullV => match (st.r[a] as i32).checked_mul(bv!() as i32) {
                 Some(v) => st.r[c] = v as i64 as u64,
                 None => overflow!(),
             },
-            Kind::MulqV => match (st.r[a] as i64).checked_mul(bv as i64) {
+            Kind::MulqV => match (st.r[a] as i64).checked_mul(bv!() as i64) {
                 Some(v) => st.r[c] = v as u64,
                 None => overflow!(),
             },
 
             // ---- logical, conditional move ----
-            Kind::And => st.r[c] = st.r[a] & bv,
-            Kind::Bic => st.r[c] = st.r[a] & !bv,
-            Kind::Bis => st.r[c] = st.r[a] | bv,
-            Kind::Ornot => st.r[c] = st.r[a] | !bv,
-            Kind::Xor => st.r[c] = st.r[a] ^ bv,
-            Kind::Eqv => st.r[c] = st.r[a] ^ !bv,
+            Kind::And => st.r[c] = st.r[a] & bv!(),
+            Kind::Bic => st.r[c] = st.r[a] & !bv!(),
+            Kind::Bis => st.r[c] = st.r[a] | bv!(),
+            Kind::Ornot => st.r[c] = st.r[a] | !bv!(),
+            Kind::Xor => st.r[c] = st.r[a] ^ bv!(),
+            Kind::Eqv => st.r[c] = st.r[a] ^ !bv!(),
             Kind::Cmoveq => {
                 if st.r[a] == 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovne => {
                 if st.r[a] != 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovlt => {
                 if (st.r[a] as i64) < 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovge => {
                 if (st.r[a] as i64) >= 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovle => {
                 if (st.r[a] as i64) <= 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovgt => {
                 if (st.r[a] as i64) > 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovlbs => {
                 if st.r[a] & 1 != 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
             Kind::Cmovlbc => {
                 if st.r[a] & 1 == 0 {
-                    st.r[c] = bv
+                    st.r[c] = bv!()
                 }
             }
-            Kind::Amask => st.r[c] = bv & !AMASK_IMPLEMENTED,
+            Kind::Amask => st.r[c] = bv!() & !AMASK_IMPLEMENTED,
             Kind::Implver => st.r[c] = IMPLVER,
 
             // ---- shifts and byte manipulation ----
-            Kind::Sll => st.r[c] = st.r[a] << (bv & 63),
-            Kind::Srl => st.r[c] = st.r[a] >> (bv & 63),
-            Kind::Sra => st.r[c] = ((st.r[a] as i64) >> (bv & 63)) as u64,
-            Kind::Zap => st.r[c] = zap(st.r[a], bv),
-            Kind::Zapnot => st.r[c] = zapnot(st.r[a], bv),
-            Kind::Extbl => st.r[c] = ext_low(st.r[a], bv, 0x01),
-            Kind::Extwl => st.r[c] = ext_low(st.r[a], bv, 0x03),
-            Kind::Extll => st.r[c] = ext_low(st.r[a], bv, 0x0f),
-            Kind::Extql => st.r[c] = ext_low(st.r[a], bv, 0xff),
-            Kind::Extwh => st.r[c] = ext_high(st.r[a], bv, 0x03),
-            Kind::Extlh => st.r[c] = ext_high(st.r[a], bv, 0x0f),
-            Kind::Extqh => st.r[c] = ext_high(st.r[a], bv, 0xff),
-            Kind::Insbl => st.r[c] = ins_low(st.r[a], bv, 0x01),
-            Kind::Inswl => st.r[c] = ins_low(st.r[a], bv, 0x03),
-            Kind::Insll => st.r[c] = ins_low(st.r[a], bv, 0x0f),
-            Kind::Insql => st.r[c] = ins_low(st.r[a], bv, 0xff),
-            Kind::Inswh => st.r[c] = ins_high(st.r[a], bv, 0x03),
-            Kind::Inslh => st.r[c] = ins_high(st.r[a], bv, 0x0f),
-            Kind::Insqh => st.r[c] = ins_high(st.r[a], bv, 0xff),
-            Kind::Mskbl => st.r[c] = msk_low(st.r[a], bv, 0x01),
-            Kind::Mskwl => st.r[c] = msk_low(st.r[a], bv, 0x03),
-            Kind::Mskll => st.r[c] = msk_low(st.r[a], bv, 0x0f),
-            Kind::Mskql => st.r[c] = msk_low(st.r[a], bv, 0xff),
-            Kind::Mskwh => st.r[c] = msk_high(st.r[a], bv, 0x03),
-            Kind::Msklh => st.r[c] = msk_high(st.r[a], bv, 0x0f),
-            Kind::Mskqh => st.r[c] = msk_high(st.r[a], bv, 0xff),
+            Kind::Sll => st.r[c] = st.r[a] << (bv!() & 63),
+            Kind::Srl => st.r[c] = st.r[a] >> (bv!() & 63),
+            Kind::Sra => st.r[c] = ((st.r[a] as i64) >> (bv!() & 63)) as u64,
+            Kind::Zap => st.r[c] = zap(st.r[a], bv!()),
+            Kind::Zapnot => st.r[c] = zapnot(st.r[a], bv!()),
+            Kind::Extbl => st.r[c] = ext_low(st.r[a], bv!(), 0x01),
+            Kind::Extwl => st.r[c] = ext_low(st.r[a], bv!(), 0x03),
+            Kind::Extll => st.r[c] = ext_low(st.r[a], bv!(), 0x0f),
+            Kind::Extql => st.r[c] = ext_low(st.r[a], bv!(), 0xff),
+            Kind::Extwh => st.r[c] = ext_high(st.r[a], bv!(), 0x03),
+            Kind::Extlh => st.r[c] = ext_high(st.r[a], bv!(), 0x0f),
+            Kind::Extqh => st.r[c] = ext_high(st.r[a], bv!(), 0xff),
+            Kind::Insbl => st.r[c] = ins_low(st.r[a], bv!(), 0x01),
+            Kind::Inswl => st.r[c] = ins_low(st.r[a], bv!(), 0x03),
+            Kind::Insll => st.r[c] = ins_low(st.r[a], bv!(), 0x0f),
+            Kind::Insql => st.r[c] = ins_low(st.r[a], bv!(), 0xff),
+            Kind::Inswh => st.r[c] = ins_high(st.r[a], bv!(), 0x03),
+            Kind::Inslh => st.r[c] = ins_high(st.r[a], bv!(), 0x0f),
+            Kind::Insqh => st.r[c] = ins_high(st.r[a], bv!(), 0xff),
+            Kind::Mskbl => st.r[c] = msk_low(st.r[a], bv!(), 0x01),
+            Kind::Mskwl => st.r[c] = msk_low(st.r[a], bv!(), 0x03),
+            Kind::Mskll => st.r[c] = msk_low(st.r[a], bv!(), 0x0f),
+            Kind::Mskql => st.r[c] = msk_low(st.r[a], bv!(), 0xff),
+            Kind::Mskwh => st.r[c] = msk_high(st.r[a], bv!(), 0x03),
+            Kind::Msklh => st.r[c] = msk_high(st.r[a], bv!(), 0x0f),
+            Kind::Mskqh => st.r[c] = msk_high(st.r[a], bv!(), 0xff),
 
             // ---- BWX / CIX / MVI / FIX integer side ----
-            Kind::Sextb => st.r[c] = bv as i8 as i64 as u64,
-            Kind::Sextw => st.r[c] = bv as i16 as i64 as u64,
-            Kind::Ctpop => st.r[c] = bv.count_ones() as u64,
-            Kind::Ctlz => st.r[c] = bv.leading_zeros() as u64,
-            Kind::Cttz => st.r[c] = bv.trailing_zeros() as u64,
-            Kind::Perr => st.r[c] = perr(st.r[a], bv),
-            Kind::Pklb => st.r[c] = pklb(bv),
-            Kind::Pkwb => st.r[c] = pkwb(bv),
-            Kind::Unpkbl => st.r[c] = unpkbl(bv),
-            Kind::Unpkbw => st.r[c] = unpkbw(bv),
-            Kind::Minub8 => st.r[c] = minmax(st.r[a], bv, 8, false, false),
-            Kind::Minsb8 => st.r[c] = minmax(st.r[a], bv, 8, true, false),
-            Kind::Minuw4 => st.r[c] = minmax(st.r[a], bv, 16, false, false),
-            Kind::Minsw4 => st.r[c] = minmax(st.r[a], bv, 16, true, false),
-            Kind::Maxub8 => st.r[c] = minmax(st.r[a], bv, 8, false, true),
-            Kind::Maxsb8 => st.r[c] = minmax(st.r[a], bv, 8, true, true),
-            Kind::Maxuw4 => st.r[c] = minmax(st.r[a], bv, 16, false, true),
-            Kind::Maxsw4 => st.r[c] = minmax(st.r[a], bv, 16, true, true),
+            Kind::Sextb => st.r[c] = bv!() as i8 as i64 as u64,
+            Kind::Sextw => st.r[c] = bv!() as i16 as i64 as u64,
+            Kind::Ctpop => st.r[c] = bv!().count_ones() as u64,
+            Kind::Ctlz => st.r[c] = bv!().leading_zeros() as u64,
+            Kind::Cttz => st.r[c] = bv!().trailing_zeros() as u64,
+            Kind::Perr => st.r[c] = perr(st.r[a], bv!()),
+            Kind::Pklb => st.r[c] = pklb(bv!()),
+            Kind::Pkwb => st.r[c] = pkwb(bv!()),
+            Kind::Unpkbl => st.r[c] = unpkbl(bv!()),
+            Kind::Unpkbw => st.r[c] = unpkbw(bv!()),
+            Kind::Minub8 => st.r[c] = minmax(st.r[a], bv!(), 8, false, false),
+            Kind::Minsb8 => st.r[c] = minmax(st.r[a], bv!(), 8, true, false),
+            Kind::Minuw4 => st.r[c] = minmax(st.r[a], bv!(), 16, false, false),
+            Kind::Minsw4 => st.r[c] = minmax(st.r[a], bv!(), 16, true, false),
+            Kind::Maxub8 => st.r[c] = minmax(st.r[a], bv!(), 8, false, true),
+            Kind::Maxsb8 => st.r[c] = minmax(st.r[a], bv!(), 8, true, true),
+            Kind::Maxuw4 => st.r[c] = minmax(st.r[a], bv!(), 16, false, true),
+            Kind::Maxsw4 => st.r[c] = minmax(st.r[a], bv!(), 16, true, true),
             Kind::Ftoit => st.r[c] = st.f[a],
             Kind::Ftois => st.r[c] = sext32(fp::s_reg_to_mem(st.f[a]) as u64),
 
