@@ -18,6 +18,8 @@ use spin_kernel::{
 };
 use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
 
+use spin_unix::abi::ALPHA;
+
 use crate::loader::{load_static, LoadError};
 use crate::runloop::{lock, RunLoop, TrapHandler, TrapOutcome};
 
@@ -26,14 +28,12 @@ pub const PRIMES: &[u8] = include_bytes!("../../guest/prebuilt/primes.alpha");
 /// The demo's second program (prebuilt from `guest/demo/crc.c`).
 pub const CRC: &[u8] = include_bytes!("../../guest/prebuilt/crc.alpha");
 
-/// Linux/Alpha system call numbers the demo mounds serve.
-const SYS_EXIT: u64 = 1;
-const SYS_WRITE: u64 = 4;
-const SYS_EXIT_GROUP: u64 = 405;
-/// Linux/Alpha errno values.
-const EFAULT: u64 = 14;
-const EBADF: u64 = 9;
-const ENOSYS: u64 = 78;
+/// A Linux/Alpha errno value by name (the names used here are all in the table).
+fn errno(name: &str) -> u64 {
+    ALPHA
+        .errno(name)
+        .expect("the demo only uses errno names the Alpha table has")
+}
 /// Largest single write we copy (bytes).
 const MAX_WRITE: u64 = 1 << 20;
 
@@ -104,11 +104,11 @@ impl DemoMound {
             regs.syscall_arg(2),
         );
         if fd != 1 && fd != 2 {
-            return Err(EBADF);
+            return Err(errno("EBADF"));
         }
         let len = len.min(MAX_WRITE);
         let mut data = vec![0u8; len as usize];
-        space.read(buf, &mut data).map_err(|_| EFAULT)?;
+        space.read(buf, &mut data).map_err(|_| errno("EFAULT"))?;
         self.partial.extend_from_slice(&data);
         while let Some(nl) = self.partial.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
@@ -131,15 +131,15 @@ impl TrapHandler<AlphaRegs> for DemoMound {
         space: &Cap<AddressSpace>,
     ) -> TrapOutcome {
         match trap {
-            Trap::Syscall => match regs.syscall_number() {
-                SYS_EXIT | SYS_EXIT_GROUP => TrapOutcome::Exit(regs.syscall_arg(0) as i32 & 0xff),
-                SYS_WRITE => {
+            Trap::Syscall => match ALPHA.syscall_name(regs.syscall_number()) {
+                Some("exit" | "exit_group") => TrapOutcome::Exit(regs.syscall_arg(0) as i32 & 0xff),
+                Some("write") => {
                     let r = self.write(regs, space);
                     regs.set_syscall_result(r);
                     TrapOutcome::Continue
                 }
                 _ => {
-                    regs.set_syscall_result(Err(ENOSYS));
+                    regs.set_syscall_result(Err(errno("ENOSYS")));
                     TrapOutcome::Continue
                 }
             },
