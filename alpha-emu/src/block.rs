@@ -7,8 +7,11 @@
 //! (self-modifying code needs no `imb` on the same CPU); `imb`, or another
 //! CPU's `imb`, empties the whole cache.
 //!
-//! Pages are keyed by physical address, so they survive TLB flushes and
-//! address-space switches; the execute TLB maps a virtual page to a cache index.
+//! Pages are keyed by physical address; the execute TLB maps a virtual page
+//! to a cache index. The CPU empties the cache whenever the address space or
+//! its generation changes (a frame may have been reused for other code).
+//! Writes the kernel makes to a mapped code page without changing any mapping
+//! are not seen by CPUs that already decoded it (as on hardware without `imb`).
 
 use std::cell::Cell;
 use std::collections::HashMap;

@@ -89,8 +89,14 @@ impl AlphaCpu {
             if left == 0 {
                 return Trap::BudgetExpired;
             }
-            self.mmu.sync(space);
+            // The code cache is keyed by physical page: when mappings changed
+            // (or another space runs), a frame may since hold other code, so
+            // the predecoded slots go too (they re-decode lazily).
+            let remapped = self.mmu.sync(space);
             let g = self.shared.imb_generation();
+            if remapped && self.code.len() > 0 {
+                self.flush_code();
+            }
             if g != self.imb_seen {
                 self.imb_seen = g;
                 self.flush_code();

@@ -185,15 +185,18 @@ impl Mmu {
         self.write.fill(EMPTY);
     }
 
-    /// Drops stale entries if `space` is another address space or changed.
+    /// Drops stale entries if `space` is another address space or changed;
+    /// returns whether it did.
     #[inline]
-    pub fn sync(&mut self, space: &dyn PageTable) {
+    pub fn sync(&mut self, space: &dyn PageTable) -> bool {
         let (asid, generation) = (space.asid(), space.generation());
         if asid != self.asid || generation != self.generation {
             self.flush();
             self.asid = asid;
             self.generation = generation;
+            return true;
         }
+        false
     }
 
     fn fill(&mut self, space: &dyn PageTable, va: u64, access: Access) -> Result<Entry, MemFault> {

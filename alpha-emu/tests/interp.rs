@@ -392,3 +392,22 @@ fn long_straight_line_crosses_pages() {
     let g = exec(&src, &[]);
     assert_eq!(g.r[1], 5000);
 }
+
+#[test]
+fn remapped_frame_runs_its_new_code() {
+    let mut vm = Vm::new();
+    vm.load(CODE, "lda v0,1\n halt");
+    vm.run_to_halt();
+    assert_eq!(vm.regs.r[0], 1);
+    // The kernel unmaps the page, rewrites the frame and maps it again.
+    let frame = vm.space.examine(CODE).unwrap().frame;
+    vm.space.unmap(CODE);
+    vm.space.map(CODE, frame, Prot::RWX).unwrap();
+    vm.write_words(
+        CODE,
+        &alpha_emu::asm::assemble("lda v0,2\n halt", CODE).unwrap(),
+    );
+    vm.regs.pc = CODE;
+    vm.run_to_halt();
+    assert_eq!(vm.regs.r[0], 2);
+}
