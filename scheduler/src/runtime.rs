@@ -184,7 +184,9 @@ pub struct Scheduler {
     pub(crate) config: SchedulerConfig,
     pub(crate) policy: Box<dyn GlobalScheduler>,
     pub(crate) policy_is_default: bool,
-    pub(crate) strands: BTreeMap<StrandId, StrandEntry>,
+    /// Looked up on every call; iterated only where order cannot matter or
+    /// after sorting (telemetry).
+    pub(crate) strands: IdMap<StrandEntry>,
     pub(crate) groups: Vec<Group>,
     pub(crate) group_of_mound: BTreeMap<MoundId, usize>,
     pub(crate) mounds: BTreeMap<MoundId, Account>,
@@ -216,7 +218,7 @@ impl Scheduler {
             policy,
             watchdog: Watchdog::new(config.stall_bound, config.watchdog),
             config,
-            strands: BTreeMap::new(),
+            strands: IdMap::default(),
             groups: Vec::new(),
             group_of_mound: BTreeMap::new(),
             mounds: BTreeMap::new(),

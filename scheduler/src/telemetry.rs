@@ -95,7 +95,12 @@ impl Scheduler {
         let mut counts = [0usize; 4];
         let mut strands = Vec::with_capacity(self.strands.len());
         let mut live_per_mound = std::collections::BTreeMap::<MoundId, usize>::new();
-        for (id, e) in &self.strands {
+        let mut ids: Vec<StrandId> = self.strands.keys().copied().collect();
+        ids.sort_unstable();
+        for (id, e) in ids
+            .iter()
+            .filter_map(|id| self.strands.get(id).map(|e| (id, e)))
+        {
             let slot = match e.state {
                 StrandState::Runnable => 0,
                 StrandState::Running => 1,
@@ -160,5 +165,41 @@ impl Scheduler {
             strands,
             mounds,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{SchedulerConfig, Stop};
+    use spin_kernel::KernelId;
+
+    fn is_serde<T: Serialize + for<'de> Deserialize<'de>>(_: &T) {}
+
+    #[test]
+    fn snapshot_rows_and_serde() {
+        let mut s =
+            Scheduler::new(KernelId(1), SchedulerConfig::default()).expect("default config");
+        for i in 1..=3 {
+            s.add_strand(
+                StrandId(i),
+                format!("s{i}"),
+                MoundId(i % 2),
+                SchedParams::default(),
+            )
+            .expect("fresh id");
+            s.unblock(StrandId(i), 0).expect("known strand");
+        }
+        let p = s.pick_next(10).expect("runnable");
+        s.stop(p.strand, 90, 100, Stop::Blocked).expect("running");
+        let t = s.telemetry(100);
+        is_serde(&t);
+        assert_eq!((t.runnable, t.running, t.blocked, t.exited), (2, 0, 1, 0));
+        assert_eq!(t.strands.len(), 3);
+        assert_eq!(t.mounds.len(), 2);
+        let total: f64 = t.mounds.iter().map(|m| m.cpu_share).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert_eq!(t.watchdog.oldest_wait, 100);
+        assert_eq!(t.policy, "rr-priority");
     }
 }

@@ -17,11 +17,15 @@ use crate::ids::IdMap;
 use crate::queue::StampHeap;
 
 /// The pass advance of one full quantum at one ticket.
-pub const STRIDE1: u128 = 1 << 40;
+///
+/// Passes are u64: at one ticket a strand's pass overflows after 2^32 full
+/// quanta (1.4 years of 10 ms quanta; 136 years at the default 100 tickets),
+/// and additions saturate rather than wrap.
+pub const STRIDE1: u64 = 1 << 32;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    pass: u128,
+    pass: u64,
     /// The heap stamp while queued.
     queued: Option<u64>,
 }
@@ -29,11 +33,11 @@ struct Entry {
 /// Stride scheduling over `SchedParams::weight` tickets.
 #[derive(Debug)]
 pub struct Stride {
-    heap: StampHeap<u128>,
+    heap: StampHeap<u64>,
     strands: IdMap<Entry>,
     queued: usize,
     /// The global pass: the pass of the most recent pick (never decreases).
-    global_pass: u128,
+    global_pass: u64,
     quantum: Nanos,
 }
 
@@ -50,7 +54,7 @@ impl Stride {
     }
 
     /// The pass of `strand`, if the policy knows it.
-    pub fn pass_of(&self, strand: StrandId) -> Option<u128> {
+    pub fn pass_of(&self, strand: StrandId) -> Option<u64> {
         self.strands.get(&strand).map(|e| e.pass)
     }
 
@@ -72,9 +76,9 @@ impl GlobalScheduler for Stride {
         let global = self.global_pass;
         // A newcomer starts one stride ahead (its first quantum's finish
         // time), so heavy strands are not stuck behind light ones at start.
-        let stride = STRIDE1 / u128::from(params.weight.max(1));
+        let stride = STRIDE1 / u64::from(params.weight.max(1));
         let e = self.strands.entry(strand).or_insert(Entry {
-            pass: global + stride,
+            pass: global.saturating_add(stride),
             queued: None,
         });
         e.pass = e.pass.max(global);
@@ -121,13 +125,14 @@ impl GlobalScheduler for Stride {
 
     fn charge(&mut self, strand: StrandId, params: &SchedParams, ran: Nanos, _now: Nanos) {
         let tickets = u128::from(params.weight.max(1));
-        let advance = STRIDE1 * u128::from(ran) / (tickets * u128::from(self.quantum));
+        let advance = u128::from(STRIDE1) * u128::from(ran) / (tickets * u128::from(self.quantum));
+        let advance = u64::try_from(advance).unwrap_or(u64::MAX);
         let global = self.global_pass;
         let e = self.strands.entry(strand).or_insert(Entry {
             pass: global,
             queued: None,
         });
-        e.pass += advance.max(1);
+        e.pass = e.pass.saturating_add(advance.max(1));
         if e.queued.is_some() {
             // Charged while queued (unusual): requeue at the new pass.
             e.queued = Some(self.heap.push(strand, e.pass));
