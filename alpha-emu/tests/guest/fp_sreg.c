@@ -1,58 +1,7 @@
 /* fp_sreg: S-format register mapping through memory and the FIX moves:
  * lds/sts, itofs/ftois, itoft/ftoit, and S arithmetic on loaded values.
  * Freestanding (write/exit only); prints hex. */
-typedef unsigned long u64;
-typedef unsigned int u32;
-
-__asm__(".text\n.globl _start\n.ent _start\n_start:\n"
-        "  br $27, 1f\n1: ldgp $29, 0($27)\n"
-        "  lda $27, cmain\n  jsr $26, ($27), cmain\n.end _start\n");
-
-static long sys3(long n, long a, long b, long c)
-{
-    register long v0 __asm__("$0") = n;
-    register long a0 __asm__("$16") = a;
-    register long a1 __asm__("$17") = b;
-    register long a2 __asm__("$18") = c;
-    __asm__ volatile("call_pal 0x83"
-                     : "+r"(v0), "+r"(a0), "+r"(a1), "+r"(a2)
-                     :
-                     : "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$19",
-                       "$20", "$21", "$22", "$23", "$24", "$25", "$27", "$28",
-                       "memory");
-    return v0;
-}
-
-static char buf[4096];
-static long pos;
-
-static void flush(void)
-{
-    sys3(4, 1, (long)buf, pos);
-    pos = 0;
-}
-
-static void put(const char *s)
-{
-    while (*s) {
-        if (pos == (long)sizeof buf)
-            flush();
-        buf[pos++] = *s++;
-    }
-}
-
-static void hex(u64 v)
-{
-    char t[18];
-    int i;
-    for (i = 15; i >= 0; i--) {
-        t[i] = "0123456789abcdef"[v & 15];
-        v >>= 4;
-    }
-    t[16] = ' ';
-    t[17] = 0;
-    put(t);
-}
+#include "fp_rt.h"
 
 static const u32 svals[] = {
     0x00000000, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000,
@@ -65,7 +14,7 @@ static const u64 tvals[] = {
     0x3690000000000000, 0x123456789abcdef0, 0xfff4000000000000, 0x3810000000000000,
 };
 
-void cmain(void)
+int cmain(void)
 {
     unsigned long i;
     volatile u32 mem;
@@ -88,7 +37,7 @@ void cmain(void)
         hex(back);
         hex(viaint);
         hex(s2);
-        put("\n");
+        put_char('\n');
     }
     for (i = 0; i < sizeof tvals / sizeof tvals[0]; i++) {
         u64 f, g, s;
@@ -102,7 +51,7 @@ void cmain(void)
         hex(g);
         hex(out);
         hex(s);
-        put("\n");
+        put_char('\n');
     }
     /* S arithmetic on lds-loaded values with /su (no traps: all disabled). */
     for (i = 0; i + 1 < sizeof svals / sizeof svals[0]; i++) {
@@ -115,10 +64,8 @@ void cmain(void)
                          : "$f10", "$f11");
         hex(r);
         hex(fp);
-        put("\n");
+        put_char('\n');
     }
-    flush();
-    sys3(1, 0, 0, 0);
-    for (;;)
-        ;
+    rt_flush();
+    return 0;
 }
