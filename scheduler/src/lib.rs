@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod accounting;
+mod consistency;
 pub mod group;
 pub mod histogram;
 pub mod ids;
