@@ -32,6 +32,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compare the global scheduling policies on a synthetic mix in virtual time.
+    SchedSim {
+        /// Seed for the workload and the lottery policy (same seed, same table).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Simulated machine time, in milliseconds.
+        #[arg(long, default_value_t = 2000)]
+        duration_ms: u64,
+    },
     /// Disassemble an Alpha ELF executable's code (objdump syntax).
     Disasm {
         /// The executable.
@@ -127,6 +136,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             swap_at_ms,
             json,
         } => demo(quantum, &swap_to, swap_at_ms, json),
+        Command::SchedSim { seed, duration_ms } => {
+            let report =
+                spin_scheduler::run_comparison(seed, duration_ms.saturating_mul(1_000_000));
+            print!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Disasm { program } => {
             let bytes = std::fs::read(&program)
                 .with_context(|| format!("reading {}", program.display()))?;

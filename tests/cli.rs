@@ -11,7 +11,7 @@ fn help_lists_the_subcommands() {
     let out = spin().arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["demo", "disasm"] {
+    for cmd in ["demo", "disasm", "sched-sim"] {
         assert!(text.contains(cmd), "{text}");
     }
 }
@@ -145,5 +145,22 @@ fn demo_programs_agree_with_qemu_alpha() {
             .filter_map(|l| l.strip_prefix(prefix))
             .collect();
         assert_eq!(got, want, "{prog}");
+    }
+}
+
+#[test]
+fn sched_sim_prints_one_deterministic_table_for_every_policy() {
+    let run = || {
+        spin()
+            .args(["sched-sim", "--seed", "7", "--duration-ms", "300"])
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout, "same seed, same table");
+    let text = String::from_utf8_lossy(&a.stdout);
+    for policy in ["rr-priority", "stride", "lottery", "edf", "fair"] {
+        assert!(text.contains(policy), "{text}");
     }
 }
