@@ -23,6 +23,7 @@
 //! remove handlers (re-entrancy, DESIGN §8). Hot paths keep an [`EventRaiser`],
 //! which re-reads the snapshot only when its version changed.
 
+mod handler;
 mod index;
 mod pool;
 mod snapshot;
@@ -31,12 +32,13 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::cap::PrimaryInstallCap;
 use crate::strand::MoundId;
+use handler::{bump, Call, SyncFn};
+pub use handler::{Handler, HandlerStats, Mode, Order};
 pub use snapshot::Snapshot;
 
 /// Who is installing a handler (passed to the primary module's policy).
@@ -107,158 +109,6 @@ impl<A> Guard<A> {
     pub fn eq(key: KeyId, value: u64) -> Guard<A> {
         Guard::Eq(key, value)
     }
-}
-
-/// Where a handler goes relative to the others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Order {
-    /// Before every handler not itself `First` (among `First`s: install order).
-    First,
-    /// In install order, between the `First`s and the `Last`s.
-    #[default]
-    Any,
-    /// After every handler not itself `Last`.
-    Last,
-}
-
-/// How a handler runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// On the raiser's thread; the raiser waits (default).
-    #[default]
-    Sync,
-    /// On a dispatcher worker thread; the raiser does not wait and the result is
-    /// not combined.
-    Async,
-    /// On a worker thread while the raiser waits at most this long; a handler
-    /// that exceeds its budget is abandoned, counted and reported.
-    Bounded(Duration),
-}
-
-type SyncFn<A, R> = Arc<dyn Fn(&A) -> R + Send + Sync>;
-type DeferredFn<A, R> = Arc<dyn Fn(&A, &HandlerStats) -> Option<R> + Send + Sync>;
-
-enum Call<A, R> {
-    Sync(SyncFn<A, R>),
-    Deferred(DeferredFn<A, R>),
-}
-
-impl<A, R> Clone for Call<A, R> {
-    fn clone(&self) -> Self {
-        match self {
-            Call::Sync(f) => Call::Sync(f.clone()),
-            Call::Deferred(f) => Call::Deferred(f.clone()),
-        }
-    }
-}
-
-/// A handler ready to install: its closure, guards, order and mode.
-pub struct Handler<A, R> {
-    call: Call<A, R>,
-    guards: Vec<Guard<A>>,
-    order: Order,
-    mode: Mode,
-}
-
-impl<A: 'static, R: 'static> Handler<A, R> {
-    /// A synchronous handler running `f`.
-    pub fn new(f: impl Fn(&A) -> R + Send + Sync + 'static) -> Handler<A, R> {
-        Handler {
-            call: Call::Sync(Arc::new(f)),
-            guards: Vec::new(),
-            order: Order::Any,
-            mode: Mode::Sync,
-        }
-    }
-
-    /// Adds a guard; all of a handler's guards must hold for it to run.
-    pub fn guard(mut self, g: Guard<A>) -> Self {
-        self.guards.push(g);
-        self
-    }
-
-    /// Sets the ordering constraint.
-    pub fn order(mut self, order: Order) -> Self {
-        self.order = order;
-        self
-    }
-}
-
-impl<A: Clone + Send + 'static, R: Send + 'static> Handler<A, R> {
-    /// Runs the handler asynchronously: the raiser does not wait.
-    pub fn asynchronous(mut self) -> Self {
-        if let Call::Sync(f) = &self.call {
-            let f = f.clone();
-            self.call = Call::Deferred(Arc::new(move |a: &A, stats: &HandlerStats| {
-                let f = f.clone();
-                let a = a.clone();
-                let faults = stats.faults.clone();
-                pool::spawn(Box::new(move || {
-                    if catch_unwind(AssertUnwindSafe(|| f(&a))).is_err() {
-                        faults.fetch_add(1, Ordering::Relaxed);
-                    }
-                }));
-                None
-            }));
-            self.mode = Mode::Async;
-        }
-        self
-    }
-
-    /// Runs the handler with a budget: the raiser waits at most `budget` for its
-    /// result, then abandons it (counted in the handler's `abandoned` statistic).
-    pub fn bounded(mut self, budget: Duration) -> Self {
-        if let Call::Sync(f) = &self.call {
-            let f = f.clone();
-            self.call = Call::Deferred(Arc::new(move |a: &A, stats: &HandlerStats| {
-                let (tx, rx) = crossbeam_channel::bounded(1);
-                let f = f.clone();
-                let a = a.clone();
-                pool::spawn(Box::new(move || {
-                    let r = catch_unwind(AssertUnwindSafe(|| f(&a)));
-                    let _ = tx.send(r);
-                }));
-                match rx.recv_timeout(budget) {
-                    Ok(Ok(r)) => Some(r),
-                    Ok(Err(_)) => {
-                        stats.faults.fetch_add(1, Ordering::Relaxed);
-                        None
-                    }
-                    Err(_) => {
-                        stats.abandoned.fetch_add(1, Ordering::Relaxed);
-                        pool::replace_stuck_worker();
-                        None
-                    }
-                }
-            }));
-            self.mode = Mode::Bounded(budget);
-        }
-        self
-    }
-}
-
-/// Counters kept per installed handler.
-#[derive(Debug, Default)]
-pub struct HandlerStats {
-    /// Times the handler ran (approximate under concurrent raises: counted
-    /// without a locked instruction to keep the hot path cheap).
-    pub dispatches: AtomicU64,
-    /// Times one of its guards rejected the arguments.
-    pub guard_misses: AtomicU64,
-    /// Panics contained (sync: the handler is then uninstalled).
-    pub faults: Arc<AtomicU64>,
-    /// Bounded runs abandoned after the budget.
-    pub abandoned: AtomicU64,
-}
-
-#[inline]
-fn bump(c: &AtomicU64) {
-    // Not an atomic RMW on purpose: the counter is telemetry and a lost update
-    // under a concurrent raise is acceptable; a locked add would double the
-    // cost of a one-handler raise.
-    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
 
 struct Entry<A, R> {
@@ -623,7 +473,8 @@ impl<A: 'static, R: 'static> Event<A, R> {
                     event: self.core.name.clone(),
                     id,
                 })?;
-        state.entries.remove(pos);
+        let gone = state.entries.remove(pos);
+        self.retire(&gone);
         self.publish(&state);
         Ok(())
     }
@@ -637,16 +488,18 @@ impl<A: 'static, R: 'static> Event<A, R> {
     /// combines their results. `None` when no handler produced a result.
     pub fn raise(&self, args: &A) -> Option<R> {
         let snap = self.current();
-        bump(&self.core.raises);
         self.dispatch(&snap, args)
     }
 
     /// A cached raiser for a hot path (one per host thread).
     pub fn raiser(&self) -> EventRaiser<A, R> {
+        let version = self.core.version.load(Ordering::Acquire);
+        let snap = self.current();
         EventRaiser {
             event: self.clone(),
-            version: self.core.version.load(Ordering::Acquire),
-            snap: self.current(),
+            version,
+            direct: direct_of(&snap),
+            snap,
         }
     }
 
@@ -654,7 +507,9 @@ impl<A: 'static, R: 'static> Event<A, R> {
     fn dispatch(&self, snap: &Snapshot<A, R>, args: &A) -> Option<R> {
         if let Some(entry) = &snap.direct {
             if let Call::Sync(f) = &entry.call {
-                bump(&entry.stats.dispatches);
+                // One counter on the direct path: it counts both the raise and
+                // the handler's run.
+                bump(&entry.stats.direct);
                 return match catch_unwind(AssertUnwindSafe(|| f(args))) {
                     Ok(r) => Some(r),
                     Err(_) => {
@@ -668,6 +523,7 @@ impl<A: 'static, R: 'static> Event<A, R> {
     }
 
     fn dispatch_general(&self, snap: &Snapshot<A, R>, args: &A) -> Option<R> {
+        bump(&self.core.raises);
         let mut acc: Option<R> = None;
         snap.for_each_candidate(args, |entry| {
             for g in &entry.guards {
@@ -709,13 +565,25 @@ impl<A: 'static, R: 'static> Event<A, R> {
         let _ = self.remove_id(entry.id);
     }
 
+    /// A removed handler's direct-path runs were raises of this event: keep
+    /// them in the event's count.
+    fn retire(&self, entry: &Entry<A, R>) {
+        let direct = entry.stats.direct.load(Ordering::Relaxed);
+        self.core.raises.fetch_add(direct, Ordering::Relaxed);
+    }
+
     /// Telemetry for this event.
     pub fn telemetry(&self) -> EventTelemetry {
         let state = self.state();
+        let direct: u64 = state
+            .entries
+            .iter()
+            .map(|e| e.stats.direct.load(Ordering::Relaxed))
+            .sum();
         EventTelemetry {
             name: self.core.name.clone(),
             handlers: state.entries.len(),
-            raises: self.core.raises.load(Ordering::Relaxed),
+            raises: self.core.raises.load(Ordering::Relaxed) + direct,
             contained_faults: self.core.contained.load(Ordering::Relaxed),
             handler_stats: state
                 .entries
@@ -728,7 +596,8 @@ impl<A: 'static, R: 'static> Event<A, R> {
                     order: e.order,
                     guards: e.guards.len() + usize::from(e.indexed.is_some()),
                     indexed: e.indexed.is_some(),
-                    dispatches: e.stats.dispatches.load(Ordering::Relaxed),
+                    dispatches: e.stats.dispatches.load(Ordering::Relaxed)
+                        + e.stats.direct.load(Ordering::Relaxed),
                     guard_misses: e.stats.guard_misses.load(Ordering::Relaxed),
                     faults: e.stats.faults.load(Ordering::Relaxed),
                     abandoned: e.stats.abandoned.load(Ordering::Relaxed),
@@ -783,7 +652,13 @@ impl<A: 'static, R: 'static> Primary<A, R> {
     pub fn remove_primary(&self) -> bool {
         let mut state = self.event.state();
         let before = state.entries.len();
-        state.entries.retain(|e| !e.primary);
+        let event = &self.event;
+        state.entries.retain(|e| {
+            if e.primary {
+                event.retire(e);
+            }
+            !e.primary
+        });
         let removed = state.entries.len() != before;
         if removed {
             self.event.publish(&state);
@@ -798,6 +673,20 @@ pub struct EventRaiser<A, R> {
     event: Event<A, R>,
     version: u64,
     snap: Arc<Snapshot<A, R>>,
+    /// The snapshot's lone direct-call handler and its function, hoisted so
+    /// the common case is one version check and one indirect call.
+    direct: Option<DirectCall<A, R>>,
+}
+
+/// A lone direct-call handler: its entry (for counters) and its function.
+type DirectCall<A, R> = (Arc<Entry<A, R>>, SyncFn<A, R>);
+
+fn direct_of<A, R>(snap: &Snapshot<A, R>) -> Option<DirectCall<A, R>> {
+    let entry = snap.direct.as_ref()?;
+    match &entry.call {
+        Call::Sync(f) => Some((entry.clone(), f.clone())),
+        Call::Deferred(_) => None,
+    }
 }
 
 impl<A: 'static, R: 'static> EventRaiser<A, R> {
@@ -808,13 +697,23 @@ impl<A: 'static, R: 'static> EventRaiser<A, R> {
         if v != self.version {
             self.refresh(v);
         }
-        bump(&self.event.core.raises);
-        self.event.dispatch(&self.snap, args)
+        if let Some((entry, f)) = &self.direct {
+            bump(&entry.stats.direct);
+            return match catch_unwind(AssertUnwindSafe(|| f(args))) {
+                Ok(r) => Some(r),
+                Err(_) => {
+                    self.event.contain(entry);
+                    None
+                }
+            };
+        }
+        self.event.dispatch_general(&self.snap, args)
     }
 
     #[cold]
     fn refresh(&mut self, v: u64) {
         self.snap = self.event.current();
+        self.direct = direct_of(&self.snap);
         self.version = v;
     }
 }

@@ -431,3 +431,33 @@ fn installing_many_handlers_is_fast_and_all_run() {
         Some(10)
     );
 }
+
+#[test]
+fn raise_counts_survive_direct_path_and_handler_changes() {
+    let (e, p, _, _) = define();
+    let mut r = e.raiser();
+    let pkt = Pkt {
+        ethertype: 0,
+        port: 0,
+    };
+    r.raise(&pkt); // no handler: general path
+    let id = e.install(&who(), Handler::new(|_: &Pkt| 1)).unwrap();
+    r.raise(&pkt); // direct path
+    e.raise(&pkt); // direct path through Event::raise
+    assert_eq!(e.telemetry().raises, 3);
+    assert_eq!(e.telemetry().handler_stats[0].dispatches, 2);
+    e.uninstall(id).unwrap();
+    assert_eq!(
+        e.telemetry().raises,
+        3,
+        "a removed handler's runs stay counted"
+    );
+    p.set_primary(Handler::new(|_: &Pkt| 2)).unwrap();
+    e.install(&who(), Handler::new(|_: &Pkt| 3)).unwrap();
+    r.raise(&pkt); // general path, two handlers
+    assert!(p.remove_primary());
+    r.raise(&pkt); // direct again
+    let t = e.telemetry();
+    assert_eq!(t.raises, 5);
+    assert_eq!(t.handler_stats[0].dispatches, 2);
+}
