@@ -21,7 +21,8 @@ use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
 use spin_unix::abi::ALPHA;
 
 use crate::loader::{load_static, LoadError};
-use crate::runloop::{lock, RunLoop, TrapHandler, TrapOutcome};
+use crate::runloop::{lock, RunLoop};
+use spin_kernel::mound::{GuestMound, Resume, StrandHost, TrapOutcome};
 
 /// The demo's first program (prebuilt from `guest/demo/primes.c`).
 pub const PRIMES: &[u8] = include_bytes!("../../guest/prebuilt/primes.alpha");
@@ -91,6 +92,7 @@ pub enum DemoError {
 
 /// A minimal personality serving `write` and `exit`.
 struct DemoMound {
+    id: MoundId,
     name: String,
     out: Arc<Mutex<Vec<String>>>,
     partial: Vec<u8>,
@@ -122,13 +124,28 @@ impl DemoMound {
     }
 }
 
-impl TrapHandler<AlphaRegs> for DemoMound {
-    fn handle(
+impl GuestMound<AlphaRegs> for DemoMound {
+    fn id(&self) -> MoundId {
+        self.id
+    }
+
+    fn resume(
+        &mut self,
+        _strand: StrandId,
+        _regs: &mut AlphaRegs,
+        _space: &mut Cap<AddressSpace>,
+        _host: &mut dyn StrandHost<AlphaRegs>,
+    ) -> Resume {
+        Resume::Run
+    }
+
+    fn trap(
         &mut self,
         _strand: StrandId,
         regs: &mut AlphaRegs,
+        space: &mut Cap<AddressSpace>,
         trap: Trap,
-        space: &Cap<AddressSpace>,
+        _host: &mut dyn StrandHost<AlphaRegs>,
     ) -> TrapOutcome {
         match trap {
             Trap::Syscall => match ALPHA.syscall_name(regs.syscall_number()) {
@@ -166,11 +183,11 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
             ..KernelConfig::default()
         },
     );
-    let machine = AlphaMachine::new(ram);
+    let machine = Arc::new(AlphaMachine::new(ram));
     let mut config = SchedulerConfig::default();
     config.params.quantum = opts.quantum;
     let scheduler = Scheduler::new(kernel.id(), config).map_err(|e| setup(&e))?;
-    let mut rl = RunLoop::new(kernel.clone(), &machine, scheduler).map_err(|e| setup(&e))?;
+    let mut rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut names = Vec::new();
     for (i, (name, image, weight)) in [("m1 primes", PRIMES, 300u32), ("m2 crc", CRC, 100)]
@@ -196,14 +213,12 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
         let mut regs = AlphaRegs::default();
         regs.set_pc(img.entry);
         regs.set_sp(img.sp);
-        rl.add_mound(
-            mound,
-            Box::new(DemoMound {
-                name: name.to_string(),
-                out: lines.clone(),
-                partial: Vec::new(),
-            }),
-        );
+        rl.add_mound(Box::new(DemoMound {
+            id: mound,
+            name: name.to_string(),
+            out: lines.clone(),
+            partial: Vec::new(),
+        }));
         let params = SchedParams {
             weight,
             ..SchedParams::default()
@@ -258,13 +273,14 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
     });
     let now = rl.now();
     let scheduler = lock(rl.scheduler()).telemetry(now);
+    let exits = rl.exits();
     let exits = names
         .iter()
-        .map(|(id, name)| (name.clone(), rl.exits().get(id).copied().unwrap_or(-1)))
+        .map(|(id, name)| (name.clone(), exits.get(id).copied().unwrap_or(-1)))
         .collect();
     Ok(DemoReport {
         exits,
-        turns: rl.trace().len(),
+        turns: rl.turns() as usize,
         machine_ns: now,
         scheduler,
         kernel: kernel.snapshot(),

@@ -1,46 +1,40 @@
-//! The vCPU scheduling loop: one per virtual CPU.
+//! The scheduling loop: one per virtual CPU, all sharing one [`RunLoop`].
 //!
-//! Each turn: the global scheduler picks a strand → `Resume` → the CPU runs
-//! the strand's registers in its mound's address space for the strand's
-//! quantum → the trap goes to the strand's mound ([`TrapHandler`], chosen by
-//! mound id — the run loop's equivalent of an indexed guard) → the strand is
-//! checkpointed and requeued, blocked, or retired. Machine time advances with
-//! instructions retired, so the same programs with the same quantum replay the
-//! same interleaving.
+//! Each turn on a CPU: drain wake-ups → fire due timers → the global
+//! scheduler picks a strand → `Resume` (the strand's mound may deliver a
+//! signal or say the strand is gone) → the CPU runs the strand's registers in
+//! its address space for the strand's quantum → the trap goes to the strand's
+//! mound (chosen by mound id — the loop's equivalent of an indexed guard) →
+//! the strand is checkpointed and requeued, blocked, or retired.
+//!
+//! Machine time is instructions retired (times the machine's ns per unit),
+//! summed over CPUs; when every strand waits for a timer the loop jumps time
+//! to the earliest deadline. With one CPU the same programs, quantum and seed
+//! replay the same interleaving.
+//!
+//! Lock order (never taken the other way round): a mound's lock → the
+//! scheduler → the parked-guest table. The loop holds a mound's lock for the
+//! whole callback *and* while it records the strand's resulting state, so a
+//! wake-up from another CPU cannot be lost between "decided to block" and
+//! "blocked". No lock is held while guest code runs.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
+use crossbeam_channel::{Receiver, Sender};
 use spin_kernel::event::Handler;
 use spin_kernel::mem::AddressSpace;
+use spin_kernel::mound::{GuestMound, Resume, SpawnError, StrandHost, TrapOutcome};
 use spin_kernel::strand::StrandEvent;
 use spin_kernel::{Cap, Cpu, Kernel, Machine, MoundId, Nanos, SchedParams, StrandId, Trap};
 use spin_scheduler::{Scheduler, Stop};
 
-/// What a mound decided about a trap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TrapOutcome {
-    /// Keep the strand runnable (it continues at its next turn).
-    Continue,
-    /// The strand waits for an event; someone will unblock it.
-    Block,
-    /// The strand is finished, with this status.
-    Exit(i32),
-}
+type Regs<M> = <<M as Machine>::Cpu as Cpu>::Regs;
+type SharedMound<R> = Arc<Mutex<Box<dyn GuestMound<R>>>>;
 
-/// A mound's handler for its strands' traps (system calls, faults, ...).
-pub trait TrapHandler<R>: Send {
-    /// Handles `trap` taken by `strand` with registers `regs` in `space`.
-    fn handle(
-        &mut self,
-        strand: StrandId,
-        regs: &mut R,
-        trap: Trap,
-        space: &Cap<AddressSpace>,
-    ) -> TrapOutcome;
-}
-
-/// One guest thread as the loop keeps it (its thread package's saved state).
+/// One guest thread while it is not on a CPU (its thread package's saved state).
 struct Guest<R> {
     mound: MoundId,
     regs: R,
@@ -50,6 +44,8 @@ struct Guest<R> {
 /// A record of one turn, for replay checks and telemetry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Turn {
+    /// The CPU it ran on.
+    pub cpu: usize,
     /// The strand that ran.
     pub strand: StrandId,
     /// Instructions it retired.
@@ -64,29 +60,200 @@ pub enum RunError {
     /// The scheduler refused a call.
     #[error(transparent)]
     Sched(#[from] spin_scheduler::SchedError),
+    /// A CPU could not be created.
+    #[error(transparent)]
+    Machine(#[from] spin_kernel::machine::MachineError),
+    /// No mound with that id was added.
+    #[error("no mound {0:?} in this loop")]
+    NoMound(MoundId),
 }
 
-/// The scheduling loop of one virtual CPU.
-pub struct RunLoop<M: Machine> {
+struct MoundSlot<R> {
+    mound: SharedMound<R>,
+    /// Earliest timer of the mound (`u64::MAX`: none), refreshed after every callback.
+    deadline: AtomicU64,
+}
+
+/// Hands wake-ups to the loop from any thread (device threads, file-system
+/// notifiers). Cheap to clone.
+#[derive(Clone)]
+pub struct Waker {
+    mound: MoundId,
+    tx: Sender<(MoundId, u64)>,
+}
+
+impl Waker {
+    /// Object `key` of this waker's mound may have become ready.
+    pub fn wake(&self, key: u64) {
+        // The loop owns the receiver for as long as it runs; after that there
+        // is nobody left to wake.
+        let _ = self.tx.send((self.mound, key));
+    }
+}
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waker").field("mound", &self.mound).finish()
+    }
+}
+
+/// State shared by every CPU of the loop.
+struct Shared<R> {
     kernel: Arc<Kernel>,
-    cpu: M::Cpu,
-    ns_per_unit: u64,
     scheduler: Arc<Mutex<Scheduler>>,
-    guests: BTreeMap<StrandId, Guest<<M::Cpu as Cpu>::Regs>>,
-    handlers: BTreeMap<MoundId, Box<dyn TrapHandler<<M::Cpu as Cpu>::Regs>>>,
-    exits: BTreeMap<StrandId, i32>,
-    now: Nanos,
-    trace: Vec<Turn>,
+    parked: Mutex<HashMap<StrandId, Guest<R>>>,
+    mounds: RwLock<BTreeMap<MoundId, Arc<MoundSlot<R>>>>,
+    now: AtomicU64,
+    turns: AtomicU64,
+    tracing: AtomicBool,
+    trace: Mutex<Vec<Turn>>,
+    exits: Mutex<BTreeMap<StrandId, i32>>,
+    wake_tx: Sender<(MoundId, u64)>,
+    wake_rx: Receiver<(MoundId, u64)>,
+    idle: (Mutex<()>, Condvar),
+    done: AtomicBool,
+    deadlock_reported: AtomicBool,
+    cpus_busy: AtomicUsize,
 }
 
-impl<M: Machine> RunLoop<M> {
-    /// A loop for CPU 0 of `machine`, with `scheduler` installed as the
-    /// primary handler of the kernel's `Block`/`Unblock` events.
+/// The callback's view of the loop ([`StrandHost`]).
+struct HostCtx<'a, R> {
+    shared: &'a Shared<R>,
+}
+
+impl<R: spin_kernel::RegisterFile> StrandHost<R> for HostCtx<'_, R> {
+    fn now(&self) -> Nanos {
+        self.shared.now.load(Ordering::Relaxed)
+    }
+
+    fn spawn(
+        &mut self,
+        name: &str,
+        mound: MoundId,
+        params: SchedParams,
+        regs: R,
+        space: Cap<AddressSpace>,
+    ) -> Result<StrandId, SpawnError> {
+        self.shared
+            .spawn(name, mound, params, regs, space)
+            .map_err(|e| SpawnError(e.to_string()))
+    }
+
+    fn unblock(&mut self, strand: StrandId) {
+        let now = self.now();
+        self.shared.kernel.strands.unblock(strand, now);
+    }
+}
+
+impl<R: spin_kernel::RegisterFile> Shared<R> {
+    fn spawn(
+        &self,
+        name: &str,
+        mound: MoundId,
+        params: SchedParams,
+        regs: R,
+        space: Cap<AddressSpace>,
+    ) -> Result<StrandId, RunError> {
+        let id = self.kernel.strands.create(name, mound, params);
+        lock(&self.scheduler).add_strand(id, name, mound, params)?;
+        lock(&self.parked).insert(id, Guest { mound, regs, space });
+        self.kernel
+            .strands
+            .unblock(id, self.now.load(Ordering::Relaxed));
+        self.idle.1.notify_all();
+        Ok(id)
+    }
+
+    fn slot(&self, mound: MoundId) -> Option<Arc<MoundSlot<R>>> {
+        self.mounds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&mound)
+            .cloned()
+    }
+
+    fn slots(&self) -> Vec<Arc<MoundSlot<R>>> {
+        self.mounds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Runs `f` on `slot`'s mound under its lock, then refreshes its deadline.
+    fn with_mound<T>(
+        &self,
+        slot: &MoundSlot<R>,
+        f: impl FnOnce(&mut dyn GuestMound<R>, &mut HostCtx<'_, R>) -> T,
+    ) -> T {
+        let mut m = slot.mound.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ctx = HostCtx { shared: self };
+        let out = f(&mut **m, &mut ctx);
+        slot.deadline
+            .store(m.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+        out
+    }
+
+    /// Delivers queued wake-ups to their mounds.
+    fn drain_wakeups(&self) {
+        while let Ok((mound, key)) = self.wake_rx.try_recv() {
+            self.deliver_wakeup(mound, key);
+        }
+    }
+
+    fn deliver_wakeup(&self, mound: MoundId, key: u64) {
+        if let Some(slot) = self.slot(mound) {
+            self.with_mound(&slot, |m, ctx| m.wake(key, ctx));
+        }
+    }
+
+    /// Fires the timers that are due at the current machine time.
+    fn fire_timers(&self) {
+        let now = self.now.load(Ordering::Relaxed);
+        for slot in self.slots() {
+            if slot.deadline.load(Ordering::Relaxed) <= now {
+                self.with_mound(&slot, |m, ctx| m.advance(now, ctx));
+            }
+        }
+    }
+
+    fn earliest_deadline(&self) -> Option<Nanos> {
+        self.slots()
+            .iter()
+            .map(|s| s.deadline.load(Ordering::Relaxed))
+            .min()
+            .filter(|&d| d != u64::MAX)
+    }
+}
+
+/// Outcome of one attempt to take a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// A strand ran (or was dealt with).
+    Ran,
+    /// Nothing to run right now; try again.
+    Idle,
+    /// Nothing will ever run again.
+    Done,
+}
+
+/// The scheduling loop of a machine: its CPUs, the scheduler and the mounds.
+pub struct RunLoop<M: Machine> {
+    shared: Arc<Shared<Regs<M>>>,
+    machine: Arc<M>,
+    cpu0: Mutex<Option<M::Cpu>>,
+    ns_per_unit: u64,
+}
+
+impl<M: Machine + 'static> RunLoop<M> {
+    /// A loop for `machine`, with `scheduler` installed as the primary
+    /// handler of the kernel's `Block`/`Unblock` events.
     pub fn new(
         kernel: Arc<Kernel>,
-        machine: &M,
+        machine: Arc<M>,
         scheduler: Scheduler,
-    ) -> Result<RunLoop<M>, spin_kernel::machine::MachineError> {
+    ) -> Result<RunLoop<M>, RunError> {
         let scheduler = Arc::new(Mutex::new(scheduler));
         let (block, unblock) = kernel.strands.scheduler_primaries();
         let s = scheduler.clone();
@@ -102,123 +269,396 @@ impl<M: Machine> RunLoop<M> {
                 let _ = lock(&s).unblock(e.strand, e.now);
             }))
             .expect("the primary handler has no guard on an undeclared key");
+        let (wake_tx, wake_rx) = crossbeam_channel::unbounded();
+        let cpu0 = machine.create_cpu(0)?;
         Ok(RunLoop {
-            kernel,
-            cpu: machine.create_cpu(0)?,
-            ns_per_unit: machine.ns_per_unit(),
-            scheduler,
-            guests: BTreeMap::new(),
-            handlers: BTreeMap::new(),
-            exits: BTreeMap::new(),
-            now: 0,
-            trace: Vec::new(),
+            shared: Arc::new(Shared {
+                kernel,
+                scheduler,
+                parked: Mutex::new(HashMap::new()),
+                mounds: RwLock::new(BTreeMap::new()),
+                now: AtomicU64::new(0),
+                turns: AtomicU64::new(0),
+                tracing: AtomicBool::new(false),
+                trace: Mutex::new(Vec::new()),
+                exits: Mutex::new(BTreeMap::new()),
+                wake_tx,
+                wake_rx,
+                idle: (Mutex::new(()), Condvar::new()),
+                done: AtomicBool::new(false),
+                deadlock_reported: AtomicBool::new(false),
+                cpus_busy: AtomicUsize::new(0),
+            }),
+            ns_per_unit: machine.ns_per_unit().max(1),
+            machine,
+            cpu0: Mutex::new(Some(cpu0)),
         })
+    }
+
+    /// The kernel this loop runs.
+    pub fn kernel(&self) -> &Arc<Kernel> {
+        &self.shared.kernel
     }
 
     /// The scheduler (lock it briefly; the loop locks it at every turn).
     pub fn scheduler(&self) -> &Arc<Mutex<Scheduler>> {
-        &self.scheduler
+        &self.shared.scheduler
     }
 
     /// Machine time so far, ns.
     pub fn now(&self) -> Nanos {
-        self.now
+        self.shared.now.load(Ordering::Relaxed)
     }
 
-    /// Every turn taken so far.
-    pub fn trace(&self) -> &[Turn] {
-        &self.trace
+    /// Turns taken so far.
+    pub fn turns(&self) -> u64 {
+        self.shared.turns.load(Ordering::Relaxed)
     }
 
-    /// Exit status of finished strands.
-    pub fn exits(&self) -> &BTreeMap<StrandId, i32> {
-        &self.exits
+    /// Records every turn from now on (see [`RunLoop::trace`]).
+    pub fn record_trace(&self, on: bool) {
+        self.shared.tracing.store(on, Ordering::Relaxed);
     }
 
-    /// Registers the trap handler for `mound`'s strands.
-    pub fn add_mound(
-        &mut self,
-        mound: MoundId,
-        handler: Box<dyn TrapHandler<<M::Cpu as Cpu>::Regs>>,
-    ) {
-        self.handlers.insert(mound, handler);
+    /// The turns recorded while tracing was on.
+    pub fn trace(&self) -> Vec<Turn> {
+        lock(&self.shared.trace).clone()
+    }
+
+    /// Exit values of finished strands.
+    pub fn exits(&self) -> BTreeMap<StrandId, i32> {
+        lock(&self.shared.exits).clone()
+    }
+
+    /// A handle that wakes `mound`'s waiters from any thread.
+    pub fn waker(&self, mound: MoundId) -> Waker {
+        Waker {
+            mound,
+            tx: self.shared.wake_tx.clone(),
+        }
+    }
+
+    /// Adds a mound; its strands' traps go to it. Returns the shared handle
+    /// (lock it briefly to read the mound's state).
+    pub fn add_mound(&self, mound: Box<dyn GuestMound<Regs<M>>>) -> SharedMound<Regs<M>> {
+        let id = mound.id();
+        let deadline = mound.next_deadline().unwrap_or(u64::MAX);
+        let shared = Arc::new(Mutex::new(mound));
+        self.shared
+            .mounds
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                id,
+                Arc::new(MoundSlot {
+                    mound: shared.clone(),
+                    deadline: AtomicU64::new(deadline),
+                }),
+            );
+        shared
+    }
+
+    /// Runs `f` on the mound `id` with a [`StrandHost`] (to create its first
+    /// strands, for example).
+    pub fn with_mound<T>(
+        &self,
+        id: MoundId,
+        f: impl FnOnce(&mut dyn GuestMound<Regs<M>>, &mut dyn StrandHost<Regs<M>>) -> T,
+    ) -> Result<T, RunError> {
+        let slot = self.shared.slot(id).ok_or(RunError::NoMound(id))?;
+        Ok(self
+            .shared
+            .with_mound(&slot, |m, ctx| f(m, ctx as &mut dyn StrandHost<Regs<M>>)))
     }
 
     /// Creates a runnable strand for `mound` starting from `regs` in `space`.
     pub fn spawn(
-        &mut self,
+        &self,
         name: &str,
         mound: MoundId,
         params: SchedParams,
-        regs: <M::Cpu as Cpu>::Regs,
+        regs: Regs<M>,
         space: Cap<AddressSpace>,
     ) -> Result<StrandId, RunError> {
-        let id = self.kernel.strands.create(name, mound, params);
-        lock(&self.scheduler).add_strand(id, name, mound, params)?;
-        self.guests.insert(id, Guest { mound, regs, space });
-        self.kernel.strands.unblock(id, self.now);
-        Ok(id)
+        self.shared.spawn(name, mound, params, regs, space)
     }
 
-    /// Takes one turn. Returns `false` when no strand is runnable.
-    pub fn step(&mut self) -> bool {
-        let Some(pick) = lock(&self.scheduler).pick_next(self.now) else {
-            return false;
+    /// Runs on the calling thread (one CPU) until no strand can run again,
+    /// calling `between` after every turn.
+    pub fn run(&mut self, mut between: impl FnMut(&Self)) {
+        let Some(mut cpu) = lock(&self.cpu0).take() else {
+            return;
         };
-        let id = pick.strand;
-        self.kernel.strands.resume(id, self.now);
-        let Some(guest) = self.guests.get_mut(&id) else {
-            // Not ours (a strand some other loop owns): give the turn back.
-            let _ = lock(&self.scheduler).stop(id, 0, self.now, Stop::Runnable);
-            return true;
-        };
-        let budget = (pick.quantum / self.ns_per_unit).max(1);
-        let before = self.cpu.retired();
-        let trap = self.cpu.run(&mut guest.regs, &*guest.space, budget);
-        let retired = self.cpu.retired() - before;
-        let ran = retired * self.ns_per_unit;
-        self.now += ran;
-        self.trace.push(Turn {
+        loop {
+            match step(&self.shared, &mut cpu, 0, self.ns_per_unit) {
+                Step::Ran => between(self),
+                Step::Idle => {}
+                Step::Done => break,
+            }
+        }
+        *lock(&self.cpu0) = Some(cpu);
+    }
+
+    /// Runs on `cpus` host threads (one per virtual CPU) until no strand can
+    /// run again; `between` is called after every turn, on whichever CPU's
+    /// thread took it.
+    pub fn run_smp(
+        &mut self,
+        cpus: usize,
+        between: impl FnMut(&Self) + Send,
+    ) -> Result<(), RunError>
+    where
+        M::Cpu: 'static,
+    {
+        let mut list = Vec::with_capacity(cpus.max(1));
+        if let Some(c) = lock(&self.cpu0).take() {
+            list.push(c);
+        }
+        for i in list.len()..cpus.max(1) {
+            list.push(self.machine.create_cpu(i)?);
+        }
+        let between = Mutex::new(between);
+        let this = &*self;
+        std::thread::scope(|scope| {
+            for (i, mut cpu) in list.into_iter().enumerate() {
+                let between = &between;
+                let ns = this.ns_per_unit;
+                std::thread::Builder::new()
+                    .name(format!("vcpu{i}"))
+                    .spawn_scoped(scope, move || loop {
+                        match step(&this.shared, &mut cpu, i, ns) {
+                            Step::Ran => (lock(between))(this),
+                            Step::Idle => {}
+                            Step::Done => break,
+                        }
+                    })
+                    .expect("the host can start a vCPU thread");
+            }
+        });
+        *lock(&self.cpu0) = Some(self.machine.create_cpu(0)?);
+        Ok(())
+    }
+}
+
+/// Takes one turn on `cpu`.
+fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit: u64) -> Step {
+    if shared.done.load(Ordering::Relaxed) {
+        return Step::Done;
+    }
+    if !shared.wake_rx.is_empty() {
+        shared.drain_wakeups();
+    }
+    if shared
+        .earliest_deadline()
+        .is_some_and(|d| d <= shared.now.load(Ordering::Relaxed))
+    {
+        shared.fire_timers();
+    }
+    let now = shared.now.load(Ordering::Relaxed);
+    let pick = {
+        let mut s = lock(&shared.scheduler);
+        let p = s.pick_next(now);
+        if p.is_some() {
+            shared.cpus_busy.fetch_add(1, Ordering::Relaxed);
+        }
+        p
+    };
+    let Some(pick) = pick else {
+        return idle(shared);
+    };
+    let id = pick.strand;
+    shared.kernel.strands.resume(id, now);
+    let guest = lock(&shared.parked).remove(&id);
+    let Some(mut guest) = guest else {
+        // A strand nobody parked (created outside the loop): give the turn back.
+        let _ = lock(&shared.scheduler).stop(id, 0, now, Stop::Runnable);
+        shared.cpus_busy.fetch_sub(1, Ordering::Relaxed);
+        return Step::Ran;
+    };
+    let Some(slot) = shared.slot(guest.mound) else {
+        finish(shared, id, guest, 0, TrapOutcome::Exit(-1), None);
+        return Step::Ran;
+    };
+
+    // Resume: the mound may deliver a signal, switch spaces, or end the strand.
+    let mut mound = slot.mound.lock().unwrap_or_else(|e| e.into_inner());
+    let verdict = mound.resume(
+        id,
+        &mut guest.regs,
+        &mut guest.space,
+        &mut HostCtx { shared },
+    );
+    match verdict {
+        Resume::Run => {}
+        Resume::Block => {
+            finish(
+                shared,
+                id,
+                guest,
+                0,
+                TrapOutcome::Block,
+                Some((&slot, mound)),
+            );
+            return Step::Ran;
+        }
+        Resume::Exit(code) => {
+            finish(
+                shared,
+                id,
+                guest,
+                0,
+                TrapOutcome::Exit(code),
+                Some((&slot, mound)),
+            );
+            return Step::Ran;
+        }
+    }
+    slot.deadline
+        .store(mound.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+    drop(mound);
+
+    let budget = (pick.quantum / ns_per_unit).max(1);
+    let before = cpu.retired();
+    let trap = cpu.run(&mut guest.regs, &*guest.space, budget);
+    let retired = cpu.retired() - before;
+    let ran = retired * ns_per_unit;
+    shared.now.fetch_add(ran, Ordering::Relaxed);
+    shared.turns.fetch_add(1, Ordering::Relaxed);
+    if retired > 0 {
+        shared.deadlock_reported.store(false, Ordering::Relaxed);
+    }
+    if shared.tracing.load(Ordering::Relaxed) {
+        lock(&shared.trace).push(Turn {
+            cpu: index,
             strand: id,
             retired,
             trap,
         });
-        let outcome = match trap {
-            Trap::BudgetExpired => TrapOutcome::Continue,
-            _ => match self.handlers.get_mut(&guest.mound) {
-                Some(h) => h.handle(id, &mut guest.regs, trap, &guest.space),
-                None => TrapOutcome::Exit(-1),
-            },
-        };
-        let how = match outcome {
-            TrapOutcome::Continue => {
-                self.kernel.strands.checkpoint(id, self.now);
-                Stop::Runnable
-            }
-            TrapOutcome::Block => {
-                self.kernel.strands.block(id, self.now);
-                Stop::Blocked
-            }
-            TrapOutcome::Exit(code) => {
-                self.kernel.strands.exit(id, self.now);
-                self.exits.insert(id, code);
-                self.guests.remove(&id);
-                Stop::Exited
-            }
-        };
-        let _ = lock(&self.scheduler).stop(id, ran, self.now, how);
-        true
     }
-
-    /// Runs until no strand is runnable, calling `between` after every turn.
-    pub fn run(&mut self, mut between: impl FnMut(&mut Self)) {
-        while self.step() {
-            between(self);
-        }
+    if trap == Trap::BudgetExpired {
+        finish(shared, id, guest, ran, TrapOutcome::Continue, None);
+        return Step::Ran;
     }
+    let mut mound = slot.mound.lock().unwrap_or_else(|e| e.into_inner());
+    let outcome = mound.trap(
+        id,
+        &mut guest.regs,
+        &mut guest.space,
+        trap,
+        &mut HostCtx { shared },
+    );
+    finish(shared, id, guest, ran, outcome, Some((&slot, mound)));
+    Step::Ran
 }
 
-/// Locks the scheduler; a panic inside it poisons nothing we cannot use.
-pub fn lock(s: &Mutex<Scheduler>) -> MutexGuard<'_, Scheduler> {
-    s.lock().unwrap_or_else(|e| e.into_inner())
+/// Records the end of a turn. With `held` (the mound's lock, still held since
+/// the callback decided `outcome`) the kernel's strand state changes before
+/// the lock is released, so no wake-up is lost.
+fn finish<R: spin_kernel::RegisterFile>(
+    shared: &Shared<R>,
+    id: StrandId,
+    guest: Guest<R>,
+    ran: Nanos,
+    outcome: TrapOutcome,
+    held: Option<(&Arc<MoundSlot<R>>, MutexGuard<'_, Box<dyn GuestMound<R>>>)>,
+) {
+    let now = shared.now.load(Ordering::Relaxed);
+    let strands = &shared.kernel.strands;
+    match outcome {
+        TrapOutcome::Continue => {
+            strands.checkpoint(id, now);
+            lock(&shared.parked).insert(id, guest);
+        }
+        TrapOutcome::Block => {
+            // Announce the block while the mound's lock is held: a wake-up
+            // from now on cancels it (the scheduler keeps it pending).
+            strands.block(id, now);
+            lock(&shared.parked).insert(id, guest);
+        }
+        TrapOutcome::Exit(code) => {
+            strands.exit(id, now);
+            lock(&shared.exits).insert(id, code);
+            drop(guest);
+        }
+    }
+    if let Some((slot, mound)) = held {
+        slot.deadline
+            .store(mound.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+        drop(mound);
+    }
+    let how = match outcome {
+        TrapOutcome::Exit(_) => Stop::Exited,
+        // The pending block (if no wake-up cancelled it) makes this a block.
+        _ => Stop::Runnable,
+    };
+    {
+        let mut s = lock(&shared.scheduler);
+        let _ = s.stop(id, ran, now, how);
+        if how == Stop::Exited {
+            let _ = s.reap(id);
+        }
+    }
+    if how == Stop::Exited {
+        shared.kernel.strands.reap(id);
+    }
+    shared.cpus_busy.fetch_sub(1, Ordering::Relaxed);
+    shared.idle.1.notify_all();
+}
+
+/// Nothing was runnable: wait for another CPU, jump to the next timer, wait
+/// for the host, or finish.
+fn idle<R: spin_kernel::RegisterFile>(shared: &Shared<R>) -> Step {
+    if shared.cpus_busy.load(Ordering::Relaxed) > 0 {
+        // Another CPU's turn may make something runnable.
+        let guard = lock(&shared.idle.0);
+        let _ = shared
+            .idle
+            .1
+            .wait_timeout(guard, Duration::from_millis(2))
+            .unwrap_or_else(|e| e.into_inner());
+        return Step::Idle;
+    }
+    if !shared.wake_rx.is_empty() {
+        shared.drain_wakeups();
+        return Step::Idle;
+    }
+    if let Some(deadline) = shared.earliest_deadline() {
+        // Everyone waits for a timer: machine time jumps to it.
+        shared.now.fetch_max(deadline, Ordering::Relaxed);
+        shared.fire_timers();
+        return Step::Idle;
+    }
+    let slots = shared.slots();
+    if slots.iter().any(|s| {
+        s.mound
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .waiting_on_host()
+    }) {
+        if let Ok((mound, key)) = shared.wake_rx.recv_timeout(Duration::from_millis(50)) {
+            shared.deliver_wakeup(mound, key);
+        }
+        return Step::Idle;
+    }
+    if lock(&shared.parked).is_empty() {
+        shared.done.store(true, Ordering::Relaxed);
+        shared.idle.1.notify_all();
+        return Step::Done;
+    }
+    // Strands remain, all blocked, and nothing can wake them.
+    if shared.deadlock_reported.swap(true, Ordering::Relaxed) {
+        shared.done.store(true, Ordering::Relaxed);
+        shared.idle.1.notify_all();
+        return Step::Done;
+    }
+    for slot in slots {
+        shared.with_mound(&slot, |m, ctx| m.deadlocked(ctx));
+    }
+    Step::Idle
+}
+
+/// Locks a mutex, taking over a poisoned one (a panicking extension must not
+/// take the machine down with it).
+pub fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
