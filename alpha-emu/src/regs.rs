@@ -124,6 +124,30 @@ impl RegisterFile for AlphaRegs {
             }
         }
     }
+    fn fpr(&self, n: usize) -> u64 {
+        if n < 31 {
+            self.f[n]
+        } else {
+            0
+        }
+    }
+    fn set_fpr(&mut self, n: usize, value: u64) {
+        if n < 31 {
+            self.f[n] = value;
+        }
+    }
+    fn fp_control(&self) -> u64 {
+        crate::fp::fpcr::architectural(self.fpcr)
+    }
+    fn set_fp_control(&mut self, value: u64) {
+        crate::fp::fpcr::write_architectural(&mut self.fpcr, value);
+    }
+    fn sw_fp_control(&self) -> u64 {
+        crate::fp::fpcr::get_swcr(self.fpcr)
+    }
+    fn set_sw_fp_control(&mut self, value: u64) {
+        crate::fp::fpcr::set_swcr(&mut self.fpcr, value);
+    }
 }
 
 #[cfg(test)]

@@ -162,6 +162,27 @@ pub trait RegisterFile: Clone + Default + Send + std::fmt::Debug + 'static {
     /// Stores a system call's result: `Ok(value)` or `Err(errno)` (the
     /// architecture's own errno number).
     fn set_syscall_result(&mut self, result: SyscallResult);
+    /// Floating-point register `n` as its raw 64-bit image (signal frames
+    /// save and restore them).
+    fn fpr(&self, _n: usize) -> u64 {
+        0
+    }
+    /// Sets floating-point register `n`.
+    fn set_fpr(&mut self, _n: usize, _value: u64) {}
+    /// The architectural FP control register (Alpha: the `mf_fpcr` value).
+    fn fp_control(&self) -> u64 {
+        0
+    }
+    /// Writes the architectural FP control register (Alpha: `mt_fpcr`).
+    fn set_fp_control(&mut self, _value: u64) {}
+    /// The operating system's software FP control word (Alpha: the SWCR that
+    /// `osf_getsysinfo(GSI_IEEE_FP_CONTROL)` reports).
+    fn sw_fp_control(&self) -> u64 {
+        0
+    }
+    /// Sets the software FP control word and the hardware bits that follow
+    /// from it (Alpha: `osf_setsysinfo(SSI_IEEE_FP_CONTROL)`).
+    fn set_sw_fp_control(&mut self, _value: u64) {}
 }
 
 /// One virtual CPU.

@@ -76,6 +76,18 @@ pub trait GuestMound<R: RegisterFile>: Send {
     /// The mound's id (its strands carry it).
     fn id(&self) -> MoundId;
 
+    /// Creates the mound's first strands (loads its first program). An error
+    /// is one line for the operator (a bad program, a missing file).
+    fn start(&mut self, _host: &mut dyn StrandHost<R>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The mound's result once its first program ended: the exit code, or
+    /// 128 + N if a signal N killed it.
+    fn exit_status(&self) -> Option<i32> {
+        None
+    }
+
     /// `Resume`: `strand` was picked and is about to run with `regs` in
     /// `space`; either may be rewritten.
     fn resume(

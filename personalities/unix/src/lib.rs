@@ -1,11 +1,22 @@
 //! # spin-unix — the UNIX mound
 //!
-//! Runs unmodified static Linux binaries on the SPIN kernel. This first piece
-//! is the table-driven Linux ABI ([`abi`]); the ELF loader lives in
-//! `spin-vmm` for now, and the memory manager, strand package, system calls,
-//! signals and files come with the UNIX mound issue.
+//! Runs unmodified static Linux binaries on the SPIN kernel, as SPIN's UNIX
+//! server did: a [`UnixMound`] is a SPIN extension with its own memory manager
+//! (`spin-unix-mm`: demand paging, copy-on-write fork, mmap, reclaim), its own
+//! strand package (every guest thread is a strand; blocking calls block the
+//! strand, not the CPU), a file system built from the shared `spin-fs`
+//! extension, and the Linux ABI, table-driven per architecture ([`abi`]).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod abi;
+pub mod config;
+mod mound;
+mod process;
+pub mod signal;
+mod syscall;
+
+pub use config::{HostMount, Stdio, UnixConfig};
+pub use mound::{UnixMound, UnixStats};
+pub use spin_fs::Errno;

@@ -56,6 +56,27 @@ impl Abi {
             .map(|(_, no)| *no)
     }
 
+    /// The guest's number for `e`.
+    pub fn errno_value(&self, e: spin_fs::Errno) -> Errno {
+        match self.arch {
+            Arch::Alpha => e.alpha(),
+            Arch::X86_64 => e.x86_64(),
+        }
+    }
+
+    /// The ELF `e_machine` of programs for this ABI.
+    pub fn elf_machine(&self) -> u16 {
+        match self.arch {
+            Arch::Alpha => 0x9026,
+            Arch::X86_64 => 62,
+        }
+    }
+
+    /// The highest system-call number in the table.
+    pub fn max_syscall(&self) -> SyscallNo {
+        self.syscalls.iter().map(|(_, n)| *n).max().unwrap_or(0)
+    }
+
     /// The errno value called `name` (`"EFAULT"`).
     pub fn errno(&self, name: &str) -> Option<Errno> {
         self.errnos

@@ -1,0 +1,89 @@
+//! What a UNIX mound runs and how it is wired to the host.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use spin_kernel::SchedParams;
+
+/// Where one of the first program's standard streams goes.
+#[derive(Debug, Clone, Default)]
+pub enum Stdio {
+    /// The host process's own stream.
+    #[default]
+    Inherit,
+    /// `/dev/null`.
+    Null,
+    /// Output collected in memory (tests, the dashboard).
+    Capture(Arc<Mutex<Vec<u8>>>),
+    /// Input served from these bytes, then end of file.
+    Bytes(Vec<u8>),
+}
+
+/// A host directory mounted into the mound's file system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostMount {
+    /// Absolute guest path.
+    pub guest: Vec<u8>,
+    /// Host directory.
+    pub host: PathBuf,
+    /// Writes allowed (otherwise `EROFS`).
+    pub writable: bool,
+}
+
+/// Everything a UNIX mound needs to start.
+#[derive(Debug, Clone)]
+pub struct UnixConfig {
+    /// Name shown in telemetry.
+    pub name: String,
+    /// Guest path of the first program.
+    pub program: Vec<u8>,
+    /// Its argv (argv[0] included).
+    pub argv: Vec<Vec<u8>>,
+    /// Its environment (`NAME=value`).
+    pub envp: Vec<Vec<u8>>,
+    /// Its working directory (absolute guest path).
+    pub cwd: Vec<u8>,
+    /// Host directories visible in the mound.
+    pub mounts: Vec<HostMount>,
+    /// Standard input.
+    pub stdin: Stdio,
+    /// Standard output.
+    pub stdout: Stdio,
+    /// Standard error.
+    pub stderr: Stdio,
+    /// Seed for `/dev/urandom`, `getrandom` and `AT_RANDOM` (replayable runs).
+    pub seed: u64,
+    /// Frame quota of the mound (None: unlimited).
+    pub quota_frames: Option<u64>,
+    /// Scheduling parameters of the mound's strands.
+    pub params: SchedParams,
+    /// Print every system call to the host's stderr (`strace`-like).
+    pub trace_syscalls: bool,
+    /// uid/gid the guest sees.
+    pub uid: u32,
+    /// gid the guest sees.
+    pub gid: u32,
+}
+
+impl UnixConfig {
+    /// A configuration running `program` with `argv`, everything else default.
+    pub fn new(name: impl Into<String>, program: impl Into<Vec<u8>>, argv: Vec<Vec<u8>>) -> Self {
+        UnixConfig {
+            name: name.into(),
+            program: program.into(),
+            argv,
+            envp: Vec::new(),
+            cwd: b"/".to_vec(),
+            mounts: Vec::new(),
+            stdin: Stdio::Inherit,
+            stdout: Stdio::Inherit,
+            stderr: Stdio::Inherit,
+            seed: 0x5350_494e,
+            quota_frames: None,
+            params: SchedParams::default(),
+            trace_syscalls: false,
+            uid: 1000,
+            gid: 1000,
+        }
+    }
+}

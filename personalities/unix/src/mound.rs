@@ -1,0 +1,965 @@
+//! The UNIX mound as the scheduling loop sees it: a [`GuestMound`] whose
+//! strands are guest threads.
+//!
+//! Blocking calls block the strand, not the CPU: a call that must wait
+//! registers the thread on wait keys (a pipe, a child, a futex word) and/or a
+//! machine-time deadline, rewinds the PC to its `callsys` and returns
+//! `Block`. A wake-up makes the strand runnable; at `Resume` the call runs
+//! again (or a signal interrupts it with `EINTR`, or restarts it after the
+//! handler under `SA_RESTART`). Signals are delivered at `Resume`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use spin_fs::{Errno, OpenFile, Vfs};
+use spin_kernel::mem::AddressSpace;
+use spin_kernel::mound::{GuestMound, Resume, StrandHost, TrapOutcome};
+use spin_kernel::{Access, Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
+use spin_unix_mm::{Fault, MemoryManager, Vm};
+
+use crate::abi::{Abi, ALPHA};
+use crate::config::{Stdio, UnixConfig};
+use crate::process::{Blocked, ExitKind, Pid, Process, Thread, FIRST_PID};
+use crate::signal::{self, bit, code, num, Default as SigDefault, SigInfo, SIG_DFL, SIG_IGN};
+use crate::syscall::{self, SysFn};
+
+/// Wait-key namespaces the mound uses itself (file-system keys are below 2^60).
+pub(crate) const KEY_CHILD: u64 = 1 << 62;
+/// A vfork parent waits on this key plus the child's pid.
+pub(crate) const KEY_VFORK: u64 = 1 << 61;
+
+/// Counters for telemetry and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UnixStats {
+    /// System calls handled.
+    pub syscalls: u64,
+    /// Page faults resolved by the memory manager.
+    pub faults: u64,
+    /// Signals delivered to handlers.
+    pub signals: u64,
+    /// Processes created.
+    pub forks: u64,
+    /// Programs executed.
+    pub execs: u64,
+    /// Strands blocked in system calls.
+    pub blocks: u64,
+}
+
+/// A process that ended and waits for its parent's `wait4`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Zombie {
+    pub ppid: Pid,
+    pub pgid: Pid,
+    pub kind: ExitKind,
+}
+
+struct FsNotifier(Arc<dyn Fn(u64) + Send + Sync>);
+
+impl spin_fs::Notifier for FsNotifier {
+    fn notify(&self, key: u64) {
+        (self.0)(key)
+    }
+}
+
+/// A UNIX personality instance.
+pub struct UnixMound<R: RegisterFile> {
+    pub(crate) id: MoundId,
+    pub(crate) abi: Abi,
+    pub(crate) kernel: Arc<Kernel>,
+    pub(crate) cfg: UnixConfig,
+    pub(crate) mm: Arc<MemoryManager>,
+    pub(crate) vfs: Arc<Vfs>,
+    pub(crate) procs: BTreeMap<Pid, Process>,
+    pub(crate) zombies: BTreeMap<Pid, Zombie>,
+    pub(crate) threads: BTreeMap<Pid, Thread>,
+    pub(crate) by_strand: HashMap<StrandId, Pid>,
+    waiters: HashMap<u64, Vec<Pid>>,
+    pub(crate) futexes: HashMap<(usize, u64), VecDeque<Pid>>,
+    timers: BTreeSet<(Nanos, Pid)>,
+    itimers: BTreeSet<(Nanos, Pid)>,
+    next_pid: Pid,
+    pub(crate) init: Option<Pid>,
+    status: Option<ExitKind>,
+    unknown_logged: BTreeSet<u64>,
+    table: Vec<Option<SysFn<R>>>,
+    pub(crate) stats: UnixStats,
+    pub(crate) boot_epoch_ns: u64,
+    stdio: [Option<Arc<OpenFile>>; 3],
+    log: Arc<Mutex<Box<dyn Write + Send>>>,
+}
+
+impl<R: RegisterFile> UnixMound<R> {
+    /// A mound `id` on `kernel` that will run `cfg`'s program. `wake` hands
+    /// wake-ups (readiness changes of files) to the scheduling loop from any
+    /// thread.
+    pub fn new(
+        kernel: Arc<Kernel>,
+        id: MoundId,
+        cfg: UnixConfig,
+        wake: Arc<dyn Fn(u64) + Send + Sync>,
+    ) -> Result<Self, String> {
+        let abi = Abi::of(R::ARCH).ok_or_else(|| format!("no Linux ABI tables for {:?}", R::ARCH))?;
+        let mm = MemoryManager::new(&kernel, id, cfg.quota_frames);
+        let vfs = Vfs::new(Arc::new(FsNotifier(wake)));
+        vfs.set_urandom_seed(cfg.seed);
+        for m in &cfg.mounts {
+            vfs.mount_host(&m.guest, &m.host, m.writable)
+                .map_err(|e| format!("cannot mount {} at {}: {e}", m.host.display(), String::from_utf8_lossy(&m.guest)))?;
+        }
+        let stream = |s: &Stdio, input: bool| -> Arc<OpenFile> {
+            match s {
+                Stdio::Inherit if input => vfs.console(Some(Box::new(std::io::stdin())), None),
+                Stdio::Inherit => vfs.console(
+                    None,
+                    Some(if std::ptr::eq(s, &cfg.stderr) {
+                        Box::new(std::io::stderr()) as Box<dyn Write + Send>
+                    } else {
+                        Box::new(std::io::stdout())
+                    }),
+                ),
+                Stdio::Null => vfs.console(
+                    Some(Box::new(std::io::empty())),
+                    Some(Box::new(std::io::sink())),
+                ),
+                Stdio::Capture(buf) => vfs.console(
+                    Some(Box::new(std::io::empty())),
+                    Some(Box::new(CaptureWriter(buf.clone()))),
+                ),
+                Stdio::Bytes(b) => vfs.console(Some(Box::new(std::io::Cursor::new(b.clone()))), None),
+            }
+        };
+        let stdio = [
+            Some(stream(&cfg.stdin, true)),
+            Some(stream(&cfg.stdout, false)),
+            Some(stream(&cfg.stderr, false)),
+        ];
+        let boot_epoch_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Ok(UnixMound {
+            id,
+            abi,
+            kernel,
+            mm,
+            vfs,
+            procs: BTreeMap::new(),
+            zombies: BTreeMap::new(),
+            threads: BTreeMap::new(),
+            by_strand: HashMap::new(),
+            waiters: HashMap::new(),
+            futexes: HashMap::new(),
+            timers: BTreeSet::new(),
+            itimers: BTreeSet::new(),
+            next_pid: FIRST_PID,
+            init: None,
+            status: None,
+            unknown_logged: BTreeSet::new(),
+            table: syscall::table::<R>(&abi),
+            stats: UnixStats::default(),
+            boot_epoch_ns,
+            stdio,
+            log: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
+            cfg,
+        })
+    }
+
+    /// Sends the mound's diagnostics (unknown system calls, kills) to `w`
+    /// instead of the host's stderr.
+    pub fn set_log(&mut self, w: Box<dyn Write + Send>) {
+        self.log = Arc::new(Mutex::new(w));
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> UnixStats {
+        self.stats
+    }
+
+    /// The memory manager (telemetry).
+    pub fn memory(&self) -> &Arc<MemoryManager> {
+        &self.mm
+    }
+
+    /// Live processes.
+    pub fn process_count(&self) -> usize {
+        self.procs.len()
+    }
+
+    pub(crate) fn log(&self, msg: std::fmt::Arguments<'_>) {
+        let mut w = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(w, "spin[{}]: {msg}", self.cfg.name);
+    }
+
+    pub(crate) fn alloc_pid(&mut self) -> Pid {
+        loop {
+            let p = self.next_pid;
+            self.next_pid = if self.next_pid >= 4_000_000 { FIRST_PID } else { self.next_pid + 1 };
+            if !self.procs.contains_key(&p) && !self.threads.contains_key(&p) && !self.zombies.contains_key(&p) {
+                return p;
+            }
+        }
+    }
+
+    // ---- waiting -------------------------------------------------------
+
+    /// Registers `tid` as waiting on `key`.
+    pub(crate) fn wait_on(&mut self, tid: Pid, key: u64) {
+        let list = self.waiters.entry(key).or_default();
+        if !list.contains(&tid) {
+            list.push(tid);
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.waiting.push(key);
+        }
+    }
+
+    /// Arms `tid`'s timeout.
+    pub(crate) fn wait_until(&mut self, tid: Pid, deadline: Nanos) {
+        self.timers.insert((deadline, tid));
+    }
+
+    /// Drops every registration of `tid`.
+    pub(crate) fn clear_waits(&mut self, tid: Pid) {
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        for key in std::mem::take(&mut t.waiting) {
+            if let Some(list) = self.waiters.get_mut(&key) {
+                list.retain(|&x| x != tid);
+                if list.is_empty() {
+                    self.waiters.remove(&key);
+                }
+            }
+        }
+        if let Some((_, d)) = t.deadline {
+            self.timers.remove(&(d, tid));
+        }
+        self.futexes.retain(|_, q| {
+            q.retain(|&x| x != tid);
+            !q.is_empty()
+        });
+    }
+
+    /// Wakes `tid` (a no-op if it is not blocked).
+    pub(crate) fn wake_thread(&mut self, tid: Pid, host: &mut dyn StrandHost<R>) {
+        if let Some(t) = self.threads.get(&tid) {
+            let strand = t.strand;
+            if t.blocked.is_some() {
+                self.clear_waits(tid);
+            }
+            host.unblock(strand);
+        }
+    }
+
+    /// Wakes every thread waiting on `key`.
+    pub(crate) fn wake_key(&mut self, key: u64, host: &mut dyn StrandHost<R>) {
+        if let Some(list) = self.waiters.remove(&key) {
+            for tid in list {
+                self.wake_thread(tid, host);
+            }
+        }
+    }
+
+    // ---- signals -------------------------------------------------------
+
+    fn ignored(&self, pid: Pid, sig: u32) -> bool {
+        let Some(p) = self.procs.get(&pid) else {
+            return true;
+        };
+        let a = &p.actions[sig as usize];
+        match a.handler {
+            SIG_IGN => sig != num::SIGKILL && sig != num::SIGSTOP,
+            SIG_DFL => matches!(
+                signal::default_action(sig),
+                SigDefault::Ignore | SigDefault::Stop | SigDefault::Continue
+            ),
+            _ => false,
+        }
+    }
+
+    /// Sends `info` to process `pid`.
+    pub(crate) fn signal_process(&mut self, pid: Pid, info: SigInfo, host: &mut dyn StrandHost<R>) {
+        let sig = info.signo;
+        if sig == 0 || sig as usize > signal::NSIG {
+            return;
+        }
+        if sig == num::SIGKILL {
+            self.kill_process(pid, ExitKind::Signaled(sig), host);
+            return;
+        }
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let threads = p.threads.clone();
+        let all_block = threads
+            .iter()
+            .all(|t| self.threads.get(t).is_some_and(|t| t.mask & bit(sig) != 0));
+        if self.ignored(pid, sig) && !all_block {
+            return;
+        }
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.pending.entry(sig).or_insert(info);
+        }
+        // Wake one thread that can take it.
+        if let Some(&tid) = threads
+            .iter()
+            .find(|t| self.threads.get(t).is_some_and(|t| t.mask & bit(sig) == 0))
+        {
+            self.wake_thread(tid, host);
+        }
+    }
+
+    /// Sends `info` to thread `tid`.
+    pub(crate) fn signal_thread(&mut self, tid: Pid, info: SigInfo, host: &mut dyn StrandHost<R>) {
+        let sig = info.signo;
+        let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+            return;
+        };
+        if sig == num::SIGKILL {
+            self.kill_process(pid, ExitKind::Signaled(sig), host);
+            return;
+        }
+        let blocked = self.threads.get(&tid).is_some_and(|t| t.mask & bit(sig) != 0);
+        if self.ignored(pid, sig) && !blocked {
+            return;
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pending.entry(sig).or_insert(info);
+        }
+        self.wake_thread(tid, host);
+    }
+
+    /// A synchronous fault signal: delivered even if blocked or ignored (a
+    /// blocked or ignored fault kills, as Linux's `force_sig` does).
+    pub(crate) fn force_signal(&mut self, tid: Pid, info: SigInfo) {
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        let sig = info.signo;
+        let pid = t.pid;
+        let mut reset = t.mask & bit(sig) != 0;
+        t.mask &= !bit(sig);
+        t.pending.insert(sig, info);
+        if let Some(p) = self.procs.get_mut(&pid) {
+            if p.actions[sig as usize].handler == SIG_IGN {
+                reset = true;
+            }
+            if reset {
+                p.actions[sig as usize] = signal::SigAction::default();
+            }
+        }
+    }
+
+    /// Takes the next deliverable signal of `tid`.
+    fn take_signal(&mut self, tid: Pid) -> Option<SigInfo> {
+        let t = self.threads.get_mut(&tid)?;
+        let mask = t.mask & !signal::UNBLOCKABLE;
+        if let Some((&sig, _)) = t.pending.iter().find(|(&s, _)| bit(s) & mask == 0) {
+            return t.pending.remove(&sig);
+        }
+        let p = self.procs.get_mut(&t.pid)?;
+        let sig = p.pending.keys().copied().find(|&s| bit(s) & mask == 0)?;
+        p.pending.remove(&sig)
+    }
+
+    /// Whether `tid` has a signal it would take now.
+    pub(crate) fn has_deliverable(&self, tid: Pid) -> bool {
+        let Some(t) = self.threads.get(&tid) else {
+            return false;
+        };
+        let mask = t.mask & !signal::UNBLOCKABLE;
+        t.pending.keys().any(|&s| bit(s) & mask == 0)
+            || self
+                .procs
+                .get(&t.pid)
+                .is_some_and(|p| p.pending.keys().any(|&s| bit(s) & mask == 0))
+    }
+
+    /// Delivers pending signals to `tid` before it runs. Returns false if
+    /// the process died of one.
+    fn deliver(&mut self, tid: Pid, regs: &mut R, host: &mut dyn StrandHost<R>) -> bool {
+        while let Some(info) = self.take_signal(tid) {
+            let sig = info.signo;
+            let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+                return false;
+            };
+            let action = self.procs[&pid].actions[sig as usize];
+            match action.handler {
+                SIG_IGN => continue,
+                SIG_DFL => match signal::default_action(sig) {
+                    SigDefault::Terminate | SigDefault::Core => {
+                        self.kill_process(pid, ExitKind::Signaled(sig), host);
+                        return false;
+                    }
+                    _ => continue,
+                },
+                _ => {}
+            }
+            let t = self.threads.get_mut(&tid).expect("checked above");
+            if let Some(Blocked::Syscall { restartable, .. }) = t.blocked.take() {
+                let restart = restartable && action.flags & crate::abi::alpha::sig::SA_RESTART != 0;
+                if !restart {
+                    // Complete the interrupted call with EINTR.
+                    regs.set_pc(regs.pc() + 4);
+                    regs.set_syscall_result(Err(self.abi.errno_value(Errno::EINTR)));
+                }
+            }
+            let t = self.threads.get_mut(&tid).expect("checked above");
+            let old_mask = t.saved_mask.take().unwrap_or(t.mask);
+            let altstack = t.altstack;
+            let frame = signal::setup_frame(
+                regs,
+                &action,
+                &info,
+                old_mask,
+                &altstack,
+                self.abi.syscall("sigreturn").unwrap_or(103),
+                self.abi.syscall("rt_sigreturn").unwrap_or(351),
+            );
+            let mut new_mask = old_mask | action.mask;
+            if action.flags & crate::abi::alpha::sig::SA_NODEFER == 0 {
+                new_mask |= bit(sig);
+            }
+            t.mask = new_mask & !signal::UNBLOCKABLE;
+            let p = self.procs.get_mut(&pid).expect("thread's process exists");
+            if action.flags & crate::abi::alpha::sig::SA_RESETHAND != 0 {
+                p.actions[sig as usize] = signal::SigAction::default();
+            }
+            if p.vm.write(frame.addr, &frame.bytes).is_err() {
+                // No room for the frame: the process dies of SIGSEGV.
+                self.kill_process(pid, ExitKind::Signaled(num::SIGSEGV), host);
+                return false;
+            }
+            self.stats.signals += 1;
+            return true;
+        }
+        true
+    }
+
+    // ---- exits ---------------------------------------------------------
+
+    /// Ends every thread of `pid` with `kind` (exit_group, fatal signal).
+    pub(crate) fn kill_process(&mut self, pid: Pid, kind: ExitKind, host: &mut dyn StrandHost<R>) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.exiting.is_none() {
+            p.exiting = Some(kind);
+        }
+        for tid in p.threads.clone() {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                t.killed = true;
+            }
+            self.wake_thread(tid, host);
+        }
+    }
+
+    /// Thread `tid` is finished.
+    pub(crate) fn thread_exit(&mut self, tid: Pid, host: &mut dyn StrandHost<R>) {
+        self.clear_waits(tid);
+        let Some(t) = self.threads.remove(&tid) else {
+            return;
+        };
+        self.by_strand.remove(&t.strand);
+        let pid = t.pid;
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.threads.retain(|&x| x != tid);
+        let last = p.threads.is_empty();
+        if t.clear_child_tid != 0 && !last {
+            let vm = p.vm.clone();
+            if vm.write_u32(t.clear_child_tid, 0).is_ok() {
+                self.futex_wake(&vm, t.clear_child_tid, 1, host);
+            }
+        }
+        if last {
+            let kind = p.exiting.unwrap_or(ExitKind::Exited(0));
+            self.process_exit(pid, kind, host);
+        }
+    }
+
+    /// Wakes up to `n` waiters on the futex word `addr` of `vm`.
+    pub(crate) fn futex_wake(&mut self, vm: &Arc<Vm>, addr: u64, n: usize, host: &mut dyn StrandHost<R>) -> usize {
+        let key = (Arc::as_ptr(vm) as usize, addr);
+        let mut woken = Vec::new();
+        if let Some(q) = self.futexes.get_mut(&key) {
+            while woken.len() < n {
+                match q.pop_front() {
+                    Some(t) => woken.push(t),
+                    None => break,
+                }
+            }
+            if q.is_empty() {
+                self.futexes.remove(&key);
+            }
+        }
+        for &t in &woken {
+            if let Some(th) = self.threads.get_mut(&t) {
+                th.futex_woken = true;
+            }
+            self.wake_thread(t, host);
+        }
+        woken.len()
+    }
+
+    /// The last thread of `pid` is gone.
+    fn process_exit(&mut self, pid: Pid, kind: ExitKind, host: &mut dyn StrandHost<R>) {
+        let Some(mut p) = self.procs.remove(&pid) else {
+            return;
+        };
+        for f in p.fds.close_all() {
+            f.release_locks(pid);
+        }
+        if let Some((at, _)) = p.itimer.take() {
+            self.itimers.remove(&(at, pid));
+        }
+        if let Some(parent) = p.vfork_parent.take() {
+            self.wake_key(KEY_VFORK + u64::from(pid), host);
+            let _ = parent;
+        }
+        // Orphans go to the mound's first process, or are reaped at once.
+        let reaper = self.init.filter(|&i| i != pid && self.procs.contains_key(&i));
+        for child in std::mem::take(&mut p.children) {
+            if let Some(c) = self.procs.get_mut(&child) {
+                c.ppid = reaper.unwrap_or(0);
+            }
+            match reaper {
+                Some(r) => {
+                    if let Some(z) = self.zombies.get_mut(&child) {
+                        z.ppid = r;
+                    }
+                    if let Some(rp) = self.procs.get_mut(&r) {
+                        rp.children.push(child);
+                    }
+                }
+                None => {
+                    self.zombies.remove(&child);
+                }
+            }
+        }
+        if Some(pid) == self.init {
+            self.status = Some(kind);
+            // Like the init of a PID namespace: its end ends the mound.
+            for other in self.procs.keys().copied().collect::<Vec<_>>() {
+                self.kill_process(other, ExitKind::Signaled(num::SIGKILL), host);
+            }
+        }
+        let ppid = p.ppid;
+        let pgid = p.pgid;
+        let exit_signal = p.exit_signal;
+        drop(p);
+        let parent_ignores = self.procs.get(&ppid).is_some_and(|pp| {
+            let a = &pp.actions[num::SIGCHLD as usize];
+            a.handler == SIG_IGN || a.flags & crate::abi::alpha::sig::SA_NOCLDWAIT != 0
+        });
+        if self.procs.contains_key(&ppid) && !parent_ignores {
+            self.zombies.insert(
+                pid,
+                Zombie { ppid, pgid, kind },
+            );
+        } else if let Some(pp) = self.procs.get_mut(&ppid) {
+            pp.children.retain(|&c| c != pid);
+        }
+        if self.procs.contains_key(&ppid) {
+            if exit_signal != 0 {
+                let (code, status) = match kind {
+                    ExitKind::Exited(c) => (code::CLD_EXITED, i32::from(c)),
+                    ExitKind::Signaled(s) => (code::CLD_KILLED, s as i32),
+                };
+                let info = SigInfo {
+                    signo: exit_signal,
+                    code,
+                    pid,
+                    uid: self.cfg.uid,
+                    status,
+                    ..SigInfo::default()
+                };
+                self.signal_process(ppid, info, host);
+            }
+            self.wake_key(KEY_CHILD + u64::from(ppid), host);
+        }
+    }
+
+    // ---- start ---------------------------------------------------------
+
+    fn start_init(&mut self, host: &mut dyn StrandHost<R>) -> Result<(), String> {
+        let vm = Arc::new(Vm::new(&self.mm).map_err(|e| format!("cannot create address space: {e}"))?);
+        let path = self.cfg.program.clone();
+        let mut regs = R::default();
+        crate::syscall::exec::load_program(self, &vm, &self.cfg.cwd.clone(), &path, &self.cfg.argv.clone(), &self.cfg.envp.clone(), &mut regs)
+            .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&path)))?;
+        let pid = self.alloc_pid();
+        let mut fds = spin_fs::FdTable::new();
+        for (i, s) in self.stdio.iter().enumerate() {
+            if let Some(f) = s {
+                fds.insert_at(i as i32, f.clone(), false).map_err(|e| e.to_string())?;
+            }
+        }
+        let space = vm.space().clone();
+        let strand = host
+            .spawn(&format!("{} pid {pid}", self.cfg.name), self.id, self.cfg.params, regs, space)
+            .map_err(|e| e.to_string())?;
+        self.procs.insert(
+            pid,
+            Process {
+                pid,
+                ppid: 0,
+                pgid: pid,
+                sid: pid,
+                vm,
+                fds,
+                cwd: self.cfg.cwd.clone(),
+                umask: 0o022,
+                exe: path,
+                actions: Process::default_actions(),
+                pending: BTreeMap::new(),
+                threads: vec![pid],
+                children: Vec::new(),
+                ended: None,
+                exiting: None,
+                itimer: None,
+                vfork_parent: None,
+                exit_signal: num::SIGCHLD,
+                cpu_ns: 0,
+            },
+        );
+        self.threads.insert(pid, Thread::new(pid, pid, strand, 0));
+        self.by_strand.insert(strand, pid);
+        self.init = Some(pid);
+        Ok(())
+    }
+
+    // ---- traps ---------------------------------------------------------
+
+    fn fault(&mut self, tid: Pid, va: u64, access: Access, pc: u64) -> TrapOutcome {
+        let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+            return TrapOutcome::Exit(-1);
+        };
+        let vm = self.procs[&pid].vm.clone();
+        match vm.handle_fault(va, access) {
+            Ok(()) => {
+                self.stats.faults += 1;
+                TrapOutcome::Continue
+            }
+            Err(f) => {
+                let info = match f {
+                    Fault::MapErr => SigInfo::fault(num::SIGSEGV, code::SEGV_MAPERR, va),
+                    Fault::AccErr => SigInfo::fault(num::SIGSEGV, code::SEGV_ACCERR, va),
+                    Fault::Bus => SigInfo::fault(num::SIGBUS, code::BUS_ADRERR, va),
+                    Fault::Oom => SigInfo::fault(num::SIGKILL, code::SI_KERNEL, va),
+                };
+                let _ = pc;
+                self.force_signal(tid, info);
+                TrapOutcome::Continue
+            }
+        }
+    }
+
+    fn arch_trap(&mut self, tid: Pid, regs: &mut R, trap: Trap) -> TrapOutcome {
+        let info = match trap {
+            Trap::Unaligned { va, .. } => SigInfo::fault(num::SIGBUS, code::BUS_ADRALN, va),
+            Trap::IllegalInstruction { pc, .. } => SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc),
+            Trap::Breakpoint { pc } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
+            Trap::Arithmetic { pc, summary } => {
+                // EXC_SUM: bit 6 integer overflow, 5 inexact, 4 underflow, 3 overflow, 2 div by zero, 1 invalid.
+                let c = if summary & (1 << 6) != 0 {
+                    code::FPE_INTOVF
+                } else if summary & (1 << 2) != 0 {
+                    code::FPE_FLTDIV
+                } else if summary & (1 << 3) != 0 {
+                    code::FPE_FLTOVF
+                } else if summary & (1 << 4) != 0 {
+                    code::FPE_FLTUND
+                } else if summary & (1 << 5) != 0 {
+                    code::FPE_FLTRES
+                } else {
+                    code::FPE_FLTINV
+                };
+                SigInfo::fault(num::SIGFPE, c, pc)
+            }
+            Trap::PalCall { pc, code: 0xaa } => {
+                // gentrap: a0 says what happened (Linux arch/alpha traps.c).
+                let (sig, c) = match regs.gpr(16) as i64 {
+                    -1 => (num::SIGFPE, code::FPE_INTOVF),
+                    -2 => (num::SIGFPE, code::FPE_INTDIV),
+                    -3 => (num::SIGFPE, code::FPE_FLTOVF),
+                    -4 => (num::SIGFPE, code::FPE_FLTDIV),
+                    -5 => (num::SIGFPE, code::FPE_FLTUND),
+                    -6 => (num::SIGFPE, code::FPE_FLTINV),
+                    -7 => (num::SIGFPE, code::FPE_FLTRES),
+                    -8..=-12 => (num::SIGFPE, code::FPE_FLTINV),
+                    _ => (num::SIGTRAP, code::SI_KERNEL),
+                };
+                SigInfo::fault(sig, c, pc)
+            }
+            Trap::PalCall { pc, code: 0x80 | 0x81 } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
+            Trap::PalCall { pc, .. } | Trap::Halt { pc } => SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc),
+            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => return TrapOutcome::Continue,
+        };
+        self.force_signal(tid, info);
+        TrapOutcome::Continue
+    }
+
+    fn dispatch(&mut self, tid: Pid, regs: &mut R, space: &mut Cap<AddressSpace>, host: &mut dyn StrandHost<R>) -> TrapOutcome {
+        let nr = regs.syscall_number();
+        self.stats.syscalls += 1;
+        let f = self.table.get(nr as usize).copied().flatten();
+        let pid = self.threads[&tid].pid;
+        let args = [0, 1, 2, 3, 4, 5].map(|i| regs.syscall_arg(i));
+        let result = match f {
+            Some(f) => {
+                let mut call = syscall::Call {
+                    m: self,
+                    tid,
+                    pid,
+                    regs,
+                    space,
+                    host,
+                    nr,
+                    args,
+                };
+                f(&mut call)
+            }
+            None => {
+                if self.unknown_logged.insert(nr) {
+                    let name = self.abi.syscall_name(nr).unwrap_or("?");
+                    self.log(format_args!("unimplemented system call {name} ({nr}): ENOSYS"));
+                }
+                Err(Errno::ENOSYS)
+            }
+        };
+        if self.cfg.trace_syscalls {
+            let name = self.abi.syscall_name(nr).unwrap_or("?");
+            self.log(format_args!("[{tid}] {name}({:#x}, {:#x}, {:#x}, {:#x}) = {result:?}", args[0], args[1], args[2], args[3]));
+        }
+        let outcome = match result {
+            Ok(syscall::Done::Val(v)) => {
+                regs.set_syscall_result(Ok(v));
+                TrapOutcome::Continue
+            }
+            Ok(syscall::Done::Val2(v, w)) => {
+                regs.set_syscall_result(Ok(v));
+                regs.set_gpr(20, w);
+                TrapOutcome::Continue
+            }
+            Ok(syscall::Done::Raw) => TrapOutcome::Continue,
+            Ok(syscall::Done::ValBlock(v)) => {
+                regs.set_syscall_result(Ok(v));
+                return TrapOutcome::Block;
+            }
+            Ok(syscall::Done::Block { restartable }) => {
+                regs.set_pc(regs.pc().wrapping_sub(4));
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.blocked = Some(Blocked::Syscall { nr, restartable });
+                }
+                self.stats.blocks += 1;
+                if self.has_deliverable(tid) {
+                    // A signal is already waiting: let it interrupt the call now.
+                    let strand = self.threads[&tid].strand;
+                    host.unblock(strand);
+                }
+                return TrapOutcome::Block;
+            }
+            Ok(syscall::Done::Exit) => return TrapOutcome::Exit(0),
+            Err(e) => {
+                regs.set_syscall_result(Err(self.abi.errno_value(e)));
+                TrapOutcome::Continue
+            }
+        };
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if t.deadline.is_some() {
+                let d = t.deadline.take();
+                if let Some((_, at)) = d {
+                    self.timers.remove(&(at, tid));
+                }
+            }
+            t.futex_woken = false;
+        }
+        outcome
+    }
+
+    /// Arms (or re-finds) the timeout of the call at `pc` for `tid`: the
+    /// deadline is fixed when the call first blocks and kept across its
+    /// restarts. Returns it.
+    pub(crate) fn deadline(&mut self, tid: Pid, pc: u64, now: Nanos, timeout: Nanos) -> Nanos {
+        let t = self.threads.get_mut(&tid).expect("the calling thread exists");
+        match t.deadline {
+            Some((at_pc, d)) if at_pc == pc => d,
+            _ => {
+                let d = now.saturating_add(timeout);
+                t.deadline = Some((pc, d));
+                d
+            }
+        }
+    }
+
+    /// Sets or clears `pid`'s `ITIMER_REAL`.
+    pub(crate) fn set_itimer(&mut self, pid: Pid, timer: Option<(Nanos, Nanos)>) -> Option<(Nanos, Nanos)> {
+        let p = self.procs.get_mut(&pid)?;
+        let old = p.itimer.take();
+        if let Some((at, _)) = old {
+            self.itimers.remove(&(at, pid));
+        }
+        if let Some((at, _)) = timer {
+            self.itimers.insert((at, pid));
+        }
+        self.procs.get_mut(&pid)?.itimer = timer;
+        old
+    }
+}
+
+impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
+    fn id(&self) -> MoundId {
+        self.id
+    }
+
+    fn start(&mut self, host: &mut dyn StrandHost<R>) -> Result<(), String> {
+        self.start_init(host)
+    }
+
+    fn exit_status(&self) -> Option<i32> {
+        self.status.map(ExitKind::host_status)
+    }
+
+    fn resume(&mut self, strand: StrandId, regs: &mut R, space: &mut Cap<AddressSpace>, host: &mut dyn StrandHost<R>) -> Resume {
+        let Some(&tid) = self.by_strand.get(&strand) else {
+            return Resume::Exit(-1);
+        };
+        let t = &self.threads[&tid];
+        if t.killed {
+            self.thread_exit(tid, host);
+            return Resume::Exit(0);
+        }
+        if !t.waiting.is_empty() || t.deadline.is_some() {
+            // Woken: stop waiting (the call re-checks when it runs again).
+            let waiting = std::mem::take(&mut self.threads.get_mut(&tid).expect("exists").waiting);
+            for key in waiting {
+                if let Some(list) = self.waiters.get_mut(&key) {
+                    list.retain(|&x| x != tid);
+                    if list.is_empty() {
+                        self.waiters.remove(&key);
+                    }
+                }
+            }
+            let key_vm = self.procs.get(&t.pid).map(|p| Arc::as_ptr(&p.vm) as usize);
+            let _ = key_vm;
+        }
+        if self.has_deliverable(tid) && !self.deliver(tid, regs, host) {
+            // The process died of the signal.
+            let still = self.threads.get(&tid).is_some_and(|t| t.killed);
+            if still {
+                self.thread_exit(tid, host);
+            }
+            return Resume::Exit(0);
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if t.blocked.is_some() && t.deadline.is_none() {
+                t.blocked = None;
+            }
+            if t.blocked.is_some() {
+                t.blocked = None;
+            }
+            let pid = t.pid;
+            if let Some(p) = self.procs.get(&pid) {
+                if !Cap::ptr_eq(space, p.vm.space()) {
+                    *space = p.vm.space().clone();
+                }
+            }
+        }
+        Resume::Run
+    }
+
+    fn trap(&mut self, strand: StrandId, regs: &mut R, space: &mut Cap<AddressSpace>, trap: Trap, host: &mut dyn StrandHost<R>) -> TrapOutcome {
+        let Some(&tid) = self.by_strand.get(&strand) else {
+            return TrapOutcome::Exit(-1);
+        };
+        let outcome = match trap {
+            Trap::Syscall => self.dispatch(tid, regs, space, host),
+            Trap::PageFault { va, access, pc } => self.fault(tid, va, access, pc),
+            other => self.arch_trap(tid, regs, other),
+        };
+        if outcome == TrapOutcome::Exit(0) || self.threads.get(&tid).is_none_or(|t| t.killed) {
+            if self.threads.contains_key(&tid) {
+                self.thread_exit(tid, host);
+            }
+            return TrapOutcome::Exit(0);
+        }
+        outcome
+    }
+
+    fn next_deadline(&self) -> Option<Nanos> {
+        let a = self.timers.first().map(|&(d, _)| d);
+        let b = self.itimers.first().map(|&(d, _)| d);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn advance(&mut self, now: Nanos, host: &mut dyn StrandHost<R>) {
+        while let Some(&(d, tid)) = self.timers.first() {
+            if d > now {
+                break;
+            }
+            self.timers.remove(&(d, tid));
+            self.wake_thread(tid, host);
+        }
+        while let Some(&(d, pid)) = self.itimers.first() {
+            if d > now {
+                break;
+            }
+            self.itimers.remove(&(d, pid));
+            let interval = self.procs.get(&pid).and_then(|p| p.itimer).map_or(0, |(_, i)| i);
+            let next = (interval > 0).then(|| (d.max(now) + interval, interval));
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.itimer = next;
+            }
+            if let Some((at, _)) = next {
+                self.itimers.insert((at, pid));
+            }
+            let info = SigInfo {
+                signo: num::SIGALRM,
+                code: code::SI_KERNEL,
+                ..SigInfo::default()
+            };
+            self.signal_process(pid, info, host);
+        }
+    }
+
+    fn wake(&mut self, key: u64, host: &mut dyn StrandHost<R>) {
+        self.wake_key(key, host);
+    }
+
+    fn waiting_on_host(&self) -> bool {
+        self.stdio[0].as_ref().is_some_and(|f| {
+            self.waiters.contains_key(&f.wait_key())
+        })
+    }
+
+    fn deadlocked(&mut self, host: &mut dyn StrandHost<R>) {
+        if self.threads.is_empty() {
+            return;
+        }
+        self.log(format_args!(
+            "every thread is blocked and nothing can wake them: ending the mound"
+        ));
+        for pid in self.procs.keys().copied().collect::<Vec<_>>() {
+            self.kill_process(pid, ExitKind::Signaled(num::SIGKILL), host);
+        }
+    }
+}
+
+/// A writer appending to a shared buffer.
+struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,1005 @@
+//! File system calls: descriptors, paths, pipes, locks, polling.
+
+use spin_fs::{Errno, LockKind, LockRange, OpenFlags, Stat, SysResult, Whence};
+use spin_kernel::RegisterFile;
+
+use super::{iovecs, Call, Done, SysFn};
+use crate::abi::alpha::{misc, o};
+use crate::signal::{num, SigInfo};
+
+/// Largest single transfer (Linux clamps to 0x7ffff000).
+const MAX_RW: u64 = 0x7fff_f000;
+/// Chunk for copying between guest memory and files.
+const CHUNK: usize = 1 << 20;
+
+pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([
+        ("read", sys_read as SysFn<R>),
+        ("write", sys_write),
+        ("readv", sys_readv),
+        ("writev", sys_writev),
+        ("pread64", sys_pread64),
+        ("pwrite64", sys_pwrite64),
+        ("open", sys_open),
+        ("openat", sys_openat),
+        ("close", sys_close),
+        ("lseek", sys_lseek),
+        ("dup", sys_dup),
+        ("dup2", sys_dup2),
+        ("dup3", sys_dup3),
+        ("pipe", sys_pipe),
+        ("pipe2", sys_pipe2),
+        ("fcntl", sys_fcntl),
+        ("ioctl", sys_ioctl),
+        ("fstat64", sys_fstat64),
+        ("stat64", sys_stat64),
+        ("lstat64", sys_lstat64),
+        ("fstatat64", sys_fstatat64),
+        ("getdents64", sys_getdents64),
+        ("mkdir", sys_mkdir),
+        ("mkdirat", sys_mkdirat),
+        ("rmdir", sys_rmdir),
+        ("unlink", sys_unlink),
+        ("unlinkat", sys_unlinkat),
+        ("rename", sys_rename),
+        ("renameat", sys_renameat),
+        ("renameat2", sys_renameat2),
+        ("chdir", sys_chdir),
+        ("fchdir", sys_fchdir),
+        ("getcwd", sys_getcwd),
+        ("access", sys_access),
+        ("faccessat", sys_faccessat),
+        ("faccessat2", sys_faccessat),
+        ("readlink", sys_readlink),
+        ("readlinkat", sys_readlinkat),
+        ("symlink", sys_symlink),
+        ("link", sys_link),
+        ("truncate", sys_truncate),
+        ("ftruncate", sys_ftruncate),
+        ("fsync", sys_fsync),
+        ("fdatasync", sys_fsync),
+        ("umask", sys_umask),
+        ("sendfile", sys_sendfile),
+        ("poll", sys_poll),
+        ("ppoll", sys_ppoll),
+        ("chmod", sys_chmod),
+        ("fchmod", sys_ok),
+        ("fchmodat", sys_fchmodat),
+        ("chown", sys_ok),
+        ("fchown", sys_ok),
+        ("lchown", sys_ok),
+        ("fchownat", sys_ok),
+        ("utimensat", sys_ok),
+        ("sync", sys_ok),
+        ("fadvise64", sys_ok),
+    ]);
+}
+
+fn sys_ok<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
+    Ok(Done::Val(0))
+}
+
+/// Guest `O_*` bits → the file system's flags.
+pub(crate) fn open_flags(bits: u64) -> SysResult<OpenFlags> {
+    let acc = bits & o::ACCMODE;
+    if acc == 3 {
+        return Err(Errno::EINVAL);
+    }
+    if bits & o::TMPFILE == o::TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    Ok(OpenFlags {
+        read: acc == 0 || acc == o::RDWR,
+        write: acc == o::WRONLY || acc == o::RDWR,
+        create: bits & o::CREAT != 0,
+        excl: bits & o::EXCL != 0,
+        trunc: bits & o::TRUNC != 0,
+        append: bits & o::APPEND != 0,
+        nonblock: bits & o::NONBLOCK != 0,
+        directory: bits & o::DIRECTORY != 0,
+        nofollow: bits & o::NOFOLLOW != 0,
+        path_only: bits & o::PATH != 0,
+    })
+}
+
+/// The file system's flags → guest `O_*` bits (F_GETFL).
+fn flag_bits(f: &OpenFlags) -> u64 {
+    let mut b = match (f.read, f.write) {
+        (true, true) => o::RDWR,
+        (false, true) => o::WRONLY,
+        _ => 0,
+    };
+    if f.append {
+        b |= o::APPEND;
+    }
+    if f.nonblock {
+        b |= o::NONBLOCK;
+    }
+    if f.path_only {
+        b |= o::PATH;
+    }
+    b
+}
+
+/// Resolves a `dirfd` + path pair to a (cwd, path) the file system takes.
+fn at_path<R: RegisterFile>(c: &Call<'_, R>, dirfd: u64, path: Vec<u8>) -> SysResult<(Vec<u8>, Vec<u8>)> {
+    if path.first() == Some(&b'/') || dirfd as i64 as i32 == misc::AT_FDCWD as i32 {
+        return Ok((c.proc().cwd.clone(), path));
+    }
+    let f = c.fd(dirfd)?;
+    if !f.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let base = f.path().ok_or(Errno::EBADF)?;
+    Ok((base, path))
+}
+
+/// Common read path: blocks the strand on an empty pipe or console.
+fn do_read<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, off: Option<u64>) -> SysResult<Done> {
+    let f = c.fd(fd)?;
+    if !f.flags().read {
+        return Err(Errno::EBADF);
+    }
+    let len = len.min(MAX_RW) as usize;
+    if len == 0 {
+        return Ok(Done::Val(0));
+    }
+    if let Some(b) = f.backing() {
+        c.m.mm.writeback(b.id());
+    }
+    let mut data = vec![0u8; len.min(CHUNK)];
+    let mut done = 0usize;
+    loop {
+        let want = (len - done).min(CHUNK);
+        let r = match off {
+            Some(o) => f.pread(&mut data[..want], o + done as u64),
+            None => f.read(&mut data[..want]),
+        };
+        match r {
+            Ok(0) => break,
+            Ok(n) => {
+                c.write_bytes(buf + done as u64, &data[..n])?;
+                done += n;
+                if n < want || done == len || f.backing().is_none() {
+                    break;
+                }
+            }
+            Err(Errno::EAGAIN) if done == 0 => {
+                if f.flags().nonblock {
+                    return Err(Errno::EAGAIN);
+                }
+                return c.block_on(f.wait_key());
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Done::Val(done as u64))
+}
+
+/// Common write path: blocks on a full pipe, raises SIGPIPE on a broken one.
+fn do_write<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, off: Option<u64>) -> SysResult<Done> {
+    let f = c.fd(fd)?;
+    if !f.flags().write {
+        return Err(Errno::EBADF);
+    }
+    let len = len.min(MAX_RW) as usize;
+    if len == 0 {
+        return Ok(Done::Val(0));
+    }
+    let mut done = 0usize;
+    while done < len {
+        let want = (len - done).min(CHUNK);
+        let data = c.read_bytes(buf + done as u64, want).or_else(|e| if done > 0 { Ok(Vec::new()) } else { Err(e) })?;
+        if data.is_empty() {
+            break;
+        }
+        let r = match off {
+            Some(o) => f.pwrite(&data, o + done as u64),
+            None => f.write(&data),
+        };
+        match r {
+            Ok(n) => {
+                if let Some(b) = f.backing() {
+                    let at = off.unwrap_or_else(|| f.seek(0, Whence::Cur).unwrap_or(0).saturating_sub(n as u64));
+                    c.m.mm.file_changed(b.id(), at + if off.is_some() { done as u64 } else { 0 }, n as u64);
+                }
+                done += n;
+                if n < want {
+                    break;
+                }
+            }
+            Err(Errno::EAGAIN) if done == 0 => {
+                if f.flags().nonblock {
+                    return Err(Errno::EAGAIN);
+                }
+                return c.block_on(f.wait_key());
+            }
+            Err(Errno::EPIPE) if done == 0 => {
+                let (pid, uid) = (c.pid, c.m.cfg.uid);
+                let tid = c.tid;
+                c.m.signal_thread(tid, SigInfo::user(num::SIGPIPE, pid, uid), c.host);
+                return Err(Errno::EPIPE);
+            }
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Done::Val(done as u64))
+}
+
+fn sys_read<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    do_read(c, c.arg(0), c.arg(1), c.arg(2), None)
+}
+
+fn sys_write<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    do_write(c, c.arg(0), c.arg(1), c.arg(2), None)
+}
+
+fn sys_pread64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if (c.arg(3) as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    do_read(c, c.arg(0), c.arg(1), c.arg(2), Some(c.arg(3)))
+}
+
+fn sys_pwrite64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if (c.arg(3) as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    do_write(c, c.arg(0), c.arg(1), c.arg(2), Some(c.arg(3)))
+}
+
+fn sys_readv<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let iov = iovecs(c, c.arg(1), c.arg(2))?;
+    let mut total = 0u64;
+    for (base, len) in iov {
+        if len == 0 {
+            continue;
+        }
+        match do_read(c, c.arg(0), base, len, None) {
+            Ok(Done::Val(n)) => {
+                total += n;
+                if n < len {
+                    break;
+                }
+            }
+            Ok(other) if total == 0 => return Ok(other),
+            Ok(_) => break,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(Done::Val(total))
+}
+
+fn sys_writev<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let iov = iovecs(c, c.arg(1), c.arg(2))?;
+    // Gather first so one write reaches the file (atomic for pipes and consoles).
+    let mut data = Vec::new();
+    for (base, len) in iov {
+        if data.len() as u64 + len > MAX_RW {
+            break;
+        }
+        data.extend(c.read_bytes(base, len as usize)?);
+    }
+    let f = c.fd(c.arg(0))?;
+    if !f.flags().write {
+        return Err(Errno::EBADF);
+    }
+    if data.is_empty() {
+        return Ok(Done::Val(0));
+    }
+    match f.write(&data) {
+        Ok(n) => {
+            if let Some(b) = f.backing() {
+                let end = f.seek(0, Whence::Cur).unwrap_or(0);
+                c.m.mm.file_changed(b.id(), end.saturating_sub(n as u64), n as u64);
+            }
+            Ok(Done::Val(n as u64))
+        }
+        Err(Errno::EAGAIN) if !f.flags().nonblock => c.block_on(f.wait_key()),
+        Err(Errno::EPIPE) => {
+            let (pid, uid, tid) = (c.pid, c.m.cfg.uid, c.tid);
+            c.m.signal_thread(tid, SigInfo::user(num::SIGPIPE, pid, uid), c.host);
+            Err(Errno::EPIPE)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn open_common<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path_va: u64, flags: u64, mode: u64) -> SysResult<Done> {
+    let path = c.path(path_va)?;
+    let (cwd, path) = at_path(c, dirfd, path)?;
+    let of = open_flags(flags)?;
+    let umask = c.proc().umask;
+    let file = if path == b"/proc/self/exe" {
+        let exe = c.proc().exe.clone();
+        c.m.vfs.open(&cwd, &exe, of, mode as u32, umask)?
+    } else {
+        c.m.vfs.open(&cwd, &path, of, mode as u32, umask)?
+    };
+    if of.trunc && of.write {
+        if let Some(b) = file.backing() {
+            c.m.mm.file_changed(b.id(), 0, u64::MAX);
+        }
+    }
+    let fd = c.proc_mut().fds.insert(file, flags & o::CLOEXEC != 0)?;
+    Ok(Done::Val(fd as u64))
+}
+
+fn sys_open<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    open_common(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+}
+
+fn sys_openat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    open_common(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3))
+}
+
+fn sys_close<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let pid = c.pid;
+    let f = c.proc_mut().fds.close(c.arg(0) as i32)?;
+    f.release_locks(pid);
+    Ok(Done::Val(0))
+}
+
+fn sys_lseek<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    let whence = match c.arg(2) {
+        0 => Whence::Set,
+        1 => Whence::Cur,
+        2 => Whence::End,
+        _ => return Err(Errno::EINVAL),
+    };
+    Ok(Done::Val(f.seek(c.arg(1) as i64, whence)?))
+}
+
+fn sys_dup<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    Ok(Done::Val(c.proc_mut().fds.insert(f, false)? as u64))
+}
+
+fn dup_to<R: RegisterFile>(c: &mut Call<'_, R>, old: u64, new: u64, cloexec: bool) -> SysResult<Done> {
+    let f = c.fd(old)?;
+    if new as i32 as i64 != new as i64 || (new as i32) < 0 {
+        return Err(Errno::EBADF);
+    }
+    let pid = c.pid;
+    if let Some(prev) = c.proc_mut().fds.insert_at(new as i32, f, cloexec)? {
+        prev.release_locks(pid);
+    }
+    Ok(Done::Val(new))
+}
+
+fn sys_dup2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if c.arg(0) == c.arg(1) {
+        c.fd(c.arg(0))?;
+        return Ok(Done::Val(c.arg(1)));
+    }
+    dup_to(c, c.arg(0), c.arg(1), false)
+}
+
+fn sys_dup3<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if c.arg(0) == c.arg(1) || c.arg(2) & !o::CLOEXEC != 0 {
+        return Err(Errno::EINVAL);
+    }
+    dup_to(c, c.arg(0), c.arg(1), c.arg(2) & o::CLOEXEC != 0)
+}
+
+fn make_pipe<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64) -> SysResult<(i32, i32)> {
+    if flags & !(o::CLOEXEC | o::NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (r, w) = c.m.vfs.pipe();
+    if flags & o::NONBLOCK != 0 {
+        r.set_nonblock(true);
+        w.set_nonblock(true);
+    }
+    let cloexec = flags & o::CLOEXEC != 0;
+    let fds = &mut c.proc_mut().fds;
+    let rfd = fds.insert(r, cloexec)?;
+    match fds.insert(w, cloexec) {
+        Ok(wfd) => Ok((rfd, wfd)),
+        Err(e) => {
+            let _ = fds.close(rfd);
+            Err(e)
+        }
+    }
+}
+
+/// Alpha's `pipe()`: the two descriptors come back in v0 and a4.
+fn sys_pipe<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let (r, w) = make_pipe(c, 0)?;
+    Ok(Done::Val2(r as u64, w as u64))
+}
+
+fn sys_pipe2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let va = c.arg(0);
+    // Check the target first so a bad pointer leaks no descriptors.
+    c.write_bytes(va, &[0u8; 8])?;
+    let (r, w) = make_pipe(c, c.arg(1))?;
+    let mut b = [0u8; 8];
+    b[..4].copy_from_slice(&r.to_le_bytes());
+    b[4..].copy_from_slice(&w.to_le_bytes());
+    c.write_bytes(va, &b)?;
+    Ok(Done::Val(0))
+}
+
+fn read_flock<R: RegisterFile>(c: &Call<'_, R>, va: u64, f: &spin_fs::OpenFile) -> SysResult<LockRange> {
+    let b = c.read_bytes(va, 32)?;
+    let ty = u16::from_le_bytes([b[0], b[1]]);
+    let whence = u16::from_le_bytes([b[2], b[3]]);
+    let start = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+    let len = i64::from_le_bytes(b[16..24].try_into().expect("8 bytes"));
+    let kind = match ty {
+        misc::F_RDLCK => LockKind::Read,
+        misc::F_WRLCK => LockKind::Write,
+        misc::F_UNLCK => LockKind::Unlock,
+        _ => return Err(Errno::EINVAL),
+    };
+    let base: i64 = match whence {
+        0 => 0,
+        1 => f.seek(0, Whence::Cur)? as i64,
+        2 => f.stat()?.size as i64,
+        _ => return Err(Errno::EINVAL),
+    };
+    let mut s = base.checked_add(start).ok_or(Errno::EOVERFLOW)?;
+    let mut l = len;
+    if l < 0 {
+        s += l;
+        l = -l;
+    }
+    if s < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(LockRange {
+        kind,
+        start: s as u64,
+        len: l as u64,
+        pid: c.pid,
+    })
+}
+
+fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let fd = c.arg(0);
+    let f = c.fd(fd)?;
+    match c.arg(1) {
+        misc::F_DUPFD | misc::F_DUPFD_CLOEXEC => {
+            let cloexec = c.arg(1) == misc::F_DUPFD_CLOEXEC;
+            let min = c.arg(2) as i32;
+            if min < 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(Done::Val(c.proc_mut().fds.insert_from(min, f, cloexec)? as u64))
+        }
+        misc::F_GETFD => Ok(Done::Val(u64::from(c.proc().fds.cloexec(fd as i32)?))),
+        misc::F_SETFD => {
+            c.proc_mut().fds.set_cloexec(fd as i32, c.arg(2) & 1 != 0)?;
+            Ok(Done::Val(0))
+        }
+        misc::F_GETFL => Ok(Done::Val(flag_bits(&f.flags()))),
+        misc::F_SETFL => {
+            f.set_nonblock(c.arg(2) & o::NONBLOCK != 0);
+            f.set_append(c.arg(2) & o::APPEND != 0);
+            Ok(Done::Val(0))
+        }
+        misc::F_GETLK => {
+            let want = read_flock(c, c.arg(2), &f)?;
+            let mut b = c.read_bytes(c.arg(2), 32)?;
+            match f.get_lock(want)? {
+                None => b[0..2].copy_from_slice(&misc::F_UNLCK.to_le_bytes()),
+                Some(l) => {
+                    let ty = match l.kind {
+                        LockKind::Read => misc::F_RDLCK,
+                        _ => misc::F_WRLCK,
+                    };
+                    b[0..2].copy_from_slice(&ty.to_le_bytes());
+                    b[2..4].copy_from_slice(&0u16.to_le_bytes());
+                    b[8..16].copy_from_slice(&l.start.to_le_bytes());
+                    b[16..24].copy_from_slice(&l.len.to_le_bytes());
+                    b[24..28].copy_from_slice(&l.pid.to_le_bytes());
+                }
+            }
+            c.write_bytes(c.arg(2), &b)?;
+            Ok(Done::Val(0))
+        }
+        misc::F_SETLK | misc::F_SETLKW => {
+            let want = read_flock(c, c.arg(2), &f)?;
+            match want.kind {
+                LockKind::Read if !f.flags().read => return Err(Errno::EBADF),
+                LockKind::Write if !f.flags().write => return Err(Errno::EBADF),
+                _ => {}
+            }
+            match f.set_lock(want) {
+                Err(Errno::EAGAIN) if c.arg(1) == misc::F_SETLKW => {
+                    if c.signal_pending() {
+                        return Err(Errno::EINTR);
+                    }
+                    c.block_on(f.wait_key())
+                }
+                Err(e) => Err(e),
+                Ok(()) => Ok(Done::Val(0)),
+            }
+        }
+        // F_SETOWN/F_GETOWN, F_SETSIG, leases: accepted, no effect.
+        5 | 6 => Ok(Done::Val(0)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn sys_ioctl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    match c.arg(1) {
+        misc::TCGETS | misc::TCSETS | misc::TIOCGWINSZ | misc::TIOCGPGRP => {
+            if !f.is_tty() {
+                return Err(Errno::ENOTTY);
+            }
+            match c.arg(1) {
+                misc::TIOCGWINSZ => {
+                    // 24 rows, 80 columns.
+                    let mut b = [0u8; 8];
+                    b[0..2].copy_from_slice(&24u16.to_le_bytes());
+                    b[2..4].copy_from_slice(&80u16.to_le_bytes());
+                    c.write_bytes(c.arg(2), &b)?;
+                }
+                misc::TCGETS => {
+                    // A cooked terminal: ICRNL | IXON, OPOST | ONLCR, B38400 | CS8 | CREAD, ISIG | ICANON | ECHO.
+                    let mut b = vec![0u8; 44];
+                    b[0..4].copy_from_slice(&0x0500u32.to_le_bytes());
+                    b[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
+                    b[8..12].copy_from_slice(&0x0bf0u32.to_le_bytes());
+                    b[12..16].copy_from_slice(&0x0088u32.to_le_bytes());
+                    c.write_bytes(c.arg(2), &b)?;
+                }
+                misc::TIOCGPGRP => {
+                    let pg = c.proc().pgid;
+                    c.write_u32(c.arg(2), pg)?;
+                }
+                _ => {}
+            }
+            Ok(Done::Val(0))
+        }
+        misc::FIONREAD => {
+            let n = if f.poll().readable { 1u32 } else { 0 };
+            c.write_u32(c.arg(2), n)?;
+            Ok(Done::Val(0))
+        }
+        misc::FIONBIO => {
+            let on = c.read_u32(c.arg(2))? != 0;
+            f.set_nonblock(on);
+            Ok(Done::Val(0))
+        }
+        _ => Err(Errno::ENOTTY),
+    }
+}
+
+/// Linux/Alpha `struct stat64` (136 bytes).
+pub(crate) fn stat64_bytes(s: &Stat) -> [u8; 136] {
+    let mut b = [0u8; 136];
+    let mut put = |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+    put(0, s.dev, 8);
+    put(8, s.ino, 8);
+    put(16, s.rdev, 8);
+    put(24, s.size, 8);
+    put(32, s.blocks, 8);
+    put(40, u64::from(s.mode), 4);
+    put(44, u64::from(s.uid), 4);
+    put(48, u64::from(s.gid), 4);
+    put(52, u64::from(s.blksize), 4);
+    put(56, u64::from(s.nlink), 4);
+    put(64, s.atime.0 as u64, 8);
+    put(72, s.atime.1 as u64, 8);
+    put(80, s.mtime.0 as u64, 8);
+    put(88, s.mtime.1 as u64, 8);
+    put(96, s.ctime.0 as u64, 8);
+    put(104, s.ctime.1 as u64, 8);
+    b
+}
+
+fn put_stat<R: RegisterFile>(c: &mut Call<'_, R>, va: u64, mut s: Stat) -> SysResult<Done> {
+    s.uid = if s.uid == u32::MAX { c.m.cfg.uid } else { s.uid };
+    c.write_bytes(va, &stat64_bytes(&s))?;
+    Ok(Done::Val(0))
+}
+
+fn sys_fstat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let s = c.fd(c.arg(0))?.stat()?;
+    put_stat(c, c.arg(1), s)
+}
+
+fn stat_path<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path_va: u64, flags: u64, out: u64) -> SysResult<Done> {
+    let raw = if path_va == 0 { Vec::new() } else { c.proc().vm.read_cstr(path_va, super::PATH_MAX)? };
+    if raw.is_empty() {
+        if flags & misc::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let s = c.fd(dirfd)?.stat()?;
+        return put_stat(c, out, s);
+    }
+    let (cwd, path) = at_path(c, dirfd, raw)?;
+    let follow = flags & misc::AT_SYMLINK_NOFOLLOW == 0;
+    let path = if path == b"/proc/self/exe" && follow { c.proc().exe.clone() } else { path };
+    let s = c.m.vfs.stat(&cwd, &path, follow)?;
+    put_stat(c, out, s)
+}
+
+fn sys_stat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    stat_path(c, misc::AT_FDCWD as u64, c.arg(0), 0, c.arg(1))
+}
+
+fn sys_lstat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    stat_path(c, misc::AT_FDCWD as u64, c.arg(0), misc::AT_SYMLINK_NOFOLLOW, c.arg(1))
+}
+
+fn sys_fstatat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    stat_path(c, c.arg(0), c.arg(1), c.arg(3), c.arg(2))
+}
+
+fn sys_getdents64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    if !f.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let cap = c.arg(2).min(1 << 20) as usize;
+    let entries = f.getdents(cap / 24 + 1)?;
+    let mut out = Vec::with_capacity(cap);
+    let mut used = 0usize;
+    for (i, e) in entries.iter().enumerate() {
+        let reclen = (19 + e.name.len() + 1 + 7) & !7;
+        if out.len() + reclen > cap {
+            f.unread(entries.len() - i);
+            break;
+        }
+        used += 1;
+        let start = out.len();
+        out.extend_from_slice(&e.ino.to_le_bytes());
+        out.extend_from_slice(&((start + reclen) as u64).to_le_bytes());
+        out.extend_from_slice(&(reclen as u16).to_le_bytes());
+        out.push(e.kind);
+        out.extend_from_slice(&e.name);
+        out.resize(start + reclen, 0);
+    }
+    if used == 0 && !entries.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    c.write_bytes(c.arg(1), &out)?;
+    Ok(Done::Val(out.len() as u64))
+}
+
+fn sys_mkdir<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    mkdir_at(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1))
+}
+
+fn sys_mkdirat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    mkdir_at(c, c.arg(0), c.arg(1), c.arg(2))
+}
+
+fn mkdir_at<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path: u64, mode: u64) -> SysResult<Done> {
+    let p = c.path(path)?;
+    let (cwd, p) = at_path(c, dirfd, p)?;
+    let umask = c.proc().umask;
+    c.m.vfs.mkdir(&cwd, &p, mode as u32, umask)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_rmdir<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.rmdir(&cwd, &p)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_unlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.unlink(&cwd, &p)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_unlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(1))?;
+    let (cwd, p) = at_path(c, c.arg(0), p)?;
+    if c.arg(2) & misc::AT_REMOVEDIR != 0 {
+        c.m.vfs.rmdir(&cwd, &p)?;
+    } else {
+        c.m.vfs.unlink(&cwd, &p)?;
+    }
+    Ok(Done::Val(0))
+}
+
+fn rename_at<R: RegisterFile>(c: &mut Call<'_, R>, olddir: u64, old: u64, newdir: u64, new: u64) -> SysResult<Done> {
+    let o = c.path(old)?;
+    let n = c.path(new)?;
+    let (ocwd, o) = at_path(c, olddir, o)?;
+    let (ncwd, n) = at_path(c, newdir, n)?;
+    let o = if o.first() == Some(&b'/') { o } else { super::exec::absolute(&ocwd, &o) };
+    c.m.vfs.rename(&ncwd, &o, &n)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_rename<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let at = misc::AT_FDCWD as u64;
+    rename_at(c, at, c.arg(0), at, c.arg(1))
+}
+
+fn sys_renameat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    rename_at(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3))
+}
+
+fn sys_renameat2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if c.arg(4) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    rename_at(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3))
+}
+
+fn sys_chdir<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    let new = c.m.vfs.resolve_dir(&cwd, &p)?;
+    c.proc_mut().cwd = new;
+    Ok(Done::Val(0))
+}
+
+fn sys_fchdir<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    if !f.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    c.proc_mut().cwd = f.path().ok_or(Errno::EBADF)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_getcwd<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let mut cwd = c.proc().cwd.clone();
+    cwd.push(0);
+    if (c.arg(1) as usize) < cwd.len() {
+        return Err(Errno::ERANGE);
+    }
+    c.write_bytes(c.arg(0), &cwd)?;
+    Ok(Done::Val(cwd.len() as u64))
+}
+
+fn sys_access<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.access(&cwd, &p, c.arg(1) as u32)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_faccessat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(1))?;
+    let (cwd, p) = at_path(c, c.arg(0), p)?;
+    c.m.vfs.access(&cwd, &p, c.arg(2) as u32)?;
+    Ok(Done::Val(0))
+}
+
+fn readlink_common<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult<Done> {
+    let p = c.path(path)?;
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = if p == b"/proc/self/exe" {
+        c.proc().exe.clone()
+    } else if let Some(n) = p.strip_prefix(b"/proc/self/fd/") {
+        let fd: u64 = std::str::from_utf8(n).ok().and_then(|s| s.parse().ok()).ok_or(Errno::ENOENT)?;
+        c.fd(fd).map_err(|_| Errno::ENOENT)?.path().unwrap_or_else(|| b"pipe:[0]".to_vec())
+    } else {
+        let (cwd, p) = at_path(c, dirfd, p)?;
+        c.m.vfs.readlink(&cwd, &p)?
+    };
+    let n = target.len().min(size as usize);
+    c.write_bytes(buf, &target[..n])?;
+    Ok(Done::Val(n as u64))
+}
+
+fn sys_readlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    readlink_common(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+}
+
+fn sys_readlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    readlink_common(c, c.arg(0), c.arg(1), c.arg(2), c.arg(3))
+}
+
+fn sys_symlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let target = c.path(c.arg(0))?;
+    let link = c.path(c.arg(1))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.symlink(&target, &cwd, &link)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_link<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let old = c.path(c.arg(0))?;
+    let new = c.path(c.arg(1))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.link(&cwd, &old, &new)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_truncate<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    if (c.arg(1) as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.truncate(&cwd, &p, c.arg(1))?;
+    Ok(Done::Val(0))
+}
+
+fn sys_ftruncate<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    if (c.arg(1) as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.flags().write {
+        return Err(Errno::EINVAL);
+    }
+    f.truncate(c.arg(1))?;
+    if let Some(b) = f.backing() {
+        c.m.mm.file_changed(b.id(), 0, u64::MAX);
+    }
+    Ok(Done::Val(0))
+}
+
+fn sys_fsync<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    if let Some(b) = f.backing() {
+        c.m.mm.writeback(b.id());
+    }
+    f.fsync()?;
+    Ok(Done::Val(0))
+}
+
+fn sys_umask<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let old = c.proc().umask;
+    c.proc_mut().umask = (c.arg(0) as u32) & 0o777;
+    Ok(Done::Val(u64::from(old)))
+}
+
+fn sys_chmod<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.chmod(&cwd, &p, c.arg(1) as u32)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_fchmodat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(1))?;
+    let (cwd, p) = at_path(c, c.arg(0), p)?;
+    c.m.vfs.chmod(&cwd, &p, c.arg(2) as u32)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_sendfile<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let out = c.fd(c.arg(0))?;
+    let inp = c.fd(c.arg(1))?;
+    if !out.flags().write || !inp.flags().read {
+        return Err(Errno::EBADF);
+    }
+    let off_va = c.arg(2);
+    let mut off = if off_va != 0 { Some(c.read_u64(off_va)?) } else { None };
+    let count = c.arg(3).min(MAX_RW) as usize;
+    let mut buf = vec![0u8; count.min(CHUNK)];
+    let mut total = 0usize;
+    while total < count {
+        let want = (count - total).min(CHUNK);
+        let n = match off {
+            Some(o) => inp.pread(&mut buf[..want], o)?,
+            None => match inp.read(&mut buf[..want]) {
+                Err(Errno::EAGAIN) if total == 0 => return c.block_on(inp.wait_key()),
+                Err(Errno::EAGAIN) => break,
+                r => r?,
+            },
+        };
+        if n == 0 {
+            break;
+        }
+        let w = match out.write(&buf[..n]) {
+            Err(Errno::EPIPE) => {
+                let (pid, uid, tid) = (c.pid, c.m.cfg.uid, c.tid);
+                c.m.signal_thread(tid, SigInfo::user(num::SIGPIPE, pid, uid), c.host);
+                return Err(Errno::EPIPE);
+            }
+            r => r?,
+        };
+        total += w;
+        if let Some(o) = off.as_mut() {
+            *o += w as u64;
+        }
+        if w < n {
+            break;
+        }
+    }
+    if let Some(o) = off {
+        c.write_u64(off_va, o)?;
+    }
+    Ok(Done::Val(total as u64))
+}
+
+/// `poll` event bits (same on Alpha and x86-64).
+const POLLIN: u16 = 0x1;
+const POLLOUT: u16 = 0x4;
+const POLLERR: u16 = 0x8;
+const POLLHUP: u16 = 0x10;
+const POLLNVAL: u16 = 0x20;
+
+fn poll_common<R: RegisterFile>(c: &mut Call<'_, R>, fds_va: u64, nfds: u64, timeout: Option<u64>) -> SysResult<Done> {
+    if nfds > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = c.read_bytes(fds_va, nfds as usize * 8)?;
+    let mut ready = 0u64;
+    let mut keys = Vec::new();
+    for ch in raw.chunks_exact_mut(8) {
+        let fd = i32::from_le_bytes(ch[0..4].try_into().expect("4 bytes"));
+        let events = u16::from_le_bytes([ch[4], ch[5]]);
+        let mut rev = 0u16;
+        if fd >= 0 {
+            match c.proc().fds.get(fd) {
+                Err(_) => rev = POLLNVAL,
+                Ok(f) => {
+                    let r = f.poll();
+                    if r.readable && events & POLLIN != 0 {
+                        rev |= POLLIN;
+                    }
+                    if r.writable && events & POLLOUT != 0 {
+                        rev |= POLLOUT;
+                    }
+                    if r.hangup {
+                        rev |= POLLHUP;
+                    }
+                    if r.error {
+                        rev |= POLLERR;
+                    }
+                    keys.push(f.wait_key());
+                }
+            }
+        }
+        ch[6..8].copy_from_slice(&rev.to_le_bytes());
+        if rev != 0 {
+            ready += 1;
+        }
+    }
+    if ready > 0 || timeout == Some(0) {
+        c.write_bytes(fds_va, &raw)?;
+        return Ok(Done::Val(ready));
+    }
+    if c.signal_pending() {
+        return Err(Errno::EINTR);
+    }
+    for k in keys {
+        c.m.wait_on(c.tid, k);
+    }
+    match timeout {
+        None => Ok(Done::Block { restartable: false }),
+        Some(t) => match c.block_until(None, t, false)? {
+            Some(d) => Ok(d),
+            None => {
+                c.write_bytes(fds_va, &raw)?;
+                Ok(Done::Val(0))
+            }
+        },
+    }
+}
+
+fn sys_poll<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let t = c.arg(2) as i64 as i32;
+    let timeout = (t >= 0).then(|| t as u64 * 1_000_000);
+    poll_common(c, c.arg(0), c.arg(1), timeout)
+}
+
+fn sys_ppoll<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let timeout = if c.arg(2) == 0 {
+        None
+    } else {
+        let b = c.read_bytes(c.arg(2), 16)?;
+        let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+        let ns = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+        if s < 0 || !(0..1_000_000_000).contains(&ns) {
+            return Err(Errno::EINVAL);
+        }
+        Some((s as u64).saturating_mul(1_000_000_000).saturating_add(ns as u64))
+    };
+    poll_common(c, c.arg(0), c.arg(1), timeout)
+}

@@ -1,0 +1,90 @@
+//! Time calls. Guest time is machine time (instructions retired), so a
+//! replayed run sees the same clock; `CLOCK_REALTIME` adds the host's wall
+//! clock at boot.
+
+use spin_fs::{Errno, SysResult};
+use spin_kernel::RegisterFile;
+
+use super::{Call, Done, SysFn};
+
+pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([
+        ("clock_gettime", sys_clock_gettime as SysFn<R>),
+        ("clock_getres", sys_clock_getres),
+        ("gettimeofday", sys_gettimeofday),
+        ("nanosleep", sys_nanosleep),
+        ("clock_nanosleep", sys_clock_nanosleep),
+    ]);
+}
+
+fn clock_ns<R: RegisterFile>(c: &Call<'_, R>, clock: u64) -> SysResult<u64> {
+    match clock {
+        0 | 5 | 8 | 11 => Ok(c.m.boot_epoch_ns + c.now()),
+        1 | 2 | 3 | 4 | 6 | 7 | 9 => Ok(c.now()),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn put_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64, ns: u64) -> SysResult<()> {
+    let mut b = [0u8; 16];
+    b[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..16].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    c.write_bytes(va, &b)
+}
+
+fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
+    let b = c.read_bytes(va, 16)?;
+    let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+    let ns = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+    if s < 0 || !(0..1_000_000_000).contains(&ns) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((s as u64).saturating_mul(1_000_000_000).saturating_add(ns as u64))
+}
+
+fn sys_clock_gettime<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let ns = clock_ns(c, c.arg(0))?;
+    put_timespec(c, c.arg(1), ns)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_clock_getres<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    clock_ns(c, c.arg(0))?;
+    if c.arg(1) != 0 {
+        put_timespec(c, c.arg(1), 1)?;
+    }
+    Ok(Done::Val(0))
+}
+
+fn sys_gettimeofday<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let ns = c.m.boot_epoch_ns + c.now();
+    if c.arg(0) != 0 {
+        let mut b = [0u8; 16];
+        b[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+        b[8..16].copy_from_slice(&((ns % 1_000_000_000) / 1000).to_le_bytes());
+        c.write_bytes(c.arg(0), &b)?;
+    }
+    if c.arg(1) != 0 {
+        c.write_bytes(c.arg(1), &[0u8; 8])?;
+    }
+    Ok(Done::Val(0))
+}
+
+fn sleep<R: RegisterFile>(c: &mut Call<'_, R>, ns: u64) -> SysResult<Done> {
+    match c.block_until(None, ns, false)? {
+        Some(d) => Ok(d),
+        None => Ok(Done::Val(0)),
+    }
+}
+
+fn sys_nanosleep<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let ns = read_timespec(c, c.arg(0))?;
+    sleep(c, ns)
+}
+
+fn sys_clock_nanosleep<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let now = clock_ns(c, c.arg(0))?;
+    let t = read_timespec(c, c.arg(2))?;
+    let ns = if c.arg(1) & 1 != 0 { t.saturating_sub(now) } else { t };
+    sleep(c, ns)
+}
