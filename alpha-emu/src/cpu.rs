@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
-use spin_kernel::machine::{Access, Cpu, GuestRam, Trap};
+use spin_kernel::machine::{Cpu, GuestRam, Trap};
 use spin_kernel::mem::PageTable;
 
 use crate::block::CodeCache;
-use crate::interp::{run_page, Ctx, Exit, Shared, State};
+use crate::interp::{run, Ctx, Exit, Shared, State};
 use crate::mmu::Mmu;
 use crate::regs::AlphaRegs;
 
 /// Instructions run between checks of the address space's generation and of
-/// other CPUs' `imb`s (the longest a stale translation can be used).
+/// other CPUs' `imb`s (about the longest a stale translation can be used;
+/// checked at block boundaries).
 const CHUNK: u64 = 4096;
 
 /// Counters a CPU keeps about itself.
@@ -21,10 +22,12 @@ pub struct CpuStats {
     pub retired: u64,
     /// Unaligned loads/stores fixed up transparently.
     pub unaligned_fixups: u64,
-    /// Times the predecoded code cache was emptied (`imb`, overflow).
+    /// Times the predecoded code cache was emptied (`imb`, remapping, overflow).
     pub code_flushes: u64,
-    /// Predecoded pages currently cached.
+    /// Physical pages holding predecoded code.
     pub code_pages: usize,
+    /// Live predecoded blocks.
+    pub code_blocks: usize,
 }
 
 /// One virtual Alpha CPU: interpreter, software TLB and code cache.
@@ -72,14 +75,35 @@ impl AlphaCpu {
             retired: self.retired,
             unaligned_fixups: self.mmu.unaligned_fixups,
             code_flushes: self.code.flushes,
-            code_pages: self.code.len(),
+            code_pages: self.code.pages(),
+            code_blocks: self.code.live_blocks(),
         }
     }
 
-    fn flush_code(&mut self) {
+    /// Forgets the decoded code of the guest *virtual* pages overlapping
+    /// `[va, va + len)` (bytes) in the address space this CPU last ran.
+    ///
+    /// The kernel calls this (or [`AlphaCpu::invalidate_code_pa`]) after it
+    /// writes guest code from the host side without changing a mapping —
+    /// loading a program into pages that stay mapped, patching a breakpoint,
+    /// resolving copy-on-write into the same frame. Guest stores, `imb`, and
+    /// any change of mapping (a new generation or address space) need no
+    /// call: the CPU sees those itself. Returns whether any block was dropped.
+    pub fn invalidate_code_va(&mut self, va: u64, len: u64) -> bool {
+        self.code.invalidate_va(va, len)
+    }
+
+    /// Forgets the decoded code of the guest *physical* pages overlapping
+    /// `[pa, pa + len)` (bytes), whichever virtual addresses map them. See
+    /// [`AlphaCpu::invalidate_code_va`]. Returns whether any block was dropped.
+    pub fn invalidate_code_pa(&mut self, pa: u64, len: u64) -> bool {
+        self.code.invalidate_pa(pa, len)
+    }
+
+    /// Empties the whole decoded-code cache (as `imb` does).
+    pub fn flush_code(&mut self) {
         self.code.clear();
-        self.code.take_flushed();
-        self.mmu.flush_exec();
+        self.mmu.clear_code_marks();
     }
 
     fn run_inner(&mut self, space: &dyn PageTable, budget: u64) -> Trap {
@@ -89,55 +113,34 @@ impl AlphaCpu {
             if left == 0 {
                 return Trap::BudgetExpired;
             }
-            // The code cache is keyed by physical page: when mappings changed
-            // (or another space runs), a frame may since hold other code, so
-            // the predecoded slots go too (they re-decode lazily).
+            // Blocks are keyed by virtual address: when mappings changed (or
+            // another space runs), an address may since name other code, so
+            // the blocks go too (they are rebuilt on demand).
             let remapped = self.mmu.sync(space);
             let g = self.shared.imb_generation();
-            if remapped && self.code.len() > 0 {
+            if remapped && !self.code.is_empty() {
                 self.flush_code();
             }
             if g != self.imb_seen {
                 self.imb_seen = g;
                 self.flush_code();
             }
-            // Instruction addresses ignore their low two bits, as on hardware.
-            let pc = self.st.pc & !3;
-            let page = match self.mmu.exec_page(space, &mut self.code, pc) {
-                Ok(p) => p,
-                Err(f) => {
-                    self.st.pc = pc;
-                    return Trap::PageFault {
-                        va: f.va,
-                        access: Access::Execute,
-                        pc,
-                    };
-                }
-            };
-            let Some(cp) = self.code.page(page) else {
-                // Unreachable by construction (exec_page returns a live index);
-                // recover by starting over with an empty cache.
-                self.flush_code();
-                continue;
-            };
-            let chunk = left.min(CHUNK);
-            let mut lim = chunk;
+            let before = left;
             let mut cx = Ctx {
                 st: &mut self.st,
                 mmu: &mut self.mmu,
-                code: &self.code,
+                code: &mut self.code,
                 space,
                 shared: &self.shared,
                 me: self.index,
                 multi,
                 retired: self.retired,
             };
-            let exit = run_page(&mut cx, cp, pc, &mut lim);
-            let done = chunk - lim;
-            left -= done;
-            self.retired += done;
+            let exit = run(&mut cx, &mut left, CHUNK);
+            self.retired += before - left;
             match exit {
                 Exit::Continue => {}
+                Exit::Budget => return Trap::BudgetExpired,
                 Exit::Trap(t) => return t,
                 Exit::Imb => {
                     self.imb_seen = self.shared.bump_imb();

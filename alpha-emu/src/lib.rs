@@ -3,7 +3,7 @@
 //! - [`decode`]: instruction words → predecoded [`decode::Op`]s; [`disasm`]
 //!   prints objdump's syntax; [`asm`] assembles it back (for tests).
 //! - [`AlphaCpu`] implements [`spin_kernel::machine::Cpu`]: an interpreter over
-//!   pages of lazily predecoded instructions, a software TLB filled from the
+//!   straight-line blocks of predecoded instructions, a software TLB filled from the
 //!   kernel's [`spin_kernel::mem::PageTable`], PAL calls and faults as
 //!   [`spin_kernel::machine::Trap`]s, deterministic instruction budgets.
 //! - [`AlphaMachine`] implements [`spin_kernel::machine::Machine`].

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use spin_kernel::machine::{host_ptr, Access, GuestRam};
 use spin_kernel::mem::{PageTable, PhysAddr};
 
-use crate::block::CodeCache;
+use crate::block::CodeIndex;
 
 /// log2 of the Alpha page size.
 pub const PAGE_SHIFT: u32 = 13;
@@ -129,16 +129,30 @@ struct Entry {
     tag: u64,
     host: Option<HostPage>,
     pa: u64,
-    /// Execute entries: index of the page in the code cache.
-    aux: u32,
 }
 
 const EMPTY: Entry = Entry {
     tag: INVALID_TAG,
     host: None,
     pa: 0,
-    aux: 0,
 };
+
+/// One direct-mapped TLB (a fixed-size array, so a masked index needs no
+/// bounds check).
+type Tlb = Box<[Entry; TLB_ENTRIES]>;
+
+fn empty_tlb() -> Tlb {
+    Box::new([EMPTY; TLB_ENTRIES])
+}
+
+/// A store that succeeded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stored {
+    /// Physical address of the first byte written.
+    pub pa: u64,
+    /// The store overwrote predecoded code (some blocks were killed).
+    pub killed_code: bool,
+}
 
 #[inline(always)]
 fn slot(va: u64) -> usize {
@@ -148,9 +162,9 @@ fn slot(va: u64) -> usize {
 /// The software MMU of one CPU.
 pub(crate) struct Mmu {
     ram: Arc<GuestRam>,
-    read: Box<[Entry]>,
-    write: Box<[Entry]>,
-    exec: Box<[Entry]>,
+    read: Tlb,
+    write: Tlb,
+    exec: Tlb,
     asid: u64,
     generation: u64,
     /// Unaligned accesses fixed up transparently (as Linux's unaligned trap handler does).
@@ -162,9 +176,9 @@ impl Mmu {
     pub fn new(ram: Arc<GuestRam>) -> Mmu {
         Mmu {
             ram,
-            read: vec![EMPTY; TLB_ENTRIES].into_boxed_slice(),
-            write: vec![EMPTY; TLB_ENTRIES].into_boxed_slice(),
-            exec: vec![EMPTY; TLB_ENTRIES].into_boxed_slice(),
+            read: empty_tlb(),
+            write: empty_tlb(),
+            exec: empty_tlb(),
             asid: u64::MAX,
             generation: u64::MAX,
             unaligned_fixups: 0,
@@ -178,11 +192,25 @@ impl Mmu {
         self.exec.fill(EMPTY);
     }
 
-    /// Drops only the execute entries (after the code cache was emptied).
-    pub fn flush_exec(&mut self) {
-        self.exec.fill(EMPTY);
-        // Write entries may carry code marks for pages that are gone.
-        self.write.fill(EMPTY);
+    /// Drops the write entries' code marks (after the code cache was
+    /// emptied, the pages they name hold no predecoded code any more).
+    pub fn clear_code_marks(&mut self) {
+        for w in self.write.iter_mut() {
+            if w.tag != INVALID_TAG {
+                w.tag &= !CODE_MARK;
+            }
+        }
+    }
+
+    /// Marks the write entries of physical page `pa` as holding code, so
+    /// stores to it take the slow path (which invalidates blocks).
+    pub fn mark_code(&mut self, pa: u64) {
+        let pa = pa & !PAGE_MASK;
+        for w in self.write.iter_mut() {
+            if w.pa == pa && w.tag != INVALID_TAG {
+                w.tag |= CODE_MARK;
+            }
+        }
     }
 
     /// Drops stale entries if `space` is another address space or changed;
@@ -210,7 +238,6 @@ impl Mmu {
             tag: page,
             host: Some(host),
             pa: frame,
-            aux: 0,
         })
     }
 
@@ -275,7 +302,7 @@ impl Mmu {
     pub fn write_entry(
         &mut self,
         space: &dyn PageTable,
-        code: &CodeCache,
+        code: &CodeIndex,
         va: u64,
     ) -> Result<(HostPage, u64, bool), MemFault> {
         let i = slot(va);
@@ -286,7 +313,7 @@ impl Mmu {
             }
         }
         let mut e = self.fill(space, va, Access::Write)?;
-        let is_code = code.contains(e.pa);
+        let is_code = code.is_code(e.pa);
         if is_code {
             e.tag |= CODE_MARK;
         }
@@ -298,22 +325,26 @@ impl Mmu {
         Ok((h, e.pa, is_code))
     }
 
-    /// Stores the low `W` bytes of `v` at `va`; returns the physical address
-    /// written. Unaligned stores are fixed up (both pages are checked before
-    /// any byte is written, so a fault leaves memory unchanged).
+    /// Stores the low `W` bytes of `v` at `va`. A store into predecoded
+    /// code kills the blocks it overwrites. Unaligned stores are fixed up
+    /// (both pages are checked before any byte is written, so a fault
+    /// leaves memory unchanged).
     #[inline(always)]
     pub fn store<const W: usize>(
         &mut self,
         space: &dyn PageTable,
-        code: &CodeCache,
+        code: &mut CodeIndex,
         va: u64,
         v: u64,
-    ) -> Result<u64, MemFault> {
+    ) -> Result<Stored, MemFault> {
         let e = &self.write[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
                 h.store::<W>(va, v);
-                return Ok(e.pa | (va & PAGE_MASK));
+                return Ok(Stored {
+                    pa: e.pa | (va & PAGE_MASK),
+                    killed_code: false,
+                });
             }
         }
         self.store_slow::<W>(space, code, va, v)
@@ -323,63 +354,53 @@ impl Mmu {
     fn store_slow<const W: usize>(
         &mut self,
         space: &dyn PageTable,
-        code: &CodeCache,
+        code: &mut CodeIndex,
         va: u64,
         v: u64,
-    ) -> Result<u64, MemFault> {
+    ) -> Result<Stored, MemFault> {
         if va & (W as u64 - 1) != 0 {
             self.unaligned_fixups += 1;
             let last = va.wrapping_add(W as u64 - 1);
             let (_, first_pa, _) = self.write_entry(space, code, va)?;
             self.write_entry(space, code, last)?;
+            let mut killed_code = false;
             for i in 0..W as u64 {
-                self.store::<1>(space, code, va.wrapping_add(i), v >> (8 * i))?;
+                killed_code |= self
+                    .store::<1>(space, code, va.wrapping_add(i), v >> (8 * i))?
+                    .killed_code;
             }
-            return Ok(first_pa | (va & PAGE_MASK));
+            return Ok(Stored {
+                pa: first_pa | (va & PAGE_MASK),
+                killed_code,
+            });
         }
         let (h, pa, is_code) = self.write_entry(space, code, va)?;
         h.store::<W>(va, v);
         let pa = pa | (va & PAGE_MASK);
-        if is_code {
-            code.invalidate(pa, W as u64);
-        }
-        Ok(pa)
+        let killed_code = is_code && code.invalidate(pa, W as u64);
+        Ok(Stored { pa, killed_code })
     }
 
-    /// Translates `pc` for execution and returns the code-cache page index
-    /// (creating the page's predecode slots on first use).
+    /// Translates `pc` for execution: the host page and the physical page address.
     #[inline]
-    pub fn exec_page(
+    pub fn exec_entry(
         &mut self,
         space: &dyn PageTable,
-        code: &mut CodeCache,
         pc: u64,
-    ) -> Result<usize, MemFault> {
+    ) -> Result<(HostPage, u64), MemFault> {
         let i = slot(pc);
         let e = &self.exec[i];
         if e.tag == pc & !PAGE_MASK {
-            return Ok(e.aux as usize);
+            if let Some(h) = e.host {
+                return Ok((h, e.pa));
+            }
         }
-        let mut e = self.fill(space, pc, Access::Execute)?;
-        let host = e.host.ok_or(MemFault {
+        let e = self.fill(space, pc, Access::Execute)?;
+        self.exec[i] = e;
+        let h = e.host.ok_or(MemFault {
             va: pc,
             access: Access::Execute,
         })?;
-        let (idx, fresh) = code.page_for(e.pa, host);
-        if code.take_flushed() {
-            // Making room emptied the cache: every execute index is stale.
-            self.flush_exec();
-        }
-        if fresh {
-            // Stores into this frame must now go through the slow path.
-            for w in self.write.iter_mut() {
-                if w.pa == e.pa && w.tag != INVALID_TAG {
-                    w.tag |= CODE_MARK;
-                }
-            }
-        }
-        e.aux = idx as u32;
-        self.exec[i] = e;
-        Ok(idx)
+        Ok((h, e.pa))
     }
 }

@@ -1,21 +1,30 @@
-//! The hot loop: executes predecoded slots of one code page until control
-//! leaves the page, the chunk's instruction limit runs out, or a trap.
+//! The hot loop: runs predecoded blocks, chaining from one to the next by
+//! their cached successor links, until the instruction budget runs out, a
+//! trap, or `imb`.
+//!
+//! The budget is checked once per block: a block runs whole only when at
+//! least its length remains; otherwise the tail of the budget is spent
+//! stepping single instructions, so a budget always expires at the same
+//! instruction however the code happens to be split into blocks.
 
-use spin_kernel::machine::Trap;
+use spin_kernel::machine::{Access, Trap};
 use spin_kernel::mem::PageTable;
 
 use super::alu::*;
 use super::{Shared, State, AMASK_IMPLEMENTED, EXC_IOV, IMPLVER};
-use crate::block::{CodeCache, CodePage};
-use crate::decode::{decode, Kind};
+use crate::block::build::single;
+use crate::block::{Block, CodeCache, CodeIndex, NO_BLOCK};
+use crate::decode::{decode, Kind, Op};
 use crate::fp::{self, FpOutcome};
-use crate::mmu::{Mmu, PAGE_MASK, PAGE_SIZE};
+use crate::mmu::{MemFault, Mmu, PAGE_MASK};
 
-/// Why [`run_page`] returned.
+/// Why [`run`] returned.
 pub(crate) enum Exit {
-    /// Keep going from `State::pc` (control left the page or the limit ran out).
+    /// The soft chunk limit passed: check for outside events, then call again.
     Continue,
-    /// The guest trapped.
+    /// The budget is spent exactly.
+    Budget,
+    /// The guest trapped (`State::pc` is set as the trap requires).
     Trap(Trap),
     /// `imb`: empty the code cache, then continue from `State::pc`.
     Imb,
@@ -25,15 +34,44 @@ pub(crate) enum Exit {
 pub(crate) struct Ctx<'a> {
     pub st: &'a mut State,
     pub mmu: &'a mut Mmu,
-    pub code: &'a CodeCache,
+    pub code: &'a mut CodeCache,
     pub space: &'a dyn PageTable,
     pub shared: &'a Shared,
     /// This CPU's index in the machine.
     pub me: usize,
     /// Whether other CPUs exist (stores must snoop reservations).
     pub multi: bool,
-    /// Instructions retired before this chunk (for `rpcc`).
+    /// Instructions retired before this call (for `rpcc`).
     pub retired: u64,
+}
+
+/// What a block did, after its instructions were counted off the budget.
+enum Flow {
+    /// Control goes to `pc`; `slot` says which successor link to follow
+    /// (0 = taken / indirect prediction, 1 = fall-through, 2 = none).
+    Next { pc: u64, slot: u8 },
+    /// The guest trapped; `State::pc` is set.
+    Trap(Trap),
+    /// `imb` retired; `State::pc` is set.
+    Imb,
+}
+
+/// How a block body stopped early.
+enum Early {
+    /// Op `j` trapped without retiring.
+    Trap(usize, Trap),
+    /// Op `j` (a store) overwrote predecoded code: leave after it.
+    CodeHit(usize),
+}
+
+/// The memory side of the machine, for the body loop.
+struct Mem<'a, 'b> {
+    mmu: &'a mut Mmu,
+    index: &'a mut CodeIndex,
+    space: &'b dyn PageTable,
+    shared: &'b Shared,
+    me: usize,
+    multi: bool,
 }
 
 #[inline(always)]
@@ -46,116 +84,32 @@ fn fp_zero(f: u64) -> bool {
     f << 1 == 0
 }
 
-/// Runs slots of `page` starting at `pc` for at most `*lim` instructions,
-/// decrementing `*lim` per retired instruction.
-pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64) -> Exit {
-    let base = pc & !PAGE_MASK;
-    let ops = &page.ops[..];
-    let host = page.host;
-    let space = cx.space;
-    let st = &mut *cx.st;
-    let mut idx = ((pc & PAGE_MASK) >> 2) as usize;
-    let mut left = *lim;
+fn fault_trap(f: MemFault, pc: u64) -> Trap {
+    Trap::PageFault {
+        va: f.va,
+        access: f.access,
+        pc,
+    }
+}
 
-    macro_rules! cur_pc {
-        () => {
-            base + (idx as u64) * 4
-        };
-    }
-    macro_rules! leave {
-        ($e:expr) => {{
-            *lim = left;
-            return $e;
-        }};
-    }
-    // Trap with PC left at the instruction (not retired).
-    macro_rules! trap_at {
-        ($t:expr) => {{
-            st.pc = cur_pc!();
-            leave!(Exit::Trap($t))
-        }};
-    }
-    macro_rules! illegal {
-        () => {
-            trap_at!(Trap::IllegalInstruction {
-                pc: cur_pc!(),
-                insn: host.load::<4>((idx * 4) as u64)
-            })
-        };
-    }
-    macro_rules! fault {
-        ($f:expr) => {{
-            let f = $f;
-            trap_at!(Trap::PageFault {
-                va: f.va,
-                access: f.access,
-                pc: cur_pc!()
-            })
-        }};
-    }
-    // Trap with PC advanced past the instruction (retired).
-    macro_rules! trap_after {
-        ($t:expr) => {{
-            st.pc = cur_pc!() + 4;
-            left -= 1;
-            leave!(Exit::Trap($t))
-        }};
-    }
-    macro_rules! goto {
-        ($t:expr) => {{
-            let t: u64 = $t;
-            left -= 1;
-            if t & !PAGE_MASK == base {
-                idx = ((t & PAGE_MASK) >> 2) as usize;
-                continue;
-            }
-            st.pc = t;
-            leave!(Exit::Continue)
-        }};
-    }
-    macro_rules! branch_if {
-        ($cond:expr, $op:expr) => {{
-            if $cond {
-                goto!(cur_pc!().wrapping_add(4).wrapping_add($op.simm()))
-            }
-        }};
-    }
-    macro_rules! load {
-        ($w:literal, $va:expr) => {
-            match cx.mmu.load::<$w>(space, $va) {
-                Ok(v) => v,
-                Err(f) => fault!(f),
-            }
-        };
-    }
-    macro_rules! store {
-        ($w:literal, $va:expr, $v:expr) => {
-            match cx.mmu.store::<$w>(space, cx.code, $va, $v) {
-                Ok(pa) => {
-                    if cx.multi {
-                        cx.shared.snoop(pa, cx.me);
-                    }
-                }
-                Err(f) => fault!(f),
-            }
-        };
-    }
-    macro_rules! overflow {
-        () => {
-            trap_at!(Trap::Arithmetic {
-                pc: cur_pc!(),
-                summary: EXC_IOV
-            })
-        };
-    }
-
-    loop {
-        if left == 0 {
-            st.pc = cur_pc!();
-            leave!(Exit::Continue);
-        }
-        let op = ops[idx].get();
+/// Runs the body ops of one block. Returns `None` when all ran.
+#[inline(always)]
+fn run_body(st: &mut State, m: &mut Mem<'_, '_>, body: &[Op]) -> Option<Early> {
+    let mut j = 0;
+    while j < body.len() {
+        let op = body[j];
         let (a, b, c) = (op.a as usize, op.b as usize, op.c as usize);
+        macro_rules! trap {
+            ($t:expr) => {
+                return Some(Early::Trap(j, $t))
+            };
+        }
+        macro_rules! fault {
+            ($f:expr) => {
+                // The pc is filled in by the caller.
+                trap!(fault_trap($f, 0))
+            };
+        }
         // Operate-format second operand: Rb, or the literal (then b = 31, which reads 0).
         macro_rules! bv {
             () => {
@@ -168,18 +122,39 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
                 st.r[b].wrapping_add(op.simm())
             };
         }
+        macro_rules! load {
+            ($w:literal, $va:expr) => {
+                match m.mmu.load::<$w>(m.space, $va) {
+                    Ok(v) => v,
+                    Err(f) => fault!(f),
+                }
+            };
+        }
+        macro_rules! store {
+            ($w:literal, $va:expr, $v:expr) => {
+                match m.mmu.store::<$w>(m.space, m.index, $va, $v) {
+                    Ok(s) => {
+                        if m.multi {
+                            m.shared.snoop(s.pa, m.me);
+                        }
+                        if s.killed_code {
+                            return Some(Early::CodeHit(j));
+                        }
+                    }
+                    Err(f) => fault!(f),
+                }
+            };
+        }
+        macro_rules! overflow {
+            () => {
+                trap!(Trap::Arithmetic {
+                    pc: 0,
+                    summary: EXC_IOV
+                })
+            };
+        }
         match op.kind {
-            Kind::Decode => {
-                let w = host.load::<4>((idx * 4) as u64) as u32;
-                ops[idx].set(decode(w));
-                continue;
-            }
-            Kind::PageEnd => {
-                st.pc = base + PAGE_SIZE;
-                leave!(Exit::Continue)
-            }
             Kind::Nop => {}
-            Kind::Illegal => illegal!(),
 
             // ---- memory ----
             Kind::Lda | Kind::Ldah => st.r[c] = ea!(),
@@ -197,93 +172,16 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             Kind::Ldt => st.f[c] = load!(8, ea!()),
             Kind::Sts => store!(4, ea!(), fp::s_reg_to_mem(st.f[a]) as u64),
             Kind::Stt => store!(8, ea!(), st.f[a]),
-            Kind::Ldf | Kind::Ldg | Kind::Stf | Kind::Stg => illegal!(),
             Kind::LdlL | Kind::LdqL => {
-                let w: u64 = if op.kind == Kind::LdlL { 4 } else { 8 };
-                if ea!() & (w - 1) != 0 {
-                    trap_at!(Trap::Unaligned {
-                        va: ea!(),
-                        pc: cur_pc!()
-                    })
+                if let Err(t) = load_locked(st, m, op) {
+                    trap!(t)
                 }
-                let (h, pa) = match cx.mmu.read_entry(space, ea!()) {
-                    Ok(x) => x,
-                    Err(f) => fault!(f),
-                };
-                let pa = pa | (ea!() & PAGE_MASK);
-                let v = if w == 4 {
-                    h.load::<4>(ea!())
-                } else {
-                    h.load::<8>(ea!())
-                };
-                st.lock_valid = true;
-                st.lock_pa = pa;
-                st.lock_value = v;
-                cx.shared.reserve(cx.me, pa);
-                st.r[c] = if w == 4 { sext32(v) } else { v };
             }
-            Kind::StlC | Kind::StqC => {
-                let w: u64 = if op.kind == Kind::StlC { 4 } else { 8 };
-                if ea!() & (w - 1) != 0 {
-                    trap_at!(Trap::Unaligned {
-                        va: ea!(),
-                        pc: cur_pc!()
-                    })
-                }
-                let mut ok = false;
-                if st.lock_valid {
-                    let (h, pa, is_code) = match cx.mmu.write_entry(space, cx.code, ea!()) {
-                        Ok(x) => x,
-                        Err(f) => fault!(f),
-                    };
-                    let pa = pa | (ea!() & PAGE_MASK);
-                    let v = st.r[a];
-                    ok = pa == st.lock_pa
-                        && cx.shared.holds(cx.me, pa)
-                        && if w == 4 {
-                            h.compare_exchange::<4>(ea!(), st.lock_value, v)
-                        } else {
-                            h.compare_exchange::<8>(ea!(), st.lock_value, v)
-                        };
-                    if ok {
-                        if is_code {
-                            cx.code.invalidate(pa, w);
-                        }
-                        if cx.multi {
-                            cx.shared.snoop(pa, cx.me);
-                        }
-                    }
-                }
-                st.lock_valid = false;
-                cx.shared.release(cx.me);
-                st.r[c] = ok as u64;
-            }
-
-            // ---- branches ----
-            Kind::Br | Kind::Bsr => {
-                let next = cur_pc!() + 4;
-                st.r[c] = next;
-                goto!(next.wrapping_add(op.simm()))
-            }
-            Kind::Beq => branch_if!(st.r[a] == 0, op),
-            Kind::Bne => branch_if!(st.r[a] != 0, op),
-            Kind::Blt => branch_if!((st.r[a] as i64) < 0, op),
-            Kind::Ble => branch_if!((st.r[a] as i64) <= 0, op),
-            Kind::Bgt => branch_if!((st.r[a] as i64) > 0, op),
-            Kind::Bge => branch_if!((st.r[a] as i64) >= 0, op),
-            Kind::Blbc => branch_if!(st.r[a] & 1 == 0, op),
-            Kind::Blbs => branch_if!(st.r[a] & 1 != 0, op),
-            Kind::Fbeq => branch_if!(fp_zero(st.f[a]), op),
-            Kind::Fbne => branch_if!(!fp_zero(st.f[a]), op),
-            Kind::Fblt => branch_if!((st.f[a] as i64) < 0 && !fp_zero(st.f[a]), op),
-            Kind::Fble => branch_if!((st.f[a] as i64) < 0 || fp_zero(st.f[a]), op),
-            Kind::Fbgt => branch_if!((st.f[a] as i64) >= 0 && !fp_zero(st.f[a]), op),
-            Kind::Fbge => branch_if!((st.f[a] as i64) >= 0 || fp_zero(st.f[a]), op),
-            Kind::Jmp | Kind::Jsr | Kind::Ret | Kind::JsrCoroutine => {
-                let target = st.r[b] & !3;
-                st.r[c] = cur_pc!() + 4;
-                goto!(target)
-            }
+            Kind::StlC | Kind::StqC => match store_conditional(st, m, op) {
+                Ok(false) => {}
+                Ok(true) => return Some(Early::CodeHit(j)),
+                Err(t) => trap!(t),
+            },
 
             // ---- integer arithmetic ----
             Kind::Addl => st.r[c] = sext32(st.r[a].wrapping_add(bv!())),
@@ -434,37 +332,13 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
 
             // ---- floating point (arithmetic in the fp module) ----
             Kind::Itof | Kind::FpOp => {
-                let src = if op.kind == Kind::Itof {
-                    st.r[a]
-                } else {
-                    st.f[a]
-                };
-                match fp::fp_operate(
-                    op.imm >> 16,
-                    op.imm & 0x7ff,
-                    src,
-                    st.f[b],
-                    st.f[c],
-                    &mut st.fpcr,
-                ) {
-                    Ok(FpOutcome::Write(v)) => st.f[c] = v,
-                    Ok(FpOutcome::NoWrite) => {}
-                    Ok(FpOutcome::Trap { exc_sum, write }) => {
-                        if let Some(v) = write {
-                            st.f[c] = v;
-                        }
-                        trap_at!(Trap::Arithmetic {
-                            pc: cur_pc!(),
-                            summary: exc_sum
-                        })
-                    }
-                    Err(_) => illegal!(),
+                if let Err(t) = fp_op(st, op) {
+                    trap!(t)
                 }
             }
 
             // ---- misc ----
             Kind::Mb | Kind::Wmb => std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst),
-            Kind::Rpcc => st.r[c] = cx.retired + (*lim - left),
             Kind::Rc => {
                 st.r[c] = st.intr_flag;
                 st.intr_flag = 0;
@@ -481,26 +355,467 @@ pub(crate) fn run_page(cx: &mut Ctx<'_>, page: &CodePage, pc: u64, lim: &mut u64
             | Kind::Wh64
             | Kind::Wh64en => {}
 
-            // ---- PAL ----
-            Kind::CallPal => match op.imm {
-                0x9e => st.r[0] = st.unique,
-                0x9f => st.unique = st.r[16],
-                0x83 => trap_after!(Trap::Syscall),
-                0x86 => {
-                    st.pc = cur_pc!() + 4;
-                    left -= 1;
-                    leave!(Exit::Imb)
-                }
-                0x00 => trap_after!(Trap::Halt { pc: cur_pc!() }),
-                0x80 => trap_after!(Trap::Breakpoint { pc: cur_pc!() }),
-                code @ 0x81..=0xbf => trap_after!(Trap::PalCall {
-                    pc: cur_pc!(),
-                    code
-                }),
-                _ => illegal!(),
-            },
+            // ---- PAL calls that are register moves ----
+            Kind::CallPal if op.imm == 0x9e => st.r[0] = st.unique,
+            Kind::CallPal if op.imm == 0x9f => st.unique = st.r[16],
+
+            // Terminators never reach a body (see `block::build::ends_block`).
+            Kind::CallPal
+            | Kind::Rpcc
+            | Kind::Illegal
+            | Kind::Decode
+            | Kind::PageEnd
+            | Kind::Ldf
+            | Kind::Ldg
+            | Kind::Stf
+            | Kind::Stg
+            | Kind::Br
+            | Kind::Bsr
+            | Kind::Fbeq
+            | Kind::Fblt
+            | Kind::Fble
+            | Kind::Fbne
+            | Kind::Fbge
+            | Kind::Fbgt
+            | Kind::Blbc
+            | Kind::Beq
+            | Kind::Blt
+            | Kind::Ble
+            | Kind::Blbs
+            | Kind::Bne
+            | Kind::Bge
+            | Kind::Bgt
+            | Kind::Jmp
+            | Kind::Jsr
+            | Kind::Ret
+            | Kind::JsrCoroutine => {
+                debug_assert!(false, "terminator {:?} in a block body", op.kind);
+            }
         }
-        idx += 1;
-        left -= 1;
+        j += 1;
     }
+    None
+}
+
+/// `ldl_l` / `ldq_l`.
+#[inline(never)]
+fn load_locked(st: &mut State, m: &mut Mem<'_, '_>, op: Op) -> Result<(), Trap> {
+    let va = st.r[op.b as usize].wrapping_add(op.simm());
+    let w: u64 = if op.kind == Kind::LdlL { 4 } else { 8 };
+    if va & (w - 1) != 0 {
+        return Err(Trap::Unaligned { va, pc: 0 });
+    }
+    let (h, pa) = m
+        .mmu
+        .read_entry(m.space, va)
+        .map_err(|f| fault_trap(f, 0))?;
+    let pa = pa | (va & PAGE_MASK);
+    let v = if w == 4 {
+        h.load::<4>(va)
+    } else {
+        h.load::<8>(va)
+    };
+    st.lock_valid = true;
+    st.lock_pa = pa;
+    st.lock_value = v;
+    m.shared.reserve(m.me, pa);
+    st.r[op.c as usize] = if w == 4 { sext32(v) } else { v };
+    Ok(())
+}
+
+/// `stl_c` / `stq_c`; `Ok(true)` when the store overwrote predecoded code.
+#[inline(never)]
+fn store_conditional(st: &mut State, m: &mut Mem<'_, '_>, op: Op) -> Result<bool, Trap> {
+    let va = st.r[op.b as usize].wrapping_add(op.simm());
+    let w: u64 = if op.kind == Kind::StlC { 4 } else { 8 };
+    if va & (w - 1) != 0 {
+        return Err(Trap::Unaligned { va, pc: 0 });
+    }
+    let mut ok = false;
+    let mut killed = false;
+    if st.lock_valid {
+        let (h, pa, is_code) = m
+            .mmu
+            .write_entry(m.space, m.index, va)
+            .map_err(|f| fault_trap(f, 0))?;
+        let pa = pa | (va & PAGE_MASK);
+        let v = st.r[op.a as usize];
+        ok = pa == st.lock_pa
+            && m.shared.holds(m.me, pa)
+            && if w == 4 {
+                h.compare_exchange::<4>(va, st.lock_value, v)
+            } else {
+                h.compare_exchange::<8>(va, st.lock_value, v)
+            };
+        if ok {
+            if is_code {
+                killed = m.index.invalidate(pa, w);
+            }
+            if m.multi {
+                m.shared.snoop(pa, m.me);
+            }
+        }
+    }
+    st.lock_valid = false;
+    m.shared.release(m.me);
+    st.r[op.c as usize] = ok as u64;
+    Ok(killed)
+}
+
+/// Any FP-operate instruction.
+#[inline(never)]
+fn fp_op(st: &mut State, op: Op) -> Result<(), Trap> {
+    let (a, b, c) = (op.a as usize, op.b as usize, op.c as usize);
+    let src = if op.kind == Kind::Itof {
+        st.r[a]
+    } else {
+        st.f[a]
+    };
+    match fp::fp_operate(
+        op.imm >> 16,
+        op.imm & 0x7ff,
+        src,
+        st.f[b],
+        st.f[c],
+        &mut st.fpcr,
+    ) {
+        Ok(FpOutcome::Write(v)) => st.f[c] = v,
+        Ok(FpOutcome::NoWrite) => {}
+        Ok(FpOutcome::Trap { exc_sum, write }) => {
+            if let Some(v) = write {
+                st.f[c] = v;
+            }
+            return Err(Trap::Arithmetic {
+                pc: 0,
+                summary: exc_sum,
+            });
+        }
+        Err(_) => {
+            return Err(Trap::IllegalInstruction { pc: 0, insn: 0 });
+        }
+    }
+    Ok(())
+}
+
+/// Fills in the pc (and for illegal instructions the word) of a trap raised
+/// by a body op at `pc`.
+#[cold]
+fn place_trap(t: Trap, pc: u64, blk: &Block) -> Trap {
+    match t {
+        Trap::PageFault { va, access, .. } => Trap::PageFault { va, access, pc },
+        Trap::Arithmetic { summary, .. } => Trap::Arithmetic { pc, summary },
+        Trap::Unaligned { va, .. } => Trap::Unaligned { va, pc },
+        Trap::IllegalInstruction { .. } => Trap::IllegalInstruction {
+            pc,
+            insn: blk.host.load::<4>(pc),
+        },
+        t => t,
+    }
+}
+
+/// Runs one block whose length fits in `*left`, counting its retired
+/// instructions off `*left`. `pos` maps body ops to instruction indices.
+#[inline(always)]
+fn exec_block(
+    st: &mut State,
+    m: &mut Mem<'_, '_>,
+    blk: &Block,
+    body: &[Op],
+    pos: &[u16],
+    left: &mut u64,
+    rpcc_base: u64,
+) -> Flow {
+    if let Some(early) = run_body(st, m, body) {
+        return early_exit(st, blk, pos, left, early);
+    }
+    let t = blk.term;
+    let term_pc = blk.next.wrapping_sub(4);
+    macro_rules! retire_all {
+        () => {
+            *left -= blk.insns as u64
+        };
+    }
+    macro_rules! cond {
+        ($c:expr) => {{
+            retire_all!();
+            if $c {
+                Flow::Next {
+                    pc: blk.taken,
+                    slot: 0,
+                }
+            } else {
+                Flow::Next {
+                    pc: blk.next,
+                    slot: 1,
+                }
+            }
+        }};
+    }
+    // Traps at the terminator, which does not retire.
+    macro_rules! trap_at {
+        ($t:expr) => {{
+            *left -= blk.insns as u64 - 1;
+            st.pc = term_pc;
+            Flow::Trap($t)
+        }};
+    }
+    // Traps after the terminator, which retires.
+    macro_rules! trap_after {
+        ($t:expr) => {{
+            retire_all!();
+            st.pc = blk.next;
+            Flow::Trap($t)
+        }};
+    }
+    let (a, b, c) = (t.a as usize, t.b as usize, t.c as usize);
+    match t.kind {
+        Kind::PageEnd => {
+            retire_all!();
+            Flow::Next {
+                pc: blk.next,
+                slot: 1,
+            }
+        }
+        Kind::Beq => cond!(st.r[a] == 0),
+        Kind::Bne => cond!(st.r[a] != 0),
+        Kind::Blt => cond!((st.r[a] as i64) < 0),
+        Kind::Ble => cond!((st.r[a] as i64) <= 0),
+        Kind::Bgt => cond!((st.r[a] as i64) > 0),
+        Kind::Bge => cond!((st.r[a] as i64) >= 0),
+        Kind::Blbc => cond!(st.r[a] & 1 == 0),
+        Kind::Blbs => cond!(st.r[a] & 1 != 0),
+        Kind::Fbeq => cond!(fp_zero(st.f[a])),
+        Kind::Fbne => cond!(!fp_zero(st.f[a])),
+        Kind::Fblt => cond!((st.f[a] as i64) < 0 && !fp_zero(st.f[a])),
+        Kind::Fble => cond!((st.f[a] as i64) < 0 || fp_zero(st.f[a])),
+        Kind::Fbgt => cond!((st.f[a] as i64) >= 0 && !fp_zero(st.f[a])),
+        Kind::Fbge => cond!((st.f[a] as i64) >= 0 || fp_zero(st.f[a])),
+        Kind::Br | Kind::Bsr => {
+            retire_all!();
+            st.r[c] = blk.next;
+            Flow::Next {
+                pc: blk.taken,
+                slot: 0,
+            }
+        }
+        Kind::Jmp | Kind::Jsr | Kind::Ret | Kind::JsrCoroutine => {
+            retire_all!();
+            let target = st.r[b] & !3;
+            st.r[c] = blk.next;
+            Flow::Next {
+                pc: target,
+                slot: 0,
+            }
+        }
+        Kind::Rpcc => {
+            st.r[c] = rpcc_base + blk.insns as u64 - 1;
+            retire_all!();
+            Flow::Next {
+                pc: blk.next,
+                slot: 1,
+            }
+        }
+        Kind::CallPal => match t.imm {
+            0x9e => {
+                st.r[0] = st.unique;
+                retire_all!();
+                Flow::Next {
+                    pc: blk.next,
+                    slot: 1,
+                }
+            }
+            0x9f => {
+                st.unique = st.r[16];
+                retire_all!();
+                Flow::Next {
+                    pc: blk.next,
+                    slot: 1,
+                }
+            }
+            0x83 => trap_after!(Trap::Syscall),
+            0x86 => {
+                retire_all!();
+                st.pc = blk.next;
+                Flow::Imb
+            }
+            0x00 => trap_after!(Trap::Halt { pc: term_pc }),
+            0x80 => trap_after!(Trap::Breakpoint { pc: term_pc }),
+            code @ 0x81..=0xbf => trap_after!(Trap::PalCall { pc: term_pc, code }),
+            _ => trap_at!(Trap::IllegalInstruction {
+                pc: term_pc,
+                insn: blk.host.load::<4>(term_pc)
+            }),
+        },
+        // Illegal encodings and VAX-format memory ops.
+        _ => trap_at!(Trap::IllegalInstruction {
+            pc: term_pc,
+            insn: blk.host.load::<4>(term_pc)
+        }),
+    }
+}
+
+/// A body op stopped the block early: place the trap or leave after the store.
+#[cold]
+#[inline(never)]
+fn early_exit(st: &mut State, blk: &Block, pos: &[u16], left: &mut u64, early: Early) -> Flow {
+    match early {
+        Early::Trap(j, t) => {
+            let k = pos[j] as u64;
+            let pc = blk.va + 4 * k;
+            *left -= k;
+            st.pc = pc;
+            Flow::Trap(place_trap(t, pc, blk))
+        }
+        Early::CodeHit(j) => {
+            let k = pos[j] as u64 + 1;
+            *left -= k;
+            Flow::Next {
+                pc: blk.va + 4 * k,
+                slot: 2,
+            }
+        }
+    }
+}
+
+/// Finds (or builds) the block entered at `pc`.
+#[inline]
+fn find_block(
+    mmu: &mut Mmu,
+    code: &mut CodeCache,
+    space: &dyn PageTable,
+    pc: u64,
+) -> Result<u32, MemFault> {
+    if let Some(id) = code.index.lookup(pc) {
+        return Ok(id);
+    }
+    build_block(mmu, code, space, pc)
+}
+
+#[inline(never)]
+fn build_block(
+    mmu: &mut Mmu,
+    code: &mut CodeCache,
+    space: &dyn PageTable,
+    pc: u64,
+) -> Result<u32, MemFault> {
+    let (host, pa) = mmu.exec_entry(space, pc)?;
+    let built = code.build(pc, host, pa | (pc & PAGE_MASK));
+    if built.cleared {
+        mmu.clear_code_marks();
+    }
+    if built.new_page || built.cleared {
+        mmu.mark_code(pa);
+    }
+    Ok(built.id)
+}
+
+/// Runs from `State::pc` for at most `*left` instructions (decrementing
+/// it), returning at a block boundary once about `soft` have run.
+pub(crate) fn run(cx: &mut Ctx<'_>, left: &mut u64, soft: u64) -> Exit {
+    let budget = *left;
+    let space = cx.space;
+    let st = &mut *cx.st;
+    let mut pc = st.pc & !3;
+    let mut id = match find_block(cx.mmu, cx.code, space, pc) {
+        Ok(id) => id,
+        Err(f) => {
+            st.pc = pc;
+            return Exit::Trap(fault_trap(f, pc));
+        }
+    };
+    loop {
+        let code = &mut *cx.code;
+        let mut m = Mem {
+            mmu: &mut *cx.mmu,
+            index: &mut code.index,
+            space,
+            shared: cx.shared,
+            me: cx.me,
+            multi: cx.multi,
+        };
+        let blk = &code.arena.blocks[id as usize];
+        if blk.insns as u64 > *left {
+            st.pc = pc;
+            let base = cx.retired + (budget - *left);
+            return step(cx, left, base);
+        }
+        let range = blk.start as usize..(blk.start + blk.len) as usize;
+        let body = &code.arena.ops[range.clone()];
+        let pos = &code.arena.pos[range];
+        let rpcc_base = cx.retired + (budget - *left);
+        let (next_pc, slot) = match exec_block(st, &mut m, blk, body, pos, left, rpcc_base) {
+            Flow::Next { pc, slot } => (pc, slot),
+            Flow::Trap(t) => return Exit::Trap(t),
+            Flow::Imb => return Exit::Imb,
+        };
+        pc = next_pc;
+        if budget - *left >= soft {
+            st.pc = pc;
+            return Exit::Continue;
+        }
+        // Follow the cached successor link when it still names a live
+        // block at this address.
+        if slot < 2 {
+            let s = blk.succ[slot as usize];
+            if s != NO_BLOCK && code.arena.blocks[s as usize].va == pc && code.index.is_live(s) {
+                id = s;
+                continue;
+            }
+        }
+        let epoch = code.epoch;
+        let prev = id;
+        id = match find_block(cx.mmu, cx.code, space, pc) {
+            Ok(id) => id,
+            Err(f) => {
+                st.pc = pc;
+                return Exit::Trap(fault_trap(f, pc));
+            }
+        };
+        if slot < 2 && cx.code.epoch == epoch {
+            cx.code.arena.blocks[prev as usize].succ[slot as usize] = id;
+        }
+    }
+}
+
+/// Spends the tail of the budget one instruction at a time (fewer than one
+/// block's worth remain), decoding each afresh.
+#[inline(never)]
+fn step(cx: &mut Ctx<'_>, left: &mut u64, retired: u64) -> Exit {
+    let budget = *left;
+    while *left > 0 {
+        let pc = cx.st.pc & !3;
+        let (host, _) = match cx.mmu.exec_entry(cx.space, pc) {
+            Ok(x) => x,
+            Err(f) => {
+                cx.st.pc = pc;
+                return Exit::Trap(Trap::PageFault {
+                    va: f.va,
+                    access: Access::Execute,
+                    pc,
+                });
+            }
+        };
+        let op = decode(host.load::<4>(pc) as u32);
+        let (blk, has_body) = single(pc, host, op);
+        let body: &[Op] = if has_body && op.kind != Kind::Nop {
+            std::slice::from_ref(&op)
+        } else {
+            &[]
+        };
+        let mut m = Mem {
+            mmu: &mut *cx.mmu,
+            index: &mut cx.code.index,
+            space: cx.space,
+            shared: cx.shared,
+            me: cx.me,
+            multi: cx.multi,
+        };
+        let rpcc_base = retired + (budget - *left);
+        match exec_block(cx.st, &mut m, &blk, body, &[0], left, rpcc_base) {
+            Flow::Next { pc, .. } => cx.st.pc = pc,
+            Flow::Trap(t) => return Exit::Trap(t),
+            Flow::Imb => return Exit::Imb,
+        }
+    }
+    Exit::Budget
 }

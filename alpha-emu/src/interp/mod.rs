@@ -1,11 +1,11 @@
-//! The interpreter: register state, the per-page execution loop and the
+//! The interpreter: register state, the block execution loop and the
 //! shared multiprocessor state (LL/SC reservations, `imb` broadcasts).
 
 pub mod alu;
 mod exec;
 pub(crate) mod shared;
 
-pub(crate) use exec::{run_page, Ctx, Exit};
+pub(crate) use exec::{run, Ctx, Exit};
 pub(crate) use shared::Shared;
 
 use crate::regs::AlphaRegs;
