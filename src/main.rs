@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod exec;
+
 /// The SPIN extensible operating system, rebuilt in Rust as a hypervisor-style host.
 #[derive(Parser, Debug)]
 #[command(name = "spin", version, about, long_about = None)]
@@ -40,6 +42,39 @@ enum Command {
         /// Simulated machine time, in milliseconds.
         #[arg(long, default_value_t = 2000)]
         duration_ms: u64,
+    },
+    /// Run a static Linux program in a UNIX mound, like `qemu-alpha PROGRAM ARGS`.
+    ///
+    /// The host's environment and working directory are mapped in; stdin,
+    /// stdout and stderr pass through; the exit status is the program's
+    /// (128 + N if signal N killed it).
+    Exec {
+        /// Machine: `alpha` or `kvm` (default: from the ELF's e_machine).
+        #[arg(long)]
+        machine: Option<String>,
+        /// Scheduler quantum in instructions.
+        #[arg(long, default_value_t = 10_000_000)]
+        quantum: u64,
+        /// Virtual CPUs (1 replays exactly).
+        #[arg(long, default_value_t = 1)]
+        cpus: usize,
+        /// Guest RAM in MiB.
+        #[arg(long, default_value_t = 1024)]
+        ram_mib: u64,
+        /// Seed for the guest's randomness.
+        #[arg(long, default_value_t = 0x5350_494e)]
+        seed: u64,
+        /// Print every system call to stderr.
+        #[arg(long)]
+        strace: bool,
+        /// Extra host directory to mount: HOST[:GUEST[:rw]].
+        #[arg(long = "mount", value_name = "HOST[:GUEST[:rw]]")]
+        mounts: Vec<String>,
+        /// The program.
+        program: std::path::PathBuf,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// Disassemble an Alpha ELF executable's code (objdump syntax).
     Disasm {
@@ -136,6 +171,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             swap_at_ms,
             json,
         } => demo(quantum, &swap_to, swap_at_ms, json),
+        Command::Exec {
+            machine,
+            quantum,
+            cpus,
+            ram_mib,
+            seed,
+            strace,
+            mounts,
+            program,
+            args,
+        } => exec::run(exec::ExecArgs {
+            machine,
+            quantum,
+            cpus,
+            ram_mib,
+            seed,
+            strace,
+            mounts,
+            program,
+            args,
+        }),
         Command::SchedSim { seed, duration_ms } => {
             let report =
                 spin_scheduler::run_comparison(seed, duration_ms.saturating_mul(1_000_000));

@@ -10,5 +10,6 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod host;
 pub mod loader;
 pub mod runloop;

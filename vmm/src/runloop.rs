@@ -517,38 +517,67 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
         .store(mound.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
     drop(mound);
 
-    let budget = (pick.quantum / ns_per_unit).max(1);
-    let before = cpu.retired();
-    let trap = cpu.run(&mut guest.regs, &*guest.space, budget);
-    let retired = cpu.retired() - before;
-    let ran = retired * ns_per_unit;
-    shared.now.fetch_add(ran, Ordering::Relaxed);
-    shared.turns.fetch_add(1, Ordering::Relaxed);
-    if retired > 0 {
-        shared.deadlock_reported.store(false, Ordering::Relaxed);
-    }
-    if shared.tracing.load(Ordering::Relaxed) {
-        lock(&shared.trace).push(Turn {
-            cpu: index,
-            strand: id,
-            retired,
+    // Run until the quantum is used up. A trap the mound answers with
+    // `Continue` (most system calls) keeps the strand on the CPU for the
+    // rest of its quantum instead of going back through the scheduler.
+    let mut left = (pick.quantum / ns_per_unit).max(1);
+    let mut ran: Nanos = 0;
+    loop {
+        let before = cpu.retired();
+        let trap = cpu.run(&mut guest.regs, &*guest.space, left);
+        let retired = cpu.retired() - before;
+        left = left.saturating_sub(retired);
+        let dt = retired * ns_per_unit;
+        ran += dt;
+        shared.now.fetch_add(dt, Ordering::Relaxed);
+        if retired > 0 {
+            shared.deadlock_reported.store(false, Ordering::Relaxed);
+        }
+        if shared.tracing.load(Ordering::Relaxed) {
+            lock(&shared.trace).push(Turn {
+                cpu: index,
+                strand: id,
+                retired,
+                trap,
+            });
+        }
+        if trap == Trap::BudgetExpired {
+            shared.turns.fetch_add(1, Ordering::Relaxed);
+            finish(shared, id, guest, ran, TrapOutcome::Continue, None);
+            return Step::Ran;
+        }
+        let mut mound = slot.mound.lock().unwrap_or_else(|e| e.into_inner());
+        let outcome = mound.trap(
+            id,
+            &mut guest.regs,
+            &mut guest.space,
             trap,
-        });
+            &mut HostCtx { shared },
+        );
+        let timers_due = shared
+            .earliest_deadline()
+            .is_some_and(|d| d <= shared.now.load(Ordering::Relaxed));
+        if outcome != TrapOutcome::Continue || left == 0 || timers_due || !shared.wake_rx.is_empty() {
+            shared.turns.fetch_add(1, Ordering::Relaxed);
+            finish(shared, id, guest, ran, outcome, Some((&slot, mound)));
+            return Step::Ran;
+        }
+        // Same strand, next stretch: Resume again (a signal the call raised
+        // is delivered now, before any further guest instruction).
+        match mound.resume(id, &mut guest.regs, &mut guest.space, &mut HostCtx { shared }) {
+            Resume::Run => {}
+            Resume::Block => {
+                shared.turns.fetch_add(1, Ordering::Relaxed);
+                finish(shared, id, guest, ran, TrapOutcome::Block, Some((&slot, mound)));
+                return Step::Ran;
+            }
+            Resume::Exit(code) => {
+                shared.turns.fetch_add(1, Ordering::Relaxed);
+                finish(shared, id, guest, ran, TrapOutcome::Exit(code), Some((&slot, mound)));
+                return Step::Ran;
+            }
+        }
     }
-    if trap == Trap::BudgetExpired {
-        finish(shared, id, guest, ran, TrapOutcome::Continue, None);
-        return Step::Ran;
-    }
-    let mut mound = slot.mound.lock().unwrap_or_else(|e| e.into_inner());
-    let outcome = mound.trap(
-        id,
-        &mut guest.regs,
-        &mut guest.space,
-        trap,
-        &mut HostCtx { shared },
-    );
-    finish(shared, id, guest, ran, outcome, Some((&slot, mound)));
-    Step::Ran
 }
 
 /// Records the end of a turn. With `held` (the mound's lock, still held since

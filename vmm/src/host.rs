@@ -1,0 +1,238 @@
+//! The builder: assembles a kernel, a machine, the global scheduler and
+//! mounds from a [`HostConfig`], and runs them to completion.
+//!
+//! `spin exec` builds a host with one UNIX mound; the dashboard's mixed
+//! launch builds one with several. The machine is the Alpha emulator (KVM
+//! comes with its own issue).
+
+use std::sync::{Arc, Mutex};
+
+use alpha_emu::{AlphaMachine, AlphaRegs};
+use serde::Serialize;
+use spin_kernel::machine::new_guest_ram;
+use spin_kernel::mound::GuestMound;
+use spin_kernel::telemetry::KernelSnapshot;
+use spin_kernel::{Arch, Authority, Kernel, KernelConfig, MoundId, Nanos};
+use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
+use spin_unix::{UnixConfig, UnixMound};
+
+use crate::runloop::{lock, RunLoop, Turn};
+
+/// Which machine runs guest code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineKind {
+    /// The bundled Alpha AXP emulator.
+    #[default]
+    Alpha,
+    /// KVM on x86-64.
+    Kvm,
+}
+
+/// One mound to launch.
+#[derive(Debug, Clone)]
+pub enum MoundConfig {
+    /// A UNIX personality running one program.
+    Unix(UnixConfig),
+}
+
+impl MoundConfig {
+    fn name(&self) -> &str {
+        match self {
+            MoundConfig::Unix(u) => &u.name,
+        }
+    }
+}
+
+/// Everything the builder needs.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// The machine.
+    pub machine: MachineKind,
+    /// Guest RAM in bytes.
+    pub ram: u64,
+    /// Virtual CPUs (host threads running the scheduling loop).
+    pub cpus: usize,
+    /// The global scheduler.
+    pub scheduler: SchedulerConfig,
+    /// Mounds, in launch order (mound ids 1, 2, ...).
+    pub mounds: Vec<MoundConfig>,
+    /// Record every turn (for replay checks).
+    pub trace: bool,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            machine: MachineKind::Alpha,
+            ram: 1 << 30,
+            cpus: 1,
+            scheduler: SchedulerConfig::default(),
+            mounds: Vec::new(),
+            trace: false,
+        }
+    }
+}
+
+/// Why a host could not be built or run.
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    /// The requested machine is not available here.
+    #[error("{0}")]
+    Machine(String),
+    /// A mound could not start (bad program, missing file, ...).
+    #[error("{0}")]
+    Mound(String),
+    /// Setup failed.
+    #[error("setting up: {0}")]
+    Setup(String),
+}
+
+/// What happened to one mound.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoundReport {
+    /// Its id.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// Exit status of its first program (code, or 128 + signal).
+    pub status: Option<i32>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Per mound.
+    pub mounds: Vec<MoundReport>,
+    /// Machine time at the end, ns.
+    pub machine_ns: Nanos,
+    /// Scheduling turns taken.
+    pub turns: u64,
+    /// Scheduler telemetry.
+    pub scheduler: SchedTelemetry,
+    /// Kernel telemetry.
+    pub kernel: KernelSnapshot,
+    /// Recorded turns (when tracing).
+    #[serde(skip)]
+    pub trace: Vec<Turn>,
+}
+
+type AlphaMound = Arc<Mutex<Box<dyn GuestMound<AlphaRegs>>>>;
+
+/// A built host, ready to run.
+pub struct Host {
+    kernel: Arc<Kernel>,
+    authority: Authority,
+    rl: RunLoop<AlphaMachine>,
+    mounds: Vec<(MoundId, String, AlphaMound)>,
+    cpus: usize,
+}
+
+impl Host {
+    /// Boots a kernel on the configured machine and starts every mound.
+    pub fn build(cfg: HostConfig) -> Result<Host, HostError> {
+        if cfg.machine == MachineKind::Kvm {
+            return Err(HostError::Machine(
+                "the KVM machine is not built yet: run Alpha programs (--machine alpha)".into(),
+            ));
+        }
+        let setup = |e: &dyn std::fmt::Display| HostError::Setup(e.to_string());
+        let ram = new_guest_ram(cfg.ram).map_err(|e| setup(&e))?;
+        let (kernel, authority) = Kernel::boot(
+            ram.clone(),
+            KernelConfig {
+                arch: Arch::Alpha,
+                ..KernelConfig::default()
+            },
+        );
+        let machine = Arc::new(AlphaMachine::new(ram));
+        let scheduler = Scheduler::new(kernel.id(), cfg.scheduler.clone()).map_err(|e| setup(&e))?;
+        let rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
+        rl.record_trace(cfg.trace);
+        let mut host = Host {
+            kernel,
+            authority,
+            rl,
+            mounds: Vec::new(),
+            cpus: cfg.cpus.max(1),
+        };
+        for (i, m) in cfg.mounds.into_iter().enumerate() {
+            let id = MoundId(i as u32 + 1);
+            host.launch(id, m)?;
+        }
+        Ok(host)
+    }
+
+    /// Adds and starts a mound.
+    pub fn launch(&mut self, id: MoundId, cfg: MoundConfig) -> Result<(), HostError> {
+        let name = cfg.name().to_string();
+        match cfg {
+            MoundConfig::Unix(u) => {
+                let waker = self.rl.waker(id);
+                let wake: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |k| waker.wake(k));
+                let mound = UnixMound::<AlphaRegs>::new(self.kernel.clone(), id, u, wake)
+                    .map_err(HostError::Mound)?;
+                let shared = self.rl.add_mound(Box::new(mound));
+                self.rl
+                    .with_mound(id, |m, host| m.start(host))
+                    .map_err(|e| HostError::Setup(e.to_string()))?
+                    .map_err(HostError::Mound)?;
+                self.mounds.push((id, name, shared));
+            }
+        }
+        Ok(())
+    }
+
+    /// The kernel.
+    pub fn kernel(&self) -> &Arc<Kernel> {
+        &self.kernel
+    }
+
+    /// The authority handed out at boot (swap the scheduler, ...).
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The scheduling loop.
+    pub fn run_loop(&self) -> &RunLoop<AlphaMachine> {
+        &self.rl
+    }
+
+    /// Runs until every mound is done, calling `between` after every turn.
+    pub fn run(&mut self, between: impl FnMut(&RunLoop<AlphaMachine>) + Send) -> Result<RunReport, HostError> {
+        if self.cpus == 1 {
+            let mut between = between;
+            self.rl.run(|rl| between(rl));
+        } else {
+            self.rl
+                .run_smp(self.cpus, between)
+                .map_err(|e| HostError::Setup(e.to_string()))?;
+        }
+        Ok(self.report())
+    }
+
+    /// A report of the state now.
+    pub fn report(&self) -> RunReport {
+        let now = self.rl.now();
+        let mounds = self
+            .mounds
+            .iter()
+            .map(|(id, name, m)| {
+                let m = lock(m);
+                MoundReport {
+                    id: id.0,
+                    name: name.clone(),
+                    status: m.exit_status(),
+                }
+            })
+            .collect();
+        RunReport {
+            mounds,
+            machine_ns: now,
+            turns: self.rl.turns(),
+            scheduler: lock(self.rl.scheduler()).telemetry(now),
+            kernel: self.kernel.snapshot(),
+            trace: self.rl.trace(),
+        }
+    }
+}
