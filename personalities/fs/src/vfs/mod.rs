@@ -285,3 +285,6 @@ impl Vfs {
         self.chmod(b"/", path, mode)
     }
 }
+
+#[cfg(test)]
+mod tests;
