@@ -88,7 +88,14 @@ fn load<R: RegisterFile>(
     let mut random = [0u8; 16];
     m.vfs.random_bytes(&mut random);
     let exe = absolute(cwd, path);
-    let sp = spin_unix_mm::build_stack(vm, &image, argv, envp, &exe, random, m.cfg.uid, m.cfg.gid)
+    let creds = spin_unix_mm::Creds {
+        uid: m.cfg.uid,
+        euid: m.cfg.uid,
+        gid: m.cfg.gid,
+        egid: m.cfg.gid,
+    };
+    let page = m.kernel.translation.page_size();
+    let sp = spin_unix_mm::build_stack(vm, &image, argv, envp, &exe, random, page, creds)
         .map_err(|e| (e, format!("cannot build the stack: {e}")))?;
     *regs = R::default();
     regs.set_pc(image.entry);
