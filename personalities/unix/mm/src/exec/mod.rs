@@ -306,11 +306,7 @@ fn parse(
                         seg.vaddr
                     )));
                 }
-                if seg
-                    .offset
-                    .checked_add(seg.filesz)
-                    .is_none_or(|e| e > size)
-                {
+                if seg.offset.checked_add(seg.filesz).is_none_or(|e| e > size) {
                     return Err(bad(format!(
                         "its file data ({} bytes at {:#x}) lies beyond the end of the {size}-byte file",
                         seg.filesz, seg.offset
