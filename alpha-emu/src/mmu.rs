@@ -42,6 +42,7 @@ const CODE_MARK: u64 = 1 << 12;
 /// remaps a region while it is alive. So `ptr..ptr + PAGE_SIZE` is valid,
 /// writable host memory for the page's whole life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
 pub(crate) struct HostPage(NonNull<u8>);
 
 // SAFETY: a HostPage is an address into the machine's shared guest RAM, which is
@@ -124,17 +125,38 @@ pub(crate) struct MemFault {
     pub access: Access,
 }
 
+/// One TLB entry. The layout is fixed because compiled code reads it
+/// (see [`TLB_ENTRY_SHIFT`], [`TLB_ADDEND`]).
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 struct Entry {
+    /// The virtual page address ([`INVALID_TAG`] when empty; write entries
+    /// of code pages also carry [`CODE_MARK`]).
     tag: u64,
     host: Option<HostPage>,
     pa: u64,
+    /// `host - tag` (wrapping): adding a virtual address in the page gives
+    /// its host address. 0 when empty.
+    addend: u64,
 }
 
 const EMPTY: Entry = Entry {
     tag: INVALID_TAG,
     host: None,
     pa: 0,
+    addend: 0,
+};
+
+/// log2 of the size of a TLB entry in bytes.
+pub(crate) const TLB_ENTRY_SHIFT: u32 = 5;
+/// Byte offset of the `addend` field in a TLB entry (the tag is at 0).
+pub(crate) const TLB_ADDEND: i32 = 24;
+/// Entries per TLB (direct mapped on `va >> PAGE_SHIFT`).
+pub(crate) const TLB_SIZE: usize = TLB_ENTRIES;
+const _: () = {
+    assert!(std::mem::size_of::<Entry>() == 1 << TLB_ENTRY_SHIFT);
+    assert!(std::mem::offset_of!(Entry, tag) == 0);
+    assert!(std::mem::offset_of!(Entry, addend) == TLB_ADDEND as usize);
 };
 
 /// One direct-mapped TLB (a fixed-size array, so a masked index needs no
@@ -183,6 +205,16 @@ impl Mmu {
             generation: u64::MAX,
             unaligned_fixups: 0,
         }
+    }
+
+    /// The read TLB's entries, for compiled code (stable for the life of the Mmu).
+    pub fn read_tlb(&self) -> *const u8 {
+        self.read.as_ptr().cast()
+    }
+
+    /// The write TLB's entries, for compiled code (stable for the life of the Mmu).
+    pub fn write_tlb(&self) -> *const u8 {
+        self.write.as_ptr().cast()
     }
 
     /// Drops every cached translation.
@@ -238,6 +270,7 @@ impl Mmu {
             tag: page,
             host: Some(host),
             pa: frame,
+            addend: (ptr as u64).wrapping_sub(page),
         })
     }
 
