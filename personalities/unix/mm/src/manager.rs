@@ -22,6 +22,8 @@ use crate::vm::{VmCore, VmState};
 
 /// Largest swap store, in pages (8 GiB of 8 KiB pages).
 const MAX_SWAP_SLOTS: u32 = 1 << 20;
+/// Allocation rounds (each with its own reclaim) before a fault is out of memory.
+const ALLOC_ATTEMPTS: usize = 8;
 /// Victims tried per `Reclaim` before refusing.
 const RECLAIM_TRIES: usize = 16;
 
@@ -264,15 +266,34 @@ impl MemoryManager {
 
     /// One frame for this mound. May raise `Reclaim` into our own handler on
     /// this thread: the caller must hold none of this crate's locks.
+    ///
+    /// Under contention a frame reclaimed for us can be taken by another
+    /// thread before the kernel retries; then we evict one of our own frames
+    /// and use it directly (it stays allocated to the mound), so a busy mound
+    /// still makes progress at its quota.
     pub(crate) fn alloc_frame(&self) -> Result<u64, PhysError> {
-        let frames = self
-            .kernel
-            .phys
-            .allocate(self.mound, FrameAttrs::default())?;
-        frames
-            .first()
-            .map(|f| f.0)
-            .ok_or_else(|| PhysError::Bad("allocator returned no frame".into()))
+        let mut last = PhysError::Bad("no allocation attempted".into());
+        for _ in 0..ALLOC_ATTEMPTS {
+            match self.kernel.phys.allocate(self.mound, FrameAttrs::default()) {
+                Ok(frames) => {
+                    return frames
+                        .first()
+                        .map(|f| f.0)
+                        .ok_or_else(|| PhysError::Bad("allocator returned no frame".into()))
+                }
+                Err(e @ (PhysError::Quota { .. } | PhysError::Exhausted { .. })) => {
+                    if let Some(f) = self.reclaim() {
+                        return Ok(f.0);
+                    }
+                    last = e;
+                    // Every candidate is pinned by a fault or eviction in
+                    // flight on another thread: let it finish.
+                    std::thread::yield_now();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 
     /// Gives a frame back to the kernel.

@@ -2,7 +2,7 @@
 //! the kernel context's permission-checked copy and resolve a missing or
 //! read-only page exactly as a guest access would (demand paging,
 //! copy-on-write, stack growth); what a guest access could not reach is
-//! `EFAULT`.
+//! `EFAULT`. The copy itself runs under the Vm lock (see `user_copy`).
 
 use spin_fs::{Errno, SysResult};
 use spin_kernel::Access;
@@ -41,7 +41,15 @@ impl Vm {
         let mut done = 0usize;
         let (mut last, mut tries) = (u64::MAX, 0);
         loop {
-            match copy(va + done as u64, done) {
+            // The Vm lock keeps eviction and fork from changing a page while
+            // the copy is inside it (they unmap or write-protect under this
+            // lock); without it a copy could write into a frame that is
+            // being swapped out, or into one fork just shared.
+            let copied = {
+                let _st = self.core.lock_state();
+                copy(va + done as u64, done)
+            };
+            match copied {
                 Ok(()) => return Ok(()),
                 Err(at) => {
                     // Everything before `at` was copied.
