@@ -31,6 +31,11 @@ pub struct CpuStats {
     pub code_pages: usize,
     /// Live predecoded blocks.
     pub code_blocks: usize,
+    /// Blocks compiled to host code.
+    pub compiled_blocks: u64,
+    /// Times compiled code left for the dispatcher: to look a block up, to
+    /// let the interpreter run one instruction, or at the end of the budget.
+    pub jit_exits: u64,
 }
 
 /// One virtual Alpha CPU: interpreter, software TLB and code cache.
@@ -86,6 +91,17 @@ impl AlphaCpu {
         }
     }
 
+    /// Debug aid: blocks compiled, and exits of compiled code by kind
+    /// (budget, lookup, interpreter).
+    #[doc(hidden)]
+    pub fn jit_counts(&self) -> (u64, [u64; 3]) {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(j) = &self.jit {
+            return (j.compiled, j.exits);
+        }
+        (0, [0; 3])
+    }
+
     /// Whether guest code is being compiled to host code.
     pub fn jit_active(&self) -> bool {
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
@@ -111,6 +127,8 @@ impl AlphaCpu {
             code_flushes: self.code.flushes,
             code_pages: self.code.pages(),
             code_blocks: self.code.live_blocks(),
+            compiled_blocks: self.jit_counts().0,
+            jit_exits: self.jit_counts().1.iter().sum(),
         }
     }
 

@@ -167,6 +167,17 @@ fn empty_tlb() -> Tlb {
     Box::new([EMPTY; TLB_ENTRIES])
 }
 
+/// The read and write TLBs side by side, so compiled code reaches both from
+/// one base register (the write TLB at [`WRITE_TLB_OFFSET`]).
+#[repr(C)]
+struct DataTlbs {
+    read: [Entry; TLB_ENTRIES],
+    write: [Entry; TLB_ENTRIES],
+}
+
+/// Byte offset of the write TLB from the read TLB.
+pub(crate) const WRITE_TLB_OFFSET: i32 = std::mem::offset_of!(DataTlbs, write) as i32;
+
 /// A store that succeeded.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stored {
@@ -184,8 +195,7 @@ fn slot(va: u64) -> usize {
 /// The software MMU of one CPU.
 pub(crate) struct Mmu {
     ram: Arc<GuestRam>,
-    read: Tlb,
-    write: Tlb,
+    tlb: Box<DataTlbs>,
     exec: Tlb,
     asid: u64,
     generation: u64,
@@ -198,8 +208,10 @@ impl Mmu {
     pub fn new(ram: Arc<GuestRam>) -> Mmu {
         Mmu {
             ram,
-            read: empty_tlb(),
-            write: empty_tlb(),
+            tlb: Box::new(DataTlbs {
+                read: [EMPTY; TLB_ENTRIES],
+                write: [EMPTY; TLB_ENTRIES],
+            }),
             exec: empty_tlb(),
             asid: u64::MAX,
             generation: u64::MAX,
@@ -207,27 +219,23 @@ impl Mmu {
         }
     }
 
-    /// The read TLB's entries, for compiled code (stable for the life of the Mmu).
-    pub fn read_tlb(&self) -> *const u8 {
-        self.read.as_ptr().cast()
-    }
-
-    /// The write TLB's entries, for compiled code (stable for the life of the Mmu).
-    pub fn write_tlb(&self) -> *const u8 {
-        self.write.as_ptr().cast()
+    /// The read TLB's entries, followed by the write TLB's at
+    /// [`WRITE_TLB_OFFSET`], for compiled code (stable for the life of the Mmu).
+    pub fn data_tlbs(&self) -> *const u8 {
+        (&*self.tlb as *const DataTlbs).cast()
     }
 
     /// Drops every cached translation.
     pub fn flush(&mut self) {
-        self.read.fill(EMPTY);
-        self.write.fill(EMPTY);
+        self.tlb.read.fill(EMPTY);
+        self.tlb.write.fill(EMPTY);
         self.exec.fill(EMPTY);
     }
 
     /// Drops the write entries' code marks (after the code cache was
     /// emptied, the pages they name hold no predecoded code any more).
     pub fn clear_code_marks(&mut self) {
-        for w in self.write.iter_mut() {
+        for w in self.tlb.write.iter_mut() {
             if w.tag != INVALID_TAG {
                 w.tag &= !CODE_MARK;
             }
@@ -238,7 +246,7 @@ impl Mmu {
     /// stores to it take the slow path (which invalidates blocks).
     pub fn mark_code(&mut self, pa: u64) {
         let pa = pa & !PAGE_MASK;
-        for w in self.write.iter_mut() {
+        for w in self.tlb.write.iter_mut() {
             if w.pa == pa && w.tag != INVALID_TAG {
                 w.tag |= CODE_MARK;
             }
@@ -281,7 +289,7 @@ impl Mmu {
         space: &dyn PageTable,
         va: u64,
     ) -> Result<u64, MemFault> {
-        let e = &self.read[slot(va)];
+        let e = &self.tlb.read[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
                 return Ok(h.load::<W>(va));
@@ -315,14 +323,14 @@ impl Mmu {
         va: u64,
     ) -> Result<(HostPage, u64), MemFault> {
         let i = slot(va);
-        let e = &self.read[i];
+        let e = &self.tlb.read[i];
         if e.tag == va & !PAGE_MASK {
             if let Some(h) = e.host {
                 return Ok((h, e.pa));
             }
         }
         let e = self.fill(space, va, Access::Read)?;
-        self.read[i] = e;
+        self.tlb.read[i] = e;
         let h = e.host.ok_or(MemFault {
             va,
             access: Access::Read,
@@ -339,7 +347,7 @@ impl Mmu {
         va: u64,
     ) -> Result<(HostPage, u64, bool), MemFault> {
         let i = slot(va);
-        let e = &self.write[i];
+        let e = &self.tlb.write[i];
         if e.tag & !CODE_MARK == va & !PAGE_MASK {
             if let Some(h) = e.host {
                 return Ok((h, e.pa, e.tag & CODE_MARK != 0));
@@ -350,7 +358,7 @@ impl Mmu {
         if is_code {
             e.tag |= CODE_MARK;
         }
-        self.write[i] = e;
+        self.tlb.write[i] = e;
         let h = e.host.ok_or(MemFault {
             va,
             access: Access::Write,
@@ -370,7 +378,7 @@ impl Mmu {
         va: u64,
         v: u64,
     ) -> Result<Stored, MemFault> {
-        let e = &self.write[slot(va)];
+        let e = &self.tlb.write[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
                 h.store::<W>(va, v);

@@ -5,19 +5,22 @@
 //! | host | holds |
 //! |---|---|
 //! | rbx | `&State` (guest `r[i]` at `8 i`, `f[i]` at `STATE_F + 8 i`) |
-//! | rbp | `&Env` (budget, exit pc, patch site) |
-//! | r12 | the indirect-jump table |
-//! | r13, r14 | the read and write TLBs |
+//! | rbp | `&Env` (budget, exit pc, patch site, indirect-jump table) |
+//! | r13 | the read TLB, with the write TLB at `WRITE_TLB_OFFSET` |
 //! | r15 | instructions left in this entry's budget |
+//! | r8–r12, r14 | guest integer registers cached within the block |
+//! | rax, rcx, rdx, rsi, rdi | scratch |
 //!
-//! Guest registers live in `State` (no caching across instructions), so
-//! every instruction boundary is a precise state. A block starts by taking
-//! its whole length off r15 (leaving for the dispatcher when that would go
-//! below zero); whatever compiled code cannot finish on its own — a TLB
-//! miss, a store into code, an overflow trap, a system call, an FP or other
-//! rare instruction — leaves for the dispatcher *before* the instruction,
-//! giving back the instructions not run, and the interpreter executes that
-//! one instruction. Compiled code never calls out and never traps.
+//! Within a block, guest integer registers are loaded into host registers
+//! on first use and written back before control leaves the block (each exit
+//! writes back exactly the registers dirty at that point), so every exit
+//! sees a precise `State`. A block starts by taking its whole length off
+//! r15 (leaving for the dispatcher when that would go below zero); whatever
+//! compiled code cannot finish on its own — a TLB miss, a store into code,
+//! an overflow trap, a system call, an FP or other rare instruction —
+//! leaves for the dispatcher *before* the instruction, giving back the
+//! instructions not run, and the interpreter executes that one instruction.
+//! Compiled code never calls out and never traps.
 
 use super::x86::*;
 use super::{Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};
@@ -25,10 +28,15 @@ use crate::block::Block;
 use crate::decode::{Kind, Op, SINK};
 use crate::interp::alu::{msk_high, msk_low, zap, zapnot, BYTE_MASKS};
 use crate::interp::{AMASK_IMPLEMENTED, IMPLVER, STATE_F, STATE_INTR, STATE_UNIQUE};
-use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ADDEND, TLB_ENTRY_SHIFT, TLB_SIZE};
+use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ADDEND, TLB_ENTRY_SHIFT, TLB_SIZE, WRITE_TLB_OFFSET};
 
 const ENV_PC: i32 = std::mem::offset_of!(Env, exit_pc) as i32;
 const ENV_PATCH: i32 = std::mem::offset_of!(Env, patch) as i32;
+const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
+
+/// Host registers that cache guest registers.
+const POOL: [R; 6] = [R8, R9, R10, R11, R12, R14];
+const FREE: u8 = 0xff;
 
 /// What the compiler needs to know about its surroundings.
 pub(crate) struct Outside<'a> {
@@ -59,62 +67,197 @@ fn freg(r: u8) -> Mem {
     mem(RBX, STATE_F + r as i32 * 8)
 }
 
-/// The second operand of an operate instruction.
-#[derive(Clone, Copy)]
-enum Src {
+/// An operand: a host register or a constant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Val {
+    Reg(R),
     Imm(u64),
-    Reg(u8),
 }
 
-fn src_b(op: &Op) -> Src {
-    if op.b == 31 {
-        Src::Imm(op.imm as u64)
-    } else {
-        Src::Reg(op.b)
-    }
+fn fits_i32(v: u64) -> bool {
+    v as i64 == v as i32 as i64
+}
+
+/// One pool register's contents.
+#[derive(Clone, Copy)]
+struct Slot {
+    guest: u8,
+    dirty: bool,
+    stamp: u32,
+}
+
+/// A jump to the interpreter exit for instruction `k`, and the guest
+/// registers that must be written back on the way (guest, host).
+struct InterpExit {
+    field: usize,
+    k: u32,
+    dirty: Vec<(u8, R)>,
 }
 
 struct Cx<'a, 'b> {
     a: &'a mut Asm,
     blk: &'a Block,
     out: &'a Outside<'b>,
-    /// (rel32 field, instruction index) of jumps to the interpreter exit.
-    interp: Vec<(usize, u32)>,
+    slots: [Slot; POOL.len()],
+    clock: u32,
+    interp: Vec<InterpExit>,
     /// (rel32 field, guest target) of links to other blocks.
     links: Vec<(usize, u64)>,
 }
 
 impl Cx<'_, '_> {
-    fn load(&mut self, dst: R, r: u8) {
+    // ---- the register cache ----
+
+    fn find(&self, r: u8) -> Option<usize> {
+        self.slots.iter().position(|s| s.guest == r)
+    }
+
+    fn touch(&mut self, i: usize) -> R {
+        self.clock += 1;
+        self.slots[i].stamp = self.clock;
+        POOL[i]
+    }
+
+    /// A pool slot for a new guest register (writing back the one evicted).
+    fn alloc(&mut self) -> usize {
+        let i = match self.slots.iter().position(|s| s.guest == FREE) {
+            Some(i) => i,
+            None => {
+                let (i, _) = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, s)| s.stamp)
+                    .expect("the pool is not empty");
+                let s = self.slots[i];
+                if s.dirty {
+                    self.a.store64(greg(s.guest), POOL[i]);
+                }
+                i
+            }
+        };
+        self.slots[i] = Slot {
+            guest: FREE,
+            dirty: false,
+            stamp: 0,
+        };
+        i
+    }
+
+    /// The host register holding guest register `r` (not 31), loading it.
+    fn get(&mut self, r: u8) -> R {
+        debug_assert!(r != 31 && r != SINK);
+        if let Some(i) = self.find(r) {
+            return self.touch(i);
+        }
+        let i = self.alloc();
+        self.slots[i].guest = r;
+        let h = self.touch(i);
+        self.a.load64(h, greg(r));
+        h
+    }
+
+    /// Guest register `r` as an operand (r31 reads as 0).
+    fn val(&mut self, r: u8) -> Val {
         if r == 31 {
-            self.a.mov_imm(dst, 0);
+            Val::Imm(0)
         } else {
-            self.a.load64(dst, greg(r));
+            Val::Reg(self.get(r))
         }
     }
 
-    fn load_src(&mut self, dst: R, s: Src) {
-        match s {
-            Src::Imm(v) => self.a.mov_imm(dst, v),
-            Src::Reg(r) => self.load(dst, r),
-        }
-    }
-
-    fn store(&mut self, c: u8, src: R) {
-        if c != SINK {
-            self.a.store64(greg(c), src);
-        }
-    }
-
-    fn store_const(&mut self, c: u8, v: u64) {
-        if c == SINK {
-            return;
-        }
-        if v as i64 == v as i32 as i64 {
-            self.a.store_imm(greg(c), v as i32);
+    /// The operate format's second operand: Rb or the literal.
+    fn val_b(&mut self, op: &Op) -> Val {
+        if op.b == 31 {
+            Val::Imm(op.imm as u64)
         } else {
-            self.a.mov_imm(RAX, v);
-            self.a.store64(greg(c), RAX);
+            Val::Reg(self.get(op.b))
+        }
+    }
+
+    /// The host register that will hold guest register `c`'s new value
+    /// (marked dirty); `None` for the sink.
+    fn def(&mut self, c: u8) -> Option<R> {
+        if c == SINK || c == 31 {
+            return None;
+        }
+        let i = match self.find(c) {
+            Some(i) => i,
+            None => {
+                let i = self.alloc();
+                self.slots[i].guest = c;
+                i
+            }
+        };
+        self.slots[i].dirty = true;
+        Some(self.touch(i))
+    }
+
+    /// Like [`Cx::def`], but keeps (loads) the old value: for conditional moves.
+    fn upd(&mut self, c: u8) -> Option<R> {
+        if c == SINK || c == 31 {
+            return None;
+        }
+        let h = self.get(c);
+        let i = self.find(c).expect("just loaded");
+        self.slots[i].dirty = true;
+        Some(h)
+    }
+
+    fn set(&mut self, c: u8, src: R) {
+        if let Some(h) = self.def(c) {
+            self.a.mov(h, src);
+        }
+    }
+
+    fn set_const(&mut self, c: u8, v: u64) {
+        if let Some(h) = self.def(c) {
+            self.a.mov_imm(h, v);
+        }
+    }
+
+    /// Dirty cached registers as (guest, host) pairs.
+    fn dirty(&self) -> Vec<(u8, R)> {
+        self.slots
+            .iter()
+            .zip(POOL)
+            .filter(|(s, _)| s.guest != FREE && s.dirty)
+            .map(|(s, h)| (s.guest, h))
+            .collect()
+    }
+
+    /// Writes every dirty cached register back (they stay cached, clean).
+    fn flush(&mut self) {
+        for (s, h) in self.slots.iter_mut().zip(POOL) {
+            if s.guest != FREE && s.dirty {
+                self.a.store64(greg(s.guest), h);
+                s.dirty = false;
+            }
+        }
+    }
+
+    // ---- emission helpers ----
+
+    fn mov_val(&mut self, dst: R, v: Val) {
+        match v {
+            Val::Reg(r) => {
+                if r != dst {
+                    self.a.mov(dst, r)
+                }
+            }
+            Val::Imm(x) => self.a.mov_imm(dst, x),
+        }
+    }
+
+    /// `dst op= v`.
+    fn alu_val(&mut self, op: Alu, dst: R, v: Val) {
+        match v {
+            Val::Reg(r) => self.a.alu(op, dst, r),
+            Val::Imm(x) if fits_i32(x) => self.a.alu_imm(op, dst, x as i32),
+            Val::Imm(x) => {
+                self.a.mov_imm(RDI, x);
+                self.a.alu(op, dst, RDI);
+            }
         }
     }
 
@@ -125,7 +268,7 @@ impl Cx<'_, '_> {
             0xff => self.a.movzx8(dst, dst),
             0xffff => self.a.movzx16(dst, dst),
             0xffff_ffff => self.a.mov32(dst, dst),
-            _ if k as i64 == k as i32 as i64 => self.a.alu_imm(Alu::And, dst, k as i32),
+            _ if fits_i32(k) => self.a.alu_imm(Alu::And, dst, k as i32),
             _ => {
                 self.a.mov_imm(scratch, k);
                 self.a.alu(Alu::And, dst, scratch);
@@ -133,25 +276,17 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// `rax op= b`.
-    fn alu_src(&mut self, op: Alu, s: Src) {
-        match s {
-            Src::Imm(v) => self.a.alu_imm(op, RAX, v as i32),
-            Src::Reg(31) => self.a.alu_imm(op, RAX, 0),
-            Src::Reg(r) => self.a.alu_m(op, RAX, greg(r)),
-        }
-    }
-
     /// A jump to the interpreter exit for instruction `k`.
     fn leave_for_interp(&mut self, cc: Option<Cc>, k: u32) {
-        let f = match cc {
+        let field = match cc {
             Some(cc) => self.a.jcc(cc),
             None => self.a.jmp(),
         };
-        self.interp.push((f, k));
+        let dirty = self.dirty();
+        self.interp.push(InterpExit { field, k, dirty });
     }
 
-    /// A link (jump) to the block at `target`.
+    /// A link (jump) to the block at `target`; the cache must be flushed.
     fn link(&mut self, cc: Option<Cc>, target: u64) {
         let f = match cc {
             Some(cc) => self.a.jcc(cc),
@@ -168,59 +303,61 @@ impl Cx<'_, '_> {
 
     /// rsi = effective address of memory op `op`.
     fn ea(&mut self, op: &Op, align8: bool) {
-        self.load(RSI, op.b);
-        let d = op.simm() as i64;
-        if d != 0 {
-            self.a.alu_imm(Alu::Add, RSI, d as i32);
+        match self.val(op.b) {
+            Val::Reg(r) => self.a.lea(RSI, mem(r, op.imm as i32)),
+            Val::Imm(_) => self.a.mov_imm(RSI, op.simm()),
         }
         if align8 {
             self.a.alu_imm(Alu::And, RSI, -8);
         }
     }
 
-    /// Looks rsi up in the TLB at `tlb` for a `w`-byte access; on a hit rax
-    /// holds the addend (host = rax + rsi), on a miss control goes to the
-    /// interpreter for instruction `k`.
-    fn tlb(&mut self, tlb: R, w: u64, k: u32) {
+    /// Looks rsi up in the data TLB (`off` selects read or write) for a
+    /// `w`-byte access; on a hit rax holds the addend (host = rax + rsi),
+    /// on a miss control goes to the interpreter for instruction `k`.
+    fn tlb(&mut self, off: i32, w: u64, k: u32) {
+        // rax = ((va >> PAGE_SHIFT) & (TLB_SIZE - 1)) << TLB_ENTRY_SHIFT
         self.a.mov32(RAX, RSI);
-        self.a.shift_imm(Shift::Shr, RAX, PAGE_SHIFT as u8);
-        self.a.alu32_imm(Alu::And, RAX, TLB_SIZE as i32 - 1);
-        self.a.shift_imm(Shift::Shl, RAX, TLB_ENTRY_SHIFT as u8);
+        self.a
+            .shift_imm(Shift::Shr, RAX, (PAGE_SHIFT - TLB_ENTRY_SHIFT) as u8);
+        self.a
+            .alu32_imm(Alu::And, RAX, ((TLB_SIZE as i32) - 1) << TLB_ENTRY_SHIFT);
         self.a.mov(RDX, RSI);
         self.a
             .alu_imm(Alu::And, RDX, (!PAGE_MASK | (w - 1)) as i64 as i32);
-        self.a.alu_m(Alu::Cmp, RDX, mem_idx(tlb, RAX, 0, 0));
+        self.a.alu_m(Alu::Cmp, RDX, mem_idx(R13, RAX, 0, off));
         self.leave_for_interp(Some(Cc::Ne), k);
-        self.a.load64(RAX, mem_idx(tlb, RAX, 0, TLB_ADDEND));
+        self.a.load64(RAX, mem_idx(R13, RAX, 0, off + TLB_ADDEND));
     }
 
     fn host() -> Mem {
         mem_idx(RAX, RSI, 0, 0)
     }
 
-    /// rax = a; rcx = b.
+    /// rax = a, rcx = b (for ops that need both in scratch registers).
     fn ab(&mut self, op: &Op) {
-        self.load(RAX, op.a);
-        self.load_src(RCX, src_b(op));
+        let a = self.val(op.a);
+        let b = self.val_b(op);
+        self.mov_val(RAX, a);
+        self.mov_val(RCX, b);
     }
 
     /// Integer body op; `false` when compiled code cannot do it.
     fn body_op(&mut self, op: &Op, k: u32) -> bool {
         use Kind::*;
         let c = op.c;
-        let b = src_b(op);
+        let dead = c == SINK;
         match op.kind {
             Nop | Trapb | Excb | Fetch | FetchM | Ecb | Wh64 | Wh64en => {}
             Lda | Ldah => {
-                if c == SINK {
+                if dead {
                 } else if op.b == 31 {
-                    self.store_const(c, op.simm());
+                    self.set_const(c, op.simm());
                 } else {
-                    self.a.load64(RAX, greg(op.b));
-                    if op.imm != 0 {
-                        self.a.alu_imm(Alu::Add, RAX, op.imm as i32);
+                    let b = self.get(op.b);
+                    if let Some(h) = self.def(c) {
+                        self.a.lea(h, mem(b, op.imm as i32));
                     }
-                    self.store(c, RAX);
                 }
             }
             Ldbu | Ldwu | Ldl | Ldq | LdqU | Ldt => {
@@ -231,7 +368,7 @@ impl Cx<'_, '_> {
                     _ => 8,
                 };
                 self.ea(op, op.kind == LdqU);
-                self.tlb(R13, w, k);
+                self.tlb(0, w, k);
                 match w {
                     1 => self.a.load8_zx(RDX, Self::host()),
                     2 => self.a.load16_zx(RDX, Self::host()),
@@ -241,7 +378,7 @@ impl Cx<'_, '_> {
                 if op.kind == Ldt {
                     self.a.store64(freg(c), RDX);
                 } else {
-                    self.store(c, RDX);
+                    self.set(c, RDX);
                 }
             }
             Stb | Stw | Stl | Stq | StqU | Stt => {
@@ -254,74 +391,76 @@ impl Cx<'_, '_> {
                     Stl => 4,
                     _ => 8,
                 };
-                self.ea(op, op.kind == StqU);
-                self.tlb(R14, w, k);
-                if op.kind == Stt {
-                    self.a.load64(RCX, freg(op.a));
+                let v = if op.kind == Stt {
+                    None
                 } else {
-                    self.load(RCX, op.a);
-                }
+                    Some(self.val(op.a))
+                };
+                self.ea(op, op.kind == StqU);
+                self.tlb(WRITE_TLB_OFFSET, w, k);
+                let src = match v {
+                    None => {
+                        self.a.load64(RCX, freg(op.a));
+                        RCX
+                    }
+                    Some(Val::Reg(r)) => r,
+                    Some(Val::Imm(x)) => {
+                        self.a.mov_imm(RCX, x);
+                        RCX
+                    }
+                };
                 match w {
-                    1 => self.a.store8(Self::host(), RCX),
-                    2 => self.a.store16(Self::host(), RCX),
-                    4 => self.a.store32(Self::host(), RCX),
-                    _ => self.a.store64(Self::host(), RCX),
+                    1 => self.a.store8(Self::host(), src),
+                    2 => self.a.store16(Self::host(), src),
+                    4 => self.a.store32(Self::host(), src),
+                    _ => self.a.store64(Self::host(), src),
                 }
             }
 
-            Addq | Subq | And | Bis | Xor | Addl | Subl => {
-                if c == SINK {
+            Addq | Subq | And | Bis | Xor | Addl | Subl | S4addq | S8addq | S4subq | S8subq
+            | S4addl | S8addl | S4subl | S8subl => {
+                if dead {
                     return true;
                 }
-                let alu = match op.kind {
-                    Addq | Addl => Alu::Add,
-                    Subq | Subl => Alu::Sub,
-                    And => Alu::And,
-                    Bis => Alu::Or,
-                    _ => Alu::Xor,
-                };
-                if op.kind == Bis && op.a == 31 {
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                if op.kind == Bis && a == Val::Imm(0) {
                     // mov / clr
                     match b {
-                        Src::Imm(v) => self.store_const(c, v),
-                        Src::Reg(r) => {
-                            self.load(RAX, r);
-                            self.store(c, RAX);
-                        }
+                        Val::Imm(x) => self.set_const(c, x),
+                        Val::Reg(r) => self.set(c, r),
                     }
                     return true;
                 }
-                self.load(RAX, op.a);
-                self.alu_src(alu, b);
-                if matches!(op.kind, Addl | Subl) {
-                    self.a.movsxd(RAX, RAX);
-                }
-                self.store(c, RAX);
-            }
-            S4addq | S8addq | S4subq | S8subq | S4addl | S8addl | S4subl | S8subl => {
-                if c == SINK {
-                    return true;
-                }
-                self.load(RAX, op.a);
-                let sh = if matches!(op.kind, S4addq | S4subq | S4addl | S4subl) {
-                    2
-                } else {
-                    3
+                self.mov_val(RAX, a);
+                let (alu, sh) = match op.kind {
+                    Addq | Addl => (Alu::Add, 0),
+                    Subq | Subl => (Alu::Sub, 0),
+                    And => (Alu::And, 0),
+                    Bis => (Alu::Or, 0),
+                    Xor => (Alu::Xor, 0),
+                    S4addq | S4addl => (Alu::Add, 2),
+                    S8addq | S8addl => (Alu::Add, 3),
+                    S4subq | S4subl => (Alu::Sub, 2),
+                    _ => (Alu::Sub, 3),
                 };
-                self.a.shift_imm(Shift::Shl, RAX, sh);
-                let sub = matches!(op.kind, S4subq | S8subq | S4subl | S8subl);
-                self.alu_src(if sub { Alu::Sub } else { Alu::Add }, b);
-                if matches!(op.kind, S4addl | S8addl | S4subl | S8subl) {
+                if sh != 0 {
+                    self.a.shift_imm(Shift::Shl, RAX, sh);
+                }
+                self.alu_val(alu, RAX, b);
+                if matches!(op.kind, Addl | Subl | S4addl | S8addl | S4subl | S8subl) {
                     self.a.movsxd(RAX, RAX);
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Bic | Ornot | Eqv => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.load(RAX, op.a);
-                self.load_src(RCX, b);
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
+                self.mov_val(RCX, b);
                 self.a.not(RCX);
                 let alu = match op.kind {
                     Bic => Alu::And,
@@ -329,7 +468,7 @@ impl Cx<'_, '_> {
                     _ => Alu::Xor,
                 };
                 self.a.alu(alu, RAX, RCX);
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             AddlV | SublV | AddqV | SubqV => {
                 self.ab(op);
@@ -346,15 +485,17 @@ impl Cx<'_, '_> {
                     self.a.alu(alu, RAX, RCX);
                     self.leave_for_interp(Some(Cc::O), k);
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Cmpeq | Cmplt | Cmple | Cmpult | Cmpule => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.load(RAX, op.a);
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
                 self.a.mov_imm(RDX, 0);
-                self.alu_src(Alu::Cmp, b);
+                self.alu_val(Alu::Cmp, RAX, b);
                 let cc = match op.kind {
                     Cmpeq => Cc::E,
                     Cmplt => Cc::L,
@@ -363,10 +504,10 @@ impl Cx<'_, '_> {
                     _ => Cc::Be,
                 };
                 self.a.setcc(cc, RDX);
-                self.store(c, RDX);
+                self.set(c, RDX);
             }
             Cmpbge => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
                 self.ab(op);
@@ -377,10 +518,10 @@ impl Cx<'_, '_> {
                 self.a.pcmpeqb(X(2), X(0));
                 self.a.pmovmskb(RAX, X(2));
                 self.a.movzx8(RAX, RAX);
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Mulq | Mull => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
                 self.ab(op);
@@ -388,7 +529,7 @@ impl Cx<'_, '_> {
                 if op.kind == Mull {
                     self.a.movsxd(RAX, RAX);
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             MulqV | MullV => {
                 self.ab(op);
@@ -400,51 +541,52 @@ impl Cx<'_, '_> {
                     self.a.imul(RAX, RCX);
                     self.leave_for_interp(Some(Cc::O), k);
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Umulh => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
                 self.ab(op);
                 self.a.mul(RCX);
-                self.store(c, RDX);
+                self.set(c, RDX);
             }
             Cmoveq | Cmovne | Cmovlt | Cmovge | Cmovle | Cmovgt | Cmovlbs | Cmovlbc => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.load(RAX, op.a);
-                // Skip the move when the condition is false.
-                let skip = match op.kind {
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                let Some(dst) = self.upd(c) else {
+                    return true;
+                };
+                self.mov_val(RAX, a);
+                self.mov_val(RCX, b);
+                let cc = match op.kind {
                     Cmovlbs | Cmovlbc => {
                         self.a.test32_imm(RAX, 1);
                         if op.kind == Cmovlbs {
-                            Cc::E
-                        } else {
                             Cc::Ne
+                        } else {
+                            Cc::E
                         }
                     }
                     _ => {
                         self.a.test(RAX, RAX);
                         match op.kind {
-                            Cmoveq => Cc::Ne,
-                            Cmovne => Cc::E,
-                            Cmovlt => Cc::Ns,
-                            Cmovge => Cc::S,
-                            Cmovle => Cc::G,
-                            _ => Cc::Le,
+                            Cmoveq => Cc::E,
+                            Cmovne => Cc::Ne,
+                            Cmovlt => Cc::S,
+                            Cmovge => Cc::Ns,
+                            Cmovle => Cc::Le,
+                            _ => Cc::G,
                         }
                     }
                 };
-                let f = self.a.jcc(skip);
-                self.load_src(RCX, b);
-                self.store(c, RCX);
-                let here = self.a.pos();
-                self.a.bind(f, here);
+                self.a.cmov(cc, dst, RCX);
             }
             Sll | Srl | Sra => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
                 let sh = match op.kind {
@@ -452,27 +594,31 @@ impl Cx<'_, '_> {
                     Srl => Shift::Shr,
                     _ => Shift::Sar,
                 };
-                self.load(RAX, op.a);
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
                 match b {
-                    Src::Imm(v) => {
+                    Val::Imm(v) => {
                         if v & 63 != 0 {
                             self.a.shift_imm(sh, RAX, (v & 63) as u8)
                         }
                     }
-                    Src::Reg(r) => {
-                        self.load(RCX, r);
+                    Val::Reg(r) => {
+                        self.a.mov(RCX, r);
                         self.a.shift_cl(sh, RAX);
                     }
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Zapnot | Zap => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.load(RAX, op.a);
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
                 match b {
-                    Src::Imm(v) => {
+                    Val::Imm(v) => {
                         let k = if op.kind == Zapnot {
                             zapnot(u64::MAX, v)
                         } else {
@@ -480,12 +626,8 @@ impl Cx<'_, '_> {
                         };
                         self.and_const(RAX, k, RDI);
                     }
-                    Src::Reg(r) => {
-                        if r == 31 {
-                            self.a.mov_imm(RCX, 0);
-                        } else {
-                            self.a.load8_zx(RCX, greg(r));
-                        }
+                    Val::Reg(r) => {
+                        self.a.movzx8(RCX, r);
                         if op.kind == Zap {
                             self.a.alu32_imm(Alu::Xor, RCX, 0xff);
                         }
@@ -493,82 +635,83 @@ impl Cx<'_, '_> {
                         self.a.alu_m(Alu::And, RAX, mem_idx(RDX, RCX, 3, 0));
                     }
                 }
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Extbl | Extwl | Extll | Extql | Extwh | Extlh | Extqh | Insbl | Inswl | Insll
             | Insql | Inswh | Inslh | Insqh | Mskbl | Mskwl | Mskll | Mskql | Mskwh | Msklh
             | Mskqh => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.byte_op(op, b);
+                self.byte_op(op);
             }
             Sextb | Sextw => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                match b {
-                    Src::Imm(v) => {
+                match self.val_b(op) {
+                    Val::Imm(v) => {
                         let x = if op.kind == Sextb {
                             v as i8 as i64 as u64
                         } else {
                             v as i16 as i64 as u64
                         };
-                        self.store_const(c, x);
+                        self.set_const(c, x);
                     }
-                    Src::Reg(r) => {
-                        self.load(RAX, r);
+                    Val::Reg(r) => {
                         if op.kind == Sextb {
-                            self.a.movsx8(RAX, RAX);
+                            self.a.movsx8(RAX, r);
                         } else {
-                            self.a.movsx16(RAX, RAX);
+                            self.a.movsx16(RAX, r);
                         }
-                        self.store(c, RAX);
+                        self.set(c, RAX);
                     }
                 }
             }
             Ctpop | Ctlz | Cttz if self.out.bitcount => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
-                self.load_src(RCX, b);
+                let b = self.val_b(op);
+                self.mov_val(RCX, b);
                 let opc = match op.kind {
                     Ctpop => 0xb8,
                     Ctlz => 0xbd,
                     _ => 0xbc,
                 };
                 self.a.bitcount(opc, RAX, RCX);
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
-            Amask => match b {
-                Src::Imm(v) => self.store_const(c, v & !AMASK_IMPLEMENTED),
-                Src::Reg(r) => {
-                    self.load(RAX, r);
+            Amask => match self.val_b(op) {
+                Val::Imm(v) => self.set_const(c, v & !AMASK_IMPLEMENTED),
+                Val::Reg(r) => {
+                    self.a.mov(RAX, r);
                     self.a.alu_imm(Alu::And, RAX, !AMASK_IMPLEMENTED as i32);
-                    self.store(c, RAX);
+                    self.set(c, RAX);
                 }
             },
-            Implver => self.store_const(c, IMPLVER),
+            Implver => self.set_const(c, IMPLVER),
             Ftoit => {
-                if c == SINK {
+                if dead {
                     return true;
                 }
                 self.a.load64(RAX, freg(op.a));
-                self.store(c, RAX);
+                self.set(c, RAX);
             }
             Mb | Wmb => self.a.mfence(),
             Rc | Rs => {
                 self.a.load64(RAX, mem(RBX, STATE_INTR));
-                self.store(c, RAX);
                 self.a
                     .store_imm(mem(RBX, STATE_INTR), (op.kind == Rs) as i32);
+                self.set(c, RAX);
             }
             CallPal if op.imm == 0x9e => {
                 self.a.load64(RAX, mem(RBX, STATE_UNIQUE));
-                self.a.store64(greg(0), RAX);
+                self.set(0, RAX);
             }
             CallPal if op.imm == 0x9f => {
-                self.a.load64(RAX, greg(16));
+                let v = self.val(16);
+                self.mov_val(RAX, v);
                 self.a.store64(mem(RBX, STATE_UNIQUE), RAX);
             }
             _ => return false,
@@ -576,8 +719,8 @@ impl Cx<'_, '_> {
         true
     }
 
-    /// EXT / INS / MSK: rax = a, result stored to c.
-    fn byte_op(&mut self, op: &Op, b: Src) {
+    /// EXT / INS / MSK.
+    fn byte_op(&mut self, op: &Op) {
         use Kind::*;
         let width = match op.kind {
             Extbl | Insbl | Mskbl => 0x01u64,
@@ -587,9 +730,11 @@ impl Cx<'_, '_> {
         };
         let m = BYTE_MASKS[width as usize];
         let c = op.c;
-        self.load(RAX, op.a);
+        let a = self.val(op.a);
+        let b = self.val_b(op);
+        self.mov_val(RAX, a);
         match b {
-            Src::Imm(v) => {
+            Val::Imm(v) => {
                 let byte = (v & 7) as u8;
                 match op.kind {
                     Extbl | Extwl | Extll | Extql => {
@@ -613,7 +758,7 @@ impl Cx<'_, '_> {
                     }
                     Inswh | Inslh | Insqh => {
                         if byte == 0 {
-                            self.store_const(c, 0);
+                            self.set_const(c, 0);
                             return;
                         }
                         self.and_const(RAX, m, RDI);
@@ -625,9 +770,9 @@ impl Cx<'_, '_> {
                     _ => self.and_const(RAX, msk_low(u64::MAX, v, width), RDI),
                 }
             }
-            Src::Reg(r) => {
+            Val::Reg(r) => {
                 // ecx = 8 * (b & 7)
-                self.load(RCX, r);
+                self.a.mov32(RCX, r);
                 self.a.alu32_imm(Alu::And, RCX, 7);
                 self.a.shift_imm(Shift::Shl, RCX, 3);
                 match op.kind {
@@ -671,7 +816,7 @@ impl Cx<'_, '_> {
                 }
             }
         }
-        self.store(c, RAX);
+        self.set(c, RAX);
     }
 
     /// The terminator.
@@ -680,27 +825,17 @@ impl Cx<'_, '_> {
         let blk = self.blk;
         let t = blk.term;
         let k = blk.insns - 1;
-        let int_cond = |kind: Kind| -> Option<Cc> {
-            Some(match kind {
-                Beq => Cc::E,
-                Bne => Cc::Ne,
-                Blt => Cc::S,
-                Bge => Cc::Ns,
-                Ble => Cc::Le,
-                Bgt => Cc::G,
-                _ => return None,
-            })
-        };
         match t.kind {
-            PageEnd => self.link(None, blk.next),
+            PageEnd => {
+                self.flush();
+                self.link(None, blk.next);
+            }
             Beq | Bne | Blt | Bge | Ble | Bgt | Blbc | Blbs => {
-                self.load(RAX, t.a);
-                let cc = match int_cond(t.kind) {
-                    Some(cc) => {
-                        self.a.test(RAX, RAX);
-                        cc
-                    }
-                    None => {
+                let a = self.val(t.a);
+                self.flush();
+                self.mov_val(RAX, a);
+                let cc = match t.kind {
+                    Blbc | Blbs => {
                         self.a.test32_imm(RAX, 1);
                         if t.kind == Blbs {
                             Cc::Ne
@@ -708,11 +843,23 @@ impl Cx<'_, '_> {
                             Cc::E
                         }
                     }
+                    _ => {
+                        self.a.test(RAX, RAX);
+                        match t.kind {
+                            Beq => Cc::E,
+                            Bne => Cc::Ne,
+                            Blt => Cc::S,
+                            Bge => Cc::Ns,
+                            Ble => Cc::Le,
+                            _ => Cc::G,
+                        }
+                    }
                 };
                 self.link(Some(cc), blk.taken);
                 self.link(None, blk.next);
             }
             Fbeq | Fbne | Fblt | Fbge | Fble | Fbgt => {
+                self.flush();
                 self.a.load64(RAX, freg(t.a));
                 let cc = match t.kind {
                     Fbeq | Fbne => {
@@ -735,7 +882,7 @@ impl Cx<'_, '_> {
                         }
                     }
                     _ => {
-                        // f > 0: 1 <= f <= 0x7fff_ffff_ffff_ffff, i.e. f - 1 < 2^63 - 1.
+                        // f > 0: 1 <= f <= 2^63 - 1, i.e. f - 1 < 2^63 - 1.
                         self.a.alu_imm(Alu::Sub, RAX, 1);
                         self.a.mov_imm(RCX, (1 << 63) - 1);
                         self.a.alu(Alu::Cmp, RAX, RCX);
@@ -750,27 +897,25 @@ impl Cx<'_, '_> {
                 self.link(None, blk.next);
             }
             Br | Bsr => {
-                if t.c != SINK {
-                    self.a.mov_imm(RAX, blk.next);
-                    self.a.store64(greg(t.c), RAX);
-                }
+                self.set_const(t.c, blk.next);
+                self.flush();
                 self.link(None, blk.taken);
             }
             Jmp | Jsr | Ret | JsrCoroutine => {
-                self.load(RDX, t.b);
+                let b = self.val(t.b);
+                self.mov_val(RDX, b);
                 self.a.alu_imm(Alu::And, RDX, -4);
-                if t.c != SINK {
-                    self.a.mov_imm(RAX, blk.next);
-                    self.a.store64(greg(t.c), RAX);
-                }
+                self.set_const(t.c, blk.next);
+                self.flush();
                 self.a.mov(RCX, RDX);
                 self.a.shift_imm(Shift::Shr, RCX, 2);
                 self.a.alu32_imm(Alu::And, RCX, (1 << ITAB_BITS) - 1);
                 self.a.shift_imm(Shift::Shl, RCX, 4);
-                self.a.alu_m(Alu::Cmp, RDX, mem_idx(R12, RCX, 0, 0));
+                self.a.load64(RDI, mem(RBP, ENV_ITAB));
+                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RDI, RCX, 0, 0));
                 let f = self.a.jcc(Cc::Ne);
                 self.a.bind_abs(f, self.out.miss);
-                self.a.jmp_m(mem_idx(R12, RCX, 0, 8));
+                self.a.jmp_m(mem_idx(RDI, RCX, 0, 8));
             }
             // System calls, rpcc, illegal encodings, ...: the interpreter.
             _ => self.leave_for_interp(None, k),
@@ -792,6 +937,12 @@ pub(crate) fn compile(
         a,
         blk,
         out,
+        slots: [Slot {
+            guest: FREE,
+            dirty: false,
+            stamp: 0,
+        }; POOL.len()],
+        clock: 0,
         interp: Vec::new(),
         links: Vec::new(),
     };
@@ -813,18 +964,14 @@ pub(crate) fn compile(
     let interp = std::mem::take(&mut cx.interp);
     let links = std::mem::take(&mut cx.links);
     let a = cx.a;
-    let mut done: Vec<(u32, usize)> = Vec::new();
-    for (f, k) in interp {
-        if let Some(&(_, at)) = done.iter().find(|(kk, _)| *kk == k) {
-            a.bind(f, at);
-            continue;
-        }
+    for x in interp {
         let at = a.pos();
-        a.bind(f, at);
-        done.push((k, at));
-        let refund = n - k as i32;
-        a.alu_imm(Alu::Add, R15, refund);
-        a.mov_imm(RCX, blk.va + 4 * k as u64);
+        a.bind(x.field, at);
+        for (g, h) in x.dirty {
+            a.store64(greg(g), h);
+        }
+        a.alu_imm(Alu::Add, R15, n - x.k as i32);
+        a.mov_imm(RCX, blk.va + 4 * x.k as u64);
         a.store64(mem(RBP, ENV_PC), RCX);
         a.mov_imm(RAX, EXIT_INTERP as u64);
         let j = a.jmp();

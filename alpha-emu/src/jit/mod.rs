@@ -53,9 +53,8 @@ pub(crate) struct Env {
     pub patch: u64,
     /// Addresses (kept as integers: they are only handed to compiled code).
     state: usize,
-    rtlb: usize,
-    wtlb: usize,
-    itab: usize,
+    tlb: usize,
+    pub(crate) itab: usize,
 }
 
 /// An indirect-jump table entry: a guest address and its compiled entry.
@@ -102,6 +101,8 @@ pub(crate) struct Jit {
     pub compiled: u64,
     /// Times the buffer was reset.
     pub resets: u64,
+    /// Exits to the dispatcher, by exit code (budget, lookup, interpreter).
+    pub exits: [u64; 3],
 }
 
 impl std::fmt::Debug for Jit {
@@ -119,9 +120,7 @@ fn emit_runtime(a: &mut Asm) -> (usize, usize) {
     const ENV_PC: i32 = std::mem::offset_of!(Env, exit_pc) as i32;
     const ENV_PATCH: i32 = std::mem::offset_of!(Env, patch) as i32;
     const ENV_STATE: i32 = std::mem::offset_of!(Env, state) as i32;
-    const ENV_RTLB: i32 = std::mem::offset_of!(Env, rtlb) as i32;
-    const ENV_WTLB: i32 = std::mem::offset_of!(Env, wtlb) as i32;
-    const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
+    const ENV_TLB: i32 = std::mem::offset_of!(Env, tlb) as i32;
     // enter(env = rdi, target = rsi)
     for r in [RBX, RBP, R12, R13, R14, R15] {
         a.push(r);
@@ -129,9 +128,7 @@ fn emit_runtime(a: &mut Asm) -> (usize, usize) {
     a.alu_imm(Alu::Sub, RSP, 8);
     a.mov(RBP, RDI);
     a.load64(RBX, mem(RBP, ENV_STATE));
-    a.load64(R13, mem(RBP, ENV_RTLB));
-    a.load64(R14, mem(RBP, ENV_WTLB));
-    a.load64(R12, mem(RBP, ENV_ITAB));
+    a.load64(R13, mem(RBP, ENV_TLB));
     a.load64(R15, mem(RBP, ENV_LEFT));
     a.jmp_r(RSI);
     // exit: eax = code
@@ -193,8 +190,7 @@ impl Jit {
                 exit_pc: 0,
                 patch: 0,
                 state: 0,
-                rtlb: 0,
-                wtlb: 0,
+                tlb: 0,
                 itab: 0,
             }),
             scratch: a.buf,
@@ -202,6 +198,7 @@ impl Jit {
             bitcount,
             compiled: 0,
             resets: 0,
+            exits: [0; 3],
         })
     }
 
@@ -381,14 +378,13 @@ impl Jit {
             let env = &mut *self.env;
             env.left = chunk;
             env.state = &mut *cx.st as *mut State as usize;
-            env.rtlb = cx.mmu.read_tlb() as usize;
-            env.wtlb = cx.mmu.write_tlb() as usize;
+            env.tlb = cx.mmu.data_tlbs() as usize;
             env.itab = self.itab.as_ptr() as usize;
             // SAFETY: `enter` is the entry sequence at the start of our
             // buffer (see `new`) and `entry` the start of a block compiled
             // into it in the current generation. Compiled code only reads
             // and writes: the guest registers in `*env.state` (a live,
-            // exclusively borrowed `State`), `*env`, the TLB arrays and the
+            // exclusively borrowed `State`), `*env`, the data TLBs and the
             // indirect table (live boxes owned by this CPU, only read), and
             // guest RAM through host addresses the TLB holds, which stay
             // valid while the Mmu keeps its `Arc<GuestRam>` — each access
@@ -399,6 +395,7 @@ impl Jit {
             let code = unsafe { (self.enter)(env, self.base + entry) };
             *left -= chunk - env.left;
             cx.st.pc = env.exit_pc;
+            self.exits[(code as usize).min(2)] += 1;
             match code {
                 EXIT_BUDGET => {}
                 EXIT_LOOKUP => {

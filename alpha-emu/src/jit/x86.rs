@@ -16,6 +16,10 @@ pub(crate) const RSP: R = R(4);
 pub(crate) const RBP: R = R(5);
 pub(crate) const RSI: R = R(6);
 pub(crate) const RDI: R = R(7);
+pub(crate) const R8: R = R(8);
+pub(crate) const R9: R = R(9);
+pub(crate) const R10: R = R(10);
+pub(crate) const R11: R = R(11);
 pub(crate) const R12: R = R(12);
 pub(crate) const R13: R = R(13);
 pub(crate) const R14: R = R(14);
@@ -351,6 +355,10 @@ impl Asm {
     pub fn movzx16(&mut self, dst: R, src: R) {
         self.op_r(None, false, &[0x0f, 0xb7], dst.0, src.0, false);
     }
+    /// `lea dst, [m]`.
+    pub fn lea(&mut self, dst: R, m: Mem) {
+        self.op_m(None, true, &[0x8d], dst.0, m, false);
+    }
     /// `popcnt dst, src` / `lzcnt` / `tzcnt` (F3-prefixed 0F B8/BD/BC).
     pub fn bitcount(&mut self, opc: u8, dst: R, src: R) {
         self.op_r(Some(0xf3), true, &[0x0f, opc], dst.0, src.0, false);
@@ -495,7 +503,11 @@ mod tests {
             enc(|a| a.mov_imm(RAX, u64::MAX - 1)),
             [0x48, 0xc7, 0xc0, 0xfe, 0xff, 0xff, 0xff]
         );
-        assert_eq!(enc(|a| a.mov_imm(R8_, 1 << 40))[..2], [0x49, 0xb8]);
+        assert_eq!(enc(|a| a.mov_imm(R8, 1 << 40))[..2], [0x49, 0xb8]);
+        // lea r9, [r10-8] ; test r11d, 1 ; movzx ecx, r8b
+        assert_eq!(enc(|a| a.lea(R9, mem(R10, -8))), [0x4d, 0x8d, 0x4a, 0xf8]);
+        assert_eq!(enc(|a| a.test32_imm(R11, 1))[..3], [0x41, 0xf7, 0xc3]);
+        assert_eq!(enc(|a| a.movzx8(RCX, R8)), [0x41, 0x0f, 0xb6, 0xc8]);
         // setb dl ; cmovne rax, rcx ; movsxd rax, eax
         assert_eq!(enc(|a| a.setcc(Cc::B, RDX)), [0x0f, 0x92, 0xc2]);
         assert_eq!(enc(|a| a.cmov(Cc::Ne, RAX, RCX)), [0x48, 0x0f, 0x45, 0xc1]);
@@ -528,6 +540,4 @@ mod tests {
             [0x48, 0x8b, 0x45, 0x00]
         );
     }
-
-    const R8_: R = R(8);
 }
