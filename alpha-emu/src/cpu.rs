@@ -14,6 +14,9 @@ use crate::regs::AlphaRegs;
 /// other CPUs' `imb`s (about the longest a stale translation can be used;
 /// checked at block boundaries).
 const CHUNK: u64 = 4096;
+/// The same for compiled code, whose exits cost more than a block dispatch.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+const JIT_CHUNK: u64 = 1 << 16;
 
 /// Counters a CPU keeps about itself.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +31,11 @@ pub struct CpuStats {
     pub code_pages: usize,
     /// Live predecoded blocks.
     pub code_blocks: usize,
+    /// Blocks compiled to host code.
+    pub compiled_blocks: u64,
+    /// Times compiled code left for the dispatcher: to look a block up, to
+    /// let the interpreter run one instruction, or at the end of the budget.
+    pub jit_exits: u64,
 }
 
 /// One virtual Alpha CPU: interpreter, software TLB and code cache.
@@ -39,6 +47,10 @@ pub struct AlphaCpu {
     shared: Arc<Shared>,
     imb_seen: u64,
     retired: u64,
+    /// Whether to compile blocks to host code (where supported).
+    jit_enabled: bool,
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    jit: Option<Box<crate::jit::Jit>>,
 }
 
 impl std::fmt::Debug for AlphaCpu {
@@ -61,6 +73,44 @@ impl AlphaCpu {
             imb_seen: shared.imb_generation(),
             shared,
             retired: 0,
+            jit_enabled: true,
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            jit: None,
+        }
+    }
+
+    /// Chooses whether this CPU compiles hot guest code to host machine
+    /// code (on by default; available on x86-64 Linux hosts, elsewhere the
+    /// interpreter always runs). Both give the same results instruction for
+    /// instruction, budgets included; the interpreter is slower.
+    pub fn set_jit(&mut self, enabled: bool) {
+        self.jit_enabled = enabled;
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if !enabled {
+            self.jit = None;
+        }
+    }
+
+    /// Debug aid: blocks compiled, and exits of compiled code by kind
+    /// (budget, lookup, interpreter).
+    #[doc(hidden)]
+    pub fn jit_counts(&self) -> (u64, [u64; 3]) {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if let Some(j) = &self.jit {
+            return (j.compiled, j.exits);
+        }
+        (0, [0; 3])
+    }
+
+    /// Whether guest code is being compiled to host code.
+    pub fn jit_active(&self) -> bool {
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        {
+            self.jit.is_some()
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+        {
+            false
         }
     }
 
@@ -77,6 +127,8 @@ impl AlphaCpu {
             code_flushes: self.code.flushes,
             code_pages: self.code.pages(),
             code_blocks: self.code.live_blocks(),
+            compiled_blocks: self.jit_counts().0,
+            jit_exits: self.jit_counts().1.iter().sum(),
         }
     }
 
@@ -109,6 +161,12 @@ impl AlphaCpu {
     fn run_inner(&mut self, space: &dyn PageTable, budget: u64) -> Trap {
         let mut left = budget;
         let multi = self.shared.cpus() > 1;
+        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+        if self.jit_enabled && self.jit.is_none() {
+            // No executable memory: stay with the interpreter.
+            self.jit = crate::jit::Jit::new().map(Box::new);
+            self.jit_enabled = self.jit.is_some();
+        }
         loop {
             if left == 0 {
                 return Trap::BudgetExpired;
@@ -136,7 +194,19 @@ impl AlphaCpu {
                 multi,
                 retired: self.retired,
             };
-            let exit = run(&mut cx, &mut left, CHUNK);
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            let exit = match self.jit.as_mut() {
+                Some(jit) => jit.run(&mut cx, &mut left, JIT_CHUNK),
+                None => {
+                    cx.code.index.killed.clear();
+                    run(&mut cx, &mut left, CHUNK)
+                }
+            };
+            #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+            let exit = {
+                cx.code.index.killed.clear();
+                run(&mut cx, &mut left, CHUNK)
+            };
             self.retired += before - left;
             match exit {
                 Exit::Continue => {}

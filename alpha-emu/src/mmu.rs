@@ -42,6 +42,7 @@ const CODE_MARK: u64 = 1 << 12;
 /// remaps a region while it is alive. So `ptr..ptr + PAGE_SIZE` is valid,
 /// writable host memory for the page's whole life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
 pub(crate) struct HostPage(NonNull<u8>);
 
 // SAFETY: a HostPage is an address into the machine's shared guest RAM, which is
@@ -124,17 +125,38 @@ pub(crate) struct MemFault {
     pub access: Access,
 }
 
+/// One TLB entry. The layout is fixed because compiled code reads it
+/// (see [`TLB_ENTRY_SHIFT`], [`TLB_ADDEND`]).
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
 struct Entry {
+    /// The virtual page address ([`INVALID_TAG`] when empty; write entries
+    /// of code pages also carry [`CODE_MARK`]).
     tag: u64,
     host: Option<HostPage>,
     pa: u64,
+    /// `host - tag` (wrapping): adding a virtual address in the page gives
+    /// its host address. 0 when empty.
+    addend: u64,
 }
 
 const EMPTY: Entry = Entry {
     tag: INVALID_TAG,
     host: None,
     pa: 0,
+    addend: 0,
+};
+
+/// log2 of the size of a TLB entry in bytes.
+pub(crate) const TLB_ENTRY_SHIFT: u32 = 5;
+/// Byte offset of the `addend` field in a TLB entry (the tag is at 0).
+pub(crate) const TLB_ADDEND: i32 = 24;
+/// Entries per TLB (direct mapped on `va >> PAGE_SHIFT`).
+pub(crate) const TLB_SIZE: usize = TLB_ENTRIES;
+const _: () = {
+    assert!(std::mem::size_of::<Entry>() == 1 << TLB_ENTRY_SHIFT);
+    assert!(std::mem::offset_of!(Entry, tag) == 0);
+    assert!(std::mem::offset_of!(Entry, addend) == TLB_ADDEND as usize);
 };
 
 /// One direct-mapped TLB (a fixed-size array, so a masked index needs no
@@ -144,6 +166,17 @@ type Tlb = Box<[Entry; TLB_ENTRIES]>;
 fn empty_tlb() -> Tlb {
     Box::new([EMPTY; TLB_ENTRIES])
 }
+
+/// The read and write TLBs side by side, so compiled code reaches both from
+/// one base register (the write TLB at [`WRITE_TLB_OFFSET`]).
+#[repr(C)]
+struct DataTlbs {
+    read: [Entry; TLB_ENTRIES],
+    write: [Entry; TLB_ENTRIES],
+}
+
+/// Byte offset of the write TLB from the read TLB.
+pub(crate) const WRITE_TLB_OFFSET: i32 = std::mem::offset_of!(DataTlbs, write) as i32;
 
 /// A store that succeeded.
 #[derive(Debug, Clone, Copy)]
@@ -162,8 +195,7 @@ fn slot(va: u64) -> usize {
 /// The software MMU of one CPU.
 pub(crate) struct Mmu {
     ram: Arc<GuestRam>,
-    read: Tlb,
-    write: Tlb,
+    tlb: Box<DataTlbs>,
     exec: Tlb,
     asid: u64,
     generation: u64,
@@ -176,8 +208,10 @@ impl Mmu {
     pub fn new(ram: Arc<GuestRam>) -> Mmu {
         Mmu {
             ram,
-            read: empty_tlb(),
-            write: empty_tlb(),
+            tlb: Box::new(DataTlbs {
+                read: [EMPTY; TLB_ENTRIES],
+                write: [EMPTY; TLB_ENTRIES],
+            }),
             exec: empty_tlb(),
             asid: u64::MAX,
             generation: u64::MAX,
@@ -185,17 +219,23 @@ impl Mmu {
         }
     }
 
+    /// The read TLB's entries, followed by the write TLB's at
+    /// [`WRITE_TLB_OFFSET`], for compiled code (stable for the life of the Mmu).
+    pub fn data_tlbs(&self) -> *const u8 {
+        (&*self.tlb as *const DataTlbs).cast()
+    }
+
     /// Drops every cached translation.
     pub fn flush(&mut self) {
-        self.read.fill(EMPTY);
-        self.write.fill(EMPTY);
+        self.tlb.read.fill(EMPTY);
+        self.tlb.write.fill(EMPTY);
         self.exec.fill(EMPTY);
     }
 
     /// Drops the write entries' code marks (after the code cache was
     /// emptied, the pages they name hold no predecoded code any more).
     pub fn clear_code_marks(&mut self) {
-        for w in self.write.iter_mut() {
+        for w in self.tlb.write.iter_mut() {
             if w.tag != INVALID_TAG {
                 w.tag &= !CODE_MARK;
             }
@@ -206,7 +246,7 @@ impl Mmu {
     /// stores to it take the slow path (which invalidates blocks).
     pub fn mark_code(&mut self, pa: u64) {
         let pa = pa & !PAGE_MASK;
-        for w in self.write.iter_mut() {
+        for w in self.tlb.write.iter_mut() {
             if w.pa == pa && w.tag != INVALID_TAG {
                 w.tag |= CODE_MARK;
             }
@@ -238,6 +278,7 @@ impl Mmu {
             tag: page,
             host: Some(host),
             pa: frame,
+            addend: (ptr as u64).wrapping_sub(page),
         })
     }
 
@@ -248,7 +289,7 @@ impl Mmu {
         space: &dyn PageTable,
         va: u64,
     ) -> Result<u64, MemFault> {
-        let e = &self.read[slot(va)];
+        let e = &self.tlb.read[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
                 return Ok(h.load::<W>(va));
@@ -282,14 +323,14 @@ impl Mmu {
         va: u64,
     ) -> Result<(HostPage, u64), MemFault> {
         let i = slot(va);
-        let e = &self.read[i];
+        let e = &self.tlb.read[i];
         if e.tag == va & !PAGE_MASK {
             if let Some(h) = e.host {
                 return Ok((h, e.pa));
             }
         }
         let e = self.fill(space, va, Access::Read)?;
-        self.read[i] = e;
+        self.tlb.read[i] = e;
         let h = e.host.ok_or(MemFault {
             va,
             access: Access::Read,
@@ -306,7 +347,7 @@ impl Mmu {
         va: u64,
     ) -> Result<(HostPage, u64, bool), MemFault> {
         let i = slot(va);
-        let e = &self.write[i];
+        let e = &self.tlb.write[i];
         if e.tag & !CODE_MARK == va & !PAGE_MASK {
             if let Some(h) = e.host {
                 return Ok((h, e.pa, e.tag & CODE_MARK != 0));
@@ -317,7 +358,7 @@ impl Mmu {
         if is_code {
             e.tag |= CODE_MARK;
         }
-        self.write[i] = e;
+        self.tlb.write[i] = e;
         let h = e.host.ok_or(MemFault {
             va,
             access: Access::Write,
@@ -337,7 +378,7 @@ impl Mmu {
         va: u64,
         v: u64,
     ) -> Result<Stored, MemFault> {
-        let e = &self.write[slot(va)];
+        let e = &self.tlb.write[slot(va)];
         if e.tag == va & (!PAGE_MASK | (W as u64 - 1)) {
             if let Some(h) = e.host {
                 h.store::<W>(va, v);

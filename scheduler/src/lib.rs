@@ -10,6 +10,8 @@
 //!   the global policy.
 //! * [`accounting`], [`histogram`], [`telemetry`]: CPU, wait, wake-up latency,
 //!   deadline misses, fairness; [`SchedTelemetry`] for the kernel snapshot.
+//! * [`slots`], [`slot_heap`], [`ticket_tree`]: the policies' hot-path
+//!   structures, indexed by a dense per-strand slot instead of a hash.
 //! * [`sim`]: a deterministic virtual-time simulator comparing the policies.
 //!
 //! Everything here is deterministic: decisions depend only on the sequence of
@@ -29,7 +31,10 @@ pub mod queue;
 pub mod rng;
 pub mod runtime;
 pub mod sim;
+pub mod slot_heap;
+pub mod slots;
 pub mod telemetry;
+pub mod ticket_tree;
 pub mod watchdog;
 
 pub use group::{LocalRoundRobin, LocalScheduler, PolicyAsLocal, GROUP_ID_BASE};

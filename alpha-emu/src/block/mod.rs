@@ -133,6 +133,8 @@ pub(crate) struct CodeIndex {
     by_va: HashMap<u64, u32>,
     jcache: Box<[JEntry; JCACHE]>,
     pages: HashMap<u64, CodePage>,
+    /// Blocks killed since the compiled-code layer last looked (it unlinks them).
+    pub killed: Vec<u32>,
 }
 
 impl Default for CodeIndex {
@@ -142,6 +144,7 @@ impl Default for CodeIndex {
             by_va: HashMap::new(),
             jcache: Box::new([JEMPTY; JCACHE]),
             pages: HashMap::new(),
+            killed: Vec::new(),
         }
     }
 }
@@ -172,6 +175,11 @@ impl CodeIndex {
         let id = *self.by_va.get(&va)?;
         self.jcache[j] = JEntry { va, id };
         Some(id)
+    }
+
+    /// The live block entered at `va`, if any, without touching the lookup cache.
+    pub fn peek(&self, va: u64) -> Option<u32> {
+        self.by_va.get(&va).copied()
     }
 
     /// Whether physical page `pa` (any address in it) holds predecoded code.
@@ -235,6 +243,7 @@ impl CodeIndex {
         let mut killed = false;
         let mut covered = [0u64; PAGE_INSNS / 64];
         let meta = &mut self.meta;
+        let dead = &mut self.killed;
         page.blocks.retain(|&id| {
             let m = &mut meta[id as usize];
             if !m.live {
@@ -244,6 +253,7 @@ impl CodeIndex {
             if lo <= last && first <= hi {
                 m.live = false;
                 killed = true;
+                dead.push(id);
                 return false;
             }
             for s in lo..=hi {
@@ -287,6 +297,7 @@ impl CodeIndex {
     }
 
     fn clear(&mut self) {
+        self.killed.clear();
         self.meta.clear();
         self.by_va.clear();
         self.jcache.fill(JEMPTY);

@@ -4,7 +4,7 @@
 //! the Alpha Architecture Handbook defines the operation.
 
 /// Byte mask for each 8-bit ZAPNOT selector: bit i set → byte i all ones.
-static BYTE_MASKS: [u64; 256] = {
+pub(crate) static BYTE_MASKS: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut m = 0;
     while m < 256 {

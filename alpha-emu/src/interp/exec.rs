@@ -679,7 +679,7 @@ fn early_exit(st: &mut State, blk: &Block, pos: &[u16], left: &mut u64, early: E
 
 /// Finds (or builds) the block entered at `pc`.
 #[inline]
-fn find_block(
+pub(crate) fn find_block(
     mmu: &mut Mmu,
     code: &mut CodeCache,
     space: &dyn PageTable,
@@ -783,39 +783,51 @@ pub(crate) fn run(cx: &mut Ctx<'_>, left: &mut u64, soft: u64) -> Exit {
 fn step(cx: &mut Ctx<'_>, left: &mut u64, retired: u64) -> Exit {
     let budget = *left;
     while *left > 0 {
-        let pc = cx.st.pc & !3;
-        let (host, _) = match cx.mmu.exec_entry(cx.space, pc) {
-            Ok(x) => x,
-            Err(f) => {
-                cx.st.pc = pc;
-                return Exit::Trap(Trap::PageFault {
-                    va: f.va,
-                    access: Access::Execute,
-                    pc,
-                });
-            }
-        };
-        let op = decode(host.load::<4>(pc) as u32);
-        let (blk, has_body) = single(pc, host, op);
-        let body: &[Op] = if has_body && op.kind != Kind::Nop {
-            std::slice::from_ref(&op)
-        } else {
-            &[]
-        };
-        let mut m = Mem {
-            mmu: &mut *cx.mmu,
-            index: &mut cx.code.index,
-            space: cx.space,
-            shared: cx.shared,
-            me: cx.me,
-            multi: cx.multi,
-        };
-        let rpcc_base = retired + (budget - *left);
-        match exec_block(cx.st, &mut m, &blk, body, &[0], left, rpcc_base) {
-            Flow::Next { pc, .. } => cx.st.pc = pc,
-            Flow::Trap(t) => return Exit::Trap(t),
-            Flow::Imb => return Exit::Imb,
+        if let Some(exit) = step_one(cx, left, retired + (budget - *left)) {
+            return exit;
         }
     }
     Exit::Budget
+}
+
+/// Executes the one instruction at `State::pc` (decoded afresh), counting
+/// it off `*left` (which must be at least 1) if it retires. `retired` is the
+/// number of instructions retired before it (for `rpcc`). Returns `None`
+/// when execution goes on at the new `State::pc`.
+pub(crate) fn step_one(cx: &mut Ctx<'_>, left: &mut u64, retired: u64) -> Option<Exit> {
+    let pc = cx.st.pc & !3;
+    let (host, _) = match cx.mmu.exec_entry(cx.space, pc) {
+        Ok(x) => x,
+        Err(f) => {
+            cx.st.pc = pc;
+            return Some(Exit::Trap(Trap::PageFault {
+                va: f.va,
+                access: Access::Execute,
+                pc,
+            }));
+        }
+    };
+    let op = decode(host.load::<4>(pc) as u32);
+    let (blk, has_body) = single(pc, host, op);
+    let body: &[Op] = if has_body && op.kind != Kind::Nop {
+        std::slice::from_ref(&op)
+    } else {
+        &[]
+    };
+    let mut m = Mem {
+        mmu: &mut *cx.mmu,
+        index: &mut cx.code.index,
+        space: cx.space,
+        shared: cx.shared,
+        me: cx.me,
+        multi: cx.multi,
+    };
+    match exec_block(cx.st, &mut m, &blk, body, &[0], left, retired) {
+        Flow::Next { pc, .. } => {
+            cx.st.pc = pc;
+            None
+        }
+        Flow::Trap(t) => Some(Exit::Trap(t)),
+        Flow::Imb => Some(Exit::Imb),
+    }
 }

@@ -5,7 +5,7 @@ pub mod alu;
 mod exec;
 pub(crate) mod shared;
 
-pub(crate) use exec::{run, Ctx, Exit};
+pub(crate) use exec::{find_block, run, step_one, Ctx, Exit};
 pub(crate) use shared::Shared;
 
 use crate::regs::AlphaRegs;
@@ -22,7 +22,9 @@ pub const IMPLVER: u64 = 2;
 
 /// The register file as the interpreter keeps it while running: 256 slots
 /// per file so a `u8` register index never needs a bounds check; slot 31 is
-/// always zero and slot 32 is the write sink for r31/f31.
+/// always zero and slot 32 is the write sink for r31/f31. The layout is
+/// fixed because compiled code addresses the fields (see `STATE_*`).
+#[repr(C)]
 pub(crate) struct State {
     pub r: [u64; 256],
     pub f: [u64; 256],
@@ -35,6 +37,13 @@ pub(crate) struct State {
     /// The `rc`/`rs` interrupt flag.
     pub intr_flag: u64,
 }
+
+/// Byte offset of `State::f`.
+pub(crate) const STATE_F: i32 = std::mem::offset_of!(State, f) as i32;
+/// Byte offset of `State::unique`.
+pub(crate) const STATE_UNIQUE: i32 = std::mem::offset_of!(State, unique) as i32;
+/// Byte offset of `State::intr_flag`.
+pub(crate) const STATE_INTR: i32 = std::mem::offset_of!(State, intr_flag) as i32;
 
 impl State {
     /// A zeroed state.

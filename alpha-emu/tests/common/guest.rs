@@ -151,6 +151,9 @@ pub fn run_ours(path: &Path, quantum: u64) -> (Outcome, u64) {
     let mut vm = Vm::new();
     load_elf(&mut vm, &image);
     let out = run_loaded(&mut vm, quantum);
+    if std::env::var_os("ALPHA_EMU_STATS").is_some() {
+        eprintln!("{:?} {:?}", vm.cpu.stats(), vm.cpu.jit_counts());
+    }
     use spin_kernel::machine::Cpu;
     (out, vm.cpu.retired())
 }

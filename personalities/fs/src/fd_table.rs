@@ -174,3 +174,90 @@ impl FdTable {
         self.limit
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests_support::NullNotifier;
+    use crate::{OpenFlags, Vfs};
+
+    fn file() -> Arc<OpenFile> {
+        let v = Vfs::new(Arc::new(NullNotifier));
+        v.open(b"/", b"/dev/null", OpenFlags::read_write(), 0, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn lowest_free_and_close() {
+        let mut t = FdTable::new();
+        let f = file();
+        assert_eq!(t.insert(f.clone(), false).unwrap(), 0);
+        assert_eq!(t.insert(f.clone(), true).unwrap(), 1);
+        assert_eq!(t.insert(f.clone(), false).unwrap(), 2);
+        t.close(1).unwrap();
+        assert_eq!(t.close(1).unwrap_err(), Errno::EBADF);
+        assert_eq!(t.insert(f.clone(), false).unwrap(), 1);
+        assert_eq!(t.get(7).unwrap_err(), Errno::EBADF);
+        assert_eq!(t.get(-1).unwrap_err(), Errno::EBADF);
+        assert!(Arc::ptr_eq(&t.get(2).unwrap(), &f));
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            t.iter().map(|(fd, _)| fd).collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn dup2_dupfd_and_limits() {
+        let mut t = FdTable::new();
+        let (a, b) = (file(), file());
+        t.insert(a.clone(), false).unwrap();
+        assert!(t.insert_at(10, b.clone(), true).unwrap().is_none());
+        assert!(Arc::ptr_eq(
+            &t.insert_at(10, a.clone(), false).unwrap().unwrap(),
+            &b
+        ));
+        assert_eq!(t.insert_from(5, b.clone(), false).unwrap(), 5);
+        assert_eq!(t.insert_from(10, b.clone(), false).unwrap(), 11);
+        assert_eq!(
+            t.insert_from(-1, b.clone(), false).unwrap_err(),
+            Errno::EINVAL
+        );
+        assert_eq!(t.insert_at(-3, b.clone(), false).unwrap_err(), Errno::EBADF);
+        assert_eq!(
+            t.insert_at(1024, b.clone(), false).unwrap_err(),
+            Errno::EBADF
+        );
+        assert_eq!(
+            t.insert_from(1024, b.clone(), false).unwrap_err(),
+            Errno::EINVAL
+        );
+        t.set_limit(12);
+        assert_eq!(t.limit(), 12);
+        for _ in 0..8 {
+            t.insert(b.clone(), false).unwrap();
+        }
+        assert_eq!(t.insert(b.clone(), false).unwrap_err(), Errno::EMFILE);
+    }
+
+    #[test]
+    fn cloexec_exec_fork_exit() {
+        let mut t = FdTable::new();
+        let f = file();
+        t.insert(f.clone(), false).unwrap();
+        t.insert(f.clone(), true).unwrap();
+        assert!(t.cloexec(1).unwrap());
+        t.set_cloexec(0, true).unwrap();
+        t.set_cloexec(1, false).unwrap();
+        assert_eq!(t.set_cloexec(5, true).unwrap_err(), Errno::EBADF);
+        assert_eq!(t.cloexec(5).unwrap_err(), Errno::EBADF);
+        let child = t.clone();
+        assert!(Arc::ptr_eq(&child.get(0).unwrap(), &t.get(0).unwrap()));
+        assert_eq!(t.close_on_exec().len(), 1);
+        assert_eq!(t.get(0).unwrap_err(), Errno::EBADF);
+        assert!(t.get(1).is_ok());
+        assert_eq!(t.close_all().len(), 1);
+        assert!(t.is_empty());
+        assert_eq!(child.len(), 2);
+    }
+}

@@ -1,17 +1,47 @@
-//! `fair`: CFS-style weighted virtual runtime.
+//! `fair`: EEVDF, earliest eligible virtual deadline first (Stoica &
+//! Abdel-Wahab 1995; Linux's fair class since 6.6).
 //!
-//! Each strand accumulates virtual runtime `ran * 1024 / weight`; the strand
-//! with the least runs next, for a slice of `latency * weight / total weight`
-//! (at least the minimum granularity). A strand that wakes up is placed no
-//! further back than half a latency behind the queue's minimum, so sleepers
-//! get a prompt but bounded bonus. Weights come from `SchedParams::weight`
-//! (100 = nice 0) or from the priority through Linux's nice table.
+//! Each strand has a weight `w` (from `SchedParams::weight`, 100 = Linux's
+//! nice 0 = 1024, or from the priority through Linux's nice table), a virtual
+//! runtime `v` that running for `t` ns advances by `t · 1024 / w`, and a
+//! virtual deadline `d = v_e + r · 1024 / w`, where `v_e` is its vruntime when
+//! it asked for its current request of `r` ns (the slice).
+//!
+//! The *competing set* is every strand queued or running. Its weighted average
+//! vruntime `V = Σ wᵢvᵢ / Σ wᵢ` is where a strand that had received exactly its
+//! weighted share would be; a strand's *lag* is `V − v`. A strand is
+//! *eligible* when its lag is not negative (`v ≤ V`), and the pick is the
+//! eligible queued strand with the earliest virtual deadline: strands that
+//! are owed CPU run in deadline order, strands that are ahead wait. (Some
+//! strand always has `v ≤ V`; if that is a running one, on another CPU, the
+//! pick is the queued strand with the least vruntime.) The pick runs for what
+//! is left of its request; when it has used all of it, it asks for the next
+//! `r` ns and its deadline moves `r · 1024 / w` on.
+//!
+//! A strand that blocks leaves with its lag, clamped to ±`lag_bound` ns of
+//! CPU, and comes back at `v = V − lag` (scaled as Linux's `place_entity`
+//! does so that its lag after joining is the one it left with): sleeping
+//! neither earns credit beyond what it was owed nor forgives what it overdrew.
+//! A weight change keeps the lag in ns of CPU.
+//!
+//! Queued strands sit in a [`DeadlineTree`] ordered by deadline and augmented
+//! with the least vruntime of each subtree, so the pick is one walk from the
+//! root; `V` is kept as two running sums and eligibility tested as
+//! `v · Σw ≤ Σwv`, without dividing. Pick, enqueue, remove: O(log n).
+//!
+//! The trait has no "blocked" call: the runtime charges a stopping strand and
+//! then either enqueues it again or, if it blocked, says nothing. So a charged
+//! strand stays in the competing set until the next call; if that call is not
+//! its enqueue, it leaves then, exactly as if it had left when charged (no
+//! other call came in between).
+
+mod tree;
 
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
 use super::FairWeights;
-use crate::ids::IdMap;
-use crate::queue::StampHeap;
+use crate::slots::Slots;
+pub use tree::DeadlineTree;
 
 /// Linux's `sched_prio_to_weight`: nice -20 ..= 19.
 pub const NICE_TO_WEIGHT: [u64; 40] = [
@@ -20,41 +50,88 @@ pub const NICE_TO_WEIGHT: [u64; 40] = [
     70, 56, 45, 36, 29, 23, 18, 15,
 ];
 
-/// Weight of nice 0.
+/// Weight of nice 0: one ns of CPU at this weight is one unit of vruntime.
 const NICE_0: u64 = 1024;
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    vruntime: u64,
-    weight: u64,
-    /// The heap stamp while queued.
-    queued: Option<u64>,
+/// Largest weight (2^24, 16 384 × nice 0); keeps `Σ w` in a u64 for up to
+/// 2^40 strands and `Σ w·v` in a u128.
+pub const MAX_WEIGHT: u64 = 1 << 24;
+
+/// Where the virtual time starts, so a strand owed CPU at the very beginning
+/// still has room below it (2^32 units is 4.3 s of CPU at nice 0).
+const VIRTUAL_EPOCH: u64 = 1 << 32;
+
+/// No pending strand.
+const NONE: usize = usize::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Not competing: new, blocked, or drained. `vlag` holds its lag.
+    Off,
+    /// In the tree.
+    Queued,
+    /// Picked, not yet charged.
+    Running,
+    /// Charged after running; enqueued next or leaves (module docs).
+    Charged,
 }
 
-/// Virtual-runtime fair scheduling.
+#[derive(Debug, Clone, Copy)]
+struct Entity {
+    vruntime: u64,
+    deadline: u64,
+    /// 0 until the strand first joins.
+    weight: u64,
+    /// `r · 1024 / weight`: the virtual length of one request.
+    vslice: u64,
+    /// Lag saved when it left (vruntime units, at `weight`).
+    vlag: i64,
+    state: State,
+}
+
+const FRESH: Entity = Entity {
+    vruntime: 0,
+    deadline: 0,
+    weight: 0,
+    vslice: 0,
+    vlag: 0,
+    state: State::Off,
+};
+
+/// EEVDF fair scheduling. See the module docs.
 #[derive(Debug)]
 pub struct Fair {
-    heap: StampHeap<u64>,
-    strands: IdMap<Entry>,
-    queued: usize,
-    min_vruntime: u64,
-    queued_weight: u64,
-    latency: Nanos,
-    min_granularity: Nanos,
+    slots: Slots,
+    entities: Vec<Entity>,
+    tree: DeadlineTree,
+    /// `Σ w·v` over the competing set.
+    sum_wv: u128,
+    /// `Σ w` over the competing set.
+    sum_w: u64,
+    /// `V` when the competing set last emptied: where the next strand lands.
+    idle_v: u64,
+    /// The charged strand awaiting its enqueue, or [`NONE`].
+    pending: usize,
+    /// The request, ns of CPU.
+    slice: Nanos,
+    /// The most lag kept across a block, ns of CPU.
+    lag_bound: Nanos,
     weights: FairWeights,
 }
 
 impl Fair {
-    /// A fair policy with a scheduling `latency` and `min_granularity` (ns).
-    pub fn new(latency: Nanos, min_granularity: Nanos, weights: FairWeights) -> Fair {
+    /// EEVDF with requests of `slice` ns and lags bounded by `lag_bound` ns.
+    pub fn new(slice: Nanos, lag_bound: Nanos, weights: FairWeights) -> Fair {
         Fair {
-            heap: StampHeap::new(),
-            strands: IdMap::default(),
-            queued: 0,
-            min_vruntime: 0,
-            queued_weight: 0,
-            latency: latency.max(1),
-            min_granularity: min_granularity.max(1),
+            slots: Slots::new(),
+            entities: Vec::new(),
+            tree: DeadlineTree::new(),
+            sum_wv: 0,
+            sum_w: 0,
+            idle_v: VIRTUAL_EPOCH,
+            pending: NONE,
+            slice: slice.max(1),
+            lag_bound,
             weights,
         }
     }
@@ -62,7 +139,7 @@ impl Fair {
     /// The load weight of a strand with `params` (nice 0 = 1024).
     pub fn weight_of(&self, params: &SchedParams) -> u64 {
         match self.weights {
-            FairWeights::Weight => (u64::from(params.weight) * NICE_0 / 100).max(1),
+            FairWeights::Weight => (u64::from(params.weight) * NICE_0 / 100).clamp(1, MAX_WEIGHT),
             FairWeights::Priority => {
                 let nice = (16 - i32::from(params.priority.min(31))).clamp(-20, 19);
                 NICE_TO_WEIGHT[(nice + 20) as usize]
@@ -72,16 +149,145 @@ impl Fair {
 
     /// The virtual runtime of `strand`, if known.
     pub fn vruntime_of(&self, strand: StrandId) -> Option<u64> {
-        self.strands.get(&strand).map(|e| e.vruntime)
+        self.entity(strand).map(|e| e.vruntime)
     }
 
-    fn tidy(&mut self) {
-        let strands = &self.strands;
-        let live =
-            |id: StrandId, stamp: u64| strands.get(&id).and_then(|e| e.queued) == Some(stamp);
-        self.heap.clean_top(live);
-        self.heap.maybe_compact(self.queued, live);
+    /// The virtual deadline of `strand`, if known.
+    pub fn deadline_of(&self, strand: StrandId) -> Option<u64> {
+        self.entity(strand).map(|e| e.deadline)
     }
+
+    /// The lag of `strand` in vruntime units: `V − v` while it competes, the
+    /// lag it left with otherwise.
+    pub fn lag_of(&self, strand: StrandId) -> Option<i64> {
+        let e = self.entity(strand)?;
+        Some(match e.state {
+            State::Off => e.vlag,
+            _ => clamp_i64(i128::from(self.avg_vruntime()) - i128::from(e.vruntime)),
+        })
+    }
+
+    /// `V`, the weighted average vruntime of the competing set (rounded
+    /// down), or where the next strand would land if it is empty.
+    pub fn avg_vruntime(&self) -> u64 {
+        if self.sum_w == 0 {
+            self.idle_v
+        } else {
+            (self.sum_wv / u128::from(self.sum_w)) as u64
+        }
+    }
+
+    /// Whether `strand` competes with a vruntime at most `V`.
+    pub fn is_eligible(&self, strand: StrandId) -> bool {
+        self.entity(strand)
+            .is_some_and(|e| e.state != State::Off && self.eligible(e.vruntime))
+    }
+
+    fn entity(&self, strand: StrandId) -> Option<&Entity> {
+        self.slots.get(strand).map(|s| &self.entities[s])
+    }
+
+    /// `v ≤ V`, exactly: `v · Σw ≤ Σwv`.
+    #[inline]
+    fn eligible(&self, v: u64) -> bool {
+        u128::from(v) * u128::from(self.sum_w) <= self.sum_wv
+    }
+
+    #[inline]
+    fn slot(&mut self, strand: StrandId) -> usize {
+        let (slot, new) = self.slots.get_or_insert(strand);
+        if new {
+            if slot == self.entities.len() {
+                self.entities.push(FRESH);
+            } else {
+                self.entities[slot] = FRESH;
+            }
+        }
+        slot
+    }
+
+    /// The vruntime bound on lag for weight `w`.
+    fn vlag_limit(&self, w: u64) -> i64 {
+        clamp_i64(i128::from(self.lag_bound) * i128::from(NICE_0) / i128::from(w))
+    }
+
+    /// A strand that was charged and not enqueued again has left (blocked).
+    #[inline]
+    fn settle(&mut self) {
+        let slot = std::mem::replace(&mut self.pending, NONE);
+        if slot != NONE && self.entities[slot].state == State::Charged {
+            self.leave(slot);
+        }
+    }
+
+    /// `slot` joins the competing set with weight `w`, at `V` minus its lag.
+    fn join(&mut self, slot: usize, w: u64) {
+        let e = self.entities[slot];
+        let mut vlag = e.vlag;
+        if e.weight != 0 && e.weight != w {
+            // Keep the lag in ns of CPU across the weight change.
+            vlag = clamp_i64(i128::from(vlag) * i128::from(e.weight) / i128::from(w));
+        }
+        let limit = self.vlag_limit(w);
+        let vlag = i128::from(vlag.clamp(-limit, limit));
+        // Joining moves V by w·lag/(W + w); scale so the lag it has once in is
+        // the one it brought (Linux's place_entity).
+        let lag = if self.sum_w == 0 {
+            0
+        } else {
+            let w_all = i128::from(self.sum_w);
+            vlag * (w_all + i128::from(w)) / w_all
+        };
+        let v = (i128::from(self.avg_vruntime()) - lag).clamp(0, i128::from(u64::MAX)) as u64;
+        let vslice = self.vslice(w);
+        self.entities[slot] = Entity {
+            vruntime: v,
+            deadline: v.saturating_add(vslice),
+            weight: w,
+            vslice,
+            vlag: 0,
+            state: State::Queued,
+        };
+        self.sum_wv += u128::from(w) * u128::from(v);
+        self.sum_w += w;
+    }
+
+    /// `slot` leaves the competing set, keeping its (clamped) lag.
+    fn leave(&mut self, slot: usize) {
+        let avg = self.avg_vruntime();
+        let e = self.entities[slot];
+        let limit = self.vlag_limit(e.weight);
+        let vlag = clamp_i64(i128::from(avg) - i128::from(e.vruntime)).clamp(-limit, limit);
+        self.sum_wv -= u128::from(e.weight) * u128::from(e.vruntime);
+        self.sum_w -= e.weight;
+        if self.sum_w == 0 {
+            self.idle_v = avg;
+        }
+        let e = &mut self.entities[slot];
+        e.vlag = vlag;
+        e.state = State::Off;
+    }
+
+    fn vslice(&self, w: u64) -> u64 {
+        (self.slice.saturating_mul(NICE_0) / w).max(1)
+    }
+
+    /// Advances a competing entity's vruntime by `ran` ns of CPU, renewing
+    /// its request once it has used it.
+    fn advance(&mut self, slot: usize, ran: Nanos) {
+        let e = &mut self.entities[slot];
+        let dv = ran.saturating_mul(NICE_0) / e.weight;
+        let dv = dv.min(u64::MAX - e.vruntime);
+        e.vruntime += dv;
+        if e.vruntime >= e.deadline {
+            e.deadline = e.vruntime.saturating_add(e.vslice);
+        }
+        self.sum_wv += u128::from(e.weight) * u128::from(dv);
+    }
+}
+
+fn clamp_i64(x: i128) -> i64 {
+    x.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 impl GlobalScheduler for Fair {
@@ -91,153 +297,150 @@ impl GlobalScheduler for Fair {
 
     fn enqueue(&mut self, strand: StrandId, params: &SchedParams, _now: Nanos) {
         let w = self.weight_of(params);
-        let floor = self.min_vruntime.saturating_sub(self.latency / 2);
-        let e = self.strands.entry(strand).or_insert(Entry {
-            vruntime: self.min_vruntime,
-            weight: w,
-            queued: None,
-        });
-        let requeued = e.queued.is_some();
-        let old_weight = e.weight;
-        e.vruntime = e.vruntime.max(floor);
-        e.weight = w;
-        e.queued = Some(self.heap.push(strand, e.vruntime));
-        if requeued {
-            self.queued_weight -= old_weight;
-            self.tidy();
+        let slot = self.slot(strand);
+        if self.pending == slot {
+            self.pending = NONE;
         } else {
-            self.queued += 1;
+            self.settle();
         }
-        self.queued_weight += w;
+        let e = self.entities[slot];
+        match e.state {
+            State::Queued if e.weight == w => return,
+            State::Queued => {
+                self.tree.remove(slot);
+                self.leave(slot);
+                self.join(slot, w);
+            }
+            State::Running | State::Charged if e.weight == w => {
+                self.entities[slot].state = State::Queued;
+            }
+            State::Running | State::Charged => {
+                self.leave(slot);
+                self.join(slot, w);
+            }
+            State::Off => self.join(slot, w),
+        }
+        let e = &self.entities[slot];
+        self.tree.insert(slot, e.deadline, e.vruntime);
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        let Some(e) = self.strands.get_mut(&strand) else {
+        self.settle();
+        let Some(slot) = self.slots.get(strand) else {
             return false;
         };
-        if e.queued.take().is_none() {
+        if self.entities[slot].state != State::Queued {
             return false;
         }
-        self.queued -= 1;
-        self.queued_weight -= e.weight;
-        self.tidy();
+        self.tree.remove(slot);
+        self.leave(slot);
         true
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
-        let total = self.queued_weight;
-        while let Some((strand, v, stamp)) = self.heap.pop_raw() {
-            let Some(e) = self.strands.get_mut(&strand) else {
-                continue;
-            };
-            if e.queued != Some(stamp) {
-                continue;
-            }
-            e.queued = None;
-            let w = e.weight;
-            self.queued -= 1;
-            self.queued_weight -= w;
-            self.min_vruntime = self.min_vruntime.max(v);
-            self.tidy();
-            let slice =
-                (u128::from(self.latency) * u128::from(w) / u128::from(total.max(1))) as u64;
-            return Some(Pick {
-                strand,
-                quantum: slice.clamp(self.min_granularity, self.latency),
-            });
-        }
-        None
+        self.settle();
+        let slot = self
+            .tree
+            .earliest_eligible(|v| self.eligible(v))
+            .or_else(|| self.tree.least_vruntime())?;
+        self.tree.remove(slot);
+        let e = &mut self.entities[slot];
+        e.state = State::Running;
+        // What is left of its request, in ns of CPU; at least a quarter
+        // slice, so one preempted just short of its deadline is not
+        // dispatched for a sliver.
+        let left = e
+            .deadline
+            .saturating_sub(e.vruntime)
+            .saturating_mul(e.weight)
+            / NICE_0;
+        Some(Pick {
+            strand: self.slots.id(slot),
+            quantum: left.clamp((self.slice / 4).max(1), self.slice),
+        })
     }
 
     fn charge(&mut self, strand: StrandId, params: &SchedParams, ran: Nanos, _now: Nanos) {
-        let w = self.weight_of(params);
-        let min = self.min_vruntime;
-        let e = self.strands.entry(strand).or_insert(Entry {
-            vruntime: min,
-            weight: w,
-            queued: None,
-        });
-        e.vruntime = e.vruntime.saturating_add(ran.saturating_mul(NICE_0) / w);
-        if e.queued.is_some() {
-            // Charged while queued (unusual): requeue at the new virtual runtime.
-            self.queued_weight = self.queued_weight - e.weight + w;
-            e.weight = w;
-            e.queued = Some(self.heap.push(strand, e.vruntime));
-            self.tidy();
-        } else {
-            e.weight = w;
+        let slot = self.slot(strand);
+        if self.pending != slot {
+            self.settle();
+        }
+        match self.entities[slot].state {
+            State::Running | State::Charged => {
+                self.advance(slot, ran);
+                self.entities[slot].state = State::Charged;
+                self.pending = slot;
+            }
+            State::Queued => {
+                // Charged while queued (unusual): move it to its new place.
+                self.tree.remove(slot);
+                self.advance(slot, ran);
+                let e = &self.entities[slot];
+                self.tree.insert(slot, e.deadline, e.vruntime);
+            }
+            State::Off => {
+                // Ran without being picked here (it was running when this
+                // policy was swapped in): it overdrew by what it ran.
+                let mut w = self.entities[slot].weight;
+                if w == 0 {
+                    w = self.weight_of(params);
+                    self.entities[slot].weight = w;
+                }
+                let dv = clamp_i64(i128::from(ran) * i128::from(NICE_0) / i128::from(w));
+                let limit = self.vlag_limit(w);
+                let e = &mut self.entities[slot];
+                e.vlag = e.vlag.saturating_sub(dv).clamp(-limit, limit);
+            }
         }
     }
 
     fn should_preempt(&self, running: StrandId, _params: &SchedParams, _now: Nanos) -> bool {
-        // Wake-up preemption: a waiting strand a full minimum slice behind.
-        match (self.heap.peek_raw(), self.strands.get(&running)) {
-            (Some((_, v, _)), Some(r)) if self.queued > 0 => {
-                v.saturating_add(self.min_granularity) < r.vruntime
-            }
-            _ => false,
+        // Wake-up preemption: an eligible queued strand with an earlier
+        // deadline than the running one's.
+        let Some(r) = self.entity(running) else {
+            return false;
+        };
+        if r.state != State::Running {
+            return false;
         }
+        self.tree
+            .earliest_eligible(|v| self.eligible(v))
+            .is_some_and(|best| self.entities[best].deadline < r.deadline)
     }
 
     fn forget(&mut self, strand: StrandId) {
-        self.remove(strand);
-        self.strands.remove(&strand);
+        self.settle();
+        let Some(slot) = self.slots.get(strand) else {
+            return;
+        };
+        match self.entities[slot].state {
+            State::Queued => {
+                self.tree.remove(slot);
+                self.leave(slot);
+            }
+            State::Running | State::Charged => self.leave(slot),
+            State::Off => {}
+        }
+        self.slots.remove(strand);
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        let mut out = Vec::with_capacity(self.queued);
-        while let Some(p) = self.pick_next(0) {
-            out.push(p.strand);
-        }
-        self.heap.clear();
-        out
+        self.settle();
+        let order = self.tree.in_order();
+        self.tree.clear();
+        order
+            .into_iter()
+            .map(|slot| {
+                self.leave(slot);
+                self.slots.id(slot)
+            })
+            .collect()
     }
 
     fn len(&self) -> usize {
-        self.queued
+        self.tree.len()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_follows_weight() {
-        let mut f = Fair::new(6_000_000, 750_000, FairWeights::Weight);
-        let params = [100u32, 300].map(|w| SchedParams {
-            weight: w,
-            ..SchedParams::default()
-        });
-        for (i, p) in params.iter().enumerate() {
-            f.enqueue(StrandId(i as u32), p, 0);
-        }
-        let mut cpu = [0u64; 2];
-        let mut now = 0;
-        for _ in 0..1000 {
-            let pick = f.pick_next(now).expect("runnable");
-            let i = pick.strand.0 as usize;
-            cpu[i] += pick.quantum;
-            now += pick.quantum;
-            f.charge(pick.strand, &params[i], pick.quantum, now);
-            f.enqueue(pick.strand, &params[i], now);
-        }
-        let ratio = cpu[1] as f64 / cpu[0] as f64;
-        assert!((2.8..3.2).contains(&ratio), "ratio {ratio}");
-    }
-
-    #[test]
-    fn nice_table_from_priority() {
-        let f = Fair::new(6_000_000, 750_000, FairWeights::Priority);
-        let at = |p| {
-            f.weight_of(&SchedParams {
-                priority: p,
-                ..SchedParams::default()
-            })
-        };
-        assert_eq!(at(16), 1024);
-        assert_eq!(at(17), 1277);
-        assert_eq!(at(0), NICE_TO_WEIGHT[36]);
-        assert!(at(31) > at(30));
-    }
-}
+mod tests;

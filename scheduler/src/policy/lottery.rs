@@ -1,14 +1,18 @@
 //! `lottery`: randomized proportional share (Waldspurger & Weihl 1994), seeded.
 //!
-//! Tickets live in a Fenwick (binary indexed) tree over slots, so drawing the
-//! winner, adding and removing a strand are O(log n). A strand that used only
-//! a fraction f of its quantum holds compensation tickets (its tickets / f, at
-//! most ×64) until it next wins, as in the paper.
+//! Each strand the policy knows keeps a dense slot ([`Slots`]) for as long as
+//! it exists; a runnable strand's tickets sit in its slot of a [`TicketTree`]
+//! (an 8-ary sum tree), so the draw, adding and removing a strand are
+//! O(log n), and a strand that wins and comes back updates the very tree path
+//! the draw just read. A strand that used only a fraction f of its quantum
+//! holds compensation tickets (its tickets / f, at most ×64) until it next
+//! wins, as in the paper.
 
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
-use crate::ids::IdMap;
 use crate::rng::Rng;
+use crate::slots::Slots;
+use crate::ticket_tree::TicketTree;
 
 /// Largest compensation multiplier.
 const MAX_COMPENSATION: u64 = 64;
@@ -16,17 +20,13 @@ const MAX_COMPENSATION: u64 = 64;
 /// Lottery scheduling over `SchedParams::weight` tickets.
 #[derive(Debug)]
 pub struct Lottery {
-    /// Fenwick tree, 1-based; `tree.len() == cap + 1`, `cap` a power of two.
-    tree: Vec<u64>,
-    tickets: Vec<u64>,
-    owner: Vec<Option<StrandId>>,
-    slot_of: IdMap<usize>,
-    free: Vec<usize>,
-    /// Next never-used slot.
-    high_water: usize,
-    total: u64,
-    /// Ticket multiplier numerator/denominator from the last charge: (quantum, ran).
-    compensation: IdMap<(u64, u64)>,
+    slots: Slots,
+    /// Runnable strands' tickets by slot (zero when not runnable).
+    tickets: TicketTree,
+    /// Compensation per slot from the last charge, `(quantum, ran)`; `ran`
+    /// is 0 when there is none.
+    compensation: Vec<(u64, u64)>,
+    queued: usize,
     rng: Rng,
     quantum: Nanos,
 }
@@ -34,16 +34,11 @@ pub struct Lottery {
 impl Lottery {
     /// Lottery scheduling with a `quantum` in ns and a `seed` for the draws.
     pub fn new(quantum: Nanos, seed: u64) -> Lottery {
-        let cap = 16;
         Lottery {
-            tree: vec![0; cap + 1],
-            tickets: vec![0; cap],
-            owner: vec![None; cap],
-            slot_of: IdMap::default(),
-            free: Vec::new(),
-            high_water: 0,
-            total: 0,
-            compensation: IdMap::default(),
+            slots: Slots::new(),
+            tickets: TicketTree::default(),
+            compensation: Vec::new(),
+            queued: 0,
             rng: Rng::new(seed),
             quantum: quantum.max(1),
         }
@@ -51,62 +46,20 @@ impl Lottery {
 
     /// Total tickets in the runnable set.
     pub fn total_tickets(&self) -> u64 {
-        self.total
+        self.tickets.total()
     }
 
-    fn cap(&self) -> usize {
-        self.tickets.len()
-    }
-
-    fn add(&mut self, slot: usize, delta: i128) {
-        let mut i = slot + 1;
-        while i < self.tree.len() {
-            self.tree[i] = (i128::from(self.tree[i]) + delta) as u64;
-            i += i & i.wrapping_neg();
-        }
-    }
-
-    fn grow(&mut self) {
-        let cap = self.cap() * 2;
-        self.tickets.resize(cap, 0);
-        self.owner.resize(cap, None);
-        self.tree = vec![0; cap + 1];
-        // O(n) Fenwick build: each node pushes its sum to its parent.
-        for i in 1..=cap {
-            self.tree[i] += self.tickets[i - 1];
-            let parent = i + (i & i.wrapping_neg());
-            if parent <= cap {
-                self.tree[parent] += self.tree[i];
+    #[inline]
+    fn slot(&mut self, strand: StrandId) -> usize {
+        let (slot, new) = self.slots.get_or_insert(strand);
+        if new {
+            if slot == self.compensation.len() {
+                self.compensation.push((0, 0));
+            } else {
+                self.compensation[slot] = (0, 0);
             }
         }
-    }
-
-    /// The slot whose ticket range contains `r` (0 ≤ r < total).
-    fn find(&self, mut r: u64) -> usize {
-        let mut pos = 0;
-        let mut step = self.cap();
-        while step > 0 {
-            let next = pos + step;
-            if next < self.tree.len() && self.tree[next] <= r {
-                pos = next;
-                r -= self.tree[next];
-            }
-            step /= 2;
-        }
-        pos
-    }
-
-    fn take_slot(&mut self, slot: usize) -> StrandId {
-        let t = self.tickets[slot];
-        self.add(slot, -i128::from(t));
-        self.total -= t;
-        self.tickets[slot] = 0;
-        self.free.push(slot);
-        let id = self.owner[slot]
-            .take()
-            .expect("a slot with tickets has an owner");
-        self.slot_of.remove(&id);
-        id
+        slot
     }
 }
 
@@ -116,82 +69,74 @@ impl GlobalScheduler for Lottery {
     }
 
     fn enqueue(&mut self, strand: StrandId, params: &SchedParams, _now: Nanos) {
-        self.remove(strand);
+        let slot = self.slot(strand);
         let mut t = u64::from(params.weight.max(1));
-        if let Some((q, ran)) = self.compensation.get(&strand).copied() {
-            t = t.saturating_mul(q.min(ran.saturating_mul(MAX_COMPENSATION))) / ran.max(1);
-            t = t.max(1);
+        let (q, ran) = self.compensation[slot];
+        if let Some(c) = t
+            .saturating_mul(q.min(ran.saturating_mul(MAX_COMPENSATION)))
+            .checked_div(ran)
+        {
+            t = c.max(1);
         }
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                if self.high_water == self.cap() {
-                    self.grow();
-                }
-                self.high_water += 1;
-                self.high_water - 1
-            }
-        };
-        self.tickets[slot] = t;
-        self.owner[slot] = Some(strand);
-        self.slot_of.insert(strand, slot);
-        self.add(slot, i128::from(t));
-        self.total += t;
+        if self.tickets.get(slot) == 0 {
+            self.queued += 1;
+        }
+        self.tickets.set(slot, t);
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        match self.slot_of.get(&strand).copied() {
-            Some(slot) => {
-                self.take_slot(slot);
+        match self.slots.get(strand) {
+            Some(slot) if self.tickets.get(slot) > 0 => {
+                self.tickets.set(slot, 0);
+                self.queued -= 1;
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
-        if self.total == 0 {
+        let total = self.tickets.total();
+        if total == 0 {
             return None;
         }
-        let r = self.rng.below(self.total);
-        let slot = self.find(r);
-        let strand = self.take_slot(slot);
+        let slot = self.tickets.find(self.rng.below(total));
+        self.tickets.set(slot, 0);
+        self.queued -= 1;
         // Compensation lasts until the strand wins.
-        self.compensation.remove(&strand);
+        self.compensation[slot] = (0, 0);
         Some(Pick {
-            strand,
+            strand: self.slots.id(slot),
             quantum: self.quantum,
         })
     }
 
     fn charge(&mut self, strand: StrandId, _params: &SchedParams, ran: Nanos, _now: Nanos) {
-        if ran > 0 && ran < self.quantum {
-            self.compensation.insert(strand, (self.quantum, ran));
+        let slot = self.slot(strand);
+        self.compensation[slot] = if ran > 0 && ran < self.quantum {
+            (self.quantum, ran)
         } else {
-            self.compensation.remove(&strand);
-        }
+            (0, 0)
+        };
     }
 
     fn forget(&mut self, strand: StrandId) {
         self.remove(strand);
-        self.compensation.remove(&strand);
+        self.slots.remove(strand);
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        let out: Vec<StrandId> = self.owner.iter().flatten().copied().collect();
-        let cap = self.cap();
-        self.tree = vec![0; cap + 1];
-        self.tickets = vec![0; cap];
-        self.owner = vec![None; cap];
-        self.slot_of.clear();
-        self.free.clear();
-        self.high_water = 0;
-        self.total = 0;
+        let out = (0..self.slots.capacity())
+            .filter(|&slot| self.tickets.get(slot) > 0)
+            .map(|slot| self.slots.id(slot))
+            .collect();
+        self.tickets.clear();
+        self.queued = 0;
         out
     }
 
     fn len(&self) -> usize {
-        self.slot_of.len()
+        self.queued
     }
 }
 

@@ -3,10 +3,13 @@
 //! | name | idea | pick / enqueue |
 //! |---|---|---|
 //! | `rr-priority` | SPIN's default: preemptive, round-robin within a priority level | O(1) |
-//! | `stride` | deterministic proportional share, tickets = weight | O(log n) |
-//! | `lottery` | randomized proportional share, seeded, Fenwick tree of tickets | O(log n) |
+//! | `stride` | deterministic proportional share, tickets = weight; 4-ary heap by pass | O(log n) |
+//! | `lottery` | randomized proportional share, seeded; 8-ary sum tree of tickets | O(log n) |
 //! | `edf` | earliest deadline first for reservations; others in the slack | O(log n) |
-//! | `fair` | CFS-style virtual runtime, weight from `weight` or a nice table | O(log n) |
+//! | `fair` | EEVDF: earliest eligible virtual deadline; weight from `weight` or a nice table | O(log n) |
+//!
+//! `stride`, `lottery` and `fair` index their per-strand state by a dense slot
+//! ([`crate::slots`]), so their hot path does no hashing.
 
 use serde::{Deserialize, Serialize};
 use spin_kernel::{GlobalScheduler, Nanos};
@@ -18,7 +21,7 @@ mod rr_priority;
 mod stride;
 
 pub use edf::Edf;
-pub use fair::{Fair, NICE_TO_WEIGHT};
+pub use fair::{DeadlineTree, Fair, MAX_WEIGHT, NICE_TO_WEIGHT};
 pub use lottery::Lottery;
 pub use rr_priority::RrPriority;
 pub use stride::Stride;
@@ -52,10 +55,13 @@ pub struct PolicyParams {
     pub levels: u8,
     /// Seed for randomized policies (lottery).
     pub seed: u64,
-    /// `fair`: the period over which every runnable strand should run once, ns.
-    pub fair_latency: Nanos,
-    /// `fair`: the shortest slice it hands out, ns.
-    pub fair_min_granularity: Nanos,
+    /// `fair`: the request each strand makes, ns of CPU (Linux's base
+    /// slice): the longest it runs per pick, and `slice · 1024 / weight` is
+    /// how far its virtual deadline lies beyond its eligible time.
+    pub fair_slice: Nanos,
+    /// `fair`: the most lag a strand keeps across a block, ns of CPU, owed
+    /// or overdrawn.
+    pub fair_lag_bound: Nanos,
     /// `fair`: where weights come from.
     pub fair_weights: FairWeights,
 }
@@ -66,8 +72,8 @@ impl Default for PolicyParams {
             quantum: 10_000_000,
             levels: 32,
             seed: 0x5350_494E, // "SPIN"
-            fair_latency: 6_000_000,
-            fair_min_granularity: 750_000,
+            fair_slice: 750_000,
+            fair_lag_bound: 3_000_000,
             fair_weights: FairWeights::Weight,
         }
     }
@@ -113,14 +119,14 @@ pub fn policy_by_name(
         "lottery" => Ok(Box::new(Lottery::new(params.quantum, params.seed))),
         "edf" => Ok(Box::new(Edf::new(params.quantum))),
         "fair" => {
-            if params.fair_min_granularity == 0 || params.fair_latency == 0 {
+            if params.fair_slice == 0 {
                 return Err(PolicyError::InvalidParams(
-                    "fair needs a non-zero latency and minimum granularity".into(),
+                    "fair needs a slice of at least 1 ns".into(),
                 ));
             }
             Ok(Box::new(Fair::new(
-                params.fair_latency,
-                params.fair_min_granularity,
+                params.fair_slice,
+                params.fair_lag_bound,
                 params.fair_weights,
             )))
         }

@@ -5,7 +5,7 @@
 //! `STRIDE1 * ran / (tickets * quantum)`: a full quantum costs one stride.
 //! A new strand starts one stride past the global pass; one that becomes
 //! runnable again never starts behind the global pass, so sleeping earns no
-//! credit. Heap with lazy removal: O(log n).
+//! credit. A 4-ary heap with lazy removal: O(log n).
 //!
 //! With every strand runnable and charged whole quanta, a strand's count of
 //! quanta stays within n (the number of strands) of its exact share
@@ -13,8 +13,8 @@
 
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
-use crate::ids::IdMap;
-use crate::queue::StampHeap;
+use crate::slot_heap::SlotHeap;
+use crate::slots::Slots;
 
 /// The pass advance of one full quantum at one ticket.
 ///
@@ -23,19 +23,16 @@ use crate::queue::StampHeap;
 /// and additions saturate rather than wrap.
 pub const STRIDE1: u64 = 1 << 32;
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    pass: u64,
-    /// The heap stamp while queued.
-    queued: Option<u64>,
-}
-
 /// Stride scheduling over `SchedParams::weight` tickets.
-#[derive(Debug)]
+///
+/// Every strand the policy knows has a dense slot ([`Slots`]); its pass lives
+/// in `pass[slot]` and the runnable ones sit in a 4-ary [`SlotHeap`] by pass.
+#[derive(Debug, Default)]
 pub struct Stride {
-    heap: StampHeap<u64>,
-    strands: IdMap<Entry>,
-    queued: usize,
+    slots: Slots,
+    /// Pass of each slot.
+    pass: Vec<u64>,
+    heap: SlotHeap,
     /// The global pass: the pass of the most recent pick (never decreases).
     global_pass: u64,
     quantum: Nanos,
@@ -45,25 +42,44 @@ impl Stride {
     /// Stride scheduling with a `quantum` in ns.
     pub fn new(quantum: Nanos) -> Stride {
         Stride {
-            heap: StampHeap::new(),
-            strands: IdMap::default(),
-            queued: 0,
-            global_pass: 0,
             quantum: quantum.max(1),
+            ..Stride::default()
         }
     }
 
     /// The pass of `strand`, if the policy knows it.
     pub fn pass_of(&self, strand: StrandId) -> Option<u64> {
-        self.strands.get(&strand).map(|e| e.pass)
+        self.slots.get(strand).map(|s| self.pass[s])
     }
 
-    fn tidy(&mut self) {
-        let strands = &self.strands;
-        let live =
-            |id: StrandId, stamp: u64| strands.get(&id).and_then(|e| e.queued) == Some(stamp);
-        self.heap.clean_top(live);
-        self.heap.maybe_compact(self.queued, live);
+    /// The slot of `strand`; a strand new to the policy starts at `pass`.
+    #[inline]
+    fn slot(&mut self, strand: StrandId, pass: u64) -> usize {
+        let (slot, new) = self.slots.get_or_insert(strand);
+        if new {
+            if slot == self.pass.len() {
+                self.pass.push(pass);
+            } else {
+                self.pass[slot] = pass;
+            }
+        }
+        slot
+    }
+
+    /// The pass advance for running `ran` ns on `tickets`:
+    /// `STRIDE1 * ran / (tickets * quantum)`, at least 1.
+    #[inline]
+    fn advance(&self, tickets: u64, ran: Nanos) -> u64 {
+        let advance = match (ran < 1 << 32, tickets.checked_mul(self.quantum)) {
+            // The common case in 64-bit arithmetic: ran < 4.3 s.
+            (true, Some(per_stride)) => (ran << 32) / per_stride,
+            _ => {
+                let wide = u128::from(STRIDE1) * u128::from(ran)
+                    / (u128::from(tickets) * u128::from(self.quantum));
+                u64::try_from(wide).unwrap_or(u64::MAX)
+            }
+        };
+        advance.max(1)
     }
 }
 
@@ -77,85 +93,56 @@ impl GlobalScheduler for Stride {
         // A newcomer starts one stride ahead (its first quantum's finish
         // time), so heavy strands are not stuck behind light ones at start.
         let stride = STRIDE1 / u64::from(params.weight.max(1));
-        let e = self.strands.entry(strand).or_insert(Entry {
-            pass: global.saturating_add(stride),
-            queued: None,
-        });
-        e.pass = e.pass.max(global);
-        let requeued = e.queued.is_some();
-        e.queued = Some(self.heap.push(strand, e.pass));
-        if requeued {
-            self.tidy();
-        } else {
-            self.queued += 1;
-        }
+        let slot = self.slot(strand, global.saturating_add(stride));
+        // Sleeping earns no credit: never start behind the global pass.
+        let pass = self.pass[slot].max(global);
+        self.pass[slot] = pass;
+        self.heap.push(slot, pass);
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        let Some(e) = self.strands.get_mut(&strand) else {
-            return false;
-        };
-        if e.queued.take().is_none() {
-            return false;
+        match self.slots.get(strand) {
+            Some(slot) => self.heap.remove(slot),
+            None => false,
         }
-        self.queued -= 1;
-        self.tidy();
-        true
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
-        while let Some((strand, pass, stamp)) = self.heap.pop_raw() {
-            let Some(e) = self.strands.get_mut(&strand) else {
-                continue;
-            };
-            if e.queued != Some(stamp) {
-                continue;
-            }
-            e.queued = None;
-            self.queued -= 1;
-            self.global_pass = self.global_pass.max(pass);
-            self.tidy();
-            return Some(Pick {
-                strand,
-                quantum: self.quantum,
-            });
-        }
-        None
+        let (slot, pass) = self.heap.pop()?;
+        self.global_pass = self.global_pass.max(pass);
+        Some(Pick {
+            strand: self.slots.id(slot),
+            quantum: self.quantum,
+        })
     }
 
     fn charge(&mut self, strand: StrandId, params: &SchedParams, ran: Nanos, _now: Nanos) {
-        let tickets = u128::from(params.weight.max(1));
-        let advance = u128::from(STRIDE1) * u128::from(ran) / (tickets * u128::from(self.quantum));
-        let advance = u64::try_from(advance).unwrap_or(u64::MAX);
-        let global = self.global_pass;
-        let e = self.strands.entry(strand).or_insert(Entry {
-            pass: global,
-            queued: None,
-        });
-        e.pass = e.pass.saturating_add(advance.max(1));
-        if e.queued.is_some() {
+        let advance = self.advance(u64::from(params.weight.max(1)), ran);
+        let slot = self.slot(strand, self.global_pass);
+        let pass = self.pass[slot].saturating_add(advance);
+        self.pass[slot] = pass;
+        if self.heap.contains(slot) {
             // Charged while queued (unusual): requeue at the new pass.
-            e.queued = Some(self.heap.push(strand, e.pass));
-            self.tidy();
+            self.heap.push(slot, pass);
         }
     }
 
     fn forget(&mut self, strand: StrandId) {
-        self.remove(strand);
-        self.strands.remove(&strand);
+        if let Some(slot) = self.slots.remove(strand) {
+            self.heap.remove(slot);
+        }
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        let mut out = Vec::with_capacity(self.queued);
-        while let Some(p) = self.pick_next(0) {
-            out.push(p.strand);
-        }
-        self.heap.clear();
-        out
+        self.heap
+            .drain_sorted()
+            .into_iter()
+            .map(|slot| self.slots.id(slot))
+            .collect()
     }
 
     fn len(&self) -> usize {
-        self.queued
+        self.heap.len()
     }
 }
 

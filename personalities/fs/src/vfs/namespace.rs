@@ -166,13 +166,13 @@ impl Vfs {
         let _ns = lock(&self.ns);
         let old_stack = self.tree.resolve(cwd, old, false)?;
         let oloc = old_stack.top().clone();
-        if oloc.is_dir() {
-            return Err(Errno::EPERM);
-        }
         let (stack, name) = self.new_name(cwd, new)?;
         let parent = create_parent(stack.top())?;
         if domain_of(&oloc) != domain_of_parent(&parent) {
             return Err(Errno::EXDEV);
+        }
+        if oloc.is_dir() {
+            return Err(Errno::EPERM);
         }
         match (oloc, parent) {
             (Loc::Mem(file), Parent::Mem(dir)) => {

@@ -64,6 +64,10 @@ impl Vfs {
                 Last::Name(n) => n.clone(),
                 _ => return Err(Errno::EISDIR),
             };
+            // Linux refuses O_CREAT with a trailing slash before looking.
+            if w.must_dir {
+                return Err(Errno::EISDIR);
+            }
             if let Some(loc) = self.tree.lookup(w.stack.top(), &name)? {
                 if flags.excl {
                     return Err(Errno::EEXIST);
@@ -87,15 +91,9 @@ impl Vfs {
                 if loc.is_dir() {
                     return Err(Errno::EISDIR);
                 }
-                if w.must_dir {
-                    return Err(Errno::ENOTDIR);
-                }
                 let mut stack = w.stack;
                 stack.push(&name, loc);
                 return self.open_existing(stack, flags);
-            }
-            if w.must_dir {
-                return Err(Errno::EISDIR);
             }
             let path = w.stack.path_of(&name);
             return match create_parent(w.stack.top())? {

@@ -1,0 +1,1009 @@
+//! Block → x86-64 machine code.
+//!
+//! Register plan while compiled code runs:
+//!
+//! | host | holds |
+//! |---|---|
+//! | rbx | `&State` (guest `r[i]` at `8 i`, `f[i]` at `STATE_F + 8 i`) |
+//! | rbp | `&Env` (budget, exit pc, patch site, indirect-jump table) |
+//! | r13 | the read TLB, with the write TLB at `WRITE_TLB_OFFSET` |
+//! | r15 | instructions left in this entry's budget |
+//! | r8–r12, r14 | guest integer registers cached within the block |
+//! | rax, rcx, rdx, rsi, rdi | scratch |
+//!
+//! Within a block, guest integer registers are loaded into host registers
+//! on first use and written back before control leaves the block (each exit
+//! writes back exactly the registers dirty at that point), so every exit
+//! sees a precise `State`. A block starts by taking its whole length off
+//! r15 (leaving for the dispatcher when that would go below zero); whatever
+//! compiled code cannot finish on its own — a TLB miss, a store into code,
+//! an overflow trap, a system call, an FP or other rare instruction —
+//! leaves for the dispatcher *before* the instruction, giving back the
+//! instructions not run, and the interpreter executes that one instruction.
+//! Compiled code never calls out and never traps.
+
+use super::x86::*;
+use super::{Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};
+use crate::block::Block;
+use crate::decode::{Kind, Op, SINK};
+use crate::interp::alu::{msk_high, msk_low, zap, zapnot, BYTE_MASKS};
+use crate::interp::{AMASK_IMPLEMENTED, IMPLVER, STATE_F, STATE_INTR, STATE_UNIQUE};
+use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ADDEND, TLB_ENTRY_SHIFT, TLB_SIZE, WRITE_TLB_OFFSET};
+
+const ENV_PC: i32 = std::mem::offset_of!(Env, exit_pc) as i32;
+const ENV_PATCH: i32 = std::mem::offset_of!(Env, patch) as i32;
+const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
+
+/// Host registers that cache guest registers.
+const POOL: [R; 6] = [R8, R9, R10, R11, R12, R14];
+const FREE: u8 = 0xff;
+
+/// What the compiler needs to know about its surroundings.
+pub(crate) struct Outside<'a> {
+    /// Address of the shared exit sequence (expects the exit code in eax).
+    pub exit: usize,
+    /// Address of the indirect-jump miss sequence (expects the target in rdx).
+    pub miss: usize,
+    /// Other CPUs exist: stores must snoop reservations (left to the interpreter).
+    pub multi: bool,
+    /// The host has `popcnt`, `lzcnt` and `tzcnt`.
+    pub bitcount: bool,
+    /// Entry address of the compiled block at a guest address, if any.
+    pub resolve: &'a dyn Fn(u64) -> Option<usize>,
+}
+
+/// Where the compiled block's pieces are, as offsets in the assembler buffer.
+pub(crate) struct Compiled {
+    /// The stub that leaves for the dispatcher to look the block up afresh
+    /// (a killed block's entry is patched to jump here).
+    pub dead_stub: usize,
+}
+
+fn greg(r: u8) -> Mem {
+    mem(RBX, r as i32 * 8)
+}
+
+fn freg(r: u8) -> Mem {
+    mem(RBX, STATE_F + r as i32 * 8)
+}
+
+/// An operand: a host register or a constant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Val {
+    Reg(R),
+    Imm(u64),
+}
+
+fn fits_i32(v: u64) -> bool {
+    v as i64 == v as i32 as i64
+}
+
+/// One pool register's contents.
+#[derive(Clone, Copy)]
+struct Slot {
+    guest: u8,
+    dirty: bool,
+    stamp: u32,
+}
+
+/// A jump to the interpreter exit for instruction `k`, and the guest
+/// registers that must be written back on the way (guest, host).
+struct InterpExit {
+    field: usize,
+    k: u32,
+    dirty: Vec<(u8, R)>,
+}
+
+struct Cx<'a, 'b> {
+    a: &'a mut Asm,
+    blk: &'a Block,
+    out: &'a Outside<'b>,
+    slots: [Slot; POOL.len()],
+    clock: u32,
+    interp: Vec<InterpExit>,
+    /// (rel32 field, guest target) of links to other blocks.
+    links: Vec<(usize, u64)>,
+}
+
+impl Cx<'_, '_> {
+    // ---- the register cache ----
+
+    fn find(&self, r: u8) -> Option<usize> {
+        self.slots.iter().position(|s| s.guest == r)
+    }
+
+    fn touch(&mut self, i: usize) -> R {
+        self.clock += 1;
+        self.slots[i].stamp = self.clock;
+        POOL[i]
+    }
+
+    /// A pool slot for a new guest register (writing back the one evicted).
+    fn alloc(&mut self) -> usize {
+        let i = match self.slots.iter().position(|s| s.guest == FREE) {
+            Some(i) => i,
+            None => {
+                let (i, _) = self
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, s)| s.stamp)
+                    .expect("the pool is not empty");
+                let s = self.slots[i];
+                if s.dirty {
+                    self.a.store64(greg(s.guest), POOL[i]);
+                }
+                i
+            }
+        };
+        self.slots[i] = Slot {
+            guest: FREE,
+            dirty: false,
+            stamp: 0,
+        };
+        i
+    }
+
+    /// The host register holding guest register `r` (not 31), loading it.
+    fn get(&mut self, r: u8) -> R {
+        debug_assert!(r != 31 && r != SINK);
+        if let Some(i) = self.find(r) {
+            return self.touch(i);
+        }
+        let i = self.alloc();
+        self.slots[i].guest = r;
+        let h = self.touch(i);
+        self.a.load64(h, greg(r));
+        h
+    }
+
+    /// Guest register `r` as an operand (r31 reads as 0).
+    fn val(&mut self, r: u8) -> Val {
+        if r == 31 {
+            Val::Imm(0)
+        } else {
+            Val::Reg(self.get(r))
+        }
+    }
+
+    /// The operate format's second operand: Rb or the literal.
+    fn val_b(&mut self, op: &Op) -> Val {
+        if op.b == 31 {
+            Val::Imm(op.imm as u64)
+        } else {
+            Val::Reg(self.get(op.b))
+        }
+    }
+
+    /// The host register that will hold guest register `c`'s new value
+    /// (marked dirty); `None` for the sink.
+    fn def(&mut self, c: u8) -> Option<R> {
+        if c == SINK || c == 31 {
+            return None;
+        }
+        let i = match self.find(c) {
+            Some(i) => i,
+            None => {
+                let i = self.alloc();
+                self.slots[i].guest = c;
+                i
+            }
+        };
+        self.slots[i].dirty = true;
+        Some(self.touch(i))
+    }
+
+    /// Like [`Cx::def`], but keeps (loads) the old value: for conditional moves.
+    fn upd(&mut self, c: u8) -> Option<R> {
+        if c == SINK || c == 31 {
+            return None;
+        }
+        let h = self.get(c);
+        let i = self.find(c).expect("just loaded");
+        self.slots[i].dirty = true;
+        Some(h)
+    }
+
+    fn set(&mut self, c: u8, src: R) {
+        if let Some(h) = self.def(c) {
+            self.a.mov(h, src);
+        }
+    }
+
+    fn set_const(&mut self, c: u8, v: u64) {
+        if let Some(h) = self.def(c) {
+            self.a.mov_imm(h, v);
+        }
+    }
+
+    /// Dirty cached registers as (guest, host) pairs.
+    fn dirty(&self) -> Vec<(u8, R)> {
+        self.slots
+            .iter()
+            .zip(POOL)
+            .filter(|(s, _)| s.guest != FREE && s.dirty)
+            .map(|(s, h)| (s.guest, h))
+            .collect()
+    }
+
+    /// Writes every dirty cached register back (they stay cached, clean).
+    fn flush(&mut self) {
+        for (s, h) in self.slots.iter_mut().zip(POOL) {
+            if s.guest != FREE && s.dirty {
+                self.a.store64(greg(s.guest), h);
+                s.dirty = false;
+            }
+        }
+    }
+
+    // ---- emission helpers ----
+
+    fn mov_val(&mut self, dst: R, v: Val) {
+        match v {
+            Val::Reg(r) => {
+                if r != dst {
+                    self.a.mov(dst, r)
+                }
+            }
+            Val::Imm(x) => self.a.mov_imm(dst, x),
+        }
+    }
+
+    /// `dst op= v`.
+    fn alu_val(&mut self, op: Alu, dst: R, v: Val) {
+        match v {
+            Val::Reg(r) => self.a.alu(op, dst, r),
+            Val::Imm(x) if fits_i32(x) => self.a.alu_imm(op, dst, x as i32),
+            Val::Imm(x) => {
+                self.a.mov_imm(RDI, x);
+                self.a.alu(op, dst, RDI);
+            }
+        }
+    }
+
+    /// `dst &= k` with the shortest sequence (`scratch` may be clobbered).
+    fn and_const(&mut self, dst: R, k: u64, scratch: R) {
+        match k {
+            u64::MAX => {}
+            0xff => self.a.movzx8(dst, dst),
+            0xffff => self.a.movzx16(dst, dst),
+            0xffff_ffff => self.a.mov32(dst, dst),
+            _ if fits_i32(k) => self.a.alu_imm(Alu::And, dst, k as i32),
+            _ => {
+                self.a.mov_imm(scratch, k);
+                self.a.alu(Alu::And, dst, scratch);
+            }
+        }
+    }
+
+    /// A jump to the interpreter exit for instruction `k`.
+    fn leave_for_interp(&mut self, cc: Option<Cc>, k: u32) {
+        let field = match cc {
+            Some(cc) => self.a.jcc(cc),
+            None => self.a.jmp(),
+        };
+        let dirty = self.dirty();
+        self.interp.push(InterpExit { field, k, dirty });
+    }
+
+    /// A link (jump) to the block at `target`; the cache must be flushed.
+    fn link(&mut self, cc: Option<Cc>, target: u64) {
+        let f = match cc {
+            Some(cc) => self.a.jcc(cc),
+            None => self.a.jmp(),
+        };
+        if target == self.blk.va {
+            self.a.bind(f, 0);
+        } else if let Some(addr) = (self.out.resolve)(target) {
+            self.a.bind_abs(f, addr);
+        } else {
+            self.links.push((f, target));
+        }
+    }
+
+    /// rsi = effective address of memory op `op`.
+    fn ea(&mut self, op: &Op, align8: bool) {
+        match self.val(op.b) {
+            Val::Reg(r) => self.a.lea(RSI, mem(r, op.imm as i32)),
+            Val::Imm(_) => self.a.mov_imm(RSI, op.simm()),
+        }
+        if align8 {
+            self.a.alu_imm(Alu::And, RSI, -8);
+        }
+    }
+
+    /// Looks rsi up in the data TLB (`off` selects read or write) for a
+    /// `w`-byte access; on a hit rax holds the addend (host = rax + rsi),
+    /// on a miss control goes to the interpreter for instruction `k`.
+    fn tlb(&mut self, off: i32, w: u64, k: u32) {
+        // rax = ((va >> PAGE_SHIFT) & (TLB_SIZE - 1)) << TLB_ENTRY_SHIFT
+        self.a.mov32(RAX, RSI);
+        self.a
+            .shift_imm(Shift::Shr, RAX, (PAGE_SHIFT - TLB_ENTRY_SHIFT) as u8);
+        self.a
+            .alu32_imm(Alu::And, RAX, ((TLB_SIZE as i32) - 1) << TLB_ENTRY_SHIFT);
+        self.a.mov(RDX, RSI);
+        self.a
+            .alu_imm(Alu::And, RDX, (!PAGE_MASK | (w - 1)) as i64 as i32);
+        self.a.alu_m(Alu::Cmp, RDX, mem_idx(R13, RAX, 0, off));
+        self.leave_for_interp(Some(Cc::Ne), k);
+        self.a.load64(RAX, mem_idx(R13, RAX, 0, off + TLB_ADDEND));
+    }
+
+    fn host() -> Mem {
+        mem_idx(RAX, RSI, 0, 0)
+    }
+
+    /// rax = a, rcx = b (for ops that need both in scratch registers).
+    fn ab(&mut self, op: &Op) {
+        let a = self.val(op.a);
+        let b = self.val_b(op);
+        self.mov_val(RAX, a);
+        self.mov_val(RCX, b);
+    }
+
+    /// Integer body op; `false` when compiled code cannot do it.
+    fn body_op(&mut self, op: &Op, k: u32) -> bool {
+        use Kind::*;
+        let c = op.c;
+        let dead = c == SINK;
+        match op.kind {
+            Nop | Trapb | Excb | Fetch | FetchM | Ecb | Wh64 | Wh64en => {}
+            Lda | Ldah => {
+                if dead {
+                } else if op.b == 31 {
+                    self.set_const(c, op.simm());
+                } else {
+                    let b = self.get(op.b);
+                    if let Some(h) = self.def(c) {
+                        self.a.lea(h, mem(b, op.imm as i32));
+                    }
+                }
+            }
+            Ldbu | Ldwu | Ldl | Ldq | LdqU | Ldt => {
+                let w = match op.kind {
+                    Ldbu => 1,
+                    Ldwu => 2,
+                    Ldl => 4,
+                    _ => 8,
+                };
+                self.ea(op, op.kind == LdqU);
+                self.tlb(0, w, k);
+                match w {
+                    1 => self.a.load8_zx(RDX, Self::host()),
+                    2 => self.a.load16_zx(RDX, Self::host()),
+                    4 => self.a.load32_sx(RDX, Self::host()),
+                    _ => self.a.load64(RDX, Self::host()),
+                }
+                if op.kind == Ldt {
+                    self.a.store64(freg(c), RDX);
+                } else {
+                    self.set(c, RDX);
+                }
+            }
+            Stb | Stw | Stl | Stq | StqU | Stt => {
+                if self.out.multi {
+                    return false;
+                }
+                let w = match op.kind {
+                    Stb => 1,
+                    Stw => 2,
+                    Stl => 4,
+                    _ => 8,
+                };
+                let v = if op.kind == Stt {
+                    None
+                } else {
+                    Some(self.val(op.a))
+                };
+                self.ea(op, op.kind == StqU);
+                self.tlb(WRITE_TLB_OFFSET, w, k);
+                let src = match v {
+                    None => {
+                        self.a.load64(RCX, freg(op.a));
+                        RCX
+                    }
+                    Some(Val::Reg(r)) => r,
+                    Some(Val::Imm(x)) => {
+                        self.a.mov_imm(RCX, x);
+                        RCX
+                    }
+                };
+                match w {
+                    1 => self.a.store8(Self::host(), src),
+                    2 => self.a.store16(Self::host(), src),
+                    4 => self.a.store32(Self::host(), src),
+                    _ => self.a.store64(Self::host(), src),
+                }
+            }
+
+            Addq | Subq | And | Bis | Xor | Addl | Subl | S4addq | S8addq | S4subq | S8subq
+            | S4addl | S8addl | S4subl | S8subl => {
+                if dead {
+                    return true;
+                }
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                if op.kind == Bis && a == Val::Imm(0) {
+                    // mov / clr
+                    match b {
+                        Val::Imm(x) => self.set_const(c, x),
+                        Val::Reg(r) => self.set(c, r),
+                    }
+                    return true;
+                }
+                self.mov_val(RAX, a);
+                let (alu, sh) = match op.kind {
+                    Addq | Addl => (Alu::Add, 0),
+                    Subq | Subl => (Alu::Sub, 0),
+                    And => (Alu::And, 0),
+                    Bis => (Alu::Or, 0),
+                    Xor => (Alu::Xor, 0),
+                    S4addq | S4addl => (Alu::Add, 2),
+                    S8addq | S8addl => (Alu::Add, 3),
+                    S4subq | S4subl => (Alu::Sub, 2),
+                    _ => (Alu::Sub, 3),
+                };
+                if sh != 0 {
+                    self.a.shift_imm(Shift::Shl, RAX, sh);
+                }
+                self.alu_val(alu, RAX, b);
+                if matches!(op.kind, Addl | Subl | S4addl | S8addl | S4subl | S8subl) {
+                    self.a.movsxd(RAX, RAX);
+                }
+                self.set(c, RAX);
+            }
+            Bic | Ornot | Eqv => {
+                if dead {
+                    return true;
+                }
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
+                self.mov_val(RCX, b);
+                self.a.not(RCX);
+                let alu = match op.kind {
+                    Bic => Alu::And,
+                    Ornot => Alu::Or,
+                    _ => Alu::Xor,
+                };
+                self.a.alu(alu, RAX, RCX);
+                self.set(c, RAX);
+            }
+            AddlV | SublV | AddqV | SubqV => {
+                self.ab(op);
+                let alu = if matches!(op.kind, AddlV | AddqV) {
+                    Alu::Add
+                } else {
+                    Alu::Sub
+                };
+                if matches!(op.kind, AddlV | SublV) {
+                    self.a.alu32(alu, RAX, RCX);
+                    self.leave_for_interp(Some(Cc::O), k);
+                    self.a.movsxd(RAX, RAX);
+                } else {
+                    self.a.alu(alu, RAX, RCX);
+                    self.leave_for_interp(Some(Cc::O), k);
+                }
+                self.set(c, RAX);
+            }
+            Cmpeq | Cmplt | Cmple | Cmpult | Cmpule => {
+                if dead {
+                    return true;
+                }
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
+                self.a.mov_imm(RDX, 0);
+                self.alu_val(Alu::Cmp, RAX, b);
+                let cc = match op.kind {
+                    Cmpeq => Cc::E,
+                    Cmplt => Cc::L,
+                    Cmple => Cc::Le,
+                    Cmpult => Cc::B,
+                    _ => Cc::Be,
+                };
+                self.a.setcc(cc, RDX);
+                self.set(c, RDX);
+            }
+            Cmpbge => {
+                if dead {
+                    return true;
+                }
+                self.ab(op);
+                self.a.movq_to_x(X(0), RAX);
+                self.a.movq_to_x(X(1), RCX);
+                self.a.movdqa(X(2), X(0));
+                self.a.pmaxub(X(2), X(1));
+                self.a.pcmpeqb(X(2), X(0));
+                self.a.pmovmskb(RAX, X(2));
+                self.a.movzx8(RAX, RAX);
+                self.set(c, RAX);
+            }
+            Mulq | Mull => {
+                if dead {
+                    return true;
+                }
+                self.ab(op);
+                self.a.imul(RAX, RCX);
+                if op.kind == Mull {
+                    self.a.movsxd(RAX, RAX);
+                }
+                self.set(c, RAX);
+            }
+            MulqV | MullV => {
+                self.ab(op);
+                if op.kind == MullV {
+                    self.a.imul32(RAX, RCX);
+                    self.leave_for_interp(Some(Cc::O), k);
+                    self.a.movsxd(RAX, RAX);
+                } else {
+                    self.a.imul(RAX, RCX);
+                    self.leave_for_interp(Some(Cc::O), k);
+                }
+                self.set(c, RAX);
+            }
+            Umulh => {
+                if dead {
+                    return true;
+                }
+                self.ab(op);
+                self.a.mul(RCX);
+                self.set(c, RDX);
+            }
+            Cmoveq | Cmovne | Cmovlt | Cmovge | Cmovle | Cmovgt | Cmovlbs | Cmovlbc => {
+                if dead {
+                    return true;
+                }
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                let Some(dst) = self.upd(c) else {
+                    return true;
+                };
+                self.mov_val(RAX, a);
+                self.mov_val(RCX, b);
+                let cc = match op.kind {
+                    Cmovlbs | Cmovlbc => {
+                        self.a.test32_imm(RAX, 1);
+                        if op.kind == Cmovlbs {
+                            Cc::Ne
+                        } else {
+                            Cc::E
+                        }
+                    }
+                    _ => {
+                        self.a.test(RAX, RAX);
+                        match op.kind {
+                            Cmoveq => Cc::E,
+                            Cmovne => Cc::Ne,
+                            Cmovlt => Cc::S,
+                            Cmovge => Cc::Ns,
+                            Cmovle => Cc::Le,
+                            _ => Cc::G,
+                        }
+                    }
+                };
+                self.a.cmov(cc, dst, RCX);
+            }
+            Sll | Srl | Sra => {
+                if dead {
+                    return true;
+                }
+                let sh = match op.kind {
+                    Sll => Shift::Shl,
+                    Srl => Shift::Shr,
+                    _ => Shift::Sar,
+                };
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
+                match b {
+                    Val::Imm(v) => {
+                        if v & 63 != 0 {
+                            self.a.shift_imm(sh, RAX, (v & 63) as u8)
+                        }
+                    }
+                    Val::Reg(r) => {
+                        self.a.mov(RCX, r);
+                        self.a.shift_cl(sh, RAX);
+                    }
+                }
+                self.set(c, RAX);
+            }
+            Zapnot | Zap => {
+                if dead {
+                    return true;
+                }
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                self.mov_val(RAX, a);
+                match b {
+                    Val::Imm(v) => {
+                        let k = if op.kind == Zapnot {
+                            zapnot(u64::MAX, v)
+                        } else {
+                            zap(u64::MAX, v)
+                        };
+                        self.and_const(RAX, k, RDI);
+                    }
+                    Val::Reg(r) => {
+                        self.a.movzx8(RCX, r);
+                        if op.kind == Zap {
+                            self.a.alu32_imm(Alu::Xor, RCX, 0xff);
+                        }
+                        self.a.mov_imm(RDX, BYTE_MASKS.as_ptr() as u64);
+                        self.a.alu_m(Alu::And, RAX, mem_idx(RDX, RCX, 3, 0));
+                    }
+                }
+                self.set(c, RAX);
+            }
+            Extbl | Extwl | Extll | Extql | Extwh | Extlh | Extqh | Insbl | Inswl | Insll
+            | Insql | Inswh | Inslh | Insqh | Mskbl | Mskwl | Mskll | Mskql | Mskwh | Msklh
+            | Mskqh => {
+                if dead {
+                    return true;
+                }
+                self.byte_op(op);
+            }
+            Sextb | Sextw => {
+                if dead {
+                    return true;
+                }
+                match self.val_b(op) {
+                    Val::Imm(v) => {
+                        let x = if op.kind == Sextb {
+                            v as i8 as i64 as u64
+                        } else {
+                            v as i16 as i64 as u64
+                        };
+                        self.set_const(c, x);
+                    }
+                    Val::Reg(r) => {
+                        if op.kind == Sextb {
+                            self.a.movsx8(RAX, r);
+                        } else {
+                            self.a.movsx16(RAX, r);
+                        }
+                        self.set(c, RAX);
+                    }
+                }
+            }
+            Ctpop | Ctlz | Cttz if self.out.bitcount => {
+                if dead {
+                    return true;
+                }
+                let b = self.val_b(op);
+                self.mov_val(RCX, b);
+                let opc = match op.kind {
+                    Ctpop => 0xb8,
+                    Ctlz => 0xbd,
+                    _ => 0xbc,
+                };
+                self.a.bitcount(opc, RAX, RCX);
+                self.set(c, RAX);
+            }
+            Amask => match self.val_b(op) {
+                Val::Imm(v) => self.set_const(c, v & !AMASK_IMPLEMENTED),
+                Val::Reg(r) => {
+                    self.a.mov(RAX, r);
+                    self.a.alu_imm(Alu::And, RAX, !AMASK_IMPLEMENTED as i32);
+                    self.set(c, RAX);
+                }
+            },
+            Implver => self.set_const(c, IMPLVER),
+            Ftoit => {
+                if dead {
+                    return true;
+                }
+                self.a.load64(RAX, freg(op.a));
+                self.set(c, RAX);
+            }
+            Mb | Wmb => self.a.mfence(),
+            Rc | Rs => {
+                self.a.load64(RAX, mem(RBX, STATE_INTR));
+                self.a
+                    .store_imm(mem(RBX, STATE_INTR), (op.kind == Rs) as i32);
+                self.set(c, RAX);
+            }
+            CallPal if op.imm == 0x9e => {
+                self.a.load64(RAX, mem(RBX, STATE_UNIQUE));
+                self.set(0, RAX);
+            }
+            CallPal if op.imm == 0x9f => {
+                let v = self.val(16);
+                self.mov_val(RAX, v);
+                self.a.store64(mem(RBX, STATE_UNIQUE), RAX);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// EXT / INS / MSK.
+    fn byte_op(&mut self, op: &Op) {
+        use Kind::*;
+        let width = match op.kind {
+            Extbl | Insbl | Mskbl => 0x01u64,
+            Extwl | Extwh | Inswl | Inswh | Mskwl | Mskwh => 0x03,
+            Extll | Extlh | Insll | Inslh | Mskll | Msklh => 0x0f,
+            _ => 0xff,
+        };
+        let m = BYTE_MASKS[width as usize];
+        let c = op.c;
+        let a = self.val(op.a);
+        let b = self.val_b(op);
+        self.mov_val(RAX, a);
+        match b {
+            Val::Imm(v) => {
+                let byte = (v & 7) as u8;
+                match op.kind {
+                    Extbl | Extwl | Extll | Extql => {
+                        if byte != 0 {
+                            self.a.shift_imm(Shift::Shr, RAX, byte * 8);
+                        }
+                        self.and_const(RAX, m, RDI);
+                    }
+                    Extwh | Extlh | Extqh => {
+                        let sh = (64 - byte * 8) & 63;
+                        if sh != 0 {
+                            self.a.shift_imm(Shift::Shl, RAX, sh);
+                        }
+                        self.and_const(RAX, m, RDI);
+                    }
+                    Insbl | Inswl | Insll | Insql => {
+                        self.and_const(RAX, m, RDI);
+                        if byte != 0 {
+                            self.a.shift_imm(Shift::Shl, RAX, byte * 8);
+                        }
+                    }
+                    Inswh | Inslh | Insqh => {
+                        if byte == 0 {
+                            self.set_const(c, 0);
+                            return;
+                        }
+                        self.and_const(RAX, m, RDI);
+                        self.a.shift_imm(Shift::Shr, RAX, 64 - byte * 8);
+                    }
+                    Mskwh | Msklh | Mskqh => {
+                        self.and_const(RAX, msk_high(u64::MAX, v, width), RDI);
+                    }
+                    _ => self.and_const(RAX, msk_low(u64::MAX, v, width), RDI),
+                }
+            }
+            Val::Reg(r) => {
+                // ecx = 8 * (b & 7)
+                self.a.mov32(RCX, r);
+                self.a.alu32_imm(Alu::And, RCX, 7);
+                self.a.shift_imm(Shift::Shl, RCX, 3);
+                match op.kind {
+                    Extbl | Extwl | Extll | Extql => {
+                        self.a.shift_cl(Shift::Shr, RAX);
+                        self.and_const(RAX, m, RDI);
+                    }
+                    Extwh | Extlh | Extqh => {
+                        self.a.neg32(RCX);
+                        self.a.shift_cl(Shift::Shl, RAX);
+                        self.and_const(RAX, m, RDI);
+                    }
+                    Insbl | Inswl | Insll | Insql => {
+                        self.and_const(RAX, m, RDI);
+                        self.a.shift_cl(Shift::Shl, RAX);
+                    }
+                    Inswh | Inslh | Insqh => {
+                        self.a.neg32(RCX);
+                        self.and_const(RAX, m, RDI);
+                        self.a.shift_cl(Shift::Shr, RAX);
+                        self.a.mov_imm(RDX, 0);
+                        self.a.test(RCX, RCX);
+                        self.a.cmov(Cc::E, RAX, RDX);
+                    }
+                    Mskwh | Msklh | Mskqh => {
+                        self.a.neg32(RCX);
+                        self.a.mov_imm(RDX, m);
+                        self.a.shift_cl(Shift::Shr, RDX);
+                        self.a.mov_imm(RSI, 0);
+                        self.a.test(RCX, RCX);
+                        self.a.cmov(Cc::E, RDX, RSI);
+                        self.a.not(RDX);
+                        self.a.alu(Alu::And, RAX, RDX);
+                    }
+                    _ => {
+                        self.a.mov_imm(RDX, m);
+                        self.a.shift_cl(Shift::Shl, RDX);
+                        self.a.not(RDX);
+                        self.a.alu(Alu::And, RAX, RDX);
+                    }
+                }
+            }
+        }
+        self.set(c, RAX);
+    }
+
+    /// The terminator.
+    fn term(&mut self) {
+        use Kind::*;
+        let blk = self.blk;
+        let t = blk.term;
+        let k = blk.insns - 1;
+        match t.kind {
+            PageEnd => {
+                self.flush();
+                self.link(None, blk.next);
+            }
+            Beq | Bne | Blt | Bge | Ble | Bgt | Blbc | Blbs => {
+                let a = self.val(t.a);
+                self.flush();
+                self.mov_val(RAX, a);
+                let cc = match t.kind {
+                    Blbc | Blbs => {
+                        self.a.test32_imm(RAX, 1);
+                        if t.kind == Blbs {
+                            Cc::Ne
+                        } else {
+                            Cc::E
+                        }
+                    }
+                    _ => {
+                        self.a.test(RAX, RAX);
+                        match t.kind {
+                            Beq => Cc::E,
+                            Bne => Cc::Ne,
+                            Blt => Cc::S,
+                            Bge => Cc::Ns,
+                            Ble => Cc::Le,
+                            _ => Cc::G,
+                        }
+                    }
+                };
+                self.link(Some(cc), blk.taken);
+                self.link(None, blk.next);
+            }
+            Fbeq | Fbne | Fblt | Fbge | Fble | Fbgt => {
+                self.flush();
+                self.a.load64(RAX, freg(t.a));
+                let cc = match t.kind {
+                    Fbeq | Fbne => {
+                        // ZF from f << 1: ±0 compare equal to zero.
+                        self.a.alu(Alu::Add, RAX, RAX);
+                        if t.kind == Fbeq {
+                            Cc::E
+                        } else {
+                            Cc::Ne
+                        }
+                    }
+                    Fblt | Fbge => {
+                        // f < 0 and not -0: f > 0x8000_0000_0000_0000 unsigned.
+                        self.a.mov_imm(RCX, 1 << 63);
+                        self.a.alu(Alu::Cmp, RAX, RCX);
+                        if t.kind == Fblt {
+                            Cc::A
+                        } else {
+                            Cc::Be
+                        }
+                    }
+                    _ => {
+                        // f > 0: 1 <= f <= 2^63 - 1, i.e. f - 1 < 2^63 - 1.
+                        self.a.alu_imm(Alu::Sub, RAX, 1);
+                        self.a.mov_imm(RCX, (1 << 63) - 1);
+                        self.a.alu(Alu::Cmp, RAX, RCX);
+                        if t.kind == Fbgt {
+                            Cc::B
+                        } else {
+                            Cc::Ae
+                        }
+                    }
+                };
+                self.link(Some(cc), blk.taken);
+                self.link(None, blk.next);
+            }
+            Br | Bsr => {
+                self.set_const(t.c, blk.next);
+                self.flush();
+                self.link(None, blk.taken);
+            }
+            Jmp | Jsr | Ret | JsrCoroutine => {
+                let b = self.val(t.b);
+                self.mov_val(RDX, b);
+                self.a.alu_imm(Alu::And, RDX, -4);
+                self.set_const(t.c, blk.next);
+                self.flush();
+                self.a.mov(RCX, RDX);
+                self.a.shift_imm(Shift::Shr, RCX, 2);
+                self.a.alu32_imm(Alu::And, RCX, (1 << ITAB_BITS) - 1);
+                self.a.shift_imm(Shift::Shl, RCX, 4);
+                self.a.load64(RDI, mem(RBP, ENV_ITAB));
+                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RDI, RCX, 0, 0));
+                let f = self.a.jcc(Cc::Ne);
+                self.a.bind_abs(f, self.out.miss);
+                self.a.jmp_m(mem_idx(RDI, RCX, 0, 8));
+            }
+            // System calls, rpcc, illegal encodings, ...: the interpreter.
+            _ => self.leave_for_interp(None, k),
+        }
+    }
+}
+
+/// Compiles `blk` (with body `body`, instruction positions `pos`) into `a`,
+/// whose offset 0 becomes the block's entry.
+pub(crate) fn compile(
+    a: &mut Asm,
+    blk: &Block,
+    body: &[Op],
+    pos: &[u16],
+    out: &Outside<'_>,
+) -> Compiled {
+    let n = blk.insns as i32;
+    let mut cx = Cx {
+        a,
+        blk,
+        out,
+        slots: [Slot {
+            guest: FREE,
+            dirty: false,
+            stamp: 0,
+        }; POOL.len()],
+        clock: 0,
+        interp: Vec::new(),
+        links: Vec::new(),
+    };
+    // Entry: take the block's length off the budget.
+    cx.a.alu_imm(Alu::Sub, R15, n);
+    let budget = cx.a.jcc(Cc::B);
+    let mut whole = true;
+    for (op, &k) in body.iter().zip(pos) {
+        if !cx.body_op(op, k as u32) {
+            cx.leave_for_interp(None, k as u32);
+            whole = false;
+            break;
+        }
+    }
+    if whole {
+        cx.term();
+    }
+    // Stubs.
+    let interp = std::mem::take(&mut cx.interp);
+    let links = std::mem::take(&mut cx.links);
+    let a = cx.a;
+    for x in interp {
+        let at = a.pos();
+        a.bind(x.field, at);
+        for (g, h) in x.dirty {
+            a.store64(greg(g), h);
+        }
+        a.alu_imm(Alu::Add, R15, n - x.k as i32);
+        a.mov_imm(RCX, blk.va + 4 * x.k as u64);
+        a.store64(mem(RBP, ENV_PC), RCX);
+        a.mov_imm(RAX, EXIT_INTERP as u64);
+        let j = a.jmp();
+        a.bind_abs(j, out.exit);
+    }
+    for (f, target) in links {
+        let at = a.pos();
+        a.bind(f, at);
+        a.mov_imm(RCX, target);
+        a.store64(mem(RBP, ENV_PC), RCX);
+        let site = a.addr_of(f) as u64;
+        a.mov_imm(RCX, site);
+        a.store64(mem(RBP, ENV_PATCH), RCX);
+        a.mov_imm(RAX, EXIT_LOOKUP as u64);
+        let j = a.jmp();
+        a.bind_abs(j, out.exit);
+    }
+    // Not enough budget: give it back and leave before the block.
+    let at = a.pos();
+    a.bind(budget, at);
+    a.alu_imm(Alu::Add, R15, n);
+    a.mov_imm(RAX, EXIT_BUDGET as u64);
+    let common = a.jmp();
+    // A killed block's entry jumps here: look the address up afresh.
+    let dead_stub = a.pos();
+    a.mov_imm(RAX, EXIT_LOOKUP as u64);
+    let at = a.pos();
+    a.bind(common, at);
+    a.mov_imm(RCX, blk.va);
+    a.store64(mem(RBP, ENV_PC), RCX);
+    a.store_imm(mem(RBP, ENV_PATCH), 0);
+    let j = a.jmp();
+    a.bind_abs(j, out.exit);
+    Compiled { dead_stub }
+}

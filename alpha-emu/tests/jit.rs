@@ -1,0 +1,176 @@
+//! Compiled code against the interpreter: random programs built from the
+//! instruction classes the block compiler handles itself (integer operate,
+//! byte manipulation, loads and stores, branches, jumps) must leave the same
+//! registers, memory, traps and retired counts under both, budget for budget.
+
+mod common;
+
+use alpha_emu::PAGE_SIZE;
+use common::{Vm, CODE, DATA};
+use proptest::prelude::*;
+use spin_kernel::machine::{Cpu, Trap};
+use spin_kernel::mem::Prot;
+
+/// Registers that hold pointers into the data area.
+const PTRS: [u32; 4] = [16, 17, 18, 30];
+
+fn operate(opcode: u32, func: u32, ra: u32, rb: u32, rc: u32, lit: Option<u32>) -> u32 {
+    let b = match lit {
+        Some(l) => (l & 0xff) << 13 | 1 << 12,
+        None => rb << 16,
+    };
+    opcode << 26 | ra << 21 | b | func << 5 | rc
+}
+
+/// One random instruction word from the compiled classes.
+fn insn() -> impl Strategy<Value = u32> {
+    let reg = 0u32..32;
+    let ops = prop_oneof![
+        // Integer operate, every function of the four integer opcodes (and
+        // the 0x1c extensions); invalid ones become illegal traps.
+        (
+            prop_oneof![
+                Just(0x10u32),
+                Just(0x11),
+                Just(0x12),
+                Just(0x13),
+                Just(0x1c)
+            ],
+            0u32..0x80,
+            reg.clone(),
+            reg.clone(),
+            reg.clone(),
+            prop::option::of(0u32..256)
+        )
+            .prop_map(|(o, f, a, b, c, l)| operate(o, f, a, b, c, l)),
+        // The byte-manipulation functions, more often.
+        (
+            prop::sample::select(vec![
+                0x02u32, 0x06, 0x0b, 0x12, 0x16, 0x1b, 0x22, 0x26, 0x2b, 0x30, 0x31, 0x32, 0x34,
+                0x36, 0x39, 0x3b, 0x3c, 0x52, 0x57, 0x5a, 0x62, 0x67, 0x6a, 0x72, 0x77, 0x7a,
+            ]),
+            reg.clone(),
+            reg.clone(),
+            reg.clone(),
+            prop::option::of(0u32..256)
+        )
+            .prop_map(|(f, a, b, c, l)| operate(0x12, f, a, b, c, l)),
+        // lda / ldah.
+        (
+            prop_oneof![Just(0x08u32), Just(0x09)],
+            reg.clone(),
+            reg.clone(),
+            any::<u16>()
+        )
+            .prop_map(|(o, a, b, d)| o << 26 | a << 21 | b << 16 | d as u32),
+        // Loads and stores through a data pointer, some unaligned or out of range.
+        (
+            prop::sample::select(vec![
+                0x0au32, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x23, 0x27, 0x28, 0x29, 0x2c, 0x2d,
+            ]),
+            reg.clone(),
+            prop::sample::select(PTRS.to_vec()),
+            prop_oneof![8 => 0u32..256, 1 => any::<u16>().prop_map(u32::from)]
+        )
+            .prop_map(|(o, a, b, d)| o << 26 | a << 21 | b << 16 | d),
+        // Forward branches of every kind (integer and FP).
+        (0x30u32..0x40, reg.clone(), 0u32..6).prop_map(|(o, a, d)| o << 26 | a << 21 | d),
+        // A backward branch now and then (loops; the budget ends them).
+        (
+            prop::sample::select(vec![0x39u32, 0x3d, 0x3e, 0x3f]),
+            reg.clone(),
+            1u32..8
+        )
+            .prop_map(|(o, a, d)| o << 26 | a << 21 | (0x20_0000 - d)),
+        // rduniq, wruniq, rpcc, mb, trapb.
+        prop::sample::select(vec![
+            0x9eu32,
+            0x9f,
+            0x6000_c000 | 1 << 21,
+            0x6000_4000,
+            0x6000_0000
+        ]),
+    ];
+    ops
+}
+
+fn setup(words: &[u32], regs: &[u64], jit: bool) -> Vm {
+    let mut vm = Vm::new();
+    vm.cpu.set_jit(jit);
+    vm.map(CODE, PAGE_SIZE, Prot::RWX);
+    let mut all = words.to_vec();
+    // A jump through a register and a return land inside the program.
+    all.push(0x6bfa_8001); // ret zero,(ra)
+    all.push(0x0000_0000); // halt
+    vm.write_words(CODE, &all);
+    for (i, v) in regs.iter().enumerate() {
+        vm.regs.r[i] = if PTRS.contains(&(i as u32)) {
+            DATA + 0x1000 + (v & 0xfff)
+        } else {
+            *v
+        };
+        vm.regs.f[i] = *v;
+    }
+    vm.regs.r[31] = 0;
+    vm.regs.f[31] = 0;
+    // ra points at the trailing halt (and sometimes into the program).
+    vm.regs.r[26] = CODE + 4 * (all.len() as u64 - 1);
+    vm.regs.pc = CODE;
+    vm
+}
+
+fn data(vm: &Vm) -> Vec<u8> {
+    let mut b = vec![0u8; 4 * PAGE_SIZE as usize];
+    vm.space.read(DATA, &mut b).unwrap();
+    b
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_code_matches_the_interpreter(
+        words in proptest::collection::vec(insn(), 1..48),
+        regs in proptest::collection::vec(any::<u64>(), 32),
+        budget in 1u64..300,
+    ) {
+        let mut j = setup(&words, &regs, true);
+        let mut i = setup(&words, &regs, false);
+        for round in 0..6 {
+            let tj = j.run(budget);
+            let ti = i.run(budget);
+            prop_assert_eq!(tj, ti, "round {}", round);
+            prop_assert_eq!(&j.regs, &i.regs, "round {}", round);
+            prop_assert_eq!(j.regs.f, i.regs.f, "round {}", round);
+            prop_assert_eq!(j.cpu.retired(), i.cpu.retired());
+            prop_assert_eq!(data(&j), data(&i));
+            match tj {
+                Trap::BudgetExpired | Trap::Syscall | Trap::PalCall { .. } => {}
+                Trap::Halt { .. } => break,
+                _ => {
+                    j.regs.pc = j.regs.pc.wrapping_add(4);
+                    i.regs.pc = i.regs.pc.wrapping_add(4);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn compiled_code_is_used() {
+    let mut vm = Vm::new();
+    vm.load(
+        CODE,
+        "lda t0,1000\n loop: subq t0,1,t0\n bne t0,loop\n halt",
+    );
+    vm.run_to_halt();
+    assert_eq!(vm.regs.r[1], 0);
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        assert!(vm.cpu.jit_active());
+    }
+    vm.cpu.set_jit(false);
+    assert!(!vm.cpu.jit_active());
+    vm.regs.pc = CODE;
+    vm.run_to_halt();
+    assert_eq!(vm.regs.r[1], 0);
+}

@@ -1,0 +1,356 @@
+//! The fault path.
+//!
+//! Three steps, so that no lock is held while a frame is allocated (which may
+//! raise `Reclaim` into this very manager on this thread):
+//!
+//! 1. *plan*, under the Vm lock: find the region, check the access, and either
+//!    resolve the fault on the spot (remap, copy-on-write reuse, map a cached
+//!    shared page) or decide where the new frame's contents come from, pinning
+//!    that source (a frame to copy, a swap slot) against reclaim;
+//! 2. allocate and fill a frame, no lock held;
+//! 3. *install*, under the Vm lock again: only if the page is still as planned
+//!    (else the frame is freed and the fault retried).
+
+use std::sync::Arc;
+
+use spin_fs::PageBacking;
+use spin_kernel::mem::Mapping;
+use spin_kernel::Access;
+
+use super::{VmCore, VmState};
+use crate::frames::{FrameInfo, Origin, PageRef};
+use crate::manager::Source;
+use crate::shared::SharedObj;
+use crate::stats::bump;
+use crate::types::Fault;
+
+/// Attempts before a fault that keeps losing races gives up (each loss means
+/// another thread changed the page meanwhile, or reclaim took it back).
+const MAX_ATTEMPTS: usize = 64;
+
+/// Where the filled frame goes.
+enum Target {
+    /// A private page of this space; the frame's origin.
+    Private(Origin),
+    /// Page `pg` of a shared object, which held `was` when planned.
+    Shared {
+        obj: Arc<SharedObj>,
+        pg: u64,
+        was: Option<PageRef>,
+    },
+}
+
+/// What step 1 decided.
+struct Plan {
+    va: u64,
+    source: Source,
+    /// This space's page-table entry when planned.
+    expect: Option<PageRef>,
+    target: Target,
+}
+
+enum Step {
+    Done,
+    Fill(Plan),
+}
+
+impl VmCore {
+    pub(crate) fn handle_fault(&self, va: u64, access: Access) -> Result<(), Fault> {
+        for _ in 0..MAX_ATTEMPTS {
+            let step = {
+                let mut st = self.lock_state();
+                self.plan(&mut st, va, access)?
+            };
+            let plan = match step {
+                Step::Done => return Ok(()),
+                Step::Fill(plan) => plan,
+            };
+            let frame = match self.mm.alloc_frame() {
+                Ok(f) => f,
+                Err(_) => {
+                    self.mm.unpin_source(&plan.source);
+                    return Err(Fault::Oom);
+                }
+            };
+            if let Err(e) = self.mm.fill(frame, &plan.source) {
+                self.mm.unpin_source(&plan.source);
+                self.mm.free_frame(frame);
+                return Err(e);
+            }
+            let installed = {
+                let mut st = self.lock_state();
+                self.install(&mut st, &plan, frame, access)
+            };
+            self.mm.unpin_source(&plan.source);
+            if installed {
+                let c = &self.mm.counters;
+                match plan.source {
+                    Source::Zero => bump(&c.minor_faults),
+                    Source::Copy(_) => {
+                        bump(&c.minor_faults);
+                        bump(&c.cow_copies);
+                    }
+                    Source::Swap(_) | Source::File { .. } => bump(&c.major_faults),
+                }
+                return Ok(());
+            }
+            self.mm.free_frame(frame);
+            // `plan` (which may hold the last reference to a shared object)
+            // drops here, with no lock held.
+        }
+        Err(Fault::Oom)
+    }
+
+    fn plan(&self, st: &mut VmState, va: u64, access: Access) -> Result<Step, Fault> {
+        let page = self.page();
+        let pva = va & !(page - 1);
+        if va >= self.layout().user_limit {
+            return Err(Fault::MapErr);
+        }
+        let start = match st.find(pva) {
+            Some((start, _)) => start,
+            None => st
+                .grow_stack(pva, self.mm.layout(), page)
+                .ok_or(Fault::MapErr)?,
+        };
+        if !st.vmas[&start].eff().permits(access) {
+            return Err(Fault::AccErr);
+        }
+        match st.pages.get(&pva).copied() {
+            Some(PageRef::Frame(f)) => self.plan_present(st, start, pva, f, access),
+            Some(PageRef::Swap(slot)) => {
+                // Hold the slot so it survives until the page is read.
+                self.mm.lock_swap().add_ref(slot, 1);
+                Ok(Step::Fill(Plan {
+                    va: pva,
+                    source: Source::Swap(slot),
+                    expect: Some(PageRef::Swap(slot)),
+                    target: Target::Private(Origin::Anon),
+                }))
+            }
+            None => self.plan_absent(st, start, pva),
+        }
+    }
+
+    /// The page has a frame in this space; the hardware mapping is missing or
+    /// lacks the permission.
+    fn plan_present(
+        &self,
+        st: &VmState,
+        start: u64,
+        va: u64,
+        f: u64,
+        access: Access,
+    ) -> Result<Step, Fault> {
+        let vma = &st.vmas[&start];
+        let hw = self.space.examine(va);
+        if hw.is_some_and(|m| m.frame.0 == f && m.prot.permits(access)) {
+            // Another CPU resolved it first.
+            return Ok(Step::Done);
+        }
+        let mut ft = self.mm.lock_frames();
+        if vma.shared.is_some() || access != Access::Write {
+            let prot = self.hw_prot(&ft, vma, f);
+            self.remap(&mut ft, va, f, prot, hw);
+            bump(&self.mm.counters.minor_faults);
+            return Ok(Step::Done);
+        }
+        let reuse = match ft.frames.get(&f) {
+            Some(info) => info.rmap.len() == 1 && info.pins == 0,
+            None => {
+                debug_assert!(
+                    false,
+                    "page {va:#x} names frame {f:#x} missing from the frame table"
+                );
+                return Err(Fault::Oom);
+            }
+        };
+        if reuse {
+            // Copy-on-write, but nobody else maps it any more: just write-enable.
+            self.remap(&mut ft, va, f, vma.eff(), hw);
+            bump(&self.mm.counters.cow_reuses);
+            bump(&self.mm.counters.minor_faults);
+            return Ok(Step::Done);
+        }
+        let Some(info) = ft.frames.get_mut(&f) else {
+            return Err(Fault::Oom);
+        };
+        info.pins += 1;
+        Ok(Step::Fill(Plan {
+            va,
+            source: Source::Copy(f),
+            expect: Some(PageRef::Frame(f)),
+            target: Target::Private(Origin::Anon),
+        }))
+    }
+
+    /// Gives page `va` (frame `f`) the hardware protection `prot`, keeping the
+    /// mapping's accessed/dirty bits when it already maps `f` (else folding the
+    /// old mapping's dirty bit into the frame's record).
+    fn remap(
+        &self,
+        ft: &mut crate::frames::FrameTable,
+        va: u64,
+        f: u64,
+        prot: spin_kernel::Prot,
+        hw: Option<Mapping>,
+    ) {
+        match hw {
+            Some(m) if m.frame.0 == f => {
+                let _ = self.space.protect(va, prot);
+            }
+            _ => {
+                if let (Some(m), Some(info)) = (hw, ft.frames.get_mut(&f)) {
+                    info.dirty |= m.dirty;
+                }
+                self.map_hw(va, f, prot);
+            }
+        }
+    }
+
+    /// The page has never been touched in this space (or was dropped).
+    fn plan_absent(&self, st: &mut VmState, start: u64, va: u64) -> Result<Step, Fault> {
+        let vma = &st.vmas[&start];
+        let offset = vma.offset + (va - start);
+        if let Some(obj) = vma.shared.clone() {
+            let prot = vma.eff();
+            let pg = offset / self.page();
+            let (source, was) = {
+                let pages = obj.pages();
+                match pages.get(&pg).copied() {
+                    Some(PageRef::Frame(f)) => {
+                        // Cached: map the object's frame, no allocation.
+                        let mut ft = self.mm.lock_frames();
+                        let Some(info) = ft.frames.get_mut(&f) else {
+                            debug_assert!(false, "shared page names a missing frame {f:#x}");
+                            return Err(Fault::Oom);
+                        };
+                        info.rmap.push(self.id, va);
+                        self.map_hw(va, f, prot);
+                        st.pages.insert(va, PageRef::Frame(f));
+                        st.resident += 1;
+                        bump(&self.mm.counters.minor_faults);
+                        return Ok(Step::Done);
+                    }
+                    Some(PageRef::Swap(slot)) => {
+                        self.mm.lock_swap().add_ref(slot, 1);
+                        (Source::Swap(slot), Some(PageRef::Swap(slot)))
+                    }
+                    None => match &obj.file {
+                        Some(file) => (self.file_source(file, offset, None)?, None),
+                        None => (Source::Zero, None),
+                    },
+                }
+            };
+            return Ok(Step::Fill(Plan {
+                va,
+                source,
+                expect: None,
+                target: Target::Shared { obj, pg, was },
+            }));
+        }
+        let (source, origin) = match &vma.file {
+            Some(file) => (self.file_source(file, offset, vma.limit)?, Origin::File),
+            None => (Source::Zero, Origin::Zero),
+        };
+        Ok(Step::Fill(Plan {
+            va,
+            source,
+            expect: None,
+            target: Target::Private(origin),
+        }))
+    }
+
+    /// The file bytes of the page at `offset`: `SIGBUS` wholly beyond the end
+    /// of the file (unless a `limit` says the rest is zeros anyway).
+    fn file_source(
+        &self,
+        file: &Arc<dyn PageBacking>,
+        offset: u64,
+        limit: Option<u64>,
+    ) -> Result<Source, Fault> {
+        let size = file.size();
+        if offset >= size && limit.is_none() {
+            return Err(Fault::Bus);
+        }
+        let mut end = offset.saturating_add(self.page()).min(size);
+        if let Some(limit) = limit {
+            end = end.min(limit);
+        }
+        Ok(Source::File {
+            file: file.clone(),
+            offset,
+            valid: end.saturating_sub(offset) as usize,
+        })
+    }
+
+    /// Step 3: puts the filled `frame` in place if the page is still as planned.
+    fn install(&self, st: &mut VmState, plan: &Plan, frame: u64, access: Access) -> bool {
+        let va = plan.va;
+        let Some((_, vma)) = st.find(va) else {
+            return false;
+        };
+        let prot = vma.eff();
+        if !prot.permits(access) || st.pages.get(&va).copied() != plan.expect {
+            return false;
+        }
+        match &plan.target {
+            Target::Private(origin) => {
+                if vma.shared.is_some() {
+                    return false;
+                }
+                let mut ft = self.mm.lock_frames();
+                match plan.expect {
+                    Some(PageRef::Frame(old)) => {
+                        // The old frame stays with the other spaces sharing it:
+                        // carry over what our mapping knew about its writes.
+                        let dirty = self
+                            .space
+                            .examine(va)
+                            .is_some_and(|m| m.dirty && m.frame.0 == old);
+                        if let Some(info) = ft.frames.get_mut(&old) {
+                            info.rmap.remove(self.id, va);
+                            info.dirty |= dirty;
+                        }
+                        // Freed when the plan's pin goes, if it was the last.
+                    }
+                    Some(PageRef::Swap(slot)) => {
+                        self.mm.lock_swap().release(slot);
+                        st.resident += 1;
+                    }
+                    None => st.resident += 1,
+                }
+                ft.frames
+                    .insert(frame, FrameInfo::new(self.id, va, *origin));
+                st.pages.insert(va, PageRef::Frame(frame));
+                self.map_hw(va, frame, prot);
+            }
+            Target::Shared { obj, pg, was } => {
+                if !vma.shared.as_ref().is_some_and(|o| Arc::ptr_eq(o, obj)) {
+                    return false;
+                }
+                let mut pages = obj.pages();
+                if pages.get(pg).copied() != *was {
+                    return false;
+                }
+                let mut ft = self.mm.lock_frames();
+                let origin = match (&obj.file, was) {
+                    (Some(_), _) => Origin::File,
+                    (None, Some(PageRef::Swap(slot))) => {
+                        self.mm.lock_swap().release(*slot);
+                        Origin::Anon
+                    }
+                    (None, _) => Origin::Zero,
+                };
+                let mut info = FrameInfo::new(self.id, va, origin);
+                info.shared = Some((Arc::downgrade(obj), *pg));
+                ft.frames.insert(frame, info);
+                pages.insert(*pg, PageRef::Frame(frame));
+                st.pages.insert(va, PageRef::Frame(frame));
+                st.resident += 1;
+                self.map_hw(va, frame, prot);
+            }
+        }
+        true
+    }
+}

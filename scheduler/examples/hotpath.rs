@@ -1,0 +1,64 @@
+//! Quick min-of-runs timing of the pick + charge + enqueue round (same loop as
+//! `benches/policies.rs`), robust to a busy machine: `cargo run --release
+//! -p spin-scheduler --example hotpath [policy...]`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use spin_kernel::strand::Reservation;
+use spin_kernel::{SchedParams, StrandId};
+use spin_scheduler::{policy_by_name, PolicyParams, POLICY_NAMES};
+
+fn params_for(i: u32) -> SchedParams {
+    SchedParams {
+        priority: (i % 32) as u8,
+        weight: 50 + (i % 7) * 50,
+        reservation: (i & 3 == 0).then_some(Reservation {
+            period: 10_000_000,
+            deadline: 10_000_000,
+            budget: 1_000_000,
+        }),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let names: Vec<&str> = if args.is_empty() {
+        POLICY_NAMES.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    println!(
+        "{:<12} {:>8} {:>8} {:>8}   (ns per round, min of 9 runs)",
+        "policy", 10, 1000, 10000
+    );
+    for name in names {
+        let mut row = Vec::new();
+        for n in [10u32, 1_000, 10_000] {
+            let mut policy = policy_by_name(name, &PolicyParams::default()).expect("known policy");
+            let params: Vec<SchedParams> = (0..n).map(params_for).collect();
+            for i in 0..n {
+                policy.enqueue(StrandId(i), &params[i as usize], 0);
+            }
+            let mut now = 0u64;
+            let rounds = 400_000u32;
+            let mut best = f64::MAX;
+            for _ in 0..9 {
+                let t = Instant::now();
+                for _ in 0..rounds {
+                    now += 1_000;
+                    let pick = policy.pick_next(now).expect("the set never empties");
+                    let p = &params[pick.strand.0 as usize];
+                    policy.charge(pick.strand, p, 1_000, now);
+                    policy.enqueue(black_box(pick.strand), p, now);
+                }
+                best = best.min(t.elapsed().as_nanos() as f64 / f64::from(rounds));
+            }
+            row.push(best);
+        }
+        println!(
+            "{:<12} {:>8.1} {:>8.1} {:>8.1}",
+            name, row[0], row[1], row[2]
+        );
+    }
+}
