@@ -468,14 +468,12 @@ impl<R: RegisterFile> UnixMound<R> {
         };
         p.threads.retain(|&x| x != tid);
         let last = p.threads.is_empty();
-        if t.clear_child_tid != 0 && !last {
-            let vm = p.vm.clone();
-            if vm.write_u32(t.clear_child_tid, 0).is_ok() {
-                self.futex_wake(&vm, t.clear_child_tid, 1, host);
-            }
+        let vm = p.vm.clone();
+        let kind = p.exiting.unwrap_or(ExitKind::Exited(0));
+        if t.clear_child_tid != 0 && !last && vm.write_u32(t.clear_child_tid, 0).is_ok() {
+            self.futex_wake(&vm, t.clear_child_tid, 1, host);
         }
         if last {
-            let kind = p.exiting.unwrap_or(ExitKind::Exited(0));
             self.process_exit(pid, kind, host);
         }
     }
@@ -689,7 +687,7 @@ impl<R: RegisterFile> UnixMound<R> {
                     -5 => (num::SIGFPE, code::FPE_FLTUND),
                     -6 => (num::SIGFPE, code::FPE_FLTINV),
                     -7 => (num::SIGFPE, code::FPE_FLTRES),
-                    -8..=-12 => (num::SIGFPE, code::FPE_FLTINV),
+                    -12..=-8 => (num::SIGFPE, code::FPE_FLTINV),
                     _ => (num::SIGTRAP, code::SI_KERNEL),
                 };
                 SigInfo::fault(sig, c, pc)
@@ -832,7 +830,7 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
             self.thread_exit(tid, host);
             return Resume::Exit(0);
         }
-        if !t.waiting.is_empty() || t.deadline.is_some() {
+        if !t.waiting.is_empty() {
             // Woken: stop waiting (the call re-checks when it runs again).
             let waiting = std::mem::take(&mut self.threads.get_mut(&tid).expect("exists").waiting);
             for key in waiting {
@@ -843,8 +841,6 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
                     }
                 }
             }
-            let key_vm = self.procs.get(&t.pid).map(|p| Arc::as_ptr(&p.vm) as usize);
-            let _ = key_vm;
         }
         if self.has_deliverable(tid) && !self.deliver(tid, regs, host) {
             // The process died of the signal.
@@ -855,15 +851,10 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
             return Resume::Exit(0);
         }
         if let Some(t) = self.threads.get_mut(&tid) {
-            if t.blocked.is_some() && t.deadline.is_none() {
-                t.blocked = None;
-            }
-            if t.blocked.is_some() {
-                t.blocked = None;
-            }
+            t.blocked = None;
             let pid = t.pid;
             if let Some(p) = self.procs.get(&pid) {
-                if !Cap::ptr_eq(space, p.vm.space()) {
+                if !Cap::same(space, p.vm.space()) {
                     *space = p.vm.space().clone();
                 }
             }

@@ -338,7 +338,8 @@ fn sys_openat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_close<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let pid = c.pid;
-    let f = c.proc_mut().fds.close(c.arg(0) as i32)?;
+    let fd = c.arg(0) as i32;
+    let f = c.proc_mut().fds.close(fd)?;
     f.release_locks(pid);
     Ok(Done::Val(0))
 }
@@ -474,7 +475,8 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         }
         misc::F_GETFD => Ok(Done::Val(u64::from(c.proc().fds.cloexec(fd as i32)?))),
         misc::F_SETFD => {
-            c.proc_mut().fds.set_cloexec(fd as i32, c.arg(2) & 1 != 0)?;
+            let on = c.arg(2) & 1 != 0;
+            c.proc_mut().fds.set_cloexec(fd as i32, on)?;
             Ok(Done::Val(0))
         }
         misc::F_GETFL => Ok(Done::Val(flag_bits(&f.flags()))),
