@@ -59,6 +59,9 @@ pub struct UnixConfig {
     pub params: SchedParams,
     /// Print every system call to the host's stderr (`strace`-like).
     pub trace_syscalls: bool,
+    /// Print the mound's diagnostics (unknown system calls, ...) to the
+    /// host's stderr.
+    pub verbose: bool,
     /// uid/gid the guest sees.
     pub uid: u32,
     /// gid the guest sees.
@@ -82,6 +85,7 @@ impl UnixConfig {
             quota_frames: None,
             params: SchedParams::default(),
             trace_syscalls: false,
+            verbose: false,
             uid: 1000,
             gid: 1000,
         }

@@ -87,6 +87,7 @@ pub struct UnixMound<R: RegisterFile> {
     pub(crate) boot_epoch_ns: u64,
     stdio: [Option<Arc<OpenFile>>; 3],
     log: Arc<Mutex<Box<dyn Write + Send>>>,
+    notes: Vec<String>,
 }
 
 impl<R: RegisterFile> UnixMound<R> {
@@ -161,6 +162,7 @@ impl<R: RegisterFile> UnixMound<R> {
             boot_epoch_ns,
             stdio,
             log: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
+            notes: Vec::new(),
             cfg,
         })
     }
@@ -186,9 +188,22 @@ impl<R: RegisterFile> UnixMound<R> {
         self.procs.len()
     }
 
-    pub(crate) fn log(&self, msg: std::fmt::Arguments<'_>) {
-        let mut w = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(w, "spin[{}]: {msg}", self.cfg.name);
+    /// A diagnostic: printed when the mound is verbose (or tracing), kept
+    /// for telemetry otherwise, so the guest's own stderr stays its own.
+    pub(crate) fn log(&mut self, msg: std::fmt::Arguments<'_>) {
+        let line = format!("spin[{}]: {msg}", self.cfg.name);
+        if self.cfg.verbose || self.cfg.trace_syscalls {
+            let mut w = self.log.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = writeln!(w, "{line}");
+        }
+        if self.notes.len() < 256 {
+            self.notes.push(line);
+        }
+    }
+
+    /// Diagnostics so far (unknown system calls, deadlocks).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     pub(crate) fn alloc_pid(&mut self) -> Pid {
@@ -299,7 +314,7 @@ impl<R: RegisterFile> UnixMound<R> {
             return;
         }
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.pending.entry(sig).or_insert(info);
+            signal::queue(&mut p.pending, info);
         }
         // Wake one thread that can take it.
         if let Some(&tid) = threads
@@ -325,7 +340,7 @@ impl<R: RegisterFile> UnixMound<R> {
             return;
         }
         if let Some(t) = self.threads.get_mut(&tid) {
-            t.pending.entry(sig).or_insert(info);
+            signal::queue(&mut t.pending, info);
         }
         self.wake_thread(tid, host);
     }
@@ -340,7 +355,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let pid = t.pid;
         let mut reset = t.mask & bit(sig) != 0;
         t.mask &= !bit(sig);
-        t.pending.insert(sig, info);
+        t.pending.insert(sig, std::collections::VecDeque::from([info]));
         if let Some(p) = self.procs.get_mut(&pid) {
             if p.actions[sig as usize].handler == SIG_IGN {
                 reset = true;
@@ -355,12 +370,12 @@ impl<R: RegisterFile> UnixMound<R> {
     fn take_signal(&mut self, tid: Pid) -> Option<SigInfo> {
         let t = self.threads.get_mut(&tid)?;
         let mask = t.mask & !signal::UNBLOCKABLE;
-        if let Some((&sig, _)) = t.pending.iter().find(|(&s, _)| bit(s) & mask == 0) {
-            return t.pending.remove(&sig);
+        if let Some(sig) = t.pending.keys().copied().find(|&s| bit(s) & mask == 0) {
+            return signal::dequeue(&mut t.pending, sig);
         }
         let p = self.procs.get_mut(&t.pid)?;
         let sig = p.pending.keys().copied().find(|&s| bit(s) & mask == 0)?;
-        p.pending.remove(&sig)
+        signal::dequeue(&mut p.pending, sig)
     }
 
     /// Whether `tid` has a signal it would take now.
@@ -612,7 +627,7 @@ impl<R: RegisterFile> UnixMound<R> {
                 umask: 0o022,
                 exe: path,
                 actions: Process::default_actions(),
-                pending: BTreeMap::new(),
+                pending: signal::Pending::new(),
                 threads: vec![pid],
                 children: Vec::new(),
                 ended: None,
@@ -749,15 +764,21 @@ impl<R: RegisterFile> UnixMound<R> {
             }
             Ok(syscall::Done::Block { restartable }) => {
                 regs.set_pc(regs.pc().wrapping_sub(4));
+                // A signal already waiting interrupts the call at the next
+                // Resume instead of the thread sleeping.
+                let interrupted = self.has_deliverable(tid);
                 if let Some(t) = self.threads.get_mut(&tid) {
-                    t.blocked = Some(Blocked::Syscall { nr, restartable });
+                    t.blocked = Some(Blocked::Syscall {
+                        nr,
+                        restartable,
+                        interrupted,
+                    });
+                }
+                if interrupted {
+                    self.clear_waits(tid);
+                    return TrapOutcome::Continue;
                 }
                 self.stats.blocks += 1;
-                if self.has_deliverable(tid) {
-                    // A signal is already waiting: let it interrupt the call now.
-                    let strand = self.threads[&tid].strand;
-                    host.unblock(strand);
-                }
                 return TrapOutcome::Block;
             }
             Ok(syscall::Done::Exit) => return TrapOutcome::Exit(0),
@@ -842,7 +863,21 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
                 }
             }
         }
-        if self.has_deliverable(tid) && !self.deliver(tid, regs, host) {
+        // A woken call runs again before any signal is delivered (it may now
+        // succeed, as a real kernel re-checks its condition first); only a
+        // call that would block again is interrupted.
+        let rerun = matches!(
+            self.threads[&tid].blocked,
+            Some(Blocked::Syscall {
+                interrupted: false,
+                ..
+            })
+        );
+        if rerun {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                t.blocked = None;
+            }
+        } else if self.has_deliverable(tid) && !self.deliver(tid, regs, host) {
             // The process died of the signal.
             let still = self.threads.get(&tid).is_some_and(|t| t.killed);
             if still {
@@ -936,6 +971,12 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         self.log(format_args!(
             "every thread is blocked and nothing can wake them: ending the mound"
         ));
+        if !self.cfg.verbose && !self.cfg.trace_syscalls {
+            eprintln!(
+                "spin[{}]: every thread is blocked and nothing can wake them: ending the mound",
+                self.cfg.name
+            );
+        }
         for pid in self.procs.keys().copied().collect::<Vec<_>>() {
             self.kill_process(pid, ExitKind::Signaled(num::SIGKILL), host);
         }

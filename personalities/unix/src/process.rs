@@ -12,7 +12,7 @@ use spin_fs::FdTable;
 use spin_kernel::{Nanos, StrandId};
 use spin_unix_mm::Vm;
 
-use crate::signal::{SigAction, SigInfo, NSIG};
+use crate::signal::{Pending, SigAction, NSIG};
 
 /// A process or thread id (Linux shares one number space for both).
 pub type Pid = u32;
@@ -40,6 +40,9 @@ pub enum Blocked {
         nr: u64,
         /// Whether `SA_RESTART` may restart it after a handler.
         restartable: bool,
+        /// A signal interrupts it: deliver at the next Resume (EINTR or
+        /// restart) instead of running the call again first.
+        interrupted: bool,
     },
 }
 
@@ -55,7 +58,7 @@ pub struct Thread {
     /// Blocked signals (bit n-1 for signal n).
     pub mask: u64,
     /// Signals sent to this thread only, with their info.
-    pub pending: BTreeMap<u32, SigInfo>,
+    pub pending: Pending,
     /// Alternate signal stack.
     pub altstack: AltStack,
     /// `CLONE_CHILD_CLEARTID` / `set_tid_address` word.
@@ -82,7 +85,7 @@ impl Thread {
             pid,
             strand,
             mask,
-            pending: BTreeMap::new(),
+            pending: Pending::new(),
             altstack: AltStack {
                 flags: crate::abi::alpha::sig::SS_DISABLE,
                 ..AltStack::default()
@@ -148,7 +151,7 @@ pub struct Process {
     /// Signal actions, indexed by signal number.
     pub actions: Vec<SigAction>,
     /// Process-directed pending signals with their info.
-    pub pending: BTreeMap<u32, SigInfo>,
+    pub pending: Pending,
     /// Live threads.
     pub threads: Vec<Pid>,
     /// Children (live or zombie).

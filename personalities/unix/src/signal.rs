@@ -75,6 +75,28 @@ pub mod code {
     pub const CLD_DUMPED: i32 = 3;
 }
 
+/// Pending signals: standard ones (below 32) at most once each, real-time
+/// ones queued.
+pub type Pending = std::collections::BTreeMap<u32, std::collections::VecDeque<SigInfo>>;
+
+/// Adds `info` to `p` (a standard signal already pending is not queued twice).
+pub fn queue(p: &mut Pending, info: SigInfo) {
+    let q = p.entry(info.signo).or_default();
+    if info.signo >= 32 || q.is_empty() {
+        q.push_back(info);
+    }
+}
+
+/// Takes the first queued instance of `sig` from `p`.
+pub fn dequeue(p: &mut Pending, sig: u32) -> Option<SigInfo> {
+    let q = p.get_mut(&sig)?;
+    let info = q.pop_front();
+    if q.is_empty() {
+        p.remove(&sig);
+    }
+    info
+}
+
 /// The bit of signal `sig` in a mask.
 pub const fn bit(sig: u32) -> u64 {
     if sig == 0 || sig as usize > NSIG {

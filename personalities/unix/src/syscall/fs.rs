@@ -148,6 +148,9 @@ fn do_read<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, of
         c.m.mm.writeback(b.id());
     }
     let mut data = vec![0u8; len.min(CHUNK)];
+    // A bad buffer must fail before anything is consumed (Linux leaves pipe
+    // data and the file position alone on EFAULT).
+    c.probe_writable(buf, len.min(CHUNK))?;
     let mut done = 0usize;
     loop {
         let want = (len - done).min(CHUNK);
@@ -416,8 +419,11 @@ fn sys_pipe<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_pipe2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let va = c.arg(0);
+    if c.arg(1) & !(o::CLOEXEC | o::NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
     // Check the target first so a bad pointer leaks no descriptors.
-    c.write_bytes(va, &[0u8; 8])?;
+    c.probe_writable(va, 8)?;
     let (r, w) = make_pipe(c, c.arg(1))?;
     let mut b = [0u8; 8];
     b[..4].copy_from_slice(&r.to_le_bytes());

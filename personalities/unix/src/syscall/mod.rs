@@ -120,6 +120,17 @@ impl<R: RegisterFile> Call<'_, R> {
     pub fn write_bytes(&self, va: u64, data: &[u8]) -> SysResult<()> {
         self.proc().vm.write(va, data)
     }
+    /// Fails with EFAULT unless `len` bytes at `va` are writable, without
+    /// changing them (each page is read and written back).
+    pub fn probe_writable(&self, va: u64, len: usize) -> SysResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let vm = &self.proc().vm;
+        let mut b = vec![0u8; len];
+        vm.read(va, &mut b)?;
+        vm.write(va, &b)
+    }
     pub fn read_u64(&self, va: u64) -> SysResult<u64> {
         self.proc().vm.read_u64(va)
     }
