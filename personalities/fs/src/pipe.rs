@@ -118,7 +118,7 @@ impl Pipe {
         let st = lock(&self.state);
         match end {
             End::Read => Readiness {
-                readable: !st.buf.is_empty() || st.writers == 0,
+                readable: !st.buf.is_empty(),
                 writable: false,
                 hangup: st.writers == 0,
                 error: false,

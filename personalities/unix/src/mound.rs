@@ -418,6 +418,19 @@ impl<R: RegisterFile> UnixMound<R> {
                     // Complete the interrupted call with EINTR.
                     regs.set_pc(regs.pc() + 4);
                     regs.set_syscall_result(Err(self.abi.errno_value(Errno::EINTR)));
+                    if let (Some(rem), Some((_, deadline))) = (t.sleep_rem, t.deadline) {
+                        let left = deadline.saturating_sub(host.now());
+                        let mut b = [0u8; 16];
+                        b[0..8].copy_from_slice(&(left / 1_000_000_000).to_le_bytes());
+                        b[8..16].copy_from_slice(&(left % 1_000_000_000).to_le_bytes());
+                        let vm = self.procs[&pid].vm.clone();
+                        let _ = vm.write(rem, &b);
+                    }
+                }
+                let t = self.threads.get_mut(&tid).expect("checked above");
+                t.sleep_rem = None;
+                if let Some((_, d)) = t.deadline.take() {
+                    self.timers.remove(&(d, tid));
                 }
             }
             let t = self.threads.get_mut(&tid).expect("checked above");

@@ -75,6 +75,8 @@ pub struct Thread {
     pub killed: bool,
     /// Mask to restore when the handler run by `rt_sigsuspend` returns.
     pub saved_mask: Option<u64>,
+    /// A sleep interrupted by a signal reports the time left here.
+    pub sleep_rem: Option<u64>,
 }
 
 impl Thread {
@@ -97,6 +99,7 @@ impl Thread {
             futex_woken: false,
             killed: false,
             saved_mask: None,
+            sleep_rem: None,
         }
     }
 }

@@ -35,8 +35,14 @@ fn prot(bits: u64) -> SysResult<Prot> {
     Ok(Prot::from_bits(bits as u8))
 }
 
+/// Linux/Alpha's `osf_brk`: a refused move is ENOMEM rather than the old break.
 fn sys_brk<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    Ok(Done::Val(c.vm().brk(c.arg(0))))
+    let want = c.arg(0);
+    let got = c.vm().brk(want);
+    if want != 0 && got != want && R::ARCH == spin_kernel::Arch::Alpha {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(Done::Val(got))
 }
 
 fn sys_mmap<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {

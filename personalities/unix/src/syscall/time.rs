@@ -70,21 +70,25 @@ fn sys_gettimeofday<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(0))
 }
 
-fn sleep<R: RegisterFile>(c: &mut Call<'_, R>, ns: u64) -> SysResult<Done> {
+fn sleep<R: RegisterFile>(c: &mut Call<'_, R>, ns: u64, rem: u64) -> SysResult<Done> {
     match c.block_until(None, ns, false)? {
-        Some(d) => Ok(d),
+        Some(d) => {
+            c.thread_mut().sleep_rem = (rem != 0).then_some(rem);
+            Ok(d)
+        }
         None => Ok(Done::Val(0)),
     }
 }
 
 fn sys_nanosleep<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let ns = read_timespec(c, c.arg(0))?;
-    sleep(c, ns)
+    sleep(c, ns, c.arg(1))
 }
 
 fn sys_clock_nanosleep<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let now = clock_ns(c, c.arg(0))?;
     let t = read_timespec(c, c.arg(2))?;
-    let ns = if c.arg(1) & 1 != 0 { t.saturating_sub(now) } else { t };
-    sleep(c, ns)
+    let absolute = c.arg(1) & 1 != 0;
+    let ns = if absolute { t.saturating_sub(now) } else { t };
+    sleep(c, ns, if absolute { 0 } else { c.arg(3) })
 }
