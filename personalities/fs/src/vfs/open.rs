@@ -47,6 +47,10 @@ impl Vfs {
         mode: u32,
         umask: u32,
     ) -> SysResult<Arc<OpenFile>> {
+        if flags.create && flags.directory && !flags.path_only {
+            // Linux 6.4+: the combination is refused outright.
+            return Err(Errno::EINVAL);
+        }
         if flags.create && !flags.path_only {
             let _ns = lock(&self.ns);
             let walked = self.tree.walk(cwd, path)?;
@@ -62,6 +66,7 @@ impl Vfs {
         loop {
             let name = match &w.last {
                 Last::Name(n) => n.clone(),
+                _ if flags.excl => return Err(Errno::EEXIST),
                 _ => return Err(Errno::EISDIR),
             };
             // Linux refuses O_CREAT with a trailing slash before looking.
@@ -191,11 +196,11 @@ impl Vfs {
             return f.reopen(flags);
         }
         let kind = loc.kind();
-        if kind == Kind::Symlink {
-            return Err(Errno::ELOOP);
-        }
         if flags.directory && kind != Kind::Dir {
             return Err(Errno::ENOTDIR);
+        }
+        if kind == Kind::Symlink {
+            return Err(Errno::ELOOP);
         }
         let mut want = 0;
         if flags.read {
