@@ -137,7 +137,7 @@ impl Vfs {
                             .open(&host_path)
                             .map_err(io_err)?
                     };
-                    self.host_open_file(file, path, flags)
+                    self.host_open_file(file, h.mount.writable, path, flags)
                 }
             };
         }
@@ -146,12 +146,13 @@ impl Vfs {
     fn host_open_file(
         &self,
         file: std::fs::File,
+        writable: bool,
         path: Vec<u8>,
         flags: OpenFlags,
     ) -> SysResult<Arc<OpenFile>> {
         let meta = file.metadata().map_err(io_err)?;
         let id = self.shared().host_id(meta.dev(), meta.ino());
-        let hf = Arc::new(HostFile { file, id });
+        let hf = Arc::new(HostFile { file, id, writable });
         Ok(OpenFile::new(
             self.shared(),
             Object::HostFile(hf),
@@ -286,7 +287,7 @@ impl Vfs {
                     .truncate(flags.trunc && flags.write)
                     .open(&host_path)
                     .map_err(io_err)?;
-                self.host_open_file(file, path, flags)
+                self.host_open_file(file, h.mount.writable, path, flags)
             }
             // Host devices, FIFOs and sockets are never opened: a FIFO
             // would block the host thread.

@@ -926,9 +926,6 @@ impl ProcResolver for FakeProc {
     fn fds(&self) -> Vec<i32> {
         (0..self.files.len() as i32).collect()
     }
-    fn pid(&self) -> u32 {
-        7
-    }
 }
 
 #[test]
@@ -1059,4 +1056,46 @@ fn concurrent_use_from_threads() {
         })
         .sum();
     assert!(total > 0 && total <= 800);
+}
+
+#[test]
+fn times_and_fchmod() {
+    let v = vfs();
+    put(&v, b"/tmp/t", b"x");
+    v.set_times(b"/", b"/tmp/t", Some((100, 5)), None, true)
+        .unwrap();
+    let st = v.stat(b"/", b"/tmp/t", true).unwrap();
+    assert_eq!(st.atime, (100, 5));
+    assert_ne!(st.mtime, (100, 5));
+    v.set_times(b"/", b"/tmp/t", None, Some((-1, 0)), true)
+        .unwrap();
+    assert_eq!(v.stat(b"/", b"/tmp/t", true).unwrap().mtime, (-1, 0));
+    assert_eq!(
+        v.set_times(b"/", b"/tmp/none", None, None, true)
+            .unwrap_err(),
+        Errno::ENOENT
+    );
+    let f = v
+        .open(b"/", b"/tmp/t", OpenFlags::read_only(), 0, 0)
+        .unwrap();
+    f.chmod(0o4711).unwrap();
+    assert_eq!(f.stat().unwrap().mode, S_IFREG | 0o4711);
+    let d = v.open(b"/", b"/tmp", OpenFlags::read_only(), 0, 0).unwrap();
+    d.chmod(0o700).unwrap();
+    assert_eq!(v.stat(b"/", b"/tmp", true).unwrap().mode, S_IFDIR | 0o700);
+    let p = v
+        .open(
+            b"/",
+            b"/tmp",
+            OpenFlags {
+                path_only: true,
+                ..Default::default()
+            },
+            0,
+            0,
+        )
+        .unwrap();
+    assert_eq!(p.chmod(0o755).unwrap_err(), Errno::EBADF);
+    let (r, _w) = v.pipe();
+    r.chmod(0o600).unwrap();
 }
