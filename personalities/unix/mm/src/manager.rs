@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use spin_fs::PageBacking;
-use spin_kernel::event::{Guard, Handler, HandlerId, Principal};
-use spin_kernel::mem::{FrameAttrs, PhysError, ReclaimArgs};
-use spin_kernel::{GuestRam, Kernel, MoundId, PhysAddr, Prot};
+use spin_kernel::event::{EventError, Guard, Handler, HandlerId, Principal};
+use spin_kernel::mem::{AddressSpace, FaultArgs, FrameAttrs, PhysError, ReclaimArgs};
+use spin_kernel::{Access, Cap, GuestRam, Kernel, MoundId, PhysAddr, Prot};
 use vm_memory::{Bytes, GuestAddress};
 
 use crate::frames::{FrameTable, Origin, PageRef, VmId};
@@ -69,6 +69,15 @@ pub struct MemoryManager {
     next_vm: AtomicU64,
     next_anon: AtomicU64,
     handler: Mutex<Option<HandlerId>>,
+    /// `Translation.PageNotPresent` / `ProtectionFault` handlers, if installed.
+    fault_handlers: Mutex<Vec<(FaultEvent, HandlerId)>>,
+}
+
+/// Which translation fault event a handler sits on.
+#[derive(Debug, Clone, Copy)]
+enum FaultEvent {
+    NotPresent,
+    Protection,
 }
 
 impl std::fmt::Debug for MemoryManager {
@@ -120,6 +129,7 @@ impl MemoryManager {
             next_vm: AtomicU64::new(1),
             next_anon: AtomicU64::new(1),
             handler: Mutex::new(None),
+            fault_handlers: Mutex::new(Vec::new()),
         });
         kernel.phys.set_quota(mound, quota_frames);
         let weak = Arc::downgrade(&mm);
@@ -139,6 +149,42 @@ impl MemoryManager {
             Err(e) => eprintln!("spin-unix-mm: {mound}: reclaim handler not installed: {e}"),
         }
         mm
+    }
+
+    /// Installs handlers on `Translation.PageNotPresent` and
+    /// `Translation.ProtectionFault`, guarded to this mound's address spaces,
+    /// that resolve faults as [`crate::Vm::handle_fault`] does. A machine's trap
+    /// loop can then use `Translation::fault`; when that returns `false`, call
+    /// `handle_fault` to learn which signal to send.
+    pub fn install_fault_handlers(self: &Arc<Self>) -> Result<(), EventError> {
+        let translation = &self.kernel.translation;
+        for (which, event) in [
+            (FaultEvent::NotPresent, &translation.page_not_present),
+            (FaultEvent::Protection, &translation.protection_fault),
+        ] {
+            let weak = Arc::downgrade(self);
+            let mound = self.mound;
+            let handler = Handler::new(move |a: &FaultArgs| {
+                weak.upgrade()
+                    .is_some_and(|mm| mm.resolve_fault(&a.space, a.va, a.access))
+            })
+            .guard(Guard::pred(move |a: &FaultArgs| a.space.owner() == mound));
+            let id = event.install(&Principal::mound("unix-mm", mound), handler)?;
+            relock(&self.fault_handlers).push((which, id));
+        }
+        Ok(())
+    }
+
+    /// Resolves a fault in whichever of our spaces `space` is.
+    fn resolve_fault(&self, space: &Cap<AddressSpace>, va: u64, access: Access) -> bool {
+        let core = self
+            .lock_frames()
+            .spaces
+            .values()
+            .find(|s| Cap::same(&s.space, space))
+            .and_then(|s| s.vm.upgrade());
+        // `core` may be the last reference: it drops here, no lock held.
+        core.is_some_and(|c| c.handle_fault(va, access).is_ok())
     }
 
     /// The mound this manager serves.
@@ -221,6 +267,7 @@ impl MemoryManager {
         let mut beyond = Vec::new();
         {
             let pages = obj.pages();
+            obj.bump_epoch();
             for (&pg, p) in pages.range(first..=last) {
                 let PageRef::Frame(f) = *p else { continue };
                 let start = pg * self.page;
@@ -708,6 +755,13 @@ impl Drop for MemoryManager {
     fn drop(&mut self) {
         if let Some(id) = relock(&self.handler).take() {
             let _ = self.kernel.phys.reclaim.uninstall(id);
+        }
+        for (which, id) in relock(&self.fault_handlers).drain(..) {
+            let event = match which {
+                FaultEvent::NotPresent => &self.kernel.translation.page_not_present,
+                FaultEvent::Protection => &self.kernel.translation.protection_fault,
+            };
+            let _ = event.uninstall(id);
         }
         self.kernel.phys.set_quota(self.mound, None);
     }
