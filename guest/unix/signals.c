@@ -250,7 +250,7 @@ static void timers(void)
     alarm(1);
     CHECK_ERR(pause(), EINTR);
     double dt = mono() - t0;
-    CHECK(hits[SIGALRM] == 1 && dt > 0.9 && dt < 3.0);
+    CHECK(hits[SIGALRM] == 1 && dt > 0.9); /* never early; no upper bound: slow machines */
     printf("timers: alarm(1) + pause -> SIGALRM\n");
 
     /* A periodic ITIMER_REAL, waited for with sigsuspend. */
@@ -290,10 +290,12 @@ static void timers(void)
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
-            usleep(restart ? 200000 : 500000);
+            usleep(restart ? 400000 : 800000);
             _exit(write(p[1], "data", 4) == 4 ? 0 : 1);
         }
-        struct itimerval once = {{0, 0}, {0, 50000}};
+        /* The signal must arrive while read() blocks: 100 ms in, long
+         * before the child writes. */
+        struct itimerval once = {{0, 0}, {0, 100000}};
         setitimer(ITIMER_REAL, &once, NULL);
         char buf[8];
         errno = 0;
@@ -625,7 +627,7 @@ static void sleeping(void)
     struct timespec req = {0, 30 * 1000 * 1000}, rem;
     CHECK(nanosleep(&req, &rem) == 0);
     double dt = mono() - t0;
-    CHECK(dt >= 0.029 && dt < 2.0);
+    CHECK(dt >= 0.029);
     req.tv_nsec = 20 * 1000 * 1000;
     CHECK(clock_nanosleep(CLOCK_MONOTONIC, 0, &req, NULL) == 0);
     struct timespec bad = {0, 1000000000};
@@ -633,14 +635,14 @@ static void sleeping(void)
 
     /* Interrupted by a signal: EINTR and the remaining time. */
     install(SIGALRM, plain_handler, 0);
-    struct itimerval once = {{0, 0}, {0, 50000}};
+    struct itimerval once = {{0, 0}, {0, 100000}};
     setitimer(ITIMER_REAL, &once, NULL);
     struct timespec longreq = {10, 0};
     memset(&rem, 0, sizeof rem);
     t0 = mono();
     CHECK_ERR(nanosleep(&longreq, &rem), EINTR);
     dt = mono() - t0;
-    CHECK(dt < 5.0 && rem.tv_sec >= 5 && rem.tv_sec <= 10);
+    CHECK(dt >= 0.09 && rem.tv_sec >= 5 && rem.tv_sec <= 10);
     printf("nanosleep: 30ms, clock_nanosleep 20ms, EINVAL, interrupted -> EINTR with remainder\n");
     section("nanosleep");
 }

@@ -34,7 +34,11 @@ fn main() {
     );
     for name in names {
         let mut row = Vec::new();
-        for n in [10u32, 1_000, 10_000] {
+        let sizes: Vec<u32> = match std::env::var("HOTPATH_N") {
+            Ok(n) => vec![n.parse().expect("HOTPATH_N is a number")],
+            Err(_) => vec![10, 1_000, 10_000],
+        };
+        for &n in &sizes {
             let mut policy = policy_by_name(name, &PolicyParams::default()).expect("known policy");
             let params: Vec<SchedParams> = (0..n).map(params_for).collect();
             for i in 0..n {
@@ -56,9 +60,10 @@ fn main() {
             }
             row.push(best);
         }
-        println!(
-            "{:<12} {:>8.1} {:>8.1} {:>8.1}",
-            name, row[0], row[1], row[2]
-        );
+        print!("{name:<12}");
+        for t in row {
+            print!(" {t:>8.1}");
+        }
+        println!();
     }
 }

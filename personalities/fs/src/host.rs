@@ -175,6 +175,8 @@ pub(crate) struct HostFile {
     pub file: std::fs::File,
     /// Identity for page sharing, locks and notifier keys.
     pub id: u64,
+    /// Its mount is writable (for `fchmod`).
+    pub writable: bool,
 }
 
 impl HostFile {

@@ -16,7 +16,11 @@
 //! * [`PageBacking`] — file pages for the memory manager's `mmap`.
 //!
 //! Guest paths are byte strings; the cwd passed to every call is an
-//! absolute guest path (as [`Vfs::resolve_dir`] returns).
+//! absolute guest path (as [`Vfs::resolve_dir`] returns). For the `*at`
+//! calls, pass the directory description's [`OpenFile::path`] as the cwd.
+//! Directory listings are a cursor on the description: [`OpenFile::getdents`]
+//! returns entries, [`OpenFile::unread`] gives back those that did not fit,
+//! and [`DirEntry::off`] is the `d_off` that `seek` accepts.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -79,6 +83,18 @@ pub trait PageBacking: Send + Sync {
 pub trait Notifier: Send + Sync {
     /// Object `key` may have become ready.
     fn notify(&self, key: u64);
+}
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn shared_types_are_send_and_sync() {
+        send_sync::<crate::Vfs>();
+        send_sync::<crate::OpenFile>();
+        send_sync::<crate::FdTable>();
+    }
 }
 
 #[cfg(test)]

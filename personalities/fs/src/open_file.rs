@@ -509,6 +509,43 @@ impl OpenFile {
         }
     }
 
+    /// `fchmod`: sets the permission bits (`mode & 07777`). `EROFS` on a
+    /// read-only mount; `EBADF` for `O_PATH`; pipes and consoles ignore it.
+    pub fn chmod(&self, mode: u32) -> SysResult<()> {
+        let loc = match &self.object {
+            Object::MemFile(m) | Object::Device(m, _) => Loc::Mem(Arc::clone(m)),
+            Object::Dir { loc, .. } => loc.clone(),
+            Object::HostFile(h) => {
+                if !h.writable {
+                    return Err(Errno::EROFS);
+                }
+                return h
+                    .file
+                    .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777))
+                    .map_err(io_err);
+            }
+            Object::Path(_) => return Err(Errno::EBADF),
+            Object::Pipe(..) | Object::Console(_) => return Ok(()),
+        };
+        match loc {
+            Loc::Mem(m) => {
+                let mut st = m.state();
+                st.meta.mode = (st.meta.mode & crate::types::S_IFMT) | (mode & 0o7777);
+                st.meta.touch_changed();
+                Ok(())
+            }
+            Loc::Host(h, _) => {
+                h.writable()?;
+                std::fs::set_permissions(
+                    h.path(),
+                    std::os::unix::fs::PermissionsExt::from_mode(mode & 0o7777),
+                )
+                .map_err(io_err)
+            }
+            Loc::Proc(_) | Loc::Reopen(_) => Err(Errno::EPERM),
+        }
+    }
+
     /// `fsync`/`fdatasync`: flushes host files; `EINVAL` on pipes and the
     /// console.
     pub fn fsync(&self) -> SysResult<()> {

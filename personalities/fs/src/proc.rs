@@ -31,8 +31,6 @@ pub trait ProcResolver: Send + Sync {
     fn fd(&self, fd: i32) -> Option<Arc<OpenFile>>;
     /// The open descriptors, ascending.
     fn fds(&self) -> Vec<i32>;
-    /// The calling process's id (shown as `/proc/self`'s link count only).
-    fn pid(&self) -> u32;
 }
 
 /// A node under `/proc/self`.

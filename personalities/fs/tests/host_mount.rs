@@ -166,6 +166,12 @@ fn read_only_mount_reads_and_refuses_writes() {
         v.access(b"/", b"/mnt/ro/hello.txt", 2).unwrap_err(),
         Errno::EROFS
     );
+    assert_eq!(
+        v.set_times(b"/", b"/mnt/ro/hello.txt", None, None, true)
+            .unwrap_err(),
+        Errno::EROFS
+    );
+    assert_eq!(f.chmod(0o600).unwrap_err(), Errno::EROFS);
     v.access(b"/", b"/mnt/ro/hello.txt", 4).unwrap();
     // Existing names still say EEXIST; O_CREAT without write opens.
     assert_eq!(
@@ -325,6 +331,34 @@ fn writable_mount_changes_the_host() {
         Errno::EXDEV
     );
     f.fsync().unwrap();
+    // Times and fchmod reach the host.
+    v.set_times(
+        b"/",
+        b"/work/new.txt",
+        Some((1_000_000, 0)),
+        Some((2_000_000, 500)),
+        true,
+    )
+    .unwrap();
+    let m = std::fs::metadata(tmp.path().join("new.txt")).unwrap();
+    assert_eq!(
+        (m.atime(), m.mtime(), m.mtime_nsec()),
+        (1_000_000, 2_000_000, 500)
+    );
+    assert_eq!(
+        v.set_times(b"/", b"/work/new.txt", Some((0, 2_000_000_000)), None, true)
+            .unwrap_err(),
+        Errno::EINVAL
+    );
+    f.chmod(0o600).unwrap();
+    assert_eq!(
+        std::fs::metadata(tmp.path().join("new.txt"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
 }
 
 #[test]

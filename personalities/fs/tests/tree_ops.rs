@@ -13,6 +13,18 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use spin_fs::{Errno, Notifier, OpenFlags, Vfs, Whence};
 
+// Linux x86-64 / aarch64 open flag bits the host side passes raw.
+const O_CREAT: i32 = 0o100;
+const O_EXCL: i32 = 0o200;
+#[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
+const O_DIRECTORY: i32 = 0o200_000;
+#[cfg(not(any(target_arch = "aarch64", target_arch = "arm")))]
+const O_NOFOLLOW: i32 = 0o400_000;
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
+const O_DIRECTORY: i32 = 0o40_000;
+#[cfg(any(target_arch = "aarch64", target_arch = "arm"))]
+const O_NOFOLLOW: i32 = 0o100_000;
+
 struct Quiet;
 impl Notifier for Quiet {
     fn notify(&self, _key: u64) {}
@@ -32,6 +44,8 @@ enum Op {
     Stat(String),
     Lstat(String),
     Readlink(String),
+    /// `open` with (write, create, excl, nofollow, directory).
+    Open(String, [bool; 5]),
 }
 
 /// Paths that never climb above the test root: `..` only after a real
@@ -85,6 +99,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => path().prop_map(Op::Stat),
         1 => path().prop_map(Op::Lstat),
         1 => path().prop_map(Op::Readlink),
+        3 => (path(), any::<[bool; 5]>()).prop_map(|(p, f)| Op::Open(p, f)),
     ]
 }
 
@@ -168,6 +183,30 @@ fn host_apply(root: &Path, op: &Op) -> Outcome {
                     .as_bytes()
                     .to_vec(),
             ),
+            Op::Open(a, [write, create, excl, nofollow, directory]) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut custom = 0;
+                if *excl {
+                    custom |= O_EXCL;
+                }
+                if *nofollow {
+                    custom |= O_NOFOLLOW;
+                }
+                if *directory {
+                    custom |= O_DIRECTORY;
+                }
+                if *create {
+                    custom |= O_CREAT;
+                }
+                let mut o = std::fs::OpenOptions::new();
+                // std insists on write access for O_CREAT; pass it raw.
+                o.read(!*write)
+                    .write(*write)
+                    .custom_flags(custom)
+                    .mode(0o644);
+                from_io(o.open(p(a)))?;
+                Outcome::Ok
+            }
         })
     })();
     res.unwrap_or_else(Outcome::Err)
@@ -227,6 +266,19 @@ fn vfs_apply(v: &Vfs, cwd: &[u8], op: &Op) -> Outcome {
                 stat_outcome(st.mode, st.size)
             }
             Op::Readlink(a) => Outcome::Link(v.readlink(cwd, &b(a))?),
+            Op::Open(a, [write, create, excl, nofollow, directory]) => {
+                let flags = OpenFlags {
+                    read: !*write,
+                    write: *write,
+                    create: *create,
+                    excl: *excl,
+                    nofollow: *nofollow,
+                    directory: *directory,
+                    ..Default::default()
+                };
+                v.open(cwd, &b(a), flags, 0o644, 0o022)?;
+                Outcome::Ok
+            }
         })
     })();
     res.unwrap_or_else(Outcome::Err)

@@ -339,11 +339,18 @@ impl GlobalScheduler for Fair {
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
         self.settle();
-        let slot = self
+        let (sum_w, sum_wv) = (u128::from(self.sum_w), self.sum_wv);
+        let slot = match self
             .tree
-            .earliest_eligible(|v| self.eligible(v))
-            .or_else(|| self.tree.least_vruntime())?;
-        self.tree.remove(slot);
+            .take_earliest_eligible(|v| u128::from(v) * sum_w <= sum_wv)
+        {
+            Some(slot) => slot,
+            None => {
+                let slot = self.tree.least_vruntime()?;
+                self.tree.remove(slot);
+                slot
+            }
+        };
         let e = &mut self.entities[slot];
         e.state = State::Running;
         // What is left of its request, in ns of CPU; at least a quarter

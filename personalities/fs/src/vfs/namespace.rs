@@ -81,6 +81,24 @@ fn mem_parent(loc: &Loc) -> Option<&Arc<MemInode>> {
     }
 }
 
+/// A `(seconds, nanoseconds)` time as a host time; `EINVAL` when the
+/// nanoseconds are out of range.
+fn system_time((sec, nsec): (i64, i64)) -> SysResult<std::time::SystemTime> {
+    let nsec = u32::try_from(nsec)
+        .ok()
+        .filter(|&n| n < 1_000_000_000)
+        .ok_or(Errno::EINVAL)?;
+    let epoch = std::time::UNIX_EPOCH;
+    let t = if sec >= 0 {
+        epoch.checked_add(std::time::Duration::new(sec.unsigned_abs(), nsec))
+    } else {
+        epoch
+            .checked_sub(std::time::Duration::new(sec.unsigned_abs(), 0))
+            .and_then(|t| t.checked_add(std::time::Duration::new(0, nsec)))
+    };
+    t.ok_or(Errno::EINVAL)
+}
+
 impl Vfs {
     /// `stat` (`follow`) or `lstat`.
     pub fn stat(&self, cwd: &[u8], path: &[u8], follow: bool) -> SysResult<Stat> {
@@ -449,6 +467,49 @@ impl Vfs {
             Loc::Host(h, _) => {
                 h.writable()?;
                 std::fs::set_permissions(h.path(), std::fs::Permissions::from_mode(mode & 0o7777))
+                    .map_err(io_err)
+            }
+            Loc::Proc(_) | Loc::Reopen(_) => Err(Errno::EPERM),
+        }
+    }
+
+    /// `utimensat`: sets access and modification times (`None` leaves one
+    /// unchanged; the ABI layer turns `UTIME_NOW` into the current time).
+    /// Changes `ctime` to now. A final symbolic link is followed when
+    /// `follow` (times of host symbolic links themselves are left alone).
+    pub fn set_times(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        atime: Option<(i64, i64)>,
+        mtime: Option<(i64, i64)>,
+        follow: bool,
+    ) -> SysResult<()> {
+        let stack = self.tree.resolve(cwd, path, follow)?;
+        match stack.top() {
+            Loc::Mem(m) => {
+                let mut st = m.state();
+                if let Some(t) = atime {
+                    st.meta.atime = t;
+                }
+                if let Some(t) = mtime {
+                    st.meta.mtime = t;
+                }
+                st.meta.touch_changed();
+                Ok(())
+            }
+            Loc::Host(_, Kind::Symlink) => Ok(()),
+            Loc::Host(h, _) => {
+                h.writable()?;
+                let mut times = std::fs::FileTimes::new();
+                if let Some(t) = atime {
+                    times = times.set_accessed(system_time(t)?);
+                }
+                if let Some(t) = mtime {
+                    times = times.set_modified(system_time(t)?);
+                }
+                std::fs::File::open(h.path())
+                    .and_then(|f| f.set_times(times))
                     .map_err(io_err)
             }
             Loc::Proc(_) | Loc::Reopen(_) => Err(Errno::EPERM),

@@ -47,6 +47,10 @@ impl Vfs {
         mode: u32,
         umask: u32,
     ) -> SysResult<Arc<OpenFile>> {
+        if flags.create && flags.directory && !flags.path_only {
+            // Linux 6.4+: the combination is refused outright.
+            return Err(Errno::EINVAL);
+        }
         if flags.create && !flags.path_only {
             let _ns = lock(&self.ns);
             let walked = self.tree.walk(cwd, path)?;
@@ -62,6 +66,7 @@ impl Vfs {
         loop {
             let name = match &w.last {
                 Last::Name(n) => n.clone(),
+                _ if flags.excl => return Err(Errno::EEXIST),
                 _ => return Err(Errno::EISDIR),
             };
             // Linux refuses O_CREAT with a trailing slash before looking.
@@ -132,7 +137,7 @@ impl Vfs {
                             .open(&host_path)
                             .map_err(io_err)?
                     };
-                    self.host_open_file(file, path, flags)
+                    self.host_open_file(file, h.mount.writable, path, flags)
                 }
             };
         }
@@ -141,12 +146,13 @@ impl Vfs {
     fn host_open_file(
         &self,
         file: std::fs::File,
+        writable: bool,
         path: Vec<u8>,
         flags: OpenFlags,
     ) -> SysResult<Arc<OpenFile>> {
         let meta = file.metadata().map_err(io_err)?;
         let id = self.shared().host_id(meta.dev(), meta.ino());
-        let hf = Arc::new(HostFile { file, id });
+        let hf = Arc::new(HostFile { file, id, writable });
         Ok(OpenFile::new(
             self.shared(),
             Object::HostFile(hf),
@@ -191,11 +197,11 @@ impl Vfs {
             return f.reopen(flags);
         }
         let kind = loc.kind();
-        if kind == Kind::Symlink {
-            return Err(Errno::ELOOP);
-        }
         if flags.directory && kind != Kind::Dir {
             return Err(Errno::ENOTDIR);
+        }
+        if kind == Kind::Symlink {
+            return Err(Errno::ELOOP);
         }
         let mut want = 0;
         if flags.read {
@@ -281,7 +287,7 @@ impl Vfs {
                     .truncate(flags.trunc && flags.write)
                     .open(&host_path)
                     .map_err(io_err)?;
-                self.host_open_file(file, path, flags)
+                self.host_open_file(file, h.mount.writable, path, flags)
             }
             // Host devices, FIFOs and sockets are never opened: a FIFO
             // would block the host thread.

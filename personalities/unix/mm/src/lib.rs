@@ -63,6 +63,7 @@ pub mod exec;
 mod frames;
 mod layout;
 mod manager;
+mod reclaim;
 mod scratch;
 mod shared;
 mod stats;

@@ -1,31 +1,27 @@
 //! The per-mound memory manager: frames, swap, shared objects and reclaim.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use spin_fs::PageBacking;
-use spin_kernel::event::{Guard, Handler, HandlerId, Principal};
-use spin_kernel::mem::{FrameAttrs, PhysError, ReclaimArgs};
-use spin_kernel::{GuestRam, Kernel, MoundId, PhysAddr, Prot};
+use spin_kernel::event::{EventError, Guard, Handler, HandlerId, Principal};
+use spin_kernel::mem::{AddressSpace, FaultArgs, FrameAttrs, PhysError, ReclaimArgs};
+use spin_kernel::{Access, Cap, GuestRam, Kernel, MoundId, PhysAddr};
 use vm_memory::{Bytes, GuestAddress};
 
-use crate::frames::{FrameTable, Origin, PageRef, VmId};
+use crate::frames::{FrameTable, PageRef, VmId};
 use crate::layout::Layout;
 use crate::scratch::with_page;
 use crate::shared::SharedObj;
 use crate::stats::{bump, Counters, MmStats};
-use crate::swap::{read_slot, write_slot, Slot, SwapStore};
+use crate::swap::{read_slot, Slot, SwapStore};
 use crate::types::Fault;
-use crate::vm::{VmCore, VmState};
 
 /// Largest swap store, in pages (8 GiB of 8 KiB pages).
 const MAX_SWAP_SLOTS: u32 = 1 << 20;
 /// Allocation rounds (each with its own reclaim) before a fault is out of memory.
 const ALLOC_ATTEMPTS: usize = 8;
-/// Victims tried per `Reclaim` before refusing.
-const RECLAIM_TRIES: usize = 16;
 
 /// Where the contents of a frame being filled come from.
 pub(crate) enum Source {
@@ -69,6 +65,15 @@ pub struct MemoryManager {
     next_vm: AtomicU64,
     next_anon: AtomicU64,
     handler: Mutex<Option<HandlerId>>,
+    /// `Translation.PageNotPresent` / `ProtectionFault` handlers, if installed.
+    fault_handlers: Mutex<Vec<(FaultEvent, HandlerId)>>,
+}
+
+/// Which translation fault event a handler sits on.
+#[derive(Debug, Clone, Copy)]
+enum FaultEvent {
+    NotPresent,
+    Protection,
 }
 
 impl std::fmt::Debug for MemoryManager {
@@ -120,6 +125,7 @@ impl MemoryManager {
             next_vm: AtomicU64::new(1),
             next_anon: AtomicU64::new(1),
             handler: Mutex::new(None),
+            fault_handlers: Mutex::new(Vec::new()),
         });
         kernel.phys.set_quota(mound, quota_frames);
         let weak = Arc::downgrade(&mm);
@@ -139,6 +145,42 @@ impl MemoryManager {
             Err(e) => eprintln!("spin-unix-mm: {mound}: reclaim handler not installed: {e}"),
         }
         mm
+    }
+
+    /// Installs handlers on `Translation.PageNotPresent` and
+    /// `Translation.ProtectionFault`, guarded to this mound's address spaces,
+    /// that resolve faults as [`crate::Vm::handle_fault`] does. A machine's trap
+    /// loop can then use `Translation::fault`; when that returns `false`, call
+    /// `handle_fault` to learn which signal to send.
+    pub fn install_fault_handlers(self: &Arc<Self>) -> Result<(), EventError> {
+        let translation = &self.kernel.translation;
+        for (which, event) in [
+            (FaultEvent::NotPresent, &translation.page_not_present),
+            (FaultEvent::Protection, &translation.protection_fault),
+        ] {
+            let weak = Arc::downgrade(self);
+            let mound = self.mound;
+            let handler = Handler::new(move |a: &FaultArgs| {
+                weak.upgrade()
+                    .is_some_and(|mm| mm.resolve_fault(&a.space, a.va, a.access))
+            })
+            .guard(Guard::pred(move |a: &FaultArgs| a.space.owner() == mound));
+            let id = event.install(&Principal::mound("unix-mm", mound), handler)?;
+            relock(&self.fault_handlers).push((which, id));
+        }
+        Ok(())
+    }
+
+    /// Resolves a fault in whichever of our spaces `space` is.
+    fn resolve_fault(&self, space: &Cap<AddressSpace>, va: u64, access: Access) -> bool {
+        let core = self
+            .lock_frames()
+            .spaces
+            .values()
+            .find(|s| Cap::same(&s.space, space))
+            .and_then(|s| s.vm.upgrade());
+        // `core` may be the last reference: it drops here, no lock held.
+        core.is_some_and(|c| c.handle_fault(va, access).is_ok())
     }
 
     /// The mound this manager serves.
@@ -221,6 +263,7 @@ impl MemoryManager {
         let mut beyond = Vec::new();
         {
             let pages = obj.pages();
+            obj.bump_epoch();
             for (&pg, p) in pages.range(first..=last) {
                 let PageRef::Frame(f) = *p else { continue };
                 let start = pg * self.page;
@@ -458,7 +501,7 @@ impl MemoryManager {
     }
 
     /// Writes page `pg` of a file from frame `f` (never past the end of file).
-    fn write_page_to_file(&self, file: &dyn PageBacking, pg: u64, f: u64) -> bool {
+    pub(crate) fn write_page_to_file(&self, file: &dyn PageBacking, pg: u64, f: u64) -> bool {
         let offset = pg * self.page;
         let size = file.size();
         if offset >= size {
@@ -507,207 +550,19 @@ impl MemoryManager {
             }
         }
     }
-
-    // ---- reclaim -----------------------------------------------------------------
-
-    /// The `PhysAddr.Reclaim` handler: evicts one frame chosen by the clock and
-    /// volunteers it (already unmapped everywhere and forgotten).
-    fn reclaim(&self) -> Option<PhysAddr> {
-        for _ in 0..RECLAIM_TRIES {
-            let victim = self.lock_frames().pick_victim()?;
-            if let Some(f) = self.evict(victim, Evict::Reclaim) {
-                bump(&self.counters.reclaimed);
-                return Some(PhysAddr(f));
-            }
-        }
-        None
-    }
-
-    /// Evicts frame `f`: unmaps it from every space, preserves its contents as
-    /// `how` says, removes it from the frame table. With [`Evict::Reclaim`] the
-    /// frame is returned for the kernel to free; with [`Evict::Discard`] it is
-    /// freed here. `None` if it is pinned, changed under us, or its contents
-    /// could not be saved.
-    pub(crate) fn evict(&self, f: u64, how: Evict) -> Option<u64> {
-        let mut cores: Vec<Arc<VmCore>> = Vec::new();
-        let mut obj: Option<(Arc<SharedObj>, u64)> = None;
-        let complete = {
-            let mut ft = self.lock_frames();
-            let (ids, shared) = {
-                let info = ft.frames.get_mut(&f)?;
-                if info.pins > 0 {
-                    return None;
-                }
-                info.pins += 1;
-                (info.rmap.vm_ids(), info.shared.clone())
-            };
-            let mut complete = true;
-            for id in ids {
-                match ft.spaces.get(&id).and_then(|s| s.vm.upgrade()) {
-                    Some(core) => cores.push(core),
-                    None => complete = false,
-                }
-            }
-            if let Some((weak, pg)) = shared {
-                match weak.upgrade() {
-                    Some(o) => obj = Some((o, pg)),
-                    None => complete = false,
-                }
-            }
-            complete
-        };
-        let done = if complete {
-            self.evict_locked(f, how, &cores, obj.as_ref())
-        } else {
-            false
-        };
-        if !done {
-            self.unpin(f);
-        } else if how == Evict::Discard {
-            self.free_frame(f);
-        }
-        // Possibly the last references: dropped with no lock held.
-        drop(obj);
-        drop(cores);
-        done.then_some(f)
-    }
-
-    fn evict_locked(
-        &self,
-        f: u64,
-        how: Evict,
-        cores: &[Arc<VmCore>],
-        obj: Option<&(Arc<SharedObj>, u64)>,
-    ) -> bool {
-        let mut states: Vec<MutexGuard<'_, VmState>> =
-            cores.iter().map(|c| c.lock_state()).collect();
-        let mut obj_pages = obj.map(|(o, _)| o.pages());
-        let pg = obj.map_or(0, |(_, pg)| *pg);
-        let ft = self.lock_frames();
-        let Some(info) = ft.frames.get(&f) else {
-            return false;
-        };
-        if info.pins != 1 {
-            // Someone besides us holds it (a copy-on-write copy in progress).
-            return false;
-        }
-        // Everything that maps it is locked now; check nothing moved between
-        // the snapshot and the locks.
-        let rmap: Vec<(VmId, u64)> = info.rmap.as_slice().to_vec();
-        if info.rmap.vm_ids() != cores.iter().map(|c| c.id).collect::<Vec<_>>() {
-            return false;
-        }
-        let state_of = |vm: VmId| cores.iter().position(|c| c.id == vm);
-        for (vm, va) in &rmap {
-            let Some(i) = state_of(*vm) else { return false };
-            if states[i].pages.get(va) != Some(&PageRef::Frame(f)) {
-                return false;
-            }
-        }
-        if let Some(pages) = &obj_pages {
-            if pages.get(&pg) != Some(&PageRef::Frame(f)) {
-                return false;
-            }
-        }
-        let origin = info.origin;
-        let mut dirty = info.dirty;
-        let mut unmapped: Vec<(VmId, u64, Prot)> = Vec::with_capacity(rmap.len());
-        for (vm, va) in &rmap {
-            if let Some(m) = ft.space(*vm).and_then(|s| s.unmap(*va)) {
-                dirty |= m.dirty;
-                unmapped.push((*vm, *va, m.prot));
-            }
-        }
-        drop(ft);
-        // Nothing can reach the frame now: do the I/O without the frame table.
-        let file = obj.and_then(|(o, _)| o.file.as_ref());
-        let saved: Result<Option<Slot>, ()> = match how {
-            Evict::Discard => Ok(None),
-            Evict::Reclaim => match file {
-                Some(file) if dirty => {
-                    if self.write_page_to_file(&**file, pg, f) {
-                        Ok(None)
-                    } else {
-                        Err(())
-                    }
-                }
-                _ if !dirty && origin != Origin::Anon => {
-                    bump(&self.counters.dropped_clean);
-                    Ok(None)
-                }
-                _ => {
-                    let refs = if obj.is_some() { 1 } else { rmap.len() as u32 };
-                    self.swap_out(f, refs).map(Some).map_err(|_| ())
-                }
-            },
-        };
-        let Ok(slot) = saved else {
-            // Could not save it: put it back as it was.
-            let ft = self.lock_frames();
-            for (vm, va, prot) in unmapped {
-                if let Some(space) = ft.space(vm) {
-                    let _ = space.map(va, PhysAddr(f), prot);
-                }
-            }
-            drop(ft);
-            if let Some(info) = self.lock_frames().frames.get_mut(&f) {
-                info.dirty |= dirty;
-            }
-            return false;
-        };
-        let replacement = slot.map(PageRef::Swap);
-        for (vm, va) in &rmap {
-            let Some(i) = state_of(*vm) else { continue };
-            let st = &mut states[i];
-            match replacement.filter(|_| obj.is_none()) {
-                Some(r) => st.pages.insert(*va, r),
-                None => st.pages.remove(va),
-            };
-            st.resident -= 1;
-        }
-        if let Some(pages) = obj_pages.as_mut() {
-            match replacement {
-                Some(r) => pages.insert(pg, r),
-                None => pages.remove(&pg),
-            };
-        }
-        self.lock_frames().frames.remove(&f);
-        true
-    }
-
-    /// Copies frame `f` into a new swap slot holding `refs` references.
-    fn swap_out(&self, f: u64, refs: u32) -> io::Result<Slot> {
-        let (slot, file, offset) = {
-            let mut sw = self.lock_swap();
-            let (slot, file) = sw.alloc(refs)?;
-            (slot, file, sw.offset(slot))
-        };
-        let written = with_page(self.page as usize, |buf| {
-            self.ram()
-                .read_slice(buf, GuestAddress(f))
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            write_slot(&file, offset, buf)
-        });
-        match written {
-            Ok(()) => {
-                bump(&self.counters.swapped_out);
-                Ok(slot)
-            }
-            Err(e) => {
-                let mut sw = self.lock_swap();
-                for _ in 0..refs {
-                    sw.release(slot);
-                }
-                Err(e)
-            }
-        }
-    }
 }
 
 impl Drop for MemoryManager {
     fn drop(&mut self) {
         if let Some(id) = relock(&self.handler).take() {
             let _ = self.kernel.phys.reclaim.uninstall(id);
+        }
+        for (which, id) in relock(&self.fault_handlers).drain(..) {
+            let event = match which {
+                FaultEvent::NotPresent => &self.kernel.translation.page_not_present,
+                FaultEvent::Protection => &self.kernel.translation.protection_fault,
+            };
+            let _ = event.uninstall(id);
         }
         self.kernel.phys.set_quota(self.mound, None);
     }

@@ -8,6 +8,7 @@
 //! back and its frames and swap slots freed.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use spin_fs::PageBacking;
@@ -25,6 +26,9 @@ pub(crate) struct SharedObj {
     pub mm: Arc<MemoryManager>,
     /// Page index in the object → where the page is.
     pages: Mutex<BTreeMap<u64, PageRef>>,
+    /// Bumped (under the page-map lock) when the file's contents change, so
+    /// a page read before the change is not installed after it.
+    epoch: AtomicU64,
 }
 
 impl SharedObj {
@@ -35,7 +39,18 @@ impl SharedObj {
             file,
             mm,
             pages: Mutex::new(BTreeMap::new()),
+            epoch: AtomicU64::new(0),
         }
+    }
+
+    /// The contents epoch (read it under the page-map lock).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Marks the file's contents changed (call under the page-map lock).
+    pub fn bump_epoch(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Locks the page map (lock order: after Vm states and the object

@@ -533,3 +533,39 @@ fn stats_serialize() {
     let json = serde_json::to_string(&mm.stats()).unwrap();
     assert!(json.contains("\"quota_frames\":8"), "{json}");
 }
+
+#[test]
+fn translation_fault_events_reach_the_manager() {
+    let (k, mm) = setup(64, None);
+    mm.install_fault_handlers().unwrap();
+    let vm = Vm::new(&mm).unwrap();
+    let a = anon(&vm, 1, Prot::RW);
+    // What a machine's trap loop does on a page fault.
+    assert!(k.translation.fault(vm.space(), a + 8, Access::Write));
+    assert!(vm
+        .space()
+        .examine(a)
+        .is_some_and(|m| m.prot.contains(Prot::WRITE)));
+    let child = vm.fork().unwrap();
+    assert!(
+        k.translation.fault(child.space(), a, Access::Write),
+        "copy-on-write via ProtectionFault"
+    );
+    assert!(
+        !k.translation.fault(vm.space(), 0x2000, Access::Read),
+        "unmapped: the signal case"
+    );
+    // Another mound's spaces are not ours to resolve.
+    let other = spin_unix_mm::MemoryManager::new(&k, spin_kernel::MoundId(9), None);
+    let foreign = Vm::new(&other).unwrap();
+    foreign
+        .mmap(
+            a,
+            PAGE,
+            Prot::RW,
+            MapFlags::private_anon().with_fixed(),
+            None,
+        )
+        .unwrap();
+    assert!(!k.translation.fault(foreign.space(), a, Access::Read));
+}

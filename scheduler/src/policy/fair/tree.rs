@@ -1,66 +1,140 @@
 //! [`DeadlineTree`]: the runnable entities of `fair`, ordered by virtual
-//! deadline and augmented with the least vruntime of every subtree, so the
+//! deadline and augmented with the least vruntime under every child, so the
 //! EEVDF pick — the earliest deadline among entities whose vruntime is at
-//! most V — is one walk from the root: O(depth).
+//! most V — is one walk from the root.
 //!
-//! A treap over dense slots (the node of slot `s` is `nodes[s]`), with
-//! priorities from a hash of an insertion counter, so its shape, like every
-//! decision here, depends only on the sequence of calls. Expected depth
-//! O(log n); insertion and removal rotate O(1) times on average and repair
-//! the subtree minima along one path, stopping where nothing changed.
+//! A B+ tree over dense slots: leaves hold up to [`LEAF_CAP`] entries
+//! `(deadline, slot)` with their vruntimes, inner nodes up to [`INNER_CAP`]
+//! children with, for each, a separating key and the least vruntime beneath
+//! it. Every leaf is at the same depth and every node but the root at least
+//! a quarter full, so the height is O(log n) — four levels at 10 000
+//! entities — and each level is a few adjacent cache lines rather than one
+//! pointer chase per binary level. A slot → leaf table finds an entity to
+//! remove. Insert, remove and the eligible pick are O(log n) worst case.
 
 /// No node.
 const NIL: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Copy)]
-struct Node {
-    deadline: u64,
-    vruntime: u64,
-    /// Least vruntime in this node's subtree.
-    min_vruntime: u64,
-    left: u32,
-    right: u32,
-    parent: u32,
-    /// Treap priority: a parent's is never above its children's.
-    prio: u32,
+/// Entries per leaf, at most.
+pub const LEAF_CAP: usize = 32;
+/// Entries per leaf (not the root), at least.
+const LEAF_MIN: usize = LEAF_CAP / 4;
+/// Children per inner node, at most.
+pub const INNER_CAP: usize = 16;
+/// Children per inner node (not the root), at least.
+const INNER_MIN: usize = INNER_CAP / 4;
+
+/// `(deadline, slot)` as one integer, ordered as the pair.
+#[inline]
+fn key(deadline: u64, slot: usize) -> u128 {
+    u128::from(deadline) << 32 | slot as u128
 }
 
-const EMPTY: Node = Node {
-    deadline: 0,
-    vruntime: 0,
-    min_vruntime: u64::MAX,
-    left: NIL,
-    right: NIL,
+#[inline]
+fn slot_of(key: u128) -> usize {
+    key as u32 as usize
+}
+
+#[derive(Debug, Clone)]
+struct Leaf {
+    len: usize,
+    parent: u32,
+    /// Ascending.
+    keys: [u128; LEAF_CAP],
+    vruntime: [u64; LEAF_CAP],
+}
+
+const EMPTY_LEAF: Leaf = Leaf {
+    len: 0,
     parent: NIL,
-    prio: 0,
+    keys: [0; LEAF_CAP],
+    vruntime: [0; LEAF_CAP],
+};
+
+#[derive(Debug, Clone)]
+struct Inner {
+    len: usize,
+    parent: u32,
+    child: [u32; INNER_CAP],
+    /// Least vruntime under each child.
+    min_v: [u64; INNER_CAP],
+    /// `sep[i]`, i ≥ 1: every key under child i is at least it and every key
+    /// under child i − 1 below it. `sep[0]` is unused.
+    sep: [u128; INNER_CAP],
+}
+
+const EMPTY_INNER: Inner = Inner {
+    len: 0,
+    parent: NIL,
+    child: [NIL; INNER_CAP],
+    min_v: [u64::MAX; INNER_CAP],
+    sep: [0; INNER_CAP],
 };
 
 /// Entities by `(deadline, slot)`, with subtree-minimum vruntimes.
 #[derive(Debug, Clone)]
 pub struct DeadlineTree {
-    nodes: Vec<Node>,
+    leaves: Vec<Leaf>,
+    free_leaves: Vec<u32>,
+    inners: Vec<Inner>,
+    free_inners: Vec<u32>,
     root: u32,
+    /// Inner levels above the leaves (0: the root is a leaf).
+    height: usize,
     len: usize,
-    /// Counts insertions; hashed into priorities.
-    inserts: u64,
+    /// The leaf holding each slot (meaningless for slots not in the tree).
+    leaf_of: Vec<u32>,
 }
 
 impl Default for DeadlineTree {
     fn default() -> Self {
         DeadlineTree {
-            nodes: Vec::new(),
-            root: NIL,
+            leaves: vec![EMPTY_LEAF],
+            free_leaves: Vec::new(),
+            inners: Vec::new(),
+            free_inners: Vec::new(),
+            root: 0,
+            height: 0,
             len: 0,
-            inserts: 0,
+            leaf_of: Vec::new(),
         }
     }
 }
 
-/// SplitMix64's finalizer: a well-mixed priority from a counter.
-fn mix(mut z: u64) -> u32 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    (z ^ (z >> 31)) as u32
+impl Leaf {
+    fn min_v(&self) -> u64 {
+        self.vruntime[..self.len]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+}
+
+impl Inner {
+    fn min_v(&self) -> u64 {
+        self.min_v[..self.len]
+            .iter()
+            .copied()
+            .min()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// The child whose key range holds `key`.
+    #[inline]
+    fn route(&self, key: u128) -> usize {
+        self.sep[1..self.len]
+            .iter()
+            .take_while(|&&s| s <= key)
+            .count()
+    }
+
+    fn index_of(&self, child: u32) -> usize {
+        self.child[..self.len]
+            .iter()
+            .position(|&c| c == child)
+            .expect("a node is among its parent's children")
+    }
 }
 
 impl DeadlineTree {
@@ -81,250 +155,511 @@ impl DeadlineTree {
 
     /// Inserts `slot` (not in the tree) with its deadline and vruntime.
     pub fn insert(&mut self, slot: usize, deadline: u64, vruntime: u64) {
-        if slot >= self.nodes.len() {
-            self.nodes.resize(slot + 1, EMPTY);
+        if slot >= self.leaf_of.len() {
+            self.leaf_of.resize(slot + 1, NIL);
         }
-        self.inserts += 1;
-        let x = slot as u32;
-        self.nodes[slot] = Node {
-            deadline,
-            vruntime,
-            min_vruntime: vruntime,
-            prio: mix(self.inserts),
-            ..EMPTY
-        };
+        let k = key(deadline, slot);
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let inner = &mut self.inners[node as usize];
+            let i = inner.route(k);
+            inner.min_v[i] = inner.min_v[i].min(vruntime);
+            node = inner.child[i];
+        }
+        let leaf = &mut self.leaves[node as usize];
+        let at = leaf.keys[..leaf.len].partition_point(|&x| x < k);
+        leaf.keys.copy_within(at..leaf.len, at + 1);
+        leaf.vruntime.copy_within(at..leaf.len, at + 1);
+        leaf.keys[at] = k;
+        leaf.vruntime[at] = vruntime;
+        leaf.len += 1;
+        self.leaf_of[slot] = node;
         self.len += 1;
-        if self.root == NIL {
-            self.root = x;
-            return;
-        }
-        // Down to a leaf, lowering the minima of the subtrees x joins.
-        let key = (deadline, x);
-        let mut p = self.root;
-        loop {
-            let n = &mut self.nodes[p as usize];
-            n.min_vruntime = n.min_vruntime.min(vruntime);
-            let next = if key < (n.deadline, p) {
-                &mut n.left
-            } else {
-                &mut n.right
-            };
-            if *next == NIL {
-                *next = x;
-                break;
-            }
-            p = *next;
-        }
-        self.nodes[slot].parent = p;
-        // Up while the heap order on priorities is violated.
-        loop {
-            let p = self.nodes[slot].parent;
-            if p == NIL || self.nodes[p as usize].prio <= self.nodes[slot].prio {
-                break;
-            }
-            self.rotate_up(x);
+        if leaf.len == LEAF_CAP {
+            self.split_leaf(node);
         }
     }
 
     /// Removes `slot` (in the tree).
     pub fn remove(&mut self, slot: usize) {
-        let x = slot as u32;
-        // Down until x has at most one child.
-        loop {
-            let Node { left, right, .. } = self.nodes[slot];
-            if left == NIL || right == NIL {
-                break;
-            }
-            let c = if self.nodes[left as usize].prio < self.nodes[right as usize].prio {
-                left
-            } else {
-                right
-            };
-            self.rotate_up(c);
-        }
-        let Node {
-            left,
-            right,
-            parent,
-            ..
-        } = self.nodes[slot];
-        let child = if left != NIL { left } else { right };
-        if child != NIL {
-            self.nodes[child as usize].parent = parent;
-        }
-        self.replace_child(parent, x, child);
-        self.nodes[slot] = EMPTY;
-        self.len -= 1;
-        // Every ancestor's minimum counted x; repair them until one is unchanged.
-        let mut q = parent;
-        while q != NIL {
-            let old = self.nodes[q as usize].min_vruntime;
-            self.pull(q);
-            if self.nodes[q as usize].min_vruntime == old {
-                break;
-            }
-            q = self.nodes[q as usize].parent;
-        }
+        let node = self.leaf_of[slot];
+        let leaf = &self.leaves[node as usize];
+        let at = leaf.keys[..leaf.len]
+            .iter()
+            .position(|&k| slot_of(k) == slot)
+            .expect("the slot is in its leaf");
+        self.remove_at(node, at);
+    }
+
+    /// Removes and returns the slot [`DeadlineTree::earliest_eligible`] would
+    /// name, in the same walk.
+    pub fn take_earliest_eligible(&mut self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
+        let (leaf, at) = self.find_earliest_eligible(&eligible)?;
+        let slot = slot_of(self.leaves[leaf as usize].keys[at]);
+        self.remove_at(leaf, at);
+        Some(slot)
     }
 
     /// The slot with the earliest `(deadline, slot)` among those whose
-    /// vruntime satisfies `eligible` (a predicate true up to some threshold
-    /// and false beyond it), if any.
+    /// vruntime satisfies `eligible`, if any.
     pub fn earliest_eligible(&self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
-        let mut n = self.root;
-        if n == NIL || !eligible(self.nodes[n as usize].min_vruntime) {
-            return None;
-        }
-        // Invariant: n's subtree holds an eligible entity.
-        loop {
-            let node = &self.nodes[n as usize];
-            if node.left != NIL && eligible(self.nodes[node.left as usize].min_vruntime) {
-                n = node.left;
-            } else if eligible(node.vruntime) {
-                return Some(n as usize);
-            } else {
-                n = node.right;
-            }
-        }
+        self.find_earliest_eligible(&eligible)
+            .map(|(leaf, at)| slot_of(self.leaves[leaf as usize].keys[at]))
     }
 
     /// The slot with the least vruntime (earliest deadline among equals).
     pub fn least_vruntime(&self) -> Option<usize> {
-        let mut n = self.root;
-        if n == NIL {
+        if self.len == 0 {
             return None;
         }
-        loop {
-            let node = &self.nodes[n as usize];
-            let least = node.min_vruntime;
-            if node.left != NIL && self.nodes[node.left as usize].min_vruntime == least {
-                n = node.left;
-            } else if node.vruntime == least {
-                return Some(n as usize);
-            } else {
-                n = node.right;
-            }
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let inner = &self.inners[node as usize];
+            let least = inner.min_v();
+            let i = inner.min_v[..inner.len]
+                .iter()
+                .position(|&m| m == least)
+                .expect("the least is among the children");
+            node = inner.child[i];
         }
+        let leaf = &self.leaves[node as usize];
+        let least = leaf.min_v();
+        let at = leaf.vruntime[..leaf.len]
+            .iter()
+            .position(|&v| v == least)
+            .expect("the least is in the leaf");
+        Some(slot_of(leaf.keys[at]))
     }
 
     /// The least vruntime in the tree.
     pub fn min_vruntime(&self) -> Option<u64> {
-        (self.root != NIL).then(|| self.nodes[self.root as usize].min_vruntime)
+        if self.len == 0 {
+            None
+        } else if self.height == 0 {
+            Some(self.leaves[self.root as usize].min_v())
+        } else {
+            Some(self.inners[self.root as usize].min_v())
+        }
     }
 
     /// Every slot in the tree, by `(deadline, slot)`.
     pub fn in_order(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.len);
-        let mut stack = Vec::new();
-        let mut n = self.root;
-        while n != NIL || !stack.is_empty() {
-            while n != NIL {
-                stack.push(n);
-                n = self.nodes[n as usize].left;
-            }
-            let Some(top) = stack.pop() else { break };
-            out.push(top as usize);
-            n = self.nodes[top as usize].right;
-        }
+        self.collect(self.root, self.height, &mut out);
         out
     }
 
     /// Empties the tree.
     pub fn clear(&mut self) {
-        self.nodes.fill(EMPTY);
-        self.root = NIL;
+        self.leaves.clear();
+        self.leaves.push(EMPTY_LEAF);
+        self.free_leaves.clear();
+        self.inners.clear();
+        self.free_inners.clear();
+        self.root = 0;
+        self.height = 0;
         self.len = 0;
     }
 
-    /// Recomputes `n`'s subtree minimum from its children.
+    fn collect(&self, node: u32, height: usize, out: &mut Vec<usize>) {
+        if height == 0 {
+            let leaf = &self.leaves[node as usize];
+            out.extend(leaf.keys[..leaf.len].iter().map(|&k| slot_of(k)));
+        } else {
+            let inner = &self.inners[node as usize];
+            for &c in &inner.child[..inner.len] {
+                self.collect(c, height - 1, out);
+            }
+        }
+    }
+
+    /// The leaf and index of the earliest eligible entry. Children are in key
+    /// order, so the first child with an eligible entity beneath it holds
+    /// the earliest one.
     #[inline]
-    fn pull(&mut self, n: u32) {
-        let Node {
-            vruntime,
-            left,
-            right,
-            ..
-        } = self.nodes[n as usize];
-        let mut m = vruntime;
-        if left != NIL {
-            m = m.min(self.nodes[left as usize].min_vruntime);
+    fn find_earliest_eligible(&self, eligible: &impl Fn(u64) -> bool) -> Option<(u32, usize)> {
+        let mut node = self.root;
+        for _ in 0..self.height {
+            let inner = &self.inners[node as usize];
+            let i = inner.min_v[..inner.len].iter().position(|&m| eligible(m))?;
+            node = inner.child[i];
         }
-        if right != NIL {
-            m = m.min(self.nodes[right as usize].min_vruntime);
-        }
-        self.nodes[n as usize].min_vruntime = m;
+        let leaf = &self.leaves[node as usize];
+        let at = leaf.vruntime[..leaf.len]
+            .iter()
+            .position(|&v| eligible(v))?;
+        Some((node, at))
     }
 
-    /// Points `parent`'s link to `old` (or the root) at `new`.
-    fn replace_child(&mut self, parent: u32, old: u32, new: u32) {
+    fn remove_at(&mut self, node: u32, at: usize) {
+        let leaf = &mut self.leaves[node as usize];
+        let gone = leaf.vruntime[at];
+        leaf.keys.copy_within(at + 1..leaf.len, at);
+        leaf.vruntime.copy_within(at + 1..leaf.len, at);
+        leaf.len -= 1;
+        let len = leaf.len;
+        self.len -= 1;
+        let parent = leaf.parent;
+        if parent != NIL {
+            let i = self.inners[parent as usize].index_of(node);
+            // The minimum can only have moved if the entry was it.
+            if gone <= self.inners[parent as usize].min_v[i] {
+                let m = self.leaves[node as usize].min_v();
+                self.set_child_min(parent, i, m);
+            }
+            if len < LEAF_MIN {
+                self.rebalance_leaf(node, parent, i);
+            }
+        }
+    }
+
+    /// Sets the least vruntime under child `i` of `node` and carries the
+    /// change up while it changes an ancestor's minimum.
+    fn set_child_min(&mut self, mut node: u32, mut i: usize, mut m: u64) {
+        loop {
+            let inner = &mut self.inners[node as usize];
+            let before = inner.min_v();
+            inner.min_v[i] = m;
+            let after = inner.min_v();
+            let parent = inner.parent;
+            if after == before || parent == NIL {
+                return;
+            }
+            i = self.inners[parent as usize].index_of(node);
+            node = parent;
+            m = after;
+        }
+    }
+
+    fn new_leaf(&mut self) -> u32 {
+        match self.free_leaves.pop() {
+            Some(l) => l,
+            None => {
+                self.leaves.push(EMPTY_LEAF);
+                u32::try_from(self.leaves.len() - 1).expect("fewer than 2^32 leaves")
+            }
+        }
+    }
+
+    fn new_inner(&mut self) -> u32 {
+        match self.free_inners.pop() {
+            Some(n) => n,
+            None => {
+                self.inners.push(EMPTY_INNER);
+                u32::try_from(self.inners.len() - 1).expect("fewer than 2^32 inner nodes")
+            }
+        }
+    }
+
+    /// Moves the upper half of a full leaf to a new right sibling.
+    fn split_leaf(&mut self, a: u32) {
+        let b = self.new_leaf();
+        let half = LEAF_CAP / 2;
+        let (la, lb) = two_mut(&mut self.leaves, a as usize, b as usize);
+        lb.len = la.len - half;
+        lb.keys[..lb.len].copy_from_slice(&la.keys[half..la.len]);
+        lb.vruntime[..lb.len].copy_from_slice(&la.vruntime[half..la.len]);
+        la.len = half;
+        lb.parent = la.parent;
+        for &k in &lb.keys[..lb.len] {
+            self.leaf_of[slot_of(k)] = b;
+        }
+        let sep = self.leaves[b as usize].keys[0];
+        let (min_a, min_b) = (
+            self.leaves[a as usize].min_v(),
+            self.leaves[b as usize].min_v(),
+        );
+        self.attach_right(a, b, sep, min_a, min_b, 0);
+    }
+
+    /// Moves the upper half of a full inner node to a new right sibling.
+    fn split_inner(&mut self, a: u32, level: usize) {
+        let b = self.new_inner();
+        let half = INNER_CAP / 2;
+        let (na, nb) = two_mut(&mut self.inners, a as usize, b as usize);
+        nb.len = na.len - half;
+        nb.child[..nb.len].copy_from_slice(&na.child[half..na.len]);
+        nb.min_v[..nb.len].copy_from_slice(&na.min_v[half..na.len]);
+        nb.sep[..nb.len].copy_from_slice(&na.sep[half..na.len]);
+        na.len = half;
+        nb.parent = na.parent;
+        let sep = nb.sep[0];
+        let children = nb.child;
+        let moved = nb.len;
+        for &c in &children[..moved] {
+            self.set_parent(c, level - 1, b);
+        }
+        let (min_a, min_b) = (
+            self.inners[a as usize].min_v(),
+            self.inners[b as usize].min_v(),
+        );
+        self.attach_right(a, b, sep, min_a, min_b, level);
+    }
+
+    /// Hangs `b` (at `level`) right of its sibling `a` under their parent,
+    /// growing a new root if `a` was the root.
+    fn attach_right(&mut self, a: u32, b: u32, sep: u128, min_a: u64, min_b: u64, level: usize) {
+        let parent = self.parent(a, level);
         if parent == NIL {
-            self.root = new;
-        } else {
-            let p = &mut self.nodes[parent as usize];
-            if p.left == old {
-                p.left = new;
-            } else {
-                p.right = new;
-            }
+            let r = self.new_inner();
+            let root = &mut self.inners[r as usize];
+            root.len = 2;
+            root.child[..2].copy_from_slice(&[a, b]);
+            root.min_v[..2].copy_from_slice(&[min_a, min_b]);
+            root.sep[1] = sep;
+            self.set_parent(a, level, r);
+            self.set_parent(b, level, r);
+            self.root = r;
+            self.height += 1;
+            return;
+        }
+        let p = &mut self.inners[parent as usize];
+        let i = p.index_of(a);
+        let len = p.len;
+        p.child.copy_within(i + 1..len, i + 2);
+        p.min_v.copy_within(i + 1..len, i + 2);
+        p.sep.copy_within(i + 1..len, i + 2);
+        p.child[i + 1] = b;
+        p.min_v[i] = min_a;
+        p.min_v[i + 1] = min_b;
+        p.sep[i + 1] = sep;
+        p.len += 1;
+        if p.len == INNER_CAP {
+            self.split_inner(parent, level + 1);
         }
     }
 
-    /// Rotates `x` above its parent, keeping the in-order sequence.
-    fn rotate_up(&mut self, x: u32) {
-        let p = self.nodes[x as usize].parent;
-        let g = self.nodes[p as usize].parent;
-        if self.nodes[p as usize].left == x {
-            let b = self.nodes[x as usize].right;
-            self.nodes[p as usize].left = b;
-            if b != NIL {
-                self.nodes[b as usize].parent = p;
-            }
-            self.nodes[x as usize].right = p;
+    fn parent(&self, node: u32, level: usize) -> u32 {
+        if level == 0 {
+            self.leaves[node as usize].parent
         } else {
-            let b = self.nodes[x as usize].left;
-            self.nodes[p as usize].right = b;
-            if b != NIL {
-                self.nodes[b as usize].parent = p;
-            }
-            self.nodes[x as usize].left = p;
+            self.inners[node as usize].parent
         }
-        self.nodes[p as usize].parent = x;
-        self.nodes[x as usize].parent = g;
-        self.replace_child(g, p, x);
-        self.pull(p);
-        self.pull(x);
+    }
+
+    fn set_parent(&mut self, node: u32, level: usize, parent: u32) {
+        if level == 0 {
+            self.leaves[node as usize].parent = parent;
+        } else {
+            self.inners[node as usize].parent = parent;
+        }
+    }
+
+    /// Child `i` of `parent`, the leaf `node`, fell below [`LEAF_MIN`]:
+    /// merge it with a sibling, or borrow an entry if the two would not fit.
+    fn rebalance_leaf(&mut self, node: u32, parent: u32, i: usize) {
+        let p = &self.inners[parent as usize];
+        let (left_i, right_i) = if i > 0 { (i - 1, i) } else { (i, i + 1) };
+        let (left, right) = (p.child[left_i], p.child[right_i]);
+        let (l, r) = two_mut(&mut self.leaves, left as usize, right as usize);
+        if l.len + r.len < LEAF_CAP {
+            // The left absorbs the right.
+            l.keys[l.len..l.len + r.len].copy_from_slice(&r.keys[..r.len]);
+            l.vruntime[l.len..l.len + r.len].copy_from_slice(&r.vruntime[..r.len]);
+            let moved = l.len..l.len + r.len;
+            l.len += r.len;
+            r.len = 0;
+            for &k in &self.leaves[left as usize].keys[moved] {
+                self.leaf_of[slot_of(k)] = left;
+            }
+            self.free_leaves.push(right);
+            let m = self.leaves[left as usize].min_v();
+            self.remove_child(parent, right_i, m);
+            return;
+        }
+        // Borrow one entry across the boundary, towards `node`.
+        if node == right {
+            let last = l.len - 1;
+            r.keys.copy_within(0..r.len, 1);
+            r.vruntime.copy_within(0..r.len, 1);
+            r.keys[0] = l.keys[last];
+            r.vruntime[0] = l.vruntime[last];
+            r.len += 1;
+            l.len -= 1;
+            self.leaf_of[slot_of(r.keys[0])] = right;
+        } else {
+            l.keys[l.len] = r.keys[0];
+            l.vruntime[l.len] = r.vruntime[0];
+            l.len += 1;
+            r.keys.copy_within(1..r.len, 0);
+            r.vruntime.copy_within(1..r.len, 0);
+            r.len -= 1;
+            self.leaf_of[slot_of(l.keys[l.len - 1])] = left;
+        }
+        let sep = self.leaves[right as usize].keys[0];
+        let (min_l, min_r) = (
+            self.leaves[left as usize].min_v(),
+            self.leaves[right as usize].min_v(),
+        );
+        let p = &mut self.inners[parent as usize];
+        p.sep[right_i] = sep;
+        p.min_v[left_i] = min_l;
+        p.min_v[right_i] = min_r;
+    }
+
+    /// Drops child `gone` of `node` (its entries moved to child `gone − 1`,
+    /// whose minimum is now `merged_min`); the multiset beneath `node` is
+    /// unchanged, so no ancestor's minimum moves.
+    fn remove_child(&mut self, node: u32, gone: usize, merged_min: u64) {
+        let n = &mut self.inners[node as usize];
+        let len = n.len;
+        n.child.copy_within(gone + 1..len, gone);
+        n.min_v.copy_within(gone + 1..len, gone);
+        n.sep.copy_within(gone + 1..len, gone);
+        n.len -= 1;
+        n.min_v[gone - 1] = merged_min;
+        let (len, parent) = (n.len, n.parent);
+        if parent == NIL {
+            if len == 1 {
+                // The root has one child left: it becomes the root.
+                let only = n.child[0];
+                self.free_inners.push(node);
+                self.height -= 1;
+                self.set_parent(only, self.height, NIL);
+                self.root = only;
+            }
+        } else if len < INNER_MIN {
+            self.rebalance_inner(node, parent);
+        }
+    }
+
+    /// The inner node `node` fell below [`INNER_MIN`] children: merge it
+    /// with a sibling, or borrow a child if the two would not fit.
+    fn rebalance_inner(&mut self, node: u32, parent: u32) {
+        let level = self.level_of(node);
+        let p = &self.inners[parent as usize];
+        let i = p.index_of(node);
+        let (left_i, right_i) = if i > 0 { (i - 1, i) } else { (i, i + 1) };
+        let (left, right) = (p.child[left_i], p.child[right_i]);
+        let between = p.sep[right_i];
+        let (l, r) = two_mut(&mut self.inners, left as usize, right as usize);
+        if l.len + r.len < INNER_CAP {
+            let at = l.len;
+            l.child[at..at + r.len].copy_from_slice(&r.child[..r.len]);
+            l.min_v[at..at + r.len].copy_from_slice(&r.min_v[..r.len]);
+            l.sep[at..at + r.len].copy_from_slice(&r.sep[..r.len]);
+            l.sep[at] = between;
+            l.len += r.len;
+            r.len = 0;
+            let children = l.child;
+            for &c in &children[at..l.len] {
+                self.set_parent(c, level - 1, left);
+            }
+            self.free_inners.push(right);
+            let m = self.inners[left as usize].min_v();
+            self.remove_child(parent, right_i, m);
+            return;
+        }
+        let moved;
+        let new_between;
+        if node == right {
+            // The left's last child moves to the front of the right.
+            let last = l.len - 1;
+            r.child.copy_within(0..r.len, 1);
+            r.min_v.copy_within(0..r.len, 1);
+            r.sep.copy_within(0..r.len, 1);
+            r.sep[1] = between;
+            r.child[0] = l.child[last];
+            r.min_v[0] = l.min_v[last];
+            r.len += 1;
+            new_between = l.sep[last];
+            l.len -= 1;
+            moved = (r.child[0], right);
+        } else {
+            // The right's first child moves to the back of the left.
+            let at = l.len;
+            l.child[at] = r.child[0];
+            l.min_v[at] = r.min_v[0];
+            l.sep[at] = between;
+            l.len += 1;
+            new_between = r.sep[1];
+            r.child.copy_within(1..r.len, 0);
+            r.min_v.copy_within(1..r.len, 0);
+            r.sep.copy_within(1..r.len, 0);
+            r.len -= 1;
+            moved = (l.child[at], left);
+        }
+        self.set_parent(moved.0, level - 1, moved.1);
+        let (min_l, min_r) = (
+            self.inners[left as usize].min_v(),
+            self.inners[right as usize].min_v(),
+        );
+        let p = &mut self.inners[parent as usize];
+        p.sep[right_i] = new_between;
+        p.min_v[left_i] = min_l;
+        p.min_v[right_i] = min_r;
+    }
+
+    /// How many levels above the leaves an inner node is (1: its children
+    /// are leaves).
+    fn level_of(&self, mut node: u32) -> usize {
+        let mut up = 1;
+        while self.inners[node as usize].parent != NIL {
+            node = self.inners[node as usize].parent;
+            up += 1;
+        }
+        self.height + 1 - up
     }
 
     /// Checks every structural invariant (tests).
     #[cfg(test)]
     pub(crate) fn check(&self) {
-        fn walk(t: &DeadlineTree, n: u32, parent: u32) -> (usize, u64) {
-            if n == NIL {
-                return (0, u64::MAX);
-            }
-            let node = t.nodes[n as usize];
-            assert_eq!(node.parent, parent);
-            let mut min = node.vruntime;
-            let mut count = 1;
-            for c in [node.left, node.right] {
-                if c != NIL {
-                    assert!(t.nodes[c as usize].prio >= node.prio);
-                    let (k, m) = walk(t, c, n);
-                    count += k;
-                    min = min.min(m);
+        fn walk(
+            t: &DeadlineTree,
+            node: u32,
+            height: usize,
+            parent: u32,
+            lo: Option<u128>,
+            hi: Option<u128>,
+            out: &mut Vec<u128>,
+        ) -> u64 {
+            let in_range = |k: u128| lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k < hi);
+            if height == 0 {
+                let leaf = &t.leaves[node as usize];
+                assert_eq!(leaf.parent, parent);
+                assert!(parent == NIL || leaf.len >= LEAF_MIN, "leaf underfull");
+                assert!(leaf.len < LEAF_CAP);
+                for &k in &leaf.keys[..leaf.len] {
+                    assert!(in_range(k));
+                    assert_eq!(t.leaf_of[slot_of(k)], node);
                 }
+                out.extend_from_slice(&leaf.keys[..leaf.len]);
+                return leaf.min_v();
             }
-            if node.left != NIL {
-                assert!((t.nodes[node.left as usize].deadline, node.left) < (node.deadline, n));
+            let inner = &t.inners[node as usize];
+            assert_eq!(inner.parent, parent);
+            assert!(inner.len >= if parent == NIL { 2 } else { INNER_MIN });
+            assert!(inner.len < INNER_CAP);
+            let mut min = u64::MAX;
+            for i in 0..inner.len {
+                let clo = if i == 0 { lo } else { Some(inner.sep[i]) };
+                let chi = if i + 1 < inner.len {
+                    Some(inner.sep[i + 1])
+                } else {
+                    hi
+                };
+                let m = walk(t, inner.child[i], height - 1, node, clo, chi, out);
+                assert_eq!(inner.min_v[i], m, "stale child minimum");
+                min = min.min(m);
             }
-            if node.right != NIL {
-                assert!((t.nodes[node.right as usize].deadline, node.right) > (node.deadline, n));
-            }
-            assert_eq!(node.min_vruntime, min);
-            (count, min)
+            min
         }
-        let (count, _) = walk(self, self.root, NIL);
-        assert_eq!(count, self.len);
+        let mut keys = Vec::new();
+        walk(self, self.root, self.height, NIL, None, None, &mut keys);
+        assert_eq!(keys.len(), self.len);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    }
+}
+
+/// Two distinct elements of a slice, both mutable.
+fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
+    assert_ne!(a, b, "two distinct nodes");
+    if a < b {
+        let (x, y) = v.split_at_mut(b);
+        (&mut x[a], &mut y[0])
+    } else {
+        let (x, y) = v.split_at_mut(a);
+        (&mut y[0], &mut x[b])
     }
 }
 
@@ -332,25 +667,27 @@ impl DeadlineTree {
 mod tests {
     use super::*;
 
-    #[test]
-    fn queries_match_brute_force_under_churn() {
+    fn churn(slots: usize, steps: usize, seed: u64) {
         let mut t = DeadlineTree::new();
         let mut model: std::collections::BTreeMap<usize, (u64, u64)> = Default::default();
-        let mut x: u64 = 99;
-        for step in 0..20_000 {
+        let mut x: u64 = seed;
+        for step in 0..steps {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let slot = (x >> 40) as usize % 200;
-            if model.remove(&slot).is_some() {
+            let slot = (x >> 40) as usize % slots;
+            // Phases of growth and shrinkage exercise splits and merges.
+            let grow = (step / 3000) % 2 == 0;
+            if model.contains_key(&slot) && (!grow || x >> 63 == 1) {
+                model.remove(&slot);
                 t.remove(slot);
-            } else {
+            } else if !model.contains_key(&slot) && (grow || x >> 62 == 0) {
                 let v = (x >> 8) % 1000;
                 let d = v + (x >> 30) % 500;
                 t.insert(slot, d, v);
                 model.insert(slot, (d, v));
             }
-            if step % 97 == 0 {
+            if step % 101 == 0 {
                 t.check();
             }
             let threshold = (x >> 50) % 1100;
@@ -360,14 +697,18 @@ mod tests {
                 .min_by_key(|(&s, &(d, _))| (d, s))
                 .map(|(&s, _)| s);
             assert_eq!(t.earliest_eligible(|v| v <= threshold), want);
-            let least = model
-                .iter()
-                .min_by_key(|(&s, &(d, v))| (v, d, s))
-                .map(|(&s, _)| s);
-            let got = t.least_vruntime();
-            assert_eq!(got.map(|s| model[&s].1), least.map(|s| model[&s].1));
+            if step % 7 == 0 {
+                if let Some(s) = want {
+                    assert_eq!(t.take_earliest_eligible(|v| v <= threshold), Some(s));
+                    model.remove(&s);
+                }
+            }
+            let least = model.values().map(|&(_, v)| v).min();
+            assert_eq!(t.least_vruntime().map(|s| model[&s].1), least);
+            assert_eq!(t.min_vruntime(), least);
             assert_eq!(t.len(), model.len());
         }
+        t.check();
         let mut by_deadline: Vec<_> = model.iter().map(|(&s, &(d, _))| (d, s)).collect();
         by_deadline.sort_unstable();
         assert_eq!(
@@ -376,5 +717,37 @@ mod tests {
         );
         t.clear();
         assert!(t.is_empty() && t.earliest_eligible(|_| true).is_none());
+        t.check();
+    }
+
+    #[test]
+    fn queries_match_brute_force_small() {
+        churn(40, 20_000, 99);
+    }
+
+    #[test]
+    fn queries_match_brute_force_deep() {
+        // Enough entities for four levels, and phases that empty it again.
+        churn(5_000, 60_000, 7);
+    }
+
+    #[test]
+    fn stays_shallow() {
+        let mut t = DeadlineTree::new();
+        for s in 0..10_000 {
+            t.insert(s, (s as u64 * 7919) % 10_007, s as u64);
+        }
+        t.check();
+        assert!(t.height <= 3, "height {}", t.height);
+        for s in (0..10_000).filter(|s| s % 10 != 0) {
+            t.remove(s);
+        }
+        t.check();
+        assert!(t.height <= 3, "height {}", t.height);
+        for s in (0..10_000).filter(|s| s % 10 == 0) {
+            t.remove(s);
+        }
+        t.check();
+        assert_eq!((t.height, t.len()), (0, 0));
     }
 }

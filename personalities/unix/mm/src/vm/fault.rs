@@ -37,6 +37,8 @@ enum Target {
         obj: Arc<SharedObj>,
         pg: u64,
         was: Option<PageRef>,
+        /// The object's epoch when planned (file contents changed since?).
+        epoch: u64,
     },
 }
 
@@ -46,6 +48,8 @@ struct Plan {
     source: Source,
     /// This space's page-table entry when planned.
     expect: Option<PageRef>,
+    /// The space's epoch when planned.
+    epoch: u64,
     target: Target,
 }
 
@@ -125,6 +129,7 @@ impl VmCore {
                     va: pva,
                     source: Source::Swap(slot),
                     expect: Some(PageRef::Swap(slot)),
+                    epoch: st.epoch,
                     target: Target::Private(Origin::Anon),
                 }))
             }
@@ -180,6 +185,7 @@ impl VmCore {
             va,
             source: Source::Copy(f),
             expect: Some(PageRef::Frame(f)),
+            epoch: st.epoch,
             target: Target::Private(Origin::Anon),
         }))
     }
@@ -215,8 +221,9 @@ impl VmCore {
         if let Some(obj) = vma.shared.clone() {
             let prot = vma.eff();
             let pg = offset / self.page();
-            let (source, was) = {
+            let (source, was, epoch) = {
                 let pages = obj.pages();
+                let epoch = obj.epoch();
                 match pages.get(&pg).copied() {
                     Some(PageRef::Frame(f)) => {
                         // Cached: map the object's frame, no allocation.
@@ -234,11 +241,11 @@ impl VmCore {
                     }
                     Some(PageRef::Swap(slot)) => {
                         self.mm.lock_swap().add_ref(slot, 1);
-                        (Source::Swap(slot), Some(PageRef::Swap(slot)))
+                        (Source::Swap(slot), Some(PageRef::Swap(slot)), epoch)
                     }
                     None => match &obj.file {
-                        Some(file) => (self.file_source(file, offset, None)?, None),
-                        None => (Source::Zero, None),
+                        Some(file) => (self.file_source(file, offset, None)?, None, epoch),
+                        None => (Source::Zero, None, epoch),
                     },
                 }
             };
@@ -246,7 +253,13 @@ impl VmCore {
                 va,
                 source,
                 expect: None,
-                target: Target::Shared { obj, pg, was },
+                epoch: st.epoch,
+                target: Target::Shared {
+                    obj,
+                    pg,
+                    was,
+                    epoch,
+                },
             }));
         }
         let (source, origin) = match &vma.file {
@@ -257,6 +270,7 @@ impl VmCore {
             va,
             source,
             expect: None,
+            epoch: st.epoch,
             target: Target::Private(origin),
         }))
     }
@@ -291,7 +305,10 @@ impl VmCore {
             return false;
         };
         let prot = vma.eff();
-        if !prot.permits(access) || st.pages.get(&va).copied() != plan.expect {
+        if !prot.permits(access)
+            || st.epoch != plan.epoch
+            || st.pages.get(&va).copied() != plan.expect
+        {
             return false;
         }
         match &plan.target {
@@ -325,12 +342,17 @@ impl VmCore {
                 st.pages.insert(va, PageRef::Frame(frame));
                 self.map_hw(va, frame, prot);
             }
-            Target::Shared { obj, pg, was } => {
+            Target::Shared {
+                obj,
+                pg,
+                was,
+                epoch,
+            } => {
                 if !vma.shared.as_ref().is_some_and(|o| Arc::ptr_eq(o, obj)) {
                     return false;
                 }
                 let mut pages = obj.pages();
-                if pages.get(pg).copied() != *was {
+                if pages.get(pg).copied() != *was || obj.epoch() != *epoch {
                     return false;
                 }
                 let mut ft = self.mm.lock_frames();

@@ -102,6 +102,7 @@ impl VmCore {
         if start >= end {
             return;
         }
+        st.epoch += 1;
         let mut range = st.pages.split_off(&start);
         let mut after = range.split_off(&end);
         st.pages.append(&mut after);

@@ -262,19 +262,21 @@ impl Vm {
             return Err(Errno::EINVAL);
         }
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+        if let Some(dst) = fixed {
+            let dst_end = dst.checked_add(new_len).ok_or(Errno::EINVAL)?;
+            let bad_target =
+                !core.aligned(dst) || dst_end > layout.user_limit || dst < layout.mmap_min;
+            if bad_target || (dst < old_end && old < dst_end) {
+                return Err(Errno::EINVAL);
+            }
+        }
         let mut st = core.lock_state();
         let (vstart, vend) = match st.find(old) {
             Some((s, v)) if v.end >= old_end => (s, v.end),
             _ => return Err(Errno::EFAULT),
         };
         if let Some(dst) = fixed {
-            let dst_end = dst.checked_add(new_len).ok_or(Errno::EINVAL)?;
-            if !core.aligned(dst) || dst_end > layout.user_limit || dst < layout.mmap_min {
-                return Err(Errno::EINVAL);
-            }
-            if dst < old_end && old < dst_end {
-                return Err(Errno::EINVAL);
-            }
+            let dst_end = dst + new_len;
             core.unmap_range(&mut st, dst, dst_end);
             let keep = old_len.min(new_len);
             if keep < old_len {

@@ -103,6 +103,10 @@ pub(crate) struct VmState {
     pub brk_base: u64,
     /// The current break (any byte address ≥ `brk_base`).
     pub brk: u64,
+    /// Bumped whenever regions are removed or pages dropped, so a fault
+    /// planned before such a change does not install a page filled for the
+    /// old mapping.
+    pub epoch: u64,
 }
 
 impl VmState {
@@ -134,6 +138,7 @@ impl VmState {
     /// Removes the regions in `[start, end)` (splitting those that straddle
     /// the ends) and returns them. Their pages stay in `pages`.
     pub fn remove_vmas(&mut self, start: u64, end: u64) -> Vec<(u64, Vma)> {
+        self.epoch += 1;
         self.split_at(start);
         self.split_at(end);
         let keys: Vec<u64> = self.vmas.range(start..end).map(|(s, _)| *s).collect();
