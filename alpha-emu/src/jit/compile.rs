@@ -8,8 +8,8 @@
 //! | rbp | `&Env` (budget, exit pc, patch site, indirect-jump table) |
 //! | r13 | the read TLB, with the write TLB at `WRITE_TLB_OFFSET` |
 //! | r15 | instructions left in this entry's budget |
-//! | r8–r12, r14 | guest integer registers cached within the block |
-//! | rax, rcx, rdx, rsi, rdi | scratch |
+//! | rdi, r8–r12, r14 | guest integer registers cached within the block |
+//! | rax, rcx, rdx, rsi | scratch |
 //!
 //! Within a block, guest integer registers are loaded into host registers
 //! on first use and written back before control leaves the block (each exit
@@ -35,7 +35,7 @@ const ENV_PATCH: i32 = std::mem::offset_of!(Env, patch) as i32;
 const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
 
 /// Host registers that cache guest registers.
-const POOL: [R; 6] = [R8, R9, R10, R11, R12, R14];
+const POOL: [R; 7] = [RDI, R8, R9, R10, R11, R12, R14];
 const FREE: u8 = 0xff;
 
 /// What the compiler needs to know about its surroundings.
@@ -65,6 +65,27 @@ fn greg(r: u8) -> Mem {
 
 fn freg(r: u8) -> Mem {
     mem(RBX, STATE_F + r as i32 * 8)
+}
+
+/// The guest integer registers `op` may read or write (31 = none). FP
+/// register numbers may appear too: that only costs a needless preload.
+fn touched(op: &Op) -> [u8; 4] {
+    let extra = match (op.kind, op.imm) {
+        (Kind::CallPal, 0x9e) => 0,
+        (Kind::CallPal, 0x9f) => 16,
+        _ => 31,
+    };
+    [op.a, op.b, op.c, extra]
+}
+
+/// The guest integer registers `op` may write (a superset).
+fn written(op: &Op) -> impl Iterator<Item = u8> {
+    let extra = if op.kind == Kind::CallPal && op.imm == 0x9e {
+        0
+    } else {
+        31
+    };
+    [op.c, extra].into_iter().filter(|&r| r < 31)
 }
 
 /// An operand: a host register or a constant.
@@ -100,6 +121,15 @@ struct Cx<'a, 'b> {
     out: &'a Outside<'b>,
     slots: [Slot; POOL.len()],
     clock: u32,
+    /// Guest registers each op touches (body ops, then the terminator).
+    uses: Vec<[u8; 4]>,
+    /// Index (in `uses`) of the op being compiled.
+    cur: usize,
+    /// For a block that loops to itself with every register it touches
+    /// preloaded: where the loop body starts (after the preload).
+    loop_head: Option<usize>,
+    /// Jumps to the "not enough budget" stub.
+    budget_jumps: Vec<usize>,
     interp: Vec<InterpExit>,
     /// (rel32 field, guest target) of links to other blocks.
     links: Vec<(usize, u64)>,
@@ -118,7 +148,17 @@ impl Cx<'_, '_> {
         POOL[i]
     }
 
-    /// A pool slot for a new guest register (writing back the one evicted).
+    /// How many ops ahead guest register `r` is next touched (from the
+    /// current op on; `usize::MAX` if never).
+    fn next_use(&self, r: u8) -> usize {
+        self.uses[self.cur.min(self.uses.len())..]
+            .iter()
+            .position(|u| u.contains(&r))
+            .unwrap_or(usize::MAX)
+    }
+
+    /// A pool slot for a new guest register. When all are taken, the one
+    /// needed furthest ahead goes (a clean one on a tie), written back if dirty.
     fn alloc(&mut self) -> usize {
         let i = match self.slots.iter().position(|s| s.guest == FREE) {
             Some(i) => i,
@@ -127,7 +167,7 @@ impl Cx<'_, '_> {
                     .slots
                     .iter()
                     .enumerate()
-                    .min_by_key(|(_, s)| s.stamp)
+                    .max_by_key(|(_, s)| (self.next_use(s.guest), !s.dirty, u32::MAX - s.stamp))
                     .expect("the pool is not empty");
                 let s = self.slots[i];
                 if s.dirty {
@@ -255,8 +295,9 @@ impl Cx<'_, '_> {
             Val::Reg(r) => self.a.alu(op, dst, r),
             Val::Imm(x) if fits_i32(x) => self.a.alu_imm(op, dst, x as i32),
             Val::Imm(x) => {
-                self.a.mov_imm(RDI, x);
-                self.a.alu(op, dst, RDI);
+                debug_assert!(dst != RCX);
+                self.a.mov_imm(RCX, x);
+                self.a.alu(op, dst, RCX);
             }
         }
     }
@@ -432,7 +473,6 @@ impl Cx<'_, '_> {
                     }
                     return true;
                 }
-                self.mov_val(RAX, a);
                 let (alu, sh) = match op.kind {
                     Addq | Addl => (Alu::Add, 0),
                     Subq | Subl => (Alu::Sub, 0),
@@ -444,14 +484,27 @@ impl Cx<'_, '_> {
                     S4subq | S4subl => (Alu::Sub, 2),
                     _ => (Alu::Sub, 3),
                 };
+                let sext = matches!(op.kind, Addl | Subl | S4addl | S8addl | S4subl | S8subl);
+                let Some(ch) = self.def(c) else {
+                    return true;
+                };
+                // Compute in c's register when that does not clobber b first.
+                let dst = if sh == 0 && (a == Val::Reg(ch) || b != Val::Reg(ch)) {
+                    ch
+                } else {
+                    RAX
+                };
+                self.mov_val(dst, a);
                 if sh != 0 {
-                    self.a.shift_imm(Shift::Shl, RAX, sh);
+                    self.a.shift_imm(Shift::Shl, dst, sh);
                 }
-                self.alu_val(alu, RAX, b);
-                if matches!(op.kind, Addl | Subl | S4addl | S8addl | S4subl | S8subl) {
-                    self.a.movsxd(RAX, RAX);
+                self.alu_val(alu, dst, b);
+                if sext {
+                    self.a.movsxd(dst, dst);
                 }
-                self.set(c, RAX);
+                if dst != ch {
+                    self.a.mov(ch, dst);
+                }
             }
             Bic | Ornot | Eqv => {
                 if dead {
@@ -624,7 +677,7 @@ impl Cx<'_, '_> {
                         } else {
                             zap(u64::MAX, v)
                         };
-                        self.and_const(RAX, k, RDI);
+                        self.and_const(RAX, k, RDX);
                     }
                     Val::Reg(r) => {
                         self.a.movzx8(RCX, r);
@@ -741,17 +794,17 @@ impl Cx<'_, '_> {
                         if byte != 0 {
                             self.a.shift_imm(Shift::Shr, RAX, byte * 8);
                         }
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                     }
                     Extwh | Extlh | Extqh => {
                         let sh = (64 - byte * 8) & 63;
                         if sh != 0 {
                             self.a.shift_imm(Shift::Shl, RAX, sh);
                         }
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                     }
                     Insbl | Inswl | Insll | Insql => {
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                         if byte != 0 {
                             self.a.shift_imm(Shift::Shl, RAX, byte * 8);
                         }
@@ -761,13 +814,13 @@ impl Cx<'_, '_> {
                             self.set_const(c, 0);
                             return;
                         }
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                         self.a.shift_imm(Shift::Shr, RAX, 64 - byte * 8);
                     }
                     Mskwh | Msklh | Mskqh => {
-                        self.and_const(RAX, msk_high(u64::MAX, v, width), RDI);
+                        self.and_const(RAX, msk_high(u64::MAX, v, width), RDX);
                     }
-                    _ => self.and_const(RAX, msk_low(u64::MAX, v, width), RDI),
+                    _ => self.and_const(RAX, msk_low(u64::MAX, v, width), RDX),
                 }
             }
             Val::Reg(r) => {
@@ -778,20 +831,20 @@ impl Cx<'_, '_> {
                 match op.kind {
                     Extbl | Extwl | Extll | Extql => {
                         self.a.shift_cl(Shift::Shr, RAX);
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                     }
                     Extwh | Extlh | Extqh => {
                         self.a.neg32(RCX);
                         self.a.shift_cl(Shift::Shl, RAX);
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                     }
                     Insbl | Inswl | Insll | Insql => {
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                         self.a.shift_cl(Shift::Shl, RAX);
                     }
                     Inswh | Inslh | Insqh => {
                         self.a.neg32(RCX);
-                        self.and_const(RAX, m, RDI);
+                        self.and_const(RAX, m, RDX);
                         self.a.shift_cl(Shift::Shr, RAX);
                         self.a.mov_imm(RDX, 0);
                         self.a.test(RCX, RCX);
@@ -819,6 +872,42 @@ impl Cx<'_, '_> {
         self.set(c, RAX);
     }
 
+    /// With the flags set by a conditional branch's test: on to the taken
+    /// target if `cc`, else to the fall-through (stores keep the flags).
+    fn branch(&mut self, cc: Cc) {
+        let blk = self.blk;
+        match self.loop_head {
+            Some(head) if blk.taken == blk.va => {
+                let dirty = self.dirty();
+                let back = self.a.jcc(cc);
+                self.flush();
+                self.link(None, blk.next);
+                let at = self.a.pos();
+                self.a.bind(back, at);
+                self.back_edge(head, &dirty);
+            }
+            _ => {
+                self.flush();
+                self.link(Some(cc), blk.taken);
+                self.link(None, blk.next);
+            }
+        }
+    }
+
+    /// The jump back to the top of a self-loop, registers kept: charge the
+    /// block's length again, or write `dirty` back and leave for the
+    /// dispatcher at the block's start when the budget is short.
+    fn back_edge(&mut self, head: usize, dirty: &[(u8, R)]) {
+        self.a.alu_imm(Alu::Sub, R15, self.blk.insns as i32);
+        let f = self.a.jcc(Cc::Ae);
+        self.a.bind(f, head);
+        for &(g, h) in dirty {
+            self.a.store64(greg(g), h);
+        }
+        let j = self.a.jmp();
+        self.budget_jumps.push(j);
+    }
+
     /// The terminator.
     fn term(&mut self) {
         use Kind::*;
@@ -832,7 +921,6 @@ impl Cx<'_, '_> {
             }
             Beq | Bne | Blt | Bge | Ble | Bgt | Blbc | Blbs => {
                 let a = self.val(t.a);
-                self.flush();
                 self.mov_val(RAX, a);
                 let cc = match t.kind {
                     Blbc | Blbs => {
@@ -855,11 +943,9 @@ impl Cx<'_, '_> {
                         }
                     }
                 };
-                self.link(Some(cc), blk.taken);
-                self.link(None, blk.next);
+                self.branch(cc);
             }
             Fbeq | Fbne | Fblt | Fbge | Fble | Fbgt => {
-                self.flush();
                 self.a.load64(RAX, freg(t.a));
                 let cc = match t.kind {
                     Fbeq | Fbne => {
@@ -893,13 +979,20 @@ impl Cx<'_, '_> {
                         }
                     }
                 };
-                self.link(Some(cc), blk.taken);
-                self.link(None, blk.next);
+                self.branch(cc);
             }
             Br | Bsr => {
                 self.set_const(t.c, blk.next);
-                self.flush();
-                self.link(None, blk.taken);
+                match self.loop_head {
+                    Some(head) if blk.taken == blk.va => {
+                        let dirty = self.dirty();
+                        self.back_edge(head, &dirty);
+                    }
+                    _ => {
+                        self.flush();
+                        self.link(None, blk.taken);
+                    }
+                }
             }
             Jmp | Jsr | Ret | JsrCoroutine => {
                 let b = self.val(t.b);
@@ -911,11 +1004,11 @@ impl Cx<'_, '_> {
                 self.a.shift_imm(Shift::Shr, RCX, 2);
                 self.a.alu32_imm(Alu::And, RCX, (1 << ITAB_BITS) - 1);
                 self.a.shift_imm(Shift::Shl, RCX, 4);
-                self.a.load64(RDI, mem(RBP, ENV_ITAB));
-                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RDI, RCX, 0, 0));
+                self.a.load64(RSI, mem(RBP, ENV_ITAB));
+                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RSI, RCX, 0, 0));
                 let f = self.a.jcc(Cc::Ne);
                 self.a.bind_abs(f, self.out.miss);
-                self.a.jmp_m(mem_idx(RDI, RCX, 0, 8));
+                self.a.jmp_m(mem_idx(RSI, RCX, 0, 8));
             }
             // System calls, rpcc, illegal encodings, ...: the interpreter.
             _ => self.leave_for_interp(None, k),
@@ -933,6 +1026,8 @@ pub(crate) fn compile(
     out: &Outside<'_>,
 ) -> Compiled {
     let n = blk.insns as i32;
+    let mut uses: Vec<[u8; 4]> = body.iter().map(touched).collect();
+    uses.push(touched(&blk.term));
     let mut cx = Cx {
         a,
         blk,
@@ -943,14 +1038,68 @@ pub(crate) fn compile(
             stamp: 0,
         }; POOL.len()],
         clock: 0,
+        uses,
+        cur: 0,
+        loop_head: None,
+        budget_jumps: Vec::new(),
         interp: Vec::new(),
         links: Vec::new(),
     };
     // Entry: take the block's length off the budget.
     cx.a.alu_imm(Alu::Sub, R15, n);
     let budget = cx.a.jcc(Cc::B);
+    cx.budget_jumps.push(budget);
+    // A block that loops to itself keeps its registers across the back
+    // edge when they all fit: preload every one it touches (those it writes
+    // count as dirty from the start, so any exit writes them back).
+    let self_loop = blk.taken == blk.va
+        && matches!(
+            blk.term.kind,
+            Kind::Br
+                | Kind::Bsr
+                | Kind::Beq
+                | Kind::Bne
+                | Kind::Blt
+                | Kind::Bge
+                | Kind::Ble
+                | Kind::Bgt
+                | Kind::Blbc
+                | Kind::Blbs
+                | Kind::Fbeq
+                | Kind::Fbne
+                | Kind::Fblt
+                | Kind::Fbge
+                | Kind::Fble
+                | Kind::Fbgt
+        );
+    if self_loop {
+        let mut used: Vec<u8> = cx
+            .uses
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&r| r < 31)
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        if used.len() <= POOL.len() {
+            let written: Vec<u8> = body
+                .iter()
+                .chain(std::iter::once(&blk.term))
+                .flat_map(written)
+                .collect();
+            for r in used {
+                let h = cx.get(r);
+                let i = cx.find(r).expect("just loaded");
+                cx.slots[i].dirty = written.contains(&r);
+                let _ = h;
+            }
+            cx.loop_head = Some(cx.a.pos());
+        }
+    }
     let mut whole = true;
-    for (op, &k) in body.iter().zip(pos) {
+    for (j, (op, &k)) in body.iter().zip(pos).enumerate() {
+        cx.cur = j;
         if !cx.body_op(op, k as u32) {
             cx.leave_for_interp(None, k as u32);
             whole = false;
@@ -958,11 +1107,13 @@ pub(crate) fn compile(
         }
     }
     if whole {
+        cx.cur = body.len();
         cx.term();
     }
     // Stubs.
     let interp = std::mem::take(&mut cx.interp);
     let links = std::mem::take(&mut cx.links);
+    let budget_jumps = std::mem::take(&mut cx.budget_jumps);
     let a = cx.a;
     for x in interp {
         let at = a.pos();
@@ -991,7 +1142,9 @@ pub(crate) fn compile(
     }
     // Not enough budget: give it back and leave before the block.
     let at = a.pos();
-    a.bind(budget, at);
+    for j in budget_jumps {
+        a.bind(j, at);
+    }
     a.alu_imm(Alu::Add, R15, n);
     a.mov_imm(RAX, EXIT_BUDGET as u64);
     let common = a.jmp();

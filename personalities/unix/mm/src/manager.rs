@@ -238,7 +238,9 @@ impl MemoryManager {
         let Some(obj) = self.object(file_id) else {
             return;
         };
-        self.writeback_pages(&obj, 0, u64::MAX);
+        if obj.writable() {
+            self.writeback_pages(&obj, 0, u64::MAX);
+        }
         drop(obj);
     }
 

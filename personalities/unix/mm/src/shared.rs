@@ -3,12 +3,14 @@
 //! A `MAP_SHARED` file mapping maps the mound's one object for that file (the
 //! page cache: every process mapping the file shares its frames); a
 //! `MAP_SHARED | MAP_ANONYMOUS` mapping gets an object of its own, shared with
-//! the children that inherit it across `fork`. The object lives as long as a
+//! the children that inherit it across `fork`. Private file mappings use the
+//! file's object too, as Linux uses its page cache: their untouched pages map
+//! the cached frames read-only, and a write copies the page. The object lives as long as a
 //! region maps it; when the last one goes, its dirty file pages are written
 //! back and its frames and swap slots freed.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use spin_fs::PageBacking;
@@ -29,6 +31,9 @@ pub(crate) struct SharedObj {
     /// Bumped (under the page-map lock) when the file's contents change, so
     /// a page read before the change is not installed after it.
     epoch: AtomicU64,
+    /// Whether any `MAP_SHARED` region of it was ever writable (only then can
+    /// its pages be dirty, and write-back has work).
+    writable: AtomicBool,
 }
 
 impl SharedObj {
@@ -40,7 +45,18 @@ impl SharedObj {
             mm,
             pages: Mutex::new(BTreeMap::new()),
             epoch: AtomicU64::new(0),
+            writable: AtomicBool::new(false),
         }
+    }
+
+    /// Notes that a writable shared region maps the object.
+    pub fn set_writable(&self) {
+        self.writable.store(true, Ordering::Release);
+    }
+
+    /// Whether a writable shared region ever mapped the object.
+    pub fn writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
     }
 
     /// The contents epoch (read it under the page-map lock).

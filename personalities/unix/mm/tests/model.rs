@@ -28,6 +28,14 @@ enum Op {
         prot: u8,
         shared: bool,
     },
+    MapFile {
+        vm: usize,
+        page: u64,
+        len: u64,
+        prot: u8,
+        shared: bool,
+        file_page: u64,
+    },
     Unmap {
         vm: usize,
         page: u64,
@@ -67,6 +75,8 @@ enum Op {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Content {
     Private(u8),
+    /// A private file page not written yet: it shows the file's (cached) page.
+    FileTrack(u64),
     /// Page `idx` of shared object `obj`.
     Shared(usize, u64),
 }
@@ -75,6 +85,8 @@ enum Content {
 struct Shadow {
     prot: u8,
     content: Content,
+    /// For private file pages: the file page behind them.
+    origin: Option<u64>,
 }
 
 #[derive(Default)]
@@ -83,11 +95,25 @@ struct Model {
     objects: Vec<BTreeMap<u64, u8>>,
 }
 
+/// Object 0 is the file; its pages start as `file_byte(idx)`.
+const FILE_OBJ: usize = 0;
+const FILE_PAGES: u64 = 40;
+
+fn file_byte(idx: u64) -> u8 {
+    (idx * 13 + 1) as u8
+}
+
 impl Model {
+    fn shared_value(&self, obj: usize, idx: u64) -> u8 {
+        let initial = if obj == FILE_OBJ { file_byte(idx) } else { 0 };
+        self.objects[obj].get(&idx).copied().unwrap_or(initial)
+    }
+
     fn value(&self, s: &Shadow) -> u8 {
         match s.content {
             Content::Private(v) => v,
-            Content::Shared(obj, idx) => self.objects[obj].get(&idx).copied().unwrap_or(0),
+            Content::FileTrack(idx) => self.shared_value(FILE_OBJ, idx),
+            Content::Shared(obj, idx) => self.shared_value(obj, idx),
         }
     }
 }
@@ -106,6 +132,8 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (vm.clone(), page.clone(), 1..6u64, 0..8u8, any::<bool>())
             .prop_map(|(vm, page, len, prot, shared)| Op::Map { vm, page, len, prot, shared }),
+        2 => (vm.clone(), page.clone(), 1..6u64, 0..8u8, any::<bool>(), 0..16u64)
+            .prop_map(|(vm, page, len, prot, shared, file_page)| Op::MapFile { vm, page, len, prot, shared, file_page }),
         1 => (vm.clone(), page.clone(), 1..6u64).prop_map(|(vm, page, len)| Op::Unmap { vm, page, len }),
         2 => (vm.clone(), page.clone(), 1..6u64, 0..8u8)
             .prop_map(|(vm, page, len, prot)| Op::Protect { vm, page, len, prot }),
@@ -156,10 +184,15 @@ fn check(vms: &[Vm], model: &Model) -> Result<(), TestCaseError> {
 
 fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
     let (k, mm) = setup(512, quota);
+    let mut contents = vec![0u8; (FILE_PAGES * PAGE) as usize];
+    for idx in 0..FILE_PAGES {
+        contents[(idx * PAGE + SPOT) as usize] = file_byte(idx);
+    }
+    let file = MemFile::new(contents);
     let mut vms = vec![Vm::new(&mm).unwrap()];
     let mut model = Model {
         spaces: vec![BTreeMap::new()],
-        objects: Vec::new(),
+        objects: vec![BTreeMap::new()],
     };
     for op in ops {
         match op {
@@ -194,7 +227,53 @@ fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
                         Some(o) => Content::Shared(o, j),
                         None => Content::Private(0),
                     };
-                    model.spaces[i].insert(page + j, Shadow { prot, content });
+                    model.spaces[i].insert(
+                        page + j,
+                        Shadow {
+                            prot,
+                            content,
+                            origin: None,
+                        },
+                    );
+                }
+            }
+            Op::MapFile {
+                vm,
+                page,
+                len,
+                prot,
+                shared,
+                file_page,
+            } => {
+                let i = vm % vms.len();
+                let len = len.min(PAGES - page);
+                let flags = if shared {
+                    MapFlags::shared_file()
+                } else {
+                    MapFlags::private_file()
+                };
+                let got = vms[i].mmap(
+                    va(page),
+                    len * PAGE,
+                    Prot::from_bits(prot),
+                    flags.with_fixed(),
+                    Some((file.backing(), file_page * PAGE)),
+                );
+                prop_assert_eq!(got, Ok(va(page)));
+                for j in 0..len {
+                    let (content, origin) = if shared {
+                        (Content::Shared(FILE_OBJ, file_page + j), None)
+                    } else {
+                        (Content::FileTrack(file_page + j), Some(file_page + j))
+                    };
+                    model.spaces[i].insert(
+                        page + j,
+                        Shadow {
+                            prot,
+                            content,
+                            origin,
+                        },
+                    );
                 }
             }
             Op::Unmap { vm, page, len } => {
@@ -232,7 +311,7 @@ fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
                     Some(s) if s.prot & 2 != 0 => {
                         prop_assert_eq!(got, Ok(()));
                         match s.content {
-                            Content::Private(_) => {
+                            Content::Private(_) | Content::FileTrack(_) => {
                                 model.spaces[i].get_mut(&page).unwrap().content =
                                     Content::Private(val);
                             }
@@ -279,13 +358,17 @@ fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
                             Some(s) => *s,
                             None => {
                                 let first = moved[0];
-                                let content = match first.content {
-                                    Content::Private(_) => Content::Private(0),
-                                    Content::Shared(obj, idx) => Content::Shared(obj, idx + j),
+                                let content = match (first.origin, first.content) {
+                                    (Some(idx), _) => Content::FileTrack(idx + j),
+                                    (None, Content::Shared(obj, idx)) => {
+                                        Content::Shared(obj, idx + j)
+                                    }
+                                    _ => Content::Private(0),
                                 };
                                 Shadow {
                                     prot: first.prot,
                                     content,
+                                    origin: first.origin.map(|o| o + j),
                                 }
                             }
                         };
@@ -302,7 +385,10 @@ fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
                 for p in page..page + len {
                     if let Some(s) = model.spaces[i].get_mut(&p) {
                         if let Content::Private(_) = s.content {
-                            s.content = Content::Private(0);
+                            s.content = match s.origin {
+                                Some(idx) => Content::FileTrack(idx),
+                                None => Content::Private(0),
+                            };
                         }
                     }
                 }
@@ -333,6 +419,16 @@ fn run(ops: Vec<Op>, quota: Option<u64>) -> Result<(), TestCaseError> {
         eprintln!("{} spaces {:?}", vms.len(), mm.stats());
     }
     drop(vms);
+    // Dirty shared pages reached the file when its last mapping went.
+    let bytes = file.bytes();
+    for idx in 0..FILE_PAGES {
+        prop_assert_eq!(
+            bytes[(idx * PAGE + SPOT) as usize],
+            model.shared_value(FILE_OBJ, idx),
+            "file page {}",
+            idx
+        );
+    }
     let s = mm.stats();
     prop_assert_eq!(
         (s.resident_frames, s.swap_slots_used, s.spaces),

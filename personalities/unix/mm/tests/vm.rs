@@ -122,11 +122,56 @@ fn private_file_mappings_copy_and_shared_ones_write_through() {
         &file.bytes()[2 * PAGE as usize..2 * PAGE as usize + 5],
         b"msync"
     );
-    // Unmapping the last shared mapping writes dirty pages back as well.
+    // Private mappings read through the same cached pages until they write:
+    // an untouched private page sees a shared write at once.
+    vm.write(shared + 2 * PAGE + 100, b"coherent").unwrap();
+    let mut got = [0u8; 8];
+    vm.read(one + 100, &mut got).unwrap();
+    assert_eq!(&got, b"coherent");
+    // Dirty pages outlive munmap in the cache, and reach the file when the
+    // last mapping of the file goes.
     vm.write(shared, b"last").unwrap();
     vm.munmap(shared, 3 * PAGE).unwrap();
     drop(other);
+    drop(vm);
     assert_eq!(&file.bytes()[..4], b"last");
+}
+
+#[test]
+fn processes_running_one_program_share_its_cached_text() {
+    let (k, mm) = setup(64, None);
+    let file = MemFile::new(pattern(21, 4 * PAGE as usize));
+    let map = |vm: &Vm| {
+        vm.mmap(
+            0,
+            4 * PAGE,
+            Prot::RX,
+            MapFlags::private_file(),
+            Some((file.backing(), 0)),
+        )
+        .unwrap()
+    };
+    let (a, b) = (Vm::new(&mm).unwrap(), Vm::new(&mm).unwrap());
+    let (ta, tb) = (map(&a), map(&b));
+    let mut buf = vec![0u8; 4 * PAGE as usize];
+    a.read(ta, &mut buf).unwrap();
+    b.read(tb, &mut buf).unwrap();
+    assert_eq!(buf, pattern(21, 4 * PAGE as usize));
+    assert_eq!(k.phys.used_by(MOUND), 4, "one copy of the text");
+    assert_eq!(mm.stats().file_reads, 4);
+    // A private write (after mprotect) copies just that page.
+    a.mprotect(ta, PAGE, Prot::RW).unwrap();
+    a.write(ta, b"patched").unwrap();
+    assert_eq!(k.phys.used_by(MOUND), 5);
+    b.read(tb, &mut buf[..7]).unwrap();
+    assert_eq!(buf[..7], pattern(21, 7)[..]);
+    drop((a, b));
+    assert_eq!(k.phys.used_by(MOUND), 0);
+    assert_eq!(
+        file.bytes(),
+        pattern(21, 4 * PAGE as usize),
+        "private writes never reach the file"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use spin_fs::PageBacking;
 use spin_kernel::mem::Mapping;
-use spin_kernel::Access;
+use spin_kernel::{Access, Prot};
 
 use super::{VmCore, VmState};
 use crate::frames::{FrameInfo, Origin, PageRef};
@@ -133,7 +133,7 @@ impl VmCore {
                     target: Target::Private(Origin::Anon),
                 }))
             }
-            None => self.plan_absent(st, start, pva),
+            None => self.plan_absent(st, start, pva, access),
         }
     }
 
@@ -161,7 +161,8 @@ impl VmCore {
             return Ok(Step::Done);
         }
         let reuse = match ft.frames.get(&f) {
-            Some(info) => info.rmap.len() == 1 && info.pins == 0,
+            // A page-cache frame is never written through a private mapping.
+            Some(info) => info.rmap.len() == 1 && info.pins == 0 && info.shared.is_none(),
             None => {
                 debug_assert!(
                     false,
@@ -198,7 +199,7 @@ impl VmCore {
         ft: &mut crate::frames::FrameTable,
         va: u64,
         f: u64,
-        prot: spin_kernel::Prot,
+        prot: Prot,
         hw: Option<Mapping>,
     ) {
         match hw {
@@ -215,38 +216,86 @@ impl VmCore {
     }
 
     /// The page has never been touched in this space (or was dropped).
-    fn plan_absent(&self, st: &mut VmState, start: u64, va: u64) -> Result<Step, Fault> {
+    fn plan_absent(
+        &self,
+        st: &mut VmState,
+        start: u64,
+        va: u64,
+        access: Access,
+    ) -> Result<Step, Fault> {
         let vma = &st.vmas[&start];
         let offset = vma.offset + (va - start);
-        if let Some(obj) = vma.shared.clone() {
-            let prot = vma.eff();
-            let pg = offset / self.page();
-            let (source, was, epoch) = {
+        let page = self.page();
+        // MAP_SHARED pages, and private file pages that can be the file's
+        // cached page as is (not the one an ELF segment's .bss starts in).
+        let cached = match (&vma.shared, &vma.cache) {
+            (Some(obj), _) => Some((obj.clone(), true)),
+            (None, Some(obj)) if vma.limit.is_none_or(|l| offset + page <= l) => {
+                Some((obj.clone(), false))
+            }
+            _ => None,
+        };
+        if let Some((obj, shared)) = cached {
+            let prot = if shared {
+                vma.eff()
+            } else {
+                vma.eff().without(Prot::WRITE)
+            };
+            let write_private = !shared && access == Access::Write;
+            let pg = offset / page;
+            let (source, target) = {
                 let pages = obj.pages();
                 let epoch = obj.epoch();
                 match pages.get(&pg).copied() {
                     Some(PageRef::Frame(f)) => {
-                        // Cached: map the object's frame, no allocation.
                         let mut ft = self.mm.lock_frames();
                         let Some(info) = ft.frames.get_mut(&f) else {
                             debug_assert!(false, "shared page names a missing frame {f:#x}");
                             return Err(Fault::Oom);
                         };
-                        info.rmap.push(self.id, va);
-                        self.map_hw(va, f, prot);
-                        st.pages.insert(va, PageRef::Frame(f));
-                        st.resident += 1;
-                        bump(&self.mm.counters.minor_faults);
-                        return Ok(Step::Done);
+                        if write_private {
+                            // Copy the cached page into a private one.
+                            info.pins += 1;
+                            (Source::Copy(f), Target::Private(Origin::Anon))
+                        } else {
+                            // Cached: map the object's frame, no allocation.
+                            info.rmap.push(self.id, va);
+                            self.map_hw(va, f, prot);
+                            st.pages.insert(va, PageRef::Frame(f));
+                            st.resident += 1;
+                            bump(&self.mm.counters.minor_faults);
+                            return Ok(Step::Done);
+                        }
                     }
                     Some(PageRef::Swap(slot)) => {
                         self.mm.lock_swap().add_ref(slot, 1);
-                        (Source::Swap(slot), Some(PageRef::Swap(slot)), epoch)
+                        let target = Target::Shared {
+                            obj: obj.clone(),
+                            pg,
+                            was: Some(PageRef::Swap(slot)),
+                            epoch,
+                        };
+                        (Source::Swap(slot), target)
                     }
-                    None => match &obj.file {
-                        Some(file) => (self.file_source(file, offset, None)?, None, epoch),
-                        None => (Source::Zero, None, epoch),
-                    },
+                    None => {
+                        let source = match &obj.file {
+                            Some(file) => self.file_source(file, offset, None)?,
+                            None => Source::Zero,
+                        };
+                        let target = if write_private {
+                            // Nothing cached: the file is current; read it
+                            // straight into the private page.
+                            Target::Private(Origin::File)
+                        } else {
+                            Target::Shared {
+                                obj: obj.clone(),
+                                pg,
+                                was: None,
+                                epoch,
+                            }
+                        };
+                        (source, target)
+                    }
                 }
             };
             return Ok(Step::Fill(Plan {
@@ -254,12 +303,7 @@ impl VmCore {
                 source,
                 expect: None,
                 epoch: st.epoch,
-                target: Target::Shared {
-                    obj,
-                    pg,
-                    was,
-                    epoch,
-                },
+                target,
             }));
         }
         let (source, origin) = match &vma.file {
@@ -348,9 +392,18 @@ impl VmCore {
                 was,
                 epoch,
             } => {
-                if !vma.shared.as_ref().is_some_and(|o| Arc::ptr_eq(o, obj)) {
+                let Some(vobj) = vma.shared.as_ref().or(vma.cache.as_ref()) else {
+                    return false;
+                };
+                if !Arc::ptr_eq(vobj, obj) {
                     return false;
                 }
+                // A private mapping maps the cached page read-only.
+                let prot = if vma.shared.is_some() {
+                    prot
+                } else {
+                    prot.without(Prot::WRITE)
+                };
                 let mut pages = obj.pages();
                 if pages.get(pg).copied() != *was || obj.epoch() != *epoch {
                     return false;

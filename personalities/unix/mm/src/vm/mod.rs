@@ -79,11 +79,16 @@ impl VmCore {
         self.mm.layout()
     }
 
-    /// The hardware protection for page `f` of region `vma`: a private frame
-    /// still shared with another space stays read-only until a write copies it.
+    /// The hardware protection for page `f` of region `vma`: in a private
+    /// region, a frame still shared with another space, or the file's cached
+    /// page, stays read-only until a write copies it.
     fn hw_prot(&self, ft: &FrameTable, vma: &Vma, f: u64) -> Prot {
         let eff = vma.eff();
-        if vma.shared.is_none() && ft.frames.get(&f).is_some_and(|i| i.rmap.len() > 1) {
+        let copy_on_write = ft
+            .frames
+            .get(&f)
+            .is_some_and(|i| i.rmap.len() > 1 || i.shared.is_some());
+        if vma.shared.is_none() && copy_on_write {
             eff.without(Prot::WRITE)
         } else {
             eff

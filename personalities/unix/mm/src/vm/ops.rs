@@ -119,6 +119,13 @@ impl Vm {
             Some((f, _)) => core.mm.object_for_file(f),
             None => core.mm.anon_object(),
         });
+        if let Some(obj) = shared.as_ref().filter(|_| prot.contains(Prot::WRITE)) {
+            obj.set_writable();
+        }
+        let cache = match (&file, flags.shared) {
+            (Some((f, _)), false) => Some(core.mm.object_for_file(f)),
+            _ => None,
+        };
         let vma = Vma {
             end,
             prot,
@@ -131,6 +138,7 @@ impl Vm {
             offset: file.as_ref().map_or(0, |(_, o)| *o),
             file: file.map(|(f, _)| f),
             shared,
+            cache,
             limit: None,
         };
         core.unmap_range(&mut st, start, end);
@@ -221,6 +229,9 @@ impl Vm {
         st.split_at(end);
         for (_, v) in st.vmas.range_mut(addr..end) {
             v.prot = prot;
+            if let Some(obj) = v.shared.as_ref().filter(|_| prot.contains(Prot::WRITE)) {
+                obj.set_writable();
+            }
         }
         let eff = effective(prot);
         if eff.contains(Prot::WRITE) {

@@ -27,6 +27,9 @@ pub(crate) struct Vma {
     pub file: Option<Arc<dyn PageBacking>>,
     /// The shared object, for `MAP_SHARED` mappings.
     pub shared: Option<Arc<SharedObj>>,
+    /// The file's page-cache object, for private file mappings: untouched
+    /// and read-only pages map its frames; a write copies.
+    pub cache: Option<Arc<SharedObj>>,
     /// Byte offset in the file (or shared object) of the region's start.
     pub offset: u64,
     /// File bytes at or past this offset read as zeros (an ELF segment's
@@ -44,6 +47,7 @@ impl Vma {
             growsdown: false,
             file: None,
             shared: None,
+            cache: None,
             offset: 0,
             limit: None,
         }
@@ -63,11 +67,12 @@ impl Vma {
             (Some(a), Some(b)) => a.id() == b.id(),
             _ => false,
         };
-        let same_obj = match (&self.shared, &next.shared) {
+        let same = |a: &Option<Arc<SharedObj>>, b: &Option<Arc<SharedObj>>| match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
+        let same_obj = same(&self.shared, &next.shared) && same(&self.cache, &next.cache);
         let offsets_continue = (self.file.is_none() && self.shared.is_none())
             || self.offset + (self.end - start) == next.offset;
         self.prot == next.prot
