@@ -26,14 +26,18 @@ pub struct ExecArgs {
 fn machine_of(program: &Path) -> Result<MachineKind> {
     let mut head = [0u8; 20];
     let mut f = std::fs::File::open(program).with_context(|| format!("{}", program.display()))?;
-    let n = std::io::Read::read(&mut f, &mut head).with_context(|| format!("{}", program.display()))?;
+    let n =
+        std::io::Read::read(&mut f, &mut head).with_context(|| format!("{}", program.display()))?;
     if n < 20 || &head[..4] != b"\x7fELF" {
         bail!("{}: not an ELF executable", program.display());
     }
     match u16::from_le_bytes([head[18], head[19]]) {
         0x9026 => Ok(MachineKind::Alpha),
         62 => Ok(MachineKind::Kvm),
-        m => bail!("{}: unsupported ELF machine {m:#x} (Alpha or x86-64 expected)", program.display()),
+        m => bail!(
+            "{}: unsupported ELF machine {m:#x} (Alpha or x86-64 expected)",
+            program.display()
+        ),
     }
 }
 

@@ -146,7 +146,8 @@ impl Host {
             },
         );
         let machine = Arc::new(AlphaMachine::new(ram));
-        let scheduler = Scheduler::new(kernel.id(), cfg.scheduler.clone()).map_err(|e| setup(&e))?;
+        let scheduler =
+            Scheduler::new(kernel.id(), cfg.scheduler.clone()).map_err(|e| setup(&e))?;
         let rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
         rl.record_trace(cfg.trace);
         let mut host = Host {
@@ -199,7 +200,10 @@ impl Host {
     }
 
     /// Runs until every mound is done, calling `between` after every turn.
-    pub fn run(&mut self, between: impl FnMut(&RunLoop<AlphaMachine>) + Send) -> Result<RunReport, HostError> {
+    pub fn run(
+        &mut self,
+        between: impl FnMut(&RunLoop<AlphaMachine>) + Send,
+    ) -> Result<RunReport, HostError> {
         if self.cpus == 1 {
             let mut between = between;
             self.rl.run(|rl| between(rl));

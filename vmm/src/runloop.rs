@@ -33,6 +33,8 @@ use spin_scheduler::{Scheduler, Stop};
 
 type Regs<M> = <<M as Machine>::Cpu as Cpu>::Regs;
 type SharedMound<R> = Arc<Mutex<Box<dyn GuestMound<R>>>>;
+/// A mound's slot with its lock held.
+type Held<'a, R> = (&'a Arc<MoundSlot<R>>, MutexGuard<'a, Box<dyn GuestMound<R>>>);
 
 /// One guest thread while it is not on a CPU (its thread package's saved state).
 struct Guest<R> {
@@ -557,23 +559,43 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
         let timers_due = shared
             .earliest_deadline()
             .is_some_and(|d| d <= shared.now.load(Ordering::Relaxed));
-        if outcome != TrapOutcome::Continue || left == 0 || timers_due || !shared.wake_rx.is_empty() {
+        if outcome != TrapOutcome::Continue || left == 0 || timers_due || !shared.wake_rx.is_empty()
+        {
             shared.turns.fetch_add(1, Ordering::Relaxed);
             finish(shared, id, guest, ran, outcome, Some((&slot, mound)));
             return Step::Ran;
         }
         // Same strand, next stretch: Resume again (a signal the call raised
         // is delivered now, before any further guest instruction).
-        match mound.resume(id, &mut guest.regs, &mut guest.space, &mut HostCtx { shared }) {
+        match mound.resume(
+            id,
+            &mut guest.regs,
+            &mut guest.space,
+            &mut HostCtx { shared },
+        ) {
             Resume::Run => {}
             Resume::Block => {
                 shared.turns.fetch_add(1, Ordering::Relaxed);
-                finish(shared, id, guest, ran, TrapOutcome::Block, Some((&slot, mound)));
+                finish(
+                    shared,
+                    id,
+                    guest,
+                    ran,
+                    TrapOutcome::Block,
+                    Some((&slot, mound)),
+                );
                 return Step::Ran;
             }
             Resume::Exit(code) => {
                 shared.turns.fetch_add(1, Ordering::Relaxed);
-                finish(shared, id, guest, ran, TrapOutcome::Exit(code), Some((&slot, mound)));
+                finish(
+                    shared,
+                    id,
+                    guest,
+                    ran,
+                    TrapOutcome::Exit(code),
+                    Some((&slot, mound)),
+                );
                 return Step::Ran;
             }
         }
@@ -589,7 +611,7 @@ fn finish<R: spin_kernel::RegisterFile>(
     guest: Guest<R>,
     ran: Nanos,
     outcome: TrapOutcome,
-    held: Option<(&Arc<MoundSlot<R>>, MutexGuard<'_, Box<dyn GuestMound<R>>>)>,
+    held: Option<Held<'_, R>>,
 ) {
     let now = shared.now.load(Ordering::Relaxed);
     let strands = &shared.kernel.strands;

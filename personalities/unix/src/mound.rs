@@ -18,7 +18,7 @@ use spin_kernel::mound::{GuestMound, Resume, StrandHost, TrapOutcome};
 use spin_kernel::{Access, Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
 use spin_unix_mm::{Fault, MemoryManager, Vm};
 
-use crate::abi::{Abi, ALPHA};
+use crate::abi::Abi;
 use crate::config::{Stdio, UnixConfig};
 use crate::process::{Blocked, ExitKind, Pid, Process, Thread, FIRST_PID};
 use crate::signal::{self, bit, code, num, Default as SigDefault, SigInfo, SIG_DFL, SIG_IGN};
@@ -100,13 +100,19 @@ impl<R: RegisterFile> UnixMound<R> {
         cfg: UnixConfig,
         wake: Arc<dyn Fn(u64) + Send + Sync>,
     ) -> Result<Self, String> {
-        let abi = Abi::of(R::ARCH).ok_or_else(|| format!("no Linux ABI tables for {:?}", R::ARCH))?;
+        let abi =
+            Abi::of(R::ARCH).ok_or_else(|| format!("no Linux ABI tables for {:?}", R::ARCH))?;
         let mm = MemoryManager::new(&kernel, id, cfg.quota_frames);
         let vfs = Vfs::new(Arc::new(FsNotifier(wake)));
         vfs.set_urandom_seed(cfg.seed);
         for m in &cfg.mounts {
-            vfs.mount_host(&m.guest, &m.host, m.writable)
-                .map_err(|e| format!("cannot mount {} at {}: {e}", m.host.display(), String::from_utf8_lossy(&m.guest)))?;
+            vfs.mount_host(&m.guest, &m.host, m.writable).map_err(|e| {
+                format!(
+                    "cannot mount {} at {}: {e}",
+                    m.host.display(),
+                    String::from_utf8_lossy(&m.guest)
+                )
+            })?;
         }
         let stream = |s: &Stdio, input: bool| -> Arc<OpenFile> {
             match s {
@@ -127,7 +133,9 @@ impl<R: RegisterFile> UnixMound<R> {
                     Some(Box::new(std::io::empty())),
                     Some(Box::new(CaptureWriter(buf.clone()))),
                 ),
-                Stdio::Bytes(b) => vfs.console(Some(Box::new(std::io::Cursor::new(b.clone()))), None),
+                Stdio::Bytes(b) => {
+                    vfs.console(Some(Box::new(std::io::Cursor::new(b.clone()))), None)
+                }
             }
         };
         let stdio = [
@@ -209,8 +217,15 @@ impl<R: RegisterFile> UnixMound<R> {
     pub(crate) fn alloc_pid(&mut self) -> Pid {
         loop {
             let p = self.next_pid;
-            self.next_pid = if self.next_pid >= 4_000_000 { FIRST_PID } else { self.next_pid + 1 };
-            if !self.procs.contains_key(&p) && !self.threads.contains_key(&p) && !self.zombies.contains_key(&p) {
+            self.next_pid = if self.next_pid >= 4_000_000 {
+                FIRST_PID
+            } else {
+                self.next_pid + 1
+            };
+            if !self.procs.contains_key(&p)
+                && !self.threads.contains_key(&p)
+                && !self.zombies.contains_key(&p)
+            {
                 return p;
             }
         }
@@ -335,7 +350,10 @@ impl<R: RegisterFile> UnixMound<R> {
             self.kill_process(pid, ExitKind::Signaled(sig), host);
             return;
         }
-        let blocked = self.threads.get(&tid).is_some_and(|t| t.mask & bit(sig) != 0);
+        let blocked = self
+            .threads
+            .get(&tid)
+            .is_some_and(|t| t.mask & bit(sig) != 0);
         if self.ignored(pid, sig) && !blocked {
             return;
         }
@@ -355,7 +373,8 @@ impl<R: RegisterFile> UnixMound<R> {
         let pid = t.pid;
         let mut reset = t.mask & bit(sig) != 0;
         t.mask &= !bit(sig);
-        t.pending.insert(sig, std::collections::VecDeque::from([info]));
+        t.pending
+            .insert(sig, std::collections::VecDeque::from([info]));
         if let Some(p) = self.procs.get_mut(&pid) {
             if p.actions[sig as usize].handler == SIG_IGN {
                 reset = true;
@@ -507,7 +526,13 @@ impl<R: RegisterFile> UnixMound<R> {
     }
 
     /// Wakes up to `n` waiters on the futex word `addr` of `vm`.
-    pub(crate) fn futex_wake(&mut self, vm: &Arc<Vm>, addr: u64, n: usize, host: &mut dyn StrandHost<R>) -> usize {
+    pub(crate) fn futex_wake(
+        &mut self,
+        vm: &Arc<Vm>,
+        addr: u64,
+        n: usize,
+        host: &mut dyn StrandHost<R>,
+    ) -> usize {
         let key = (Arc::as_ptr(vm) as usize, addr);
         let mut woken = Vec::new();
         if let Some(q) = self.futexes.get_mut(&key) {
@@ -546,7 +571,9 @@ impl<R: RegisterFile> UnixMound<R> {
             let _ = parent;
         }
         // Orphans go to the mound's first process, or are reaped at once.
-        let reaper = self.init.filter(|&i| i != pid && self.procs.contains_key(&i));
+        let reaper = self
+            .init
+            .filter(|&i| i != pid && self.procs.contains_key(&i));
         for child in std::mem::take(&mut p.children) {
             if let Some(c) = self.procs.get_mut(&child) {
                 c.ppid = reaper.unwrap_or(0);
@@ -581,10 +608,7 @@ impl<R: RegisterFile> UnixMound<R> {
             a.handler == SIG_IGN || a.flags & crate::abi::alpha::sig::SA_NOCLDWAIT != 0
         });
         if self.procs.contains_key(&ppid) && !parent_ignores {
-            self.zombies.insert(
-                pid,
-                Zombie { ppid, pgid, kind },
-            );
+            self.zombies.insert(pid, Zombie { ppid, pgid, kind });
         } else if let Some(pp) = self.procs.get_mut(&ppid) {
             pp.children.retain(|&c| c != pid);
         }
@@ -611,21 +635,37 @@ impl<R: RegisterFile> UnixMound<R> {
     // ---- start ---------------------------------------------------------
 
     fn start_init(&mut self, host: &mut dyn StrandHost<R>) -> Result<(), String> {
-        let vm = Arc::new(Vm::new(&self.mm).map_err(|e| format!("cannot create address space: {e}"))?);
+        let vm =
+            Arc::new(Vm::new(&self.mm).map_err(|e| format!("cannot create address space: {e}"))?);
         let path = self.cfg.program.clone();
         let mut regs = R::default();
-        crate::syscall::exec::load_program(self, &vm, &self.cfg.cwd.clone(), &path, &self.cfg.argv.clone(), &self.cfg.envp.clone(), &mut regs)
-            .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&path)))?;
+        crate::syscall::exec::load_program(
+            self,
+            &vm,
+            &self.cfg.cwd.clone(),
+            &path,
+            &self.cfg.argv.clone(),
+            &self.cfg.envp.clone(),
+            &mut regs,
+        )
+        .map_err(|e| format!("{}: {e}", String::from_utf8_lossy(&path)))?;
         let pid = self.alloc_pid();
         let mut fds = spin_fs::FdTable::new();
         for (i, s) in self.stdio.iter().enumerate() {
             if let Some(f) = s {
-                fds.insert_at(i as i32, f.clone(), false).map_err(|e| e.to_string())?;
+                fds.insert_at(i as i32, f.clone(), false)
+                    .map_err(|e| e.to_string())?;
             }
         }
         let space = vm.space().clone();
         let strand = host
-            .spawn(&format!("{} pid {pid}", self.cfg.name), self.id, self.cfg.params, regs, space)
+            .spawn(
+                &format!("{} pid {pid}", self.cfg.name),
+                self.id,
+                self.cfg.params,
+                regs,
+                space,
+            )
             .map_err(|e| e.to_string())?;
         self.procs.insert(
             pid,
@@ -643,12 +683,10 @@ impl<R: RegisterFile> UnixMound<R> {
                 pending: signal::Pending::new(),
                 threads: vec![pid],
                 children: Vec::new(),
-                ended: None,
                 exiting: None,
                 itimer: None,
                 vfork_parent: None,
                 exit_signal: num::SIGCHLD,
-                cpu_ns: 0,
             },
         );
         self.threads.insert(pid, Thread::new(pid, pid, strand, 0));
@@ -686,7 +724,9 @@ impl<R: RegisterFile> UnixMound<R> {
     fn arch_trap(&mut self, tid: Pid, regs: &mut R, trap: Trap) -> TrapOutcome {
         let info = match trap {
             Trap::Unaligned { va, .. } => SigInfo::fault(num::SIGBUS, code::BUS_ADRALN, va),
-            Trap::IllegalInstruction { pc, .. } => SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc),
+            Trap::IllegalInstruction { pc, .. } => {
+                SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
+            }
             Trap::Breakpoint { pc } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
             Trap::Arithmetic { pc, summary } => {
                 // EXC_SUM: bit 6 integer overflow, 5 inexact, 4 underflow, 3 overflow, 2 div by zero, 1 invalid.
@@ -720,15 +760,28 @@ impl<R: RegisterFile> UnixMound<R> {
                 };
                 SigInfo::fault(sig, c, pc)
             }
-            Trap::PalCall { pc, code: 0x80 | 0x81 } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
-            Trap::PalCall { pc, .. } | Trap::Halt { pc } => SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc),
-            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => return TrapOutcome::Continue,
+            Trap::PalCall {
+                pc,
+                code: 0x80 | 0x81,
+            } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
+            Trap::PalCall { pc, .. } | Trap::Halt { pc } => {
+                SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
+            }
+            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => {
+                return TrapOutcome::Continue
+            }
         };
         self.force_signal(tid, info);
         TrapOutcome::Continue
     }
 
-    fn dispatch(&mut self, tid: Pid, regs: &mut R, space: &mut Cap<AddressSpace>, host: &mut dyn StrandHost<R>) -> TrapOutcome {
+    fn dispatch(
+        &mut self,
+        tid: Pid,
+        regs: &mut R,
+        space: &mut Cap<AddressSpace>,
+        host: &mut dyn StrandHost<R>,
+    ) -> TrapOutcome {
         let nr = regs.syscall_number();
         self.stats.syscalls += 1;
         let f = self.table.get(nr as usize).copied().flatten();
@@ -743,7 +796,6 @@ impl<R: RegisterFile> UnixMound<R> {
                     regs,
                     space,
                     host,
-                    nr,
                     args,
                 };
                 f(&mut call)
@@ -751,14 +803,19 @@ impl<R: RegisterFile> UnixMound<R> {
             None => {
                 if self.unknown_logged.insert(nr) {
                     let name = self.abi.syscall_name(nr).unwrap_or("?");
-                    self.log(format_args!("unimplemented system call {name} ({nr}): ENOSYS"));
+                    self.log(format_args!(
+                        "unimplemented system call {name} ({nr}): ENOSYS"
+                    ));
                 }
                 Err(Errno::ENOSYS)
             }
         };
         if self.cfg.trace_syscalls {
             let name = self.abi.syscall_name(nr).unwrap_or("?");
-            self.log(format_args!("[{tid}] {name}({:#x}, {:#x}, {:#x}, {:#x}) = {result:?}", args[0], args[1], args[2], args[3]));
+            self.log(format_args!(
+                "[{tid}] {name}({:#x}, {:#x}, {:#x}, {:#x}) = {result:?}",
+                args[0], args[1], args[2], args[3]
+            ));
         }
         let outcome = match result {
             Ok(syscall::Done::Val(v)) => {
@@ -816,7 +873,10 @@ impl<R: RegisterFile> UnixMound<R> {
     /// deadline is fixed when the call first blocks and kept across its
     /// restarts. Returns it.
     pub(crate) fn deadline(&mut self, tid: Pid, pc: u64, now: Nanos, timeout: Nanos) -> Nanos {
-        let t = self.threads.get_mut(&tid).expect("the calling thread exists");
+        let t = self
+            .threads
+            .get_mut(&tid)
+            .expect("the calling thread exists");
         match t.deadline {
             Some((at_pc, d)) if at_pc == pc => d,
             _ => {
@@ -828,7 +888,11 @@ impl<R: RegisterFile> UnixMound<R> {
     }
 
     /// Sets or clears `pid`'s `ITIMER_REAL`.
-    pub(crate) fn set_itimer(&mut self, pid: Pid, timer: Option<(Nanos, Nanos)>) -> Option<(Nanos, Nanos)> {
+    pub(crate) fn set_itimer(
+        &mut self,
+        pid: Pid,
+        timer: Option<(Nanos, Nanos)>,
+    ) -> Option<(Nanos, Nanos)> {
         let p = self.procs.get_mut(&pid)?;
         let old = p.itimer.take();
         if let Some((at, _)) = old {
@@ -855,7 +919,13 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         self.status.map(ExitKind::host_status)
     }
 
-    fn resume(&mut self, strand: StrandId, regs: &mut R, space: &mut Cap<AddressSpace>, host: &mut dyn StrandHost<R>) -> Resume {
+    fn resume(
+        &mut self,
+        strand: StrandId,
+        regs: &mut R,
+        space: &mut Cap<AddressSpace>,
+        host: &mut dyn StrandHost<R>,
+    ) -> Resume {
         let Some(&tid) = self.by_strand.get(&strand) else {
             return Resume::Exit(-1);
         };
@@ -910,7 +980,14 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         Resume::Run
     }
 
-    fn trap(&mut self, strand: StrandId, regs: &mut R, space: &mut Cap<AddressSpace>, trap: Trap, host: &mut dyn StrandHost<R>) -> TrapOutcome {
+    fn trap(
+        &mut self,
+        strand: StrandId,
+        regs: &mut R,
+        space: &mut Cap<AddressSpace>,
+        trap: Trap,
+        host: &mut dyn StrandHost<R>,
+    ) -> TrapOutcome {
         let Some(&tid) = self.by_strand.get(&strand) else {
             return TrapOutcome::Exit(-1);
         };
@@ -950,7 +1027,11 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
                 break;
             }
             self.itimers.remove(&(d, pid));
-            let interval = self.procs.get(&pid).and_then(|p| p.itimer).map_or(0, |(_, i)| i);
+            let interval = self
+                .procs
+                .get(&pid)
+                .and_then(|p| p.itimer)
+                .map_or(0, |(_, i)| i);
             let next = (interval > 0).then(|| (d.max(now) + interval, interval));
             if let Some(p) = self.procs.get_mut(&pid) {
                 p.itimer = next;
@@ -972,9 +1053,9 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
     }
 
     fn waiting_on_host(&self) -> bool {
-        self.stdio[0].as_ref().is_some_and(|f| {
-            self.waiters.contains_key(&f.wait_key())
-        })
+        self.stdio[0]
+            .as_ref()
+            .is_some_and(|f| self.waiters.contains_key(&f.wait_key()))
     }
 
     fn deadlocked(&mut self, host: &mut dyn StrandHost<R>) {
@@ -1001,7 +1082,10 @@ struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
 
 impl Write for CaptureWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -5,7 +5,6 @@
 //! its clear-child-tid word) and, per process, what the threads share (the
 //! address space, descriptors, signal actions, children).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use spin_fs::FdTable;
@@ -48,6 +47,7 @@ pub enum Blocked {
 
 /// One guest thread.
 #[derive(Debug)]
+#[allow(dead_code)] // `tid` is kept for Debug output and telemetry.
 pub struct Thread {
     /// Thread id.
     pub tid: Pid,
@@ -159,8 +159,6 @@ pub struct Process {
     pub threads: Vec<Pid>,
     /// Children (live or zombie).
     pub children: Vec<Pid>,
-    /// Set once the process has ended (a zombie until reaped).
-    pub ended: Option<ExitKind>,
     /// An `exit_group` or fatal signal is tearing the threads down.
     pub exiting: Option<ExitKind>,
     /// `ITIMER_REAL`: (next expiry, interval), machine time.
@@ -169,8 +167,6 @@ pub struct Process {
     pub vfork_parent: Option<Pid>,
     /// Signal sent to the parent on exit (SIGCHLD, or none for threads' clones).
     pub exit_signal: u32,
-    /// CPU time consumed (machine ns), for `times`/`getrusage`.
-    pub cpu_ns: Nanos,
 }
 
 impl Process {

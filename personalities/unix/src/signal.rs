@@ -242,7 +242,13 @@ const RETCODE_CALLSYS: u32 = 0x0000_0083;
 
 /// Builds Alpha's `struct sigcontext` for `regs` with `mask` saved and `sp`
 /// the interrupted stack pointer.
-fn sigcontext<R: RegisterFile>(regs: &R, mask: u64, sp: u64, onstack: bool, info: &SigInfo) -> Vec<u8> {
+fn sigcontext<R: RegisterFile>(
+    regs: &R,
+    mask: u64,
+    sp: u64,
+    onstack: bool,
+    info: &SigInfo,
+) -> Vec<u8> {
     let mut sc = vec![0u8; SIGCONTEXT_SIZE as usize];
     let mut put = |off: usize, v: u64| sc[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(0, u64::from(onstack));

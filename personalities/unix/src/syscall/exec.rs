@@ -31,6 +31,7 @@ pub(crate) fn load_program<R: RegisterFile>(
     load(m, vm, cwd, path, argv, envp, regs, 0).map_err(|e| e.1)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load<R: RegisterFile>(
     m: &UnixMound<R>,
     vm: &Arc<Vm>,
@@ -60,20 +61,29 @@ fn load<R: RegisterFile>(
         .access(cwd, path, 1)
         .map_err(|e| (e, format!("not executable: {e}")))?;
     let mut head = [0u8; 256];
-    let n = file.pread(&mut head, 0).map_err(|e| (e, format!("cannot read: {e}")))?;
+    let n = file
+        .pread(&mut head, 0)
+        .map_err(|e| (e, format!("cannot read: {e}")))?;
     if n >= 2 && &head[..2] == b"#!" {
         if depth >= MAX_INTERP_DEPTH {
             return Err((Errno::ELOOP, "too many levels of #! interpreters".into()));
         }
         let line_end = head[..n].iter().position(|&b| b == b'\n').unwrap_or(n);
         let line = &head[2..line_end];
-        let line: Vec<u8> = line.iter().copied().skip_while(|b| *b == b' ' || *b == b'\t').collect();
+        let line: Vec<u8> = line
+            .iter()
+            .copied()
+            .skip_while(|b| *b == b' ' || *b == b'\t')
+            .collect();
         let mut parts = line.splitn(2, |b| *b == b' ' || *b == b'\t');
         let interp = parts.next().unwrap_or_default().to_vec();
         if interp.is_empty() {
             return Err((Errno::ENOEXEC, "empty #! line".into()));
         }
-        let opt = parts.next().map(|o| o.trim_ascii().to_vec()).filter(|o| !o.is_empty());
+        let opt = parts
+            .next()
+            .map(|o| o.trim_ascii().to_vec())
+            .filter(|o| !o.is_empty());
         let mut new_argv = vec![interp.clone()];
         new_argv.extend(opt);
         new_argv.push(path.to_vec());
@@ -147,7 +157,11 @@ pub(crate) fn sys_execve<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done
     let argv = string_array(c, c.arg(1))?;
     let envp = string_array(c, c.arg(2))?;
     let cwd = c.proc().cwd.clone();
-    let target = if path == b"/proc/self/exe" { c.proc().exe.clone() } else { path.clone() };
+    let target = if path == b"/proc/self/exe" {
+        c.proc().exe.clone()
+    } else {
+        path.clone()
+    };
     let vm = Arc::new(Vm::new(&c.m.mm)?);
     let mut regs = R::default();
     load(c.m, &vm, &cwd, &target, &argv, &envp, &mut regs, 0).map_err(|(e, _)| e)?;
@@ -155,7 +169,13 @@ pub(crate) fn sys_execve<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done
     c.m.stats.execs += 1;
     let pid = c.pid;
     let tid = c.tid;
-    let others: Vec<_> = c.proc().threads.iter().copied().filter(|&t| t != tid).collect();
+    let others: Vec<_> = c
+        .proc()
+        .threads
+        .iter()
+        .copied()
+        .filter(|&t| t != tid)
+        .collect();
     for t in others {
         if let Some(th) = c.m.threads.get_mut(&t) {
             th.killed = true;

@@ -122,7 +122,11 @@ fn flag_bits(f: &OpenFlags) -> u64 {
 }
 
 /// Resolves a `dirfd` + path pair to a (cwd, path) the file system takes.
-fn at_path<R: RegisterFile>(c: &Call<'_, R>, dirfd: u64, path: Vec<u8>) -> SysResult<(Vec<u8>, Vec<u8>)> {
+fn at_path<R: RegisterFile>(
+    c: &Call<'_, R>,
+    dirfd: u64,
+    path: Vec<u8>,
+) -> SysResult<(Vec<u8>, Vec<u8>)> {
     if path.first() == Some(&b'/') || dirfd as i64 as i32 == misc::AT_FDCWD as i32 {
         return Ok((c.proc().cwd.clone(), path));
     }
@@ -135,7 +139,13 @@ fn at_path<R: RegisterFile>(c: &Call<'_, R>, dirfd: u64, path: Vec<u8>) -> SysRe
 }
 
 /// Common read path: blocks the strand on an empty pipe or console.
-fn do_read<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, off: Option<u64>) -> SysResult<Done> {
+fn do_read<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    off: Option<u64>,
+) -> SysResult<Done> {
     let f = c.fd(fd)?;
     if !f.flags().read {
         return Err(Errno::EBADF);
@@ -181,7 +191,13 @@ fn do_read<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, of
 }
 
 /// Common write path: blocks on a full pipe, raises SIGPIPE on a broken one.
-fn do_write<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, off: Option<u64>) -> SysResult<Done> {
+fn do_write<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    fd: u64,
+    buf: u64,
+    len: u64,
+    off: Option<u64>,
+) -> SysResult<Done> {
     let f = c.fd(fd)?;
     if !f.flags().write {
         return Err(Errno::EBADF);
@@ -193,7 +209,13 @@ fn do_write<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, o
     let mut done = 0usize;
     while done < len {
         let want = (len - done).min(CHUNK);
-        let data = c.read_bytes(buf + done as u64, want).or_else(|e| if done > 0 { Ok(Vec::new()) } else { Err(e) })?;
+        let data = c.read_bytes(buf + done as u64, want).or_else(|e| {
+            if done > 0 {
+                Ok(Vec::new())
+            } else {
+                Err(e)
+            }
+        })?;
         if data.is_empty() {
             break;
         }
@@ -204,8 +226,14 @@ fn do_write<R: RegisterFile>(c: &mut Call<'_, R>, fd: u64, buf: u64, len: u64, o
         match r {
             Ok(n) => {
                 if let Some(b) = f.backing() {
-                    let at = off.unwrap_or_else(|| f.seek(0, Whence::Cur).unwrap_or(0).saturating_sub(n as u64));
-                    c.m.mm.file_changed(b.id(), at + if off.is_some() { done as u64 } else { 0 }, n as u64);
+                    let at = off.unwrap_or_else(|| {
+                        f.seek(0, Whence::Cur).unwrap_or(0).saturating_sub(n as u64)
+                    });
+                    c.m.mm.file_changed(
+                        b.id(),
+                        at + if off.is_some() { done as u64 } else { 0 },
+                        n as u64,
+                    );
                 }
                 done += n;
                 if n < want {
@@ -297,7 +325,8 @@ fn sys_writev<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         Ok(n) => {
             if let Some(b) = f.backing() {
                 let end = f.seek(0, Whence::Cur).unwrap_or(0);
-                c.m.mm.file_changed(b.id(), end.saturating_sub(n as u64), n as u64);
+                c.m.mm
+                    .file_changed(b.id(), end.saturating_sub(n as u64), n as u64);
             }
             Ok(Done::Val(n as u64))
         }
@@ -311,7 +340,13 @@ fn sys_writev<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     }
 }
 
-fn open_common<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path_va: u64, flags: u64, mode: u64) -> SysResult<Done> {
+fn open_common<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    dirfd: u64,
+    path_va: u64,
+    flags: u64,
+    mode: u64,
+) -> SysResult<Done> {
     let path = c.path(path_va)?;
     let (cwd, path) = at_path(c, dirfd, path)?;
     let of = open_flags(flags)?;
@@ -363,7 +398,12 @@ fn sys_dup<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(c.proc_mut().fds.insert(f, false)? as u64))
 }
 
-fn dup_to<R: RegisterFile>(c: &mut Call<'_, R>, old: u64, new: u64, cloexec: bool) -> SysResult<Done> {
+fn dup_to<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    old: u64,
+    new: u64,
+    cloexec: bool,
+) -> SysResult<Done> {
     let f = c.fd(old)?;
     if new as i32 as i64 != new as i64 || (new as i32) < 0 {
         return Err(Errno::EBADF);
@@ -432,7 +472,11 @@ fn sys_pipe2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(0))
 }
 
-fn read_flock<R: RegisterFile>(c: &Call<'_, R>, va: u64, f: &spin_fs::OpenFile) -> SysResult<LockRange> {
+fn read_flock<R: RegisterFile>(
+    c: &Call<'_, R>,
+    va: u64,
+    f: &spin_fs::OpenFile,
+) -> SysResult<LockRange> {
     let b = c.read_bytes(va, 32)?;
     let ty = u16::from_le_bytes([b[0], b[1]]);
     let whence = u16::from_le_bytes([b[2], b[3]]);
@@ -477,7 +521,9 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
             if min < 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(Done::Val(c.proc_mut().fds.insert_from(min, f, cloexec)? as u64))
+            Ok(Done::Val(
+                c.proc_mut().fds.insert_from(min, f, cloexec)? as u64
+            ))
         }
         misc::F_GETFD => Ok(Done::Val(u64::from(c.proc().fds.cloexec(fd as i32)?))),
         misc::F_SETFD => {
@@ -584,7 +630,8 @@ fn sys_ioctl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 /// Linux/Alpha `struct stat64` (136 bytes).
 pub(crate) fn stat64_bytes(s: &Stat) -> [u8; 136] {
     let mut b = [0u8; 136];
-    let mut put = |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+    let mut put =
+        |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
     put(0, s.dev, 8);
     put(8, s.ino, 8);
     put(16, s.rdev, 8);
@@ -605,7 +652,11 @@ pub(crate) fn stat64_bytes(s: &Stat) -> [u8; 136] {
 }
 
 fn put_stat<R: RegisterFile>(c: &mut Call<'_, R>, va: u64, mut s: Stat) -> SysResult<Done> {
-    s.uid = if s.uid == u32::MAX { c.m.cfg.uid } else { s.uid };
+    s.uid = if s.uid == u32::MAX {
+        c.m.cfg.uid
+    } else {
+        s.uid
+    };
     c.write_bytes(va, &stat64_bytes(&s))?;
     Ok(Done::Val(0))
 }
@@ -615,8 +666,18 @@ fn sys_fstat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     put_stat(c, c.arg(1), s)
 }
 
-fn stat_path<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path_va: u64, flags: u64, out: u64) -> SysResult<Done> {
-    let raw = if path_va == 0 { Vec::new() } else { c.proc().vm.read_cstr(path_va, super::PATH_MAX)? };
+fn stat_path<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    dirfd: u64,
+    path_va: u64,
+    flags: u64,
+    out: u64,
+) -> SysResult<Done> {
+    let raw = if path_va == 0 {
+        Vec::new()
+    } else {
+        c.proc().vm.read_cstr(path_va, super::PATH_MAX)?
+    };
     if raw.is_empty() {
         if flags & misc::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -626,7 +687,11 @@ fn stat_path<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path_va: u64, fla
     }
     let (cwd, path) = at_path(c, dirfd, raw)?;
     let follow = flags & misc::AT_SYMLINK_NOFOLLOW == 0;
-    let path = if path == b"/proc/self/exe" && follow { c.proc().exe.clone() } else { path };
+    let path = if path == b"/proc/self/exe" && follow {
+        c.proc().exe.clone()
+    } else {
+        path
+    };
     let s = c.m.vfs.stat(&cwd, &path, follow)?;
     put_stat(c, out, s)
 }
@@ -636,7 +701,13 @@ fn sys_stat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_lstat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    stat_path(c, misc::AT_FDCWD as u64, c.arg(0), misc::AT_SYMLINK_NOFOLLOW, c.arg(1))
+    stat_path(
+        c,
+        misc::AT_FDCWD as u64,
+        c.arg(0),
+        misc::AT_SYMLINK_NOFOLLOW,
+        c.arg(1),
+    )
 }
 
 fn sys_fstatat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -682,7 +753,12 @@ fn sys_mkdirat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     mkdir_at(c, c.arg(0), c.arg(1), c.arg(2))
 }
 
-fn mkdir_at<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path: u64, mode: u64) -> SysResult<Done> {
+fn mkdir_at<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    dirfd: u64,
+    path: u64,
+    mode: u64,
+) -> SysResult<Done> {
     let p = c.path(path)?;
     let (cwd, p) = at_path(c, dirfd, p)?;
     let umask = c.proc().umask;
@@ -715,12 +791,22 @@ fn sys_unlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(0))
 }
 
-fn rename_at<R: RegisterFile>(c: &mut Call<'_, R>, olddir: u64, old: u64, newdir: u64, new: u64) -> SysResult<Done> {
+fn rename_at<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    olddir: u64,
+    old: u64,
+    newdir: u64,
+    new: u64,
+) -> SysResult<Done> {
     let o = c.path(old)?;
     let n = c.path(new)?;
     let (ocwd, o) = at_path(c, olddir, o)?;
     let (ncwd, n) = at_path(c, newdir, n)?;
-    let o = if o.first() == Some(&b'/') { o } else { super::exec::absolute(&ocwd, &o) };
+    let o = if o.first() == Some(&b'/') {
+        o
+    } else {
+        super::exec::absolute(&ocwd, &o)
+    };
     c.m.vfs.rename(&ncwd, &o, &n)?;
     Ok(Done::Val(0))
 }
@@ -782,7 +868,13 @@ fn sys_faccessat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(0))
 }
 
-fn readlink_common<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path: u64, buf: u64, size: u64) -> SysResult<Done> {
+fn readlink_common<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    dirfd: u64,
+    path: u64,
+    buf: u64,
+    size: u64,
+) -> SysResult<Done> {
     let p = c.path(path)?;
     if (size as i64) <= 0 {
         return Err(Errno::EINVAL);
@@ -790,8 +882,14 @@ fn readlink_common<R: RegisterFile>(c: &mut Call<'_, R>, dirfd: u64, path: u64, 
     let target = if p == b"/proc/self/exe" {
         c.proc().exe.clone()
     } else if let Some(n) = p.strip_prefix(b"/proc/self/fd/") {
-        let fd: u64 = std::str::from_utf8(n).ok().and_then(|s| s.parse().ok()).ok_or(Errno::ENOENT)?;
-        c.fd(fd).map_err(|_| Errno::ENOENT)?.path().unwrap_or_else(|| b"pipe:[0]".to_vec())
+        let fd: u64 = std::str::from_utf8(n)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(Errno::ENOENT)?;
+        c.fd(fd)
+            .map_err(|_| Errno::ENOENT)?
+            .path()
+            .unwrap_or_else(|| b"pipe:[0]".to_vec())
     } else {
         let (cwd, p) = at_path(c, dirfd, p)?;
         c.m.vfs.readlink(&cwd, &p)?
@@ -886,7 +984,11 @@ fn sys_sendfile<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         return Err(Errno::EBADF);
     }
     let off_va = c.arg(2);
-    let mut off = if off_va != 0 { Some(c.read_u64(off_va)?) } else { None };
+    let mut off = if off_va != 0 {
+        Some(c.read_u64(off_va)?)
+    } else {
+        None
+    };
     let count = c.arg(3).min(MAX_RW) as usize;
     let mut buf = vec![0u8; count.min(CHUNK)];
     let mut total = 0usize;
@@ -932,7 +1034,12 @@ const POLLERR: u16 = 0x8;
 const POLLHUP: u16 = 0x10;
 const POLLNVAL: u16 = 0x20;
 
-fn poll_common<R: RegisterFile>(c: &mut Call<'_, R>, fds_va: u64, nfds: u64, timeout: Option<u64>) -> SysResult<Done> {
+fn poll_common<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    fds_va: u64,
+    nfds: u64,
+    timeout: Option<u64>,
+) -> SysResult<Done> {
     if nfds > 4096 {
         return Err(Errno::EINVAL);
     }
@@ -1007,7 +1114,11 @@ fn sys_ppoll<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         if s < 0 || !(0..1_000_000_000).contains(&ns) {
             return Err(Errno::EINVAL);
         }
-        Some((s as u64).saturating_mul(1_000_000_000).saturating_add(ns as u64))
+        Some(
+            (s as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add(ns as u64),
+        )
     };
     poll_common(c, c.arg(0), c.arg(1), timeout)
 }

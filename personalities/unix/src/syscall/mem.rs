@@ -46,7 +46,8 @@ fn sys_brk<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_mmap<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let (addr, len, pr, flags, fd, off) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5));
+    let (addr, len, pr, flags, fd, off) =
+        (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5));
     let p = prot(pr)?;
     let kind = flags & (map::SHARED | map::PRIVATE);
     if kind == 0 || kind == (map::SHARED | map::PRIVATE) {
@@ -100,7 +101,13 @@ fn sys_mremap<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     if fixed.is_some() && flags & map::MREMAP_MAYMOVE == 0 {
         return Err(Errno::EINVAL);
     }
-    let r = c.vm().mremap(c.arg(0), c.arg(1), c.arg(2), flags & map::MREMAP_MAYMOVE != 0, fixed)?;
+    let r = c.vm().mremap(
+        c.arg(0),
+        c.arg(1),
+        c.arg(2),
+        flags & map::MREMAP_MAYMOVE != 0,
+        fixed,
+    )?;
     Ok(Done::Val(r))
 }
 

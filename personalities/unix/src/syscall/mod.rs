@@ -57,7 +57,6 @@ pub(crate) struct Call<'a, R: RegisterFile> {
     pub regs: &'a mut R,
     pub space: &'a mut Cap<AddressSpace>,
     pub host: &'a mut dyn StrandHost<R>,
-    pub nr: u64,
     pub args: [u64; 6],
 }
 
@@ -68,29 +67,29 @@ impl<R: RegisterFile> Call<'_, R> {
     pub fn arg(&self, i: usize) -> u64 {
         self.args[i]
     }
-    pub fn arg_i32(&self, i: usize) -> i32 {
-        self.args[i] as i32
-    }
     pub fn proc(&self) -> &Process {
         &self.m.procs[&self.pid]
     }
     pub fn proc_mut(&mut self) -> &mut Process {
-        self.m.procs.get_mut(&self.pid).expect("the caller's process exists")
+        self.m
+            .procs
+            .get_mut(&self.pid)
+            .expect("the caller's process exists")
     }
     pub fn thread(&self) -> &Thread {
         &self.m.threads[&self.tid]
     }
     pub fn thread_mut(&mut self) -> &mut Thread {
-        self.m.threads.get_mut(&self.tid).expect("the calling thread exists")
+        self.m
+            .threads
+            .get_mut(&self.tid)
+            .expect("the calling thread exists")
     }
     pub fn vm(&self) -> Arc<Vm> {
         self.proc().vm.clone()
     }
     pub fn now(&self) -> Nanos {
         self.host.now()
-    }
-    pub fn abi(&self) -> Abi {
-        self.m.abi
     }
     /// The PC of the `callsys` being served.
     pub fn call_pc(&self) -> u64 {
@@ -150,7 +149,12 @@ impl<R: RegisterFile> Call<'_, R> {
     }
     /// Waits on `key` until `timeout` ns after the call first blocked;
     /// returns `Ok(None)` once the time is up.
-    pub fn block_until(&mut self, key: Option<u64>, timeout: Nanos, restartable: bool) -> SysResult<Option<Done>> {
+    pub fn block_until(
+        &mut self,
+        key: Option<u64>,
+        timeout: Nanos,
+        restartable: bool,
+    ) -> SysResult<Option<Done>> {
         let now = self.now();
         let pc = self.call_pc();
         let deadline = self.m.deadline(self.tid, pc, now, timeout);
@@ -195,7 +199,11 @@ pub(crate) fn table<R: RegisterFile>(abi: &Abi) -> Vec<Option<SysFn<R>>> {
 }
 
 /// Reads an `iovec` array: (base, len) pairs.
-pub(crate) fn iovecs<R: RegisterFile>(c: &Call<'_, R>, va: u64, count: u64) -> SysResult<Vec<(u64, u64)>> {
+pub(crate) fn iovecs<R: RegisterFile>(
+    c: &Call<'_, R>,
+    va: u64,
+    count: u64,
+) -> SysResult<Vec<(u64, u64)>> {
     if count > 1024 {
         return Err(Errno::EINVAL);
     }

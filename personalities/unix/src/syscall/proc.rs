@@ -128,7 +128,14 @@ fn sys_getpagesize<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 /// `clone(flags, newsp, parent_tid, child_tid, tls)` and the `fork`/`vfork` forms.
-fn do_clone<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64, newsp: u64, ptid: u64, ctid: u64, tls: u64) -> SysResult<Done> {
+fn do_clone<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    flags: u64,
+    newsp: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+) -> SysResult<Done> {
     let thread = flags & misc::CLONE_THREAD != 0;
     if thread && (flags & misc::CLONE_VM == 0 || flags & misc::CLONE_SIGHAND == 0) {
         return Err(Errno::EINVAL);
@@ -179,7 +186,11 @@ fn do_clone<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64, newsp: u64, ptid: 
         c.proc_mut().threads.push(tid);
     } else {
         let p = c.proc();
-        let ppid = if flags & misc::CLONE_PARENT != 0 { p.ppid } else { parent_pid };
+        let ppid = if flags & misc::CLONE_PARENT != 0 {
+            p.ppid
+        } else {
+            parent_pid
+        };
         let child = Process {
             pid: child_pid,
             ppid,
@@ -194,12 +205,10 @@ fn do_clone<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64, newsp: u64, ptid: 
             pending: BTreeMap::new(),
             threads: vec![tid],
             children: Vec::new(),
-            ended: None,
             exiting: None,
             itimer: None,
             vfork_parent: (flags & misc::CLONE_VFORK != 0).then_some(parent_pid),
             exit_signal: (flags & 0xff) as u32,
-            cpu_ns: 0,
         };
         c.m.procs.insert(child_pid, child);
         if let Some(pp) = c.m.procs.get_mut(&ppid) {
@@ -297,19 +306,18 @@ fn sys_kill<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let sig = check_sig(c.arg(1))?;
     let me = c.pid;
     let my_pgid = c.proc().pgid;
-    let victims: Vec<Pid> = c
-        .m
-        .procs
-        .values()
-        .filter(|p| p.exiting.is_none() || target > 0)
-        .filter(|p| match target {
-            t if t > 0 => p.pid == t as u32,
-            0 => p.pgid == my_pgid,
-            -1 => p.pid != me,
-            t => p.pgid == t.unsigned_abs(),
-        })
-        .map(|p| p.pid)
-        .collect();
+    let victims: Vec<Pid> =
+        c.m.procs
+            .values()
+            .filter(|p| p.exiting.is_none() || target > 0)
+            .filter(|p| match target {
+                t if t > 0 => p.pid == t as u32,
+                0 => p.pgid == my_pgid,
+                -1 => p.pid != me,
+                t => p.pgid == t.unsigned_abs(),
+            })
+            .map(|p| p.pid)
+            .collect();
     if victims.is_empty() {
         return Err(Errno::ESRCH);
     }
@@ -322,7 +330,12 @@ fn sys_kill<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     Ok(Done::Val(0))
 }
 
-fn thread_kill<R: RegisterFile>(c: &mut Call<'_, R>, tgid: Option<Pid>, tid: u64, sig: u64) -> SysResult<Done> {
+fn thread_kill<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    tgid: Option<Pid>,
+    tid: u64,
+    sig: u64,
+) -> SysResult<Done> {
     let sig = check_sig(sig)?;
     let tid = tid as i64;
     if tid <= 0 || tgid.is_some_and(|g| g as i32 <= 0) {
@@ -356,8 +369,15 @@ fn sys_tkill<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_getpgid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let pid = if c.arg(0) == 0 { c.pid } else { c.arg(0) as Pid };
-    c.m.procs.get(&pid).map(|p| Done::Val(u64::from(p.pgid))).ok_or(Errno::ESRCH)
+    let pid = if c.arg(0) == 0 {
+        c.pid
+    } else {
+        c.arg(0) as Pid
+    };
+    c.m.procs
+        .get(&pid)
+        .map(|p| Done::Val(u64::from(p.pgid)))
+        .ok_or(Errno::ESRCH)
 }
 
 fn sys_getpgrp<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -365,7 +385,11 @@ fn sys_getpgrp<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_setpgid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let pid = if c.arg(0) == 0 { c.pid } else { c.arg(0) as Pid };
+    let pid = if c.arg(0) == 0 {
+        c.pid
+    } else {
+        c.arg(0) as Pid
+    };
     let pgid = if c.arg(1) == 0 { pid } else { c.arg(1) as Pid };
     if (c.arg(1) as i64) < 0 {
         return Err(Errno::EINVAL);
@@ -390,8 +414,15 @@ fn sys_setsid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_getsid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let pid = if c.arg(0) == 0 { c.pid } else { c.arg(0) as Pid };
-    c.m.procs.get(&pid).map(|p| Done::Val(u64::from(p.sid))).ok_or(Errno::ESRCH)
+    let pid = if c.arg(0) == 0 {
+        c.pid
+    } else {
+        c.arg(0) as Pid
+    };
+    c.m.procs
+        .get(&pid)
+        .map(|p| Done::Val(u64::from(p.sid)))
+        .ok_or(Errno::ESRCH)
 }
 
 /// (soft, hard) limit of `resource` (Alpha numbering).
@@ -461,7 +492,14 @@ fn sys_setrlimit<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_uname<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let mut b = [0u8; 390];
-    let fields: [&[u8]; 6] = [b"Linux", b"spin", b"6.1.0-spin", b"#1 SPIN", b"alpha", b"(none)"];
+    let fields: [&[u8]; 6] = [
+        b"Linux",
+        b"spin",
+        b"6.1.0-spin",
+        b"#1 SPIN",
+        b"alpha",
+        b"(none)",
+    ];
     for (i, f) in fields.iter().enumerate() {
         b[i * 65..i * 65 + f.len()].copy_from_slice(f);
     }
@@ -473,7 +511,8 @@ fn sys_sysinfo<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let mut b = [0u8; 112];
     let phys = &c.m.kernel.phys;
     let unit = phys.frame_size();
-    let put = |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    let put =
+        |b: &mut [u8; 112], off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(&mut b, 0, c.now() / 1_000_000_000);
     put(&mut b, 32, phys.total_frames());
     put(&mut b, 40, phys.free_frames());
@@ -501,7 +540,9 @@ fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
     if s < 0 || !(0..1_000_000_000).contains(&ns) {
         return Err(Errno::EINVAL);
     }
-    Ok((s as u64).saturating_mul(1_000_000_000).saturating_add(ns as u64))
+    Ok((s as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ns as u64))
 }
 
 fn sys_futex<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -511,7 +552,8 @@ fn sys_futex<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     const CMP_REQUEUE: u64 = 4;
     const WAIT_BITSET: u64 = 9;
     const WAKE_BITSET: u64 = 10;
-    let (uaddr, op, val, tsp, uaddr2, val3) = (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5));
+    let (uaddr, op, val, tsp, uaddr2, val3) =
+        (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5));
     let cmd = op & 0x7f;
     if uaddr & 3 != 0 {
         return Err(Errno::EINVAL);
@@ -535,7 +577,11 @@ fn sys_futex<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
                 let t = read_timespec(c, tsp)?;
                 Some(if cmd == WAIT_BITSET {
                     // Absolute, against the monotonic (or realtime) clock.
-                    let now = if op & 256 != 0 { c.m.boot_epoch_ns + c.now() } else { c.now() };
+                    let now = if op & 256 != 0 {
+                        c.m.boot_epoch_ns + c.now()
+                    } else {
+                        c.now()
+                    };
                     t.saturating_sub(now)
                 } else {
                     t
@@ -594,7 +640,7 @@ fn sys_futex<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_sched_getaffinity<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let len = c.arg(1);
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     c.write_u64(c.arg(2), 1)?;
@@ -656,7 +702,9 @@ fn sys_osf_setsysinfo<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
             c.regs.set_sw_fp_control(w);
             Ok(Done::Val(0))
         }
-        misc::SSI_IEEE_STATE_AT_SIGNAL | misc::SSI_IEEE_IGNORE_STATE_AT_SIGNAL | misc::SSI_NVPAIRS => Ok(Done::Val(0)),
+        misc::SSI_IEEE_STATE_AT_SIGNAL
+        | misc::SSI_IEEE_IGNORE_STATE_AT_SIGNAL
+        | misc::SSI_NVPAIRS => Ok(Done::Val(0)),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }

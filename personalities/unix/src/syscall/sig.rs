@@ -144,7 +144,11 @@ fn sys_sigaltstack<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     if old != 0 {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&cur.sp.to_le_bytes());
-        let flags = if on { sa::SS_ONSTACK } else { cur.flags & sa::SS_DISABLE };
+        let flags = if on {
+            sa::SS_ONSTACK
+        } else {
+            cur.flags & sa::SS_DISABLE
+        };
         b[8..12].copy_from_slice(&(flags as u32).to_le_bytes());
         b[16..24].copy_from_slice(&cur.size.to_le_bytes());
         c.write_bytes(old, &b)?;
@@ -224,7 +228,9 @@ fn timeval_ns(b: &[u8]) -> SysResult<u64> {
     if s < 0 || !(0..1_000_000).contains(&us) {
         return Err(Errno::EINVAL);
     }
-    Ok((s as u64).saturating_mul(1_000_000_000).saturating_add(us as u64 * 1000))
+    Ok((s as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(us as u64 * 1000))
 }
 
 fn put_timeval(b: &mut [u8], ns: u64) {

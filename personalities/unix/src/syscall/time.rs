@@ -39,7 +39,9 @@ fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
     if s < 0 || !(0..1_000_000_000).contains(&ns) {
         return Err(Errno::EINVAL);
     }
-    Ok((s as u64).saturating_mul(1_000_000_000).saturating_add(ns as u64))
+    Ok((s as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ns as u64))
 }
 
 fn sys_clock_gettime<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
