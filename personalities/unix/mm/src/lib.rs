@@ -9,8 +9,10 @@
 //! * [`MemoryManager`] — one per mound. Owns the *frame table* (every frame the
 //!   mound holds, its reverse map `frame → [(space, va)]` whose length is the
 //!   copy-on-write reference count), the *swap store* (a host temp file with a
-//!   slot allocator), the registry of shared file objects (the mound's page cache
-//!   for `MAP_SHARED` file pages), and the handler answering `PhysAddr.Reclaim`
+//!   slot allocator), the registry of file objects (the mound's page cache:
+//!   `MAP_SHARED` file pages, and the untouched pages of private file mappings,
+//!   which map the cached frames read-only and copy on write — so processes
+//!   running one program share its text), and the handler answering `PhysAddr.Reclaim`
 //!   for its mound: an LRU clock over resident frames using the translation's
 //!   accessed bits. Clean file and never-written zero pages are dropped, dirty
 //!   private pages go to swap, dirty shared file pages are written back.
@@ -29,8 +31,8 @@
 //! 1. `VmCore::state` (a process's regions and page table). Several at once
 //!    only in ascending Vm id order (fork: parent then child; eviction: every
 //!    space mapping the victim frame).
-//! 2. `MemoryManager::objects` (the registry of shared file objects).
-//! 3. `SharedObj::pages` (one shared object's page map), one at a time.
+//! 2. `MemoryManager::objects` (the registry of file objects).
+//! 3. `SharedObj::pages` (one file or shared object's page map), one at a time.
 //! 4. `MemoryManager::frames` (the frame table).
 //! 5. `MemoryManager::swap` (the swap slot table).
 //! 6. Kernel-internal leaf locks (an `AddressSpace`'s entries, `PhysAddr`'s
@@ -45,9 +47,14 @@
 //! and installs the page only if nothing changed meanwhile (else it frees the
 //! frame and retries). Only the fault path allocates frames.
 //!
-//! Temporary `Arc`s of a Vm or a shared object (which may turn out to be the
-//! last reference, whose drop tears the object down and takes locks 1–5) are
-//! always dropped after every lock is released.
+//! User copies ([`Vm::read`]/[`Vm::write`]) hold the Vm lock while they touch
+//! guest memory, so eviction and fork (which unmap or write-protect under that
+//! lock) never race a copy in flight.
+//!
+//! Dropping the last `Arc` of a Vm or a shared object tears it down, taking
+//! locks 2–5; so such `Arc`s (temporaries in eviction, regions removed by
+//! `munmap`) are only ever dropped with none of locks 2–5 held (a Vm lock is
+//! fine).
 //!
 //! **Contract with the file system.** [`spin_fs::PageBacking`] methods are
 //! called with these locks held (page-ins, write-back on eviction), so they

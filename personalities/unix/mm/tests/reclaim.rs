@@ -239,3 +239,66 @@ fn threads_of_one_process_share_its_space_under_pressure() {
     assert_eq!(k.phys.used_by(MOUND), 0);
     assert_eq!(mm.stats().swap_slots_used, 0);
 }
+
+#[test]
+fn writeback_and_file_changes_race_faults_and_eviction_safely() {
+    let (_k, mm) = setup(512, Some(12));
+    let file = MemFile::new(vec![0u8; 32 * PAGE as usize]);
+    let id = file.backing().id();
+    let writer = {
+        let (mm, file) = (mm.clone(), file.clone());
+        std::thread::spawn(move || {
+            let vm = Vm::new(&mm).unwrap();
+            let s = vm
+                .mmap(
+                    0,
+                    16 * PAGE,
+                    Prot::RW,
+                    MapFlags::shared_file(),
+                    Some((file.backing(), 0)),
+                )
+                .unwrap();
+            for round in 0..15 {
+                fill(&vm, s, 16, round);
+                check(&vm, s, 16, round);
+            }
+        })
+    };
+    let syscalls = {
+        let (mm, file) = (mm.clone(), file.clone());
+        std::thread::spawn(move || {
+            // write(2) into the second half, which nobody maps, and read(2)s.
+            for round in 0..200u64 {
+                let at = 16 * PAGE + (round % 16) * PAGE;
+                file.data.lock().unwrap()[at as usize..at as usize + 8]
+                    .copy_from_slice(&round.to_le_bytes());
+                mm.file_changed(id, at, 8);
+                mm.writeback(id);
+            }
+        })
+    };
+    let pressure = {
+        let mm = mm.clone();
+        std::thread::spawn(move || {
+            let vm = Vm::new(&mm).unwrap();
+            let a = anon(&vm, 24, Prot::RW);
+            for round in 0..8 {
+                fill(&vm, a, 24, 500 + round);
+                check(&vm, a, 24, 500 + round);
+            }
+        })
+    };
+    for t in [writer, syscalls, pressure] {
+        t.join().unwrap();
+    }
+    let bytes = file.bytes();
+    for i in 0..16u64 {
+        let p = (i * PAGE) as usize;
+        assert_eq!(
+            bytes[p..p + PAGE as usize],
+            pattern(14 + i, PAGE as usize)[..],
+            "page {i}"
+        );
+    }
+    assert_eq!(mm.stats().resident_frames, 0);
+}

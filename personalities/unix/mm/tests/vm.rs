@@ -614,3 +614,12 @@ fn translation_fault_events_reach_the_manager() {
         .unwrap();
     assert!(!k.translation.fault(foreign.space(), a, Access::Read));
 }
+
+#[test]
+fn brk_without_an_executable_is_refused() {
+    let (_k, mm) = setup(16, None);
+    let vm = Vm::new(&mm).unwrap();
+    assert_eq!(vm.brk(0), 0);
+    assert_eq!(vm.brk(0x10_0000), 0);
+    assert!(vm.regions().is_empty());
+}

@@ -393,7 +393,8 @@ impl Vm {
         let layout = *core.layout();
         let mut st = core.lock_state();
         let cur = st.brk;
-        if new == 0 || new < st.brk_base {
+        // No heap before an executable set its start; below it: unchanged.
+        if new == 0 || st.brk_base == 0 || new < st.brk_base {
             return cur;
         }
         let old_top = core.round_up(cur).unwrap_or(cur);
