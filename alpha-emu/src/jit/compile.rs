@@ -8,8 +8,8 @@
 //! | rbp | `&Env` (budget, exit pc, patch site, indirect-jump table) |
 //! | r13 | the read TLB, with the write TLB at `WRITE_TLB_OFFSET` |
 //! | r15 | instructions left in this entry's budget |
-//! | rdi, r8–r12, r14 | guest integer registers cached within the block |
-//! | rax, rcx, rdx, rsi | scratch |
+//! | rsi, rdi, r8–r12, r14 | guest integer registers cached within the block |
+//! | rax, rcx, rdx | scratch (rcx: effective addresses, shift counts) |
 //!
 //! Within a block, guest integer registers are loaded into host registers
 //! on first use and written back before control leaves the block (each exit
@@ -35,7 +35,7 @@ const ENV_PATCH: i32 = std::mem::offset_of!(Env, patch) as i32;
 const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
 
 /// Host registers that cache guest registers.
-const POOL: [R; 7] = [RDI, R8, R9, R10, R11, R12, R14];
+const POOL: [R; 8] = [RSI, RDI, R8, R9, R10, R11, R12, R14];
 const FREE: u8 = 0xff;
 
 /// What the compiler needs to know about its surroundings.
@@ -130,6 +130,9 @@ struct Cx<'a, 'b> {
     loop_head: Option<usize>,
     /// Jumps to the "not enough budget" stub.
     budget_jumps: Vec<usize>,
+    /// Set by a compare that was the last op: the host flags say guest
+    /// register `.0` is nonzero exactly when condition `.1` holds.
+    flags: Option<(u8, Cc)>,
     interp: Vec<InterpExit>,
     /// (rel32 field, guest target) of links to other blocks.
     links: Vec<(usize, u64)>,
@@ -342,28 +345,28 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// rsi = effective address of memory op `op`.
+    /// rcx = effective address of memory op `op`.
     fn ea(&mut self, op: &Op, align8: bool) {
         match self.val(op.b) {
-            Val::Reg(r) => self.a.lea(RSI, mem(r, op.imm as i32)),
-            Val::Imm(_) => self.a.mov_imm(RSI, op.simm()),
+            Val::Reg(r) => self.a.lea(RCX, mem(r, op.imm as i32)),
+            Val::Imm(_) => self.a.mov_imm(RCX, op.simm()),
         }
         if align8 {
-            self.a.alu_imm(Alu::And, RSI, -8);
+            self.a.alu_imm(Alu::And, RCX, -8);
         }
     }
 
-    /// Looks rsi up in the data TLB (`off` selects read or write) for a
-    /// `w`-byte access; on a hit rax holds the addend (host = rax + rsi),
+    /// Looks rcx up in the data TLB (`off` selects read or write) for a
+    /// `w`-byte access; on a hit rax holds the addend (host = rax + rcx),
     /// on a miss control goes to the interpreter for instruction `k`.
     fn tlb(&mut self, off: i32, w: u64, k: u32) {
         // rax = ((va >> PAGE_SHIFT) & (TLB_SIZE - 1)) << TLB_ENTRY_SHIFT
-        self.a.mov32(RAX, RSI);
+        self.a.mov32(RAX, RCX);
         self.a
             .shift_imm(Shift::Shr, RAX, (PAGE_SHIFT - TLB_ENTRY_SHIFT) as u8);
         self.a
             .alu32_imm(Alu::And, RAX, ((TLB_SIZE as i32) - 1) << TLB_ENTRY_SHIFT);
-        self.a.mov(RDX, RSI);
+        self.a.mov(RDX, RCX);
         self.a
             .alu_imm(Alu::And, RDX, (!PAGE_MASK | (w - 1)) as i64 as i32);
         self.a.alu_m(Alu::Cmp, RDX, mem_idx(R13, RAX, 0, off));
@@ -372,7 +375,7 @@ impl Cx<'_, '_> {
     }
 
     fn host() -> Mem {
-        mem_idx(RAX, RSI, 0, 0)
+        mem_idx(RAX, RCX, 0, 0)
     }
 
     /// rax = a, rcx = b (for ops that need both in scratch registers).
@@ -410,16 +413,19 @@ impl Cx<'_, '_> {
                 };
                 self.ea(op, op.kind == LdqU);
                 self.tlb(0, w, k);
+                let dst = if op.kind == Ldt {
+                    RDX
+                } else {
+                    self.def(c).expect("loads to r31 are no-ops")
+                };
                 match w {
-                    1 => self.a.load8_zx(RDX, Self::host()),
-                    2 => self.a.load16_zx(RDX, Self::host()),
-                    4 => self.a.load32_sx(RDX, Self::host()),
-                    _ => self.a.load64(RDX, Self::host()),
+                    1 => self.a.load8_zx(dst, Self::host()),
+                    2 => self.a.load16_zx(dst, Self::host()),
+                    4 => self.a.load32_sx(dst, Self::host()),
+                    _ => self.a.load64(dst, Self::host()),
                 }
                 if op.kind == Ldt {
                     self.a.store64(freg(c), RDX);
-                } else {
-                    self.set(c, RDX);
                 }
             }
             Stb | Stw | Stl | Stq | StqU | Stt => {
@@ -441,13 +447,13 @@ impl Cx<'_, '_> {
                 self.tlb(WRITE_TLB_OFFSET, w, k);
                 let src = match v {
                     None => {
-                        self.a.load64(RCX, freg(op.a));
-                        RCX
+                        self.a.load64(RDX, freg(op.a));
+                        RDX
                     }
                     Some(Val::Reg(r)) => r,
                     Some(Val::Imm(x)) => {
-                        self.a.mov_imm(RCX, x);
-                        RCX
+                        self.a.mov_imm(RDX, x);
+                        RDX
                     }
                 };
                 match w {
@@ -488,6 +494,21 @@ impl Cx<'_, '_> {
                 let Some(ch) = self.def(c) else {
                     return true;
                 };
+                // Additions into another register are one `lea`.
+                if alu == Alu::Add && (sh != 0 || a != Val::Reg(ch)) {
+                    let m = match (a, b) {
+                        (Val::Reg(ra), Val::Reg(rb)) => Some(mem_idx(rb, ra, sh, 0)),
+                        (Val::Reg(ra), Val::Imm(v)) if sh == 0 => Some(mem(ra, v as i32)),
+                        _ => None,
+                    };
+                    if let Some(m) = m {
+                        self.a.lea(ch, m);
+                        if sext {
+                            self.a.movsxd(ch, ch);
+                        }
+                        return true;
+                    }
+                }
                 // Compute in c's register when that does not clobber b first.
                 let dst = if sh == 0 && (a == Val::Reg(ch) || b != Val::Reg(ch)) {
                     ch
@@ -546,9 +567,15 @@ impl Cx<'_, '_> {
                 }
                 let a = self.val(op.a);
                 let b = self.val_b(op);
-                self.mov_val(RAX, a);
+                let ra = match a {
+                    Val::Reg(r) => r,
+                    Val::Imm(_) => {
+                        self.a.mov_imm(RAX, 0);
+                        RAX
+                    }
+                };
                 self.a.mov_imm(RDX, 0);
-                self.alu_val(Alu::Cmp, RAX, b);
+                self.alu_val(Alu::Cmp, ra, b);
                 let cc = match op.kind {
                     Cmpeq => Cc::E,
                     Cmplt => Cc::L,
@@ -558,6 +585,8 @@ impl Cx<'_, '_> {
                 };
                 self.a.setcc(cc, RDX);
                 self.set(c, RDX);
+                // The flags still say c != 0 under `cc` (moves keep them).
+                self.flags = Some((c, cc));
             }
             Cmpbge => {
                 if dead {
@@ -577,12 +606,23 @@ impl Cx<'_, '_> {
                 if dead {
                     return true;
                 }
-                self.ab(op);
-                self.a.imul(RAX, RCX);
+                let a = self.val(op.a);
+                let b = self.val_b(op);
+                let Some(ch) = self.def(c) else {
+                    return true;
+                };
+                let rb = match b {
+                    Val::Reg(r) if r != ch || a == Val::Reg(ch) => r,
+                    _ => {
+                        self.mov_val(RCX, b);
+                        RCX
+                    }
+                };
+                self.mov_val(ch, a);
+                self.a.imul(ch, rb);
                 if op.kind == Mull {
-                    self.a.movsxd(RAX, RAX);
+                    self.a.movsxd(ch, ch);
                 }
-                self.set(c, RAX);
             }
             MulqV | MullV => {
                 self.ab(op);
@@ -649,19 +689,21 @@ impl Cx<'_, '_> {
                 };
                 let a = self.val(op.a);
                 let b = self.val_b(op);
-                self.mov_val(RAX, a);
+                if let Val::Reg(r) = b {
+                    self.a.mov(RCX, r);
+                }
+                let Some(ch) = self.def(c) else {
+                    return true;
+                };
+                self.mov_val(ch, a);
                 match b {
                     Val::Imm(v) => {
                         if v & 63 != 0 {
-                            self.a.shift_imm(sh, RAX, (v & 63) as u8)
+                            self.a.shift_imm(sh, ch, (v & 63) as u8)
                         }
                     }
-                    Val::Reg(r) => {
-                        self.a.mov(RCX, r);
-                        self.a.shift_cl(sh, RAX);
-                    }
+                    Val::Reg(_) => self.a.shift_cl(sh, ch),
                 }
-                self.set(c, RAX);
             }
             Zapnot | Zap => {
                 if dead {
@@ -669,7 +711,16 @@ impl Cx<'_, '_> {
                 }
                 let a = self.val(op.a);
                 let b = self.val_b(op);
-                self.mov_val(RAX, a);
+                if let Val::Reg(r) = b {
+                    self.a.movzx8(RCX, r);
+                    if op.kind == Zap {
+                        self.a.alu32_imm(Alu::Xor, RCX, 0xff);
+                    }
+                }
+                let Some(w) = self.def(c) else {
+                    return true;
+                };
+                self.mov_val(w, a);
                 match b {
                     Val::Imm(v) => {
                         let k = if op.kind == Zapnot {
@@ -677,18 +728,13 @@ impl Cx<'_, '_> {
                         } else {
                             zap(u64::MAX, v)
                         };
-                        self.and_const(RAX, k, RDX);
+                        self.and_const(w, k, RDX);
                     }
-                    Val::Reg(r) => {
-                        self.a.movzx8(RCX, r);
-                        if op.kind == Zap {
-                            self.a.alu32_imm(Alu::Xor, RCX, 0xff);
-                        }
+                    Val::Reg(_) => {
                         self.a.mov_imm(RDX, BYTE_MASKS.as_ptr() as u64);
-                        self.a.alu_m(Alu::And, RAX, mem_idx(RDX, RCX, 3, 0));
+                        self.a.alu_m(Alu::And, w, mem_idx(RDX, RCX, 3, 0));
                     }
                 }
-                self.set(c, RAX);
             }
             Extbl | Extwl | Extll | Extql | Extwh | Extlh | Extqh | Insbl | Inswl | Insll
             | Insql | Inswh | Inslh | Insqh | Mskbl | Mskwl | Mskll | Mskql | Mskwh | Msklh
@@ -785,91 +831,93 @@ impl Cx<'_, '_> {
         let c = op.c;
         let a = self.val(op.a);
         let b = self.val_b(op);
-        self.mov_val(RAX, a);
+        if let Val::Reg(r) = b {
+            // ecx = 8 * (b & 7), before c's register may be overwritten.
+            self.a.mov32(RCX, r);
+            self.a.alu32_imm(Alu::And, RCX, 7);
+            self.a.shift_imm(Shift::Shl, RCX, 3);
+        }
+        let Some(w) = self.def(c) else {
+            return;
+        };
+        self.mov_val(w, a);
         match b {
             Val::Imm(v) => {
                 let byte = (v & 7) as u8;
                 match op.kind {
                     Extbl | Extwl | Extll | Extql => {
                         if byte != 0 {
-                            self.a.shift_imm(Shift::Shr, RAX, byte * 8);
+                            self.a.shift_imm(Shift::Shr, w, byte * 8);
                         }
-                        self.and_const(RAX, m, RDX);
+                        self.and_const(w, m, RDX);
                     }
                     Extwh | Extlh | Extqh => {
                         let sh = (64 - byte * 8) & 63;
                         if sh != 0 {
-                            self.a.shift_imm(Shift::Shl, RAX, sh);
+                            self.a.shift_imm(Shift::Shl, w, sh);
                         }
-                        self.and_const(RAX, m, RDX);
+                        self.and_const(w, m, RDX);
                     }
                     Insbl | Inswl | Insll | Insql => {
-                        self.and_const(RAX, m, RDX);
+                        self.and_const(w, m, RDX);
                         if byte != 0 {
-                            self.a.shift_imm(Shift::Shl, RAX, byte * 8);
+                            self.a.shift_imm(Shift::Shl, w, byte * 8);
                         }
                     }
                     Inswh | Inslh | Insqh => {
                         if byte == 0 {
-                            self.set_const(c, 0);
+                            self.a.mov_imm(w, 0);
                             return;
                         }
-                        self.and_const(RAX, m, RDX);
-                        self.a.shift_imm(Shift::Shr, RAX, 64 - byte * 8);
+                        self.and_const(w, m, RDX);
+                        self.a.shift_imm(Shift::Shr, w, 64 - byte * 8);
                     }
                     Mskwh | Msklh | Mskqh => {
-                        self.and_const(RAX, msk_high(u64::MAX, v, width), RDX);
+                        self.and_const(w, msk_high(u64::MAX, v, width), RDX);
                     }
-                    _ => self.and_const(RAX, msk_low(u64::MAX, v, width), RDX),
+                    _ => self.and_const(w, msk_low(u64::MAX, v, width), RDX),
                 }
             }
-            Val::Reg(r) => {
-                // ecx = 8 * (b & 7)
-                self.a.mov32(RCX, r);
-                self.a.alu32_imm(Alu::And, RCX, 7);
-                self.a.shift_imm(Shift::Shl, RCX, 3);
-                match op.kind {
-                    Extbl | Extwl | Extll | Extql => {
-                        self.a.shift_cl(Shift::Shr, RAX);
-                        self.and_const(RAX, m, RDX);
-                    }
-                    Extwh | Extlh | Extqh => {
-                        self.a.neg32(RCX);
-                        self.a.shift_cl(Shift::Shl, RAX);
-                        self.and_const(RAX, m, RDX);
-                    }
-                    Insbl | Inswl | Insll | Insql => {
-                        self.and_const(RAX, m, RDX);
-                        self.a.shift_cl(Shift::Shl, RAX);
-                    }
-                    Inswh | Inslh | Insqh => {
-                        self.a.neg32(RCX);
-                        self.and_const(RAX, m, RDX);
-                        self.a.shift_cl(Shift::Shr, RAX);
-                        self.a.mov_imm(RDX, 0);
-                        self.a.test(RCX, RCX);
-                        self.a.cmov(Cc::E, RAX, RDX);
-                    }
-                    Mskwh | Msklh | Mskqh => {
-                        self.a.neg32(RCX);
-                        self.a.mov_imm(RDX, m);
-                        self.a.shift_cl(Shift::Shr, RDX);
-                        self.a.mov_imm(RSI, 0);
-                        self.a.test(RCX, RCX);
-                        self.a.cmov(Cc::E, RDX, RSI);
-                        self.a.not(RDX);
-                        self.a.alu(Alu::And, RAX, RDX);
-                    }
-                    _ => {
-                        self.a.mov_imm(RDX, m);
-                        self.a.shift_cl(Shift::Shl, RDX);
-                        self.a.not(RDX);
-                        self.a.alu(Alu::And, RAX, RDX);
-                    }
+            Val::Reg(_) => match op.kind {
+                Extbl | Extwl | Extll | Extql => {
+                    self.a.shift_cl(Shift::Shr, w);
+                    self.and_const(w, m, RDX);
                 }
-            }
+                Extwh | Extlh | Extqh => {
+                    self.a.neg32(RCX);
+                    self.a.shift_cl(Shift::Shl, w);
+                    self.and_const(w, m, RDX);
+                }
+                Insbl | Inswl | Insll | Insql => {
+                    self.and_const(w, m, RDX);
+                    self.a.shift_cl(Shift::Shl, w);
+                }
+                Inswh | Inslh | Insqh => {
+                    self.a.neg32(RCX);
+                    self.and_const(w, m, RDX);
+                    self.a.shift_cl(Shift::Shr, w);
+                    self.a.mov_imm(RDX, 0);
+                    self.a.test(RCX, RCX);
+                    self.a.cmov(Cc::E, w, RDX);
+                }
+                Mskwh | Msklh | Mskqh => {
+                    self.a.neg32(RCX);
+                    self.a.mov_imm(RDX, m);
+                    self.a.shift_cl(Shift::Shr, RDX);
+                    self.a.mov_imm(RAX, 0);
+                    self.a.test(RCX, RCX);
+                    self.a.cmov(Cc::E, RDX, RAX);
+                    self.a.not(RDX);
+                    self.a.alu(Alu::And, w, RDX);
+                }
+                _ => {
+                    self.a.mov_imm(RDX, m);
+                    self.a.shift_cl(Shift::Shl, RDX);
+                    self.a.not(RDX);
+                    self.a.alu(Alu::And, w, RDX);
+                }
+            },
         }
-        self.set(c, RAX);
     }
 
     /// With the flags set by a conditional branch's test: on to the taken
@@ -919,12 +967,27 @@ impl Cx<'_, '_> {
                 self.flush();
                 self.link(None, blk.next);
             }
+            Beq | Bne | Blbc | Blbs if self.flags.is_some_and(|(g, _)| g == t.a) => {
+                // The value is a compare's 0 / 1, whose flags are still live.
+                let (_, cc) = self.flags.expect("checked");
+                let taken = if matches!(t.kind, Bne | Blbs) {
+                    cc
+                } else {
+                    cc.not()
+                };
+                self.branch(taken);
+            }
             Beq | Bne | Blt | Bge | Ble | Bgt | Blbc | Blbs => {
-                let a = self.val(t.a);
-                self.mov_val(RAX, a);
+                let ra = match self.val(t.a) {
+                    Val::Reg(r) => r,
+                    Val::Imm(_) => {
+                        self.a.mov_imm(RAX, 0);
+                        RAX
+                    }
+                };
                 let cc = match t.kind {
                     Blbc | Blbs => {
-                        self.a.test32_imm(RAX, 1);
+                        self.a.test32_imm(ra, 1);
                         if t.kind == Blbs {
                             Cc::Ne
                         } else {
@@ -932,7 +995,7 @@ impl Cx<'_, '_> {
                         }
                     }
                     _ => {
-                        self.a.test(RAX, RAX);
+                        self.a.test(ra, ra);
                         match t.kind {
                             Beq => Cc::E,
                             Bne => Cc::Ne,
@@ -1004,11 +1067,11 @@ impl Cx<'_, '_> {
                 self.a.shift_imm(Shift::Shr, RCX, 2);
                 self.a.alu32_imm(Alu::And, RCX, (1 << ITAB_BITS) - 1);
                 self.a.shift_imm(Shift::Shl, RCX, 4);
-                self.a.load64(RSI, mem(RBP, ENV_ITAB));
-                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RSI, RCX, 0, 0));
+                self.a.load64(RAX, mem(RBP, ENV_ITAB));
+                self.a.alu_m(Alu::Cmp, RDX, mem_idx(RAX, RCX, 0, 0));
                 let f = self.a.jcc(Cc::Ne);
                 self.a.bind_abs(f, self.out.miss);
-                self.a.jmp_m(mem_idx(RSI, RCX, 0, 8));
+                self.a.jmp_m(mem_idx(RAX, RCX, 0, 8));
             }
             // System calls, rpcc, illegal encodings, ...: the interpreter.
             _ => self.leave_for_interp(None, k),
@@ -1042,6 +1105,7 @@ pub(crate) fn compile(
         cur: 0,
         loop_head: None,
         budget_jumps: Vec::new(),
+        flags: None,
         interp: Vec::new(),
         links: Vec::new(),
     };
@@ -1100,6 +1164,7 @@ pub(crate) fn compile(
     let mut whole = true;
     for (j, (op, &k)) in body.iter().zip(pos).enumerate() {
         cx.cur = j;
+        cx.flags = None;
         if !cx.body_op(op, k as u32) {
             cx.leave_for_interp(None, k as u32);
             whole = false;

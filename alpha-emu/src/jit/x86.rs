@@ -78,6 +78,7 @@ pub(crate) enum Shift {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cc {
     O = 0,
+    No = 1,
     B = 2,
     Ae = 3,
     E = 4,
@@ -87,8 +88,31 @@ pub(crate) enum Cc {
     S = 8,
     Ns = 9,
     L = 0xc,
+    Ge = 0xd,
     Le = 0xe,
     G = 0xf,
+}
+
+impl Cc {
+    /// The opposite condition.
+    pub fn not(self) -> Cc {
+        match self {
+            Cc::O => Cc::No,
+            Cc::No => Cc::O,
+            Cc::B => Cc::Ae,
+            Cc::Ae => Cc::B,
+            Cc::E => Cc::Ne,
+            Cc::Ne => Cc::E,
+            Cc::Be => Cc::A,
+            Cc::A => Cc::Be,
+            Cc::S => Cc::Ns,
+            Cc::Ns => Cc::S,
+            Cc::L => Cc::Ge,
+            Cc::Ge => Cc::L,
+            Cc::Le => Cc::G,
+            Cc::G => Cc::Le,
+        }
+    }
 }
 
 /// The assembler.
