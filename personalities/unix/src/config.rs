@@ -62,6 +62,9 @@ pub struct UnixConfig {
     /// Print the mound's diagnostics (unknown system calls, ...) to the
     /// host's stderr.
     pub verbose: bool,
+    /// `CLOCK_REALTIME` at boot, ns since the epoch (None: the host's clock).
+    /// Fix it for runs that must replay exactly: guests derive timeouts from it.
+    pub realtime_base: Option<u64>,
     /// uid/gid the guest sees.
     pub uid: u32,
     /// gid the guest sees.
@@ -86,6 +89,7 @@ impl UnixConfig {
             params: SchedParams::default(),
             trace_syscalls: false,
             verbose: false,
+            realtime_base: None,
             uid: 1000,
             gid: 1000,
         }

@@ -114,8 +114,16 @@ impl<R: RegisterFile> UnixMound<R> {
                 )
             })?;
         }
-        let stream = |s: &Stdio, input: bool| -> Arc<OpenFile> {
-            match s {
+        // Only an inherited stdin reads the host on a background thread; the
+        // others are plain files, so a run with them replays exactly.
+        let open_flags = |input: bool| spin_fs::OpenFlags {
+            read: input,
+            write: !input,
+            ..spin_fs::OpenFlags::default()
+        };
+        let stream = |s: &Stdio, input: bool| -> Result<Arc<OpenFile>, String> {
+            let setup = |e: Errno| format!("cannot set up standard streams: {e}");
+            Ok(match s {
                 Stdio::Inherit if input => vfs.console(Some(Box::new(std::io::stdin())), None),
                 Stdio::Inherit => vfs.console(
                     None,
@@ -125,28 +133,37 @@ impl<R: RegisterFile> UnixMound<R> {
                         Box::new(std::io::stdout())
                     }),
                 ),
-                Stdio::Null => vfs.console(
-                    Some(Box::new(std::io::empty())),
-                    Some(Box::new(std::io::sink())),
-                ),
-                Stdio::Capture(buf) => vfs.console(
-                    Some(Box::new(std::io::empty())),
-                    Some(Box::new(CaptureWriter(buf.clone()))),
-                ),
-                Stdio::Bytes(b) => {
-                    vfs.console(Some(Box::new(std::io::Cursor::new(b.clone()))), None)
+                Stdio::Null => vfs
+                    .open(b"/", b"/dev/null", open_flags(input), 0, 0)
+                    .map_err(setup)?,
+                Stdio::Capture(buf) if !input => {
+                    vfs.console(None, Some(Box::new(CaptureWriter(buf.clone()))))
                 }
-            }
+                Stdio::Capture(_) => vfs
+                    .open(b"/", b"/dev/null", open_flags(true), 0, 0)
+                    .map_err(setup)?,
+                Stdio::Bytes(b) => {
+                    let path = b"/tmp/.spin-stdin";
+                    vfs.put_file(path, b, 0o400).map_err(setup)?;
+                    let f = vfs
+                        .open(b"/", path, open_flags(true), 0, 0)
+                        .map_err(setup)?;
+                    vfs.unlink(b"/", path).map_err(setup)?;
+                    f
+                }
+            })
         };
         let stdio = [
-            Some(stream(&cfg.stdin, true)),
-            Some(stream(&cfg.stdout, false)),
-            Some(stream(&cfg.stderr, false)),
+            Some(stream(&cfg.stdin, true)?),
+            Some(stream(&cfg.stdout, false)?),
+            Some(stream(&cfg.stderr, false)?),
         ];
-        let boot_epoch_ns = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
+        let boot_epoch_ns = cfg.realtime_base.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
         Ok(UnixMound {
             id,
             abi,
