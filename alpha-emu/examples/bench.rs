@@ -1,7 +1,11 @@
-//! Guest-MIPS benchmark: runs a loop-heavy freestanding Alpha program under
-//! our emulator and under qemu-alpha in the same run and prints both rates.
+//! Guest-MIPS benchmark: runs loop-heavy freestanding Alpha programs (an
+//! integer one and a floating-point one) under our emulator and under
+//! qemu-alpha in the same run and prints a table of both rates.
 //!
 //! `cargo run --release -p alpha-emu --example bench [-- RUNS]`
+//!
+//! The two emulators alternate run by run so background load hits both
+//! alike; the ratio is the median of the per-pair ratios.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,49 +29,55 @@ fn main() {
         println!("SKIP: alpha-linux-gnu-gcc not installed");
         return;
     }
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/guest/bench.c");
-    let out_dir = std::env::temp_dir().join("alpha-emu-bench");
-    std::fs::create_dir_all(&out_dir).expect("temp dir");
-    let bin = build(&src, &out_dir).expect("bench program builds");
-
     let with_qemu = have("qemu-alpha");
     if !with_qemu {
         println!("SKIP qemu: qemu-alpha not installed");
     }
-    // Interleave the two emulators so background load hits both alike;
-    // the ratio is the median of the per-pair ratios.
-    let (mut ours, mut qemu, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let mut insns = 0;
-    let mut identical = true;
-    for _ in 0..runs {
-        let t = Instant::now();
-        let (out, n) = run_ours(&bin, 10_000_000);
-        let mips = n as f64 / t.elapsed().as_secs_f64() / 1e6;
-        insns = n;
-        ours.push(mips);
-        if with_qemu {
-            let t = Instant::now();
-            let q_out = run_qemu(&bin);
-            let q = insns as f64 / t.elapsed().as_secs_f64() / 1e6;
-            qemu.push(q);
-            ratios.push(mips / q);
-            identical &= q_out == out;
-        }
-    }
-    println!("guest instructions: {insns}");
+    let out_dir = std::env::temp_dir().join("alpha-emu-bench");
+    std::fs::create_dir_all(&out_dir).expect("temp dir");
     println!(
-        "ours : {:8.1} MIPS (median of {runs}: {ours:.0?})",
-        median(ours.clone())
+        "{:<10} {:>12} {:>10} {:>10} {:>7}  outputs",
+        "workload", "instructions", "ours MIPS", "qemu MIPS", "ratio"
     );
-    if with_qemu {
+    for name in ["bench", "bench_fp"] {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("benches/guest")
+            .join(format!("{name}.c"));
+        let bin = build(&src, &out_dir).expect("benchmark program builds");
+        let (mut ours, mut qemu, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+        let mut insns = 0;
+        let mut identical = true;
+        for _ in 0..runs {
+            let t = Instant::now();
+            let (out, n) = run_ours(&bin, 10_000_000);
+            let mips = n as f64 / t.elapsed().as_secs_f64() / 1e6;
+            insns = n;
+            ours.push(mips);
+            if with_qemu {
+                let t = Instant::now();
+                let q_out = run_qemu(&bin);
+                let q = insns as f64 / t.elapsed().as_secs_f64() / 1e6;
+                qemu.push(q);
+                ratios.push(mips / q);
+                identical &= q_out == out;
+            }
+        }
+        let (q, r) = if with_qemu {
+            (median(qemu.clone()), median(ratios.clone()))
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         println!(
-            "qemu : {:8.1} MIPS (median of {runs}: {qemu:.0?})",
-            median(qemu.clone())
+            "{name:<10} {insns:>12} {:>10.0} {q:>10.0} {r:>6.2}x  {}",
+            median(ours.clone()),
+            if !with_qemu {
+                "-"
+            } else if identical {
+                "identical"
+            } else {
+                "DIFFER"
+            }
         );
-        println!(
-            "ratio: {:.2}x qemu-alpha (median of per-run ratios {ratios:.2?})",
-            median(ratios.clone())
-        );
-        println!("outputs identical: {identical}");
+        println!("           per-run ratios: {ratios:.2?}");
     }
 }

@@ -462,9 +462,9 @@ fn store_conditional(st: &mut State, m: &mut Mem<'_, '_>, op: Op) -> Result<bool
     Ok(killed)
 }
 
-/// Any FP-operate instruction.
+/// Any FP-operate instruction (changes at most `st.fpcr` and `st.f[op.c]`).
 #[inline(never)]
-fn fp_op(st: &mut State, op: Op) -> Result<(), Trap> {
+pub(crate) fn fp_op(st: &mut State, op: Op) -> Result<(), Trap> {
     let (a, b, c) = (op.a as usize, op.b as usize, op.c as usize);
     let src = if op.kind == Kind::Itof {
         st.r[a]

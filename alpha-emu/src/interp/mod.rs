@@ -5,7 +5,7 @@ pub mod alu;
 mod exec;
 pub(crate) mod shared;
 
-pub(crate) use exec::{find_block, run, step_one, Ctx, Exit};
+pub(crate) use exec::{find_block, fp_op, run, step_one, Ctx, Exit};
 pub(crate) use shared::Shared;
 
 use crate::regs::AlphaRegs;

@@ -23,7 +23,7 @@
 //! Compiled code never calls out and never traps.
 
 use super::x86::*;
-use super::{Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};
+use super::{helpers, Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};
 use crate::block::Block;
 use crate::decode::{Kind, Op, SINK};
 use crate::interp::alu::{msk_high, msk_low, zap, zapnot, BYTE_MASKS};
@@ -36,6 +36,8 @@ const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
 
 /// Host registers that cache guest registers.
 const POOL: [R; 8] = [RSI, RDI, R8, R9, R10, R11, R12, R14];
+/// Pool registers a call clobbers.
+const CALL_CLOBBERED: [R; 6] = [RSI, RDI, R8, R9, R10, R11];
 const FREE: u8 = 0xff;
 
 /// What the compiler needs to know about its surroundings.
@@ -50,6 +52,10 @@ pub(crate) struct Outside<'a> {
     pub bitcount: bool,
     /// Entry address of the compiled block at a guest address, if any.
     pub resolve: &'a dyn Fn(u64) -> Option<usize>,
+    /// Address of `helpers::fp`.
+    pub fp_helper: usize,
+    /// Address of `helpers::lds`.
+    pub lds_helper: usize,
 }
 
 /// Where the compiled block's pieces are, as offsets in the assembler buffer.
@@ -279,6 +285,31 @@ impl Cx<'_, '_> {
         }
     }
 
+    /// Calls the helper at `addr` with rdi = `arg0` (or `State` when
+    /// `None`) and rsi = `arg1` (result in rax). Guest registers are written
+    /// back first; those in call-clobbered registers are reloaded afterwards
+    /// in a self-loop (whose register assignment is fixed), dropped otherwise.
+    fn call_helper(&mut self, addr: usize, arg0: Option<R>, arg1: u64) {
+        self.flush();
+        match arg0 {
+            Some(r) => self.a.mov(RDI, r),
+            None => self.a.mov(RDI, RBX),
+        }
+        self.a.mov_imm(RSI, arg1);
+        self.a.mov_imm(RAX, addr as u64);
+        self.a.call_r(RAX);
+        for (s, h) in self.slots.iter_mut().zip(POOL) {
+            if s.guest == FREE || !CALL_CLOBBERED.contains(&h) {
+                continue;
+            }
+            if self.loop_head.is_some() {
+                self.a.load64(h, greg(s.guest));
+            } else {
+                s.guest = FREE;
+            }
+        }
+    }
+
     // ---- emission helpers ----
 
     fn mov_val(&mut self, dst: R, v: Val) {
@@ -403,6 +434,18 @@ impl Cx<'_, '_> {
                         self.a.lea(h, mem(b, op.imm as i32));
                     }
                 }
+            }
+            Lds => {
+                self.ea(op, false);
+                self.tlb(0, 4, k);
+                self.a.load32_sx(RDX, Self::host());
+                self.call_helper(self.out.lds_helper, Some(RDX), 0);
+                self.a.store64(freg(c), RAX);
+            }
+            Itof | FpOp => {
+                self.call_helper(self.out.fp_helper, None, helpers::pack_fp(op));
+                self.a.test(RAX, RAX);
+                self.leave_for_interp(Some(Cc::Ne), k);
             }
             Ldbu | Ldwu | Ldl | Ldq | LdqU | Ldt => {
                 let w = match op.kind {

@@ -19,6 +19,7 @@
 //! `vm-memory`'s bounds-checked volatile accessors.
 
 mod compile;
+mod helpers;
 mod x86;
 
 use spin_kernel::machine::{Access, Trap};
@@ -294,6 +295,8 @@ impl Jit {
                 multi: self.multi,
                 bitcount: self.bitcount,
                 resolve: &resolve,
+                fp_helper: helpers::fp as *const () as usize,
+                lds_helper: helpers::lds as *const () as usize,
             };
             compile::compile(&mut a, blk, body, pos, &out)
         };

@@ -425,6 +425,10 @@ impl Asm {
     pub fn ret(&mut self) {
         self.b(0xc3);
     }
+    /// `call r`.
+    pub fn call_r(&mut self, r: R) {
+        self.op_r(None, false, &[0xff], 2, r.0, false);
+    }
     /// `jmp r`.
     pub fn jmp_r(&mut self, r: R) {
         self.op_r(None, false, &[0xff], 4, r.0, false);
@@ -547,6 +551,8 @@ mod tests {
             enc(|a| a.jmp_m(mem_idx(R12, RCX, 0, 8))),
             [0x41, 0xff, 0x64, 0x0c, 0x08]
         );
+        // call rax
+        assert_eq!(enc(|a| a.call_r(RAX)), [0xff, 0xd0]);
         // pmovmskb eax, xmm2 ; movq xmm0, rax
         assert_eq!(enc(|a| a.pmovmskb(RAX, X(2))), [0x66, 0x0f, 0xd7, 0xc2]);
         assert_eq!(
