@@ -82,6 +82,34 @@ fn insn() -> impl Strategy<Value = u32> {
             1u32..8
         )
             .prop_map(|(o, a, d)| o << 26 | a << 21 | (0x20_0000 - d)),
+        // FP operate: the common T/S arithmetic, compares, conversions and
+        // sign copies with assorted qualifiers, and random functions.
+        (
+            prop_oneof![
+                3 => prop::sample::select(vec![
+                    0x5a0u32, 0x5a1, 0x5a2, 0x5a3, 0x0a0, 0x0a2, 0x0a3, 0x5a5, 0x5a6, 0x5a7,
+                    0x0be, 0x0af, 0x7af, 0x2ac, 0x580, 0x582, 0x020, 0x021, 0x022, 0x02a,
+                    0x02b, 0x024, 0x025,
+                ]),
+                1 => 0u32..0x800,
+            ],
+            prop_oneof![Just(0x16u32), Just(0x17), Just(0x14)],
+            reg.clone(),
+            reg.clone(),
+            reg.clone()
+        )
+            .prop_map(|(f, o, a, b, c)| {
+                let o = if o == 0x17 && f > 0x30 { 0x16 } else { o };
+                o << 26 | a << 21 | b << 16 | f << 5 | c
+            }),
+        // lds / sts / ldt / stt through a data pointer.
+        (
+            prop::sample::select(vec![0x22u32, 0x26, 0x23, 0x27]),
+            reg.clone(),
+            prop::sample::select(PTRS.to_vec()),
+            0u32..64
+        )
+            .prop_map(|(o, a, b, d)| o << 26 | a << 21 | b << 16 | d * 4),
         // rduniq, wruniq, rpcc, mb, trapb.
         prop::sample::select(vec![
             0x9eu32,
@@ -142,6 +170,7 @@ proptest! {
             prop_assert_eq!(tj, ti, "round {}", round);
             prop_assert_eq!(&j.regs, &i.regs, "round {}", round);
             prop_assert_eq!(j.regs.f, i.regs.f, "round {}", round);
+            prop_assert_eq!(j.regs.fpcr, i.regs.fpcr, "round {}", round);
             prop_assert_eq!(j.cpu.retired(), i.cpu.retired());
             prop_assert_eq!(data(&j), data(&i));
             match tj {
