@@ -109,7 +109,7 @@ fn insn() -> impl Strategy<Value = u32> {
             prop::sample::select(PTRS.to_vec()),
             0u32..64
         )
-            .prop_map(|(o, a, b, d)| o << 26 | a << 21 | b << 16 | d * 4),
+            .prop_map(|(o, a, b, d)| o << 26 | a << 21 | b << 16 | (d * 4)),
         // rduniq, wruniq, rpcc, mb, trapb.
         prop::sample::select(vec![
             0x9eu32,
