@@ -304,3 +304,53 @@ fn loop_registers_survive_a_late_exit() {
     }
     assert_eq!(retired, [8, 8]);
 }
+
+#[test]
+fn two_cpus_share_a_counter_through_ll_sc() {
+    // Each CPU adds 1 to a shared counter 300 times with an ldq_l/stq_c
+    // retry loop, and stores its own progress to a private word; the two
+    // run in alternating quanta, so reservations are regularly broken by
+    // the other CPU's stores. Plain stores must stay fast (compiled) while
+    // nobody holds a reservation.
+    use spin_kernel::machine::Machine;
+    let src = "
+        lda t2,300
+    again:
+        ldq_l t0,0(a0)
+        addq t0,1,t0
+        stq_c t0,0(a0)
+        beq t0,again
+        subq t2,1,t2
+        stq t2,0(a1)
+        bne t2,again
+        halt";
+    for jit in [true, false] {
+        let mut vm = Vm::new();
+        vm.cpu.set_jit(jit);
+        vm.load(CODE, src);
+        let mut other = vm.machine.create_cpu(1).unwrap();
+        other.set_jit(jit);
+        let mut oregs = vm.regs.clone();
+        vm.regs.r[16] = DATA;
+        vm.regs.r[17] = DATA + 64;
+        oregs.r[16] = DATA;
+        oregs.r[17] = DATA + 128;
+        let (mut done0, mut done1) = (false, false);
+        for q in (0..100_000u64).map(|i| 3 + i % 17) {
+            if !done0 {
+                done0 = matches!(vm.run(q), Trap::Halt { .. });
+            }
+            if !done1 {
+                let space: &spin_kernel::mem::AddressSpace = &vm.space;
+                done1 = matches!(other.run(&mut oregs, space, q + 5), Trap::Halt { .. });
+            }
+            if done0 && done1 {
+                break;
+            }
+        }
+        assert!(done0 && done1, "jit {jit}");
+        assert_eq!(vm.read_u64(DATA), 600, "jit {jit}: no increment lost");
+        assert_eq!(vm.read_u64(DATA + 64), 0);
+        assert_eq!(vm.read_u64(DATA + 128), 0);
+    }
+}

@@ -410,6 +410,7 @@ fn load_locked(st: &mut State, m: &mut Mem<'_, '_>, op: Op) -> Result<(), Trap> 
         .read_entry(m.space, va)
         .map_err(|f| fault_trap(f, 0))?;
     let pa = pa | (va & PAGE_MASK);
+    m.shared.reserve(m.me, pa);
     let v = if w == 4 {
         h.load::<4>(va)
     } else {
@@ -418,7 +419,6 @@ fn load_locked(st: &mut State, m: &mut Mem<'_, '_>, op: Op) -> Result<(), Trap> 
     st.lock_valid = true;
     st.lock_pa = pa;
     st.lock_value = v;
-    m.shared.reserve(m.me, pa);
     st.r[op.c as usize] = if w == 4 { sext32(v) } else { v };
     Ok(())
 }

@@ -18,6 +18,10 @@ const BLOCK: u64 = !15;
 /// Per-machine multiprocessor state.
 pub(crate) struct Shared {
     slots: Box<[AtomicU64]>,
+    /// Bit `i` set: CPU `i` may hold a reservation (set before its slot is
+    /// written, cleared only by CPU `i` itself), so a store that sees no
+    /// other CPU's bit needs no snoop.
+    held: AtomicU64,
     cpus: AtomicUsize,
     imb: AtomicU64,
 }
@@ -27,6 +31,7 @@ impl Shared {
     pub fn new() -> Shared {
         Shared {
             slots: (0..MAX_CPUS).map(|_| AtomicU64::new(NONE)).collect(),
+            held: AtomicU64::new(0),
             cpus: AtomicUsize::new(0),
             imb: AtomicU64::new(0),
         }
@@ -42,8 +47,11 @@ impl Shared {
         self.cpus.load(Ordering::Acquire).min(MAX_CPUS)
     }
 
-    /// CPU `me` reserves the block holding physical address `pa`.
+    /// CPU `me` reserves the block holding physical address `pa` (before
+    /// it reads the value: a store that misses the reservation then happens
+    /// before that read).
     pub fn reserve(&self, me: usize, pa: u64) {
+        self.held.fetch_or(1 << me, Ordering::SeqCst);
         self.slots[me].store(pa & BLOCK, Ordering::SeqCst);
     }
 
@@ -55,17 +63,28 @@ impl Shared {
     /// Drops CPU `me`'s reservation.
     pub fn release(&self, me: usize) {
         self.slots[me].store(NONE, Ordering::SeqCst);
+        self.held.fetch_and(!(1 << me), Ordering::SeqCst);
     }
 
     /// CPU `me` stored to `pa`: clear every other CPU's reservation on that block.
     #[inline]
     pub fn snoop(&self, pa: u64, me: usize) {
+        let others = self.held.load(Ordering::SeqCst) & !(1 << me);
+        if others == 0 {
+            return;
+        }
         let block = pa & BLOCK;
         for (i, s) in self.slots[..self.cpus()].iter().enumerate() {
-            if i != me && s.load(Ordering::Relaxed) == block {
+            if others & 1 << i != 0 && s.load(Ordering::Relaxed) == block {
                 let _ = s.compare_exchange(block, NONE, Ordering::SeqCst, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Address of the reservation bitmask, for compiled code (stable while
+    /// the `Shared` lives).
+    pub fn held_addr(&self) -> usize {
+        &self.held as *const AtomicU64 as usize
     }
 
     /// The current `imb` generation.

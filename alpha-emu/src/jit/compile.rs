@@ -46,8 +46,13 @@ pub(crate) struct Outside<'a> {
     pub exit: usize,
     /// Address of the indirect-jump miss sequence (expects the target in rdx).
     pub miss: usize,
-    /// Other CPUs exist: stores must snoop reservations (left to the interpreter).
+    /// Other CPUs exist: a store leaves for the interpreter (which snoops)
+    /// when another CPU may hold a reservation.
     pub multi: bool,
+    /// Address of the machine's reservation bitmask (`Shared::held`).
+    pub held: usize,
+    /// The bits of the other CPUs in that mask.
+    pub others: u64,
     /// The host has `popcnt`, `lzcnt` and `tzcnt`.
     pub bitcount: bool,
     /// Entry address of the compiled block at a guest address, if any.
@@ -473,7 +478,11 @@ impl Cx<'_, '_> {
             }
             Stb | Stw | Stl | Stq | StqU | Stt => {
                 if self.out.multi {
-                    return false;
+                    self.a.mov_imm(RDX, self.out.held as u64);
+                    self.a.load64(RDX, mem(RDX, 0));
+                    self.a.mov_imm(RAX, self.out.others);
+                    self.a.test(RDX, RAX);
+                    self.leave_for_interp(Some(Cc::Ne), k);
                 }
                 let w = match op.kind {
                     Stb => 1,

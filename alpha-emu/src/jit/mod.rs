@@ -97,6 +97,9 @@ pub(crate) struct Jit {
     env: Box<Env>,
     scratch: Vec<u8>,
     multi: bool,
+    /// `Shared::held_addr()` and this CPU's complement bit (see `Outside`).
+    held: usize,
+    others: u64,
     bitcount: bool,
     /// Blocks compiled since creation.
     pub compiled: u64,
@@ -196,6 +199,8 @@ impl Jit {
             }),
             scratch: a.buf,
             multi: false,
+            held: 0,
+            others: 0,
             bitcount,
             compiled: 0,
             resets: 0,
@@ -293,6 +298,8 @@ impl Jit {
                 exit: self.exit,
                 miss: self.miss,
                 multi: self.multi,
+                held: self.held,
+                others: self.others,
                 bitcount: self.bitcount,
                 resolve: &resolve,
                 fp_helper: helpers::fp as *const () as usize,
@@ -330,6 +337,8 @@ impl Jit {
     pub fn run(&mut self, cx: &mut Ctx<'_>, left: &mut u64, soft: u64) -> Exit {
         let budget = *left;
         let mut link: Option<(u64, usize)> = None;
+        self.held = cx.shared.held_addr();
+        self.others = !(1u64 << cx.me);
         loop {
             self.sync(cx.code, cx.multi);
             if budget - *left >= soft {
