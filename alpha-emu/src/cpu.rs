@@ -5,10 +5,10 @@ use std::sync::Arc;
 use spin_kernel::machine::{Cpu, GuestRam, Trap};
 use spin_kernel::mem::PageTable;
 
-use crate::block::CodeCache;
 use crate::interp::{run, Ctx, Exit, Shared, State};
 use crate::mmu::Mmu;
 use crate::regs::AlphaRegs;
+use crate::spaces::Spaces;
 
 /// Instructions run between checks of the address space's generation and of
 /// other CPUs' `imb`s (about the longest a stale translation can be used;
@@ -25,12 +25,15 @@ pub struct CpuStats {
     pub retired: u64,
     /// Unaligned loads/stores fixed up transparently.
     pub unaligned_fixups: u64,
-    /// Times the predecoded code cache was emptied (`imb`, remapping, overflow).
+    /// Times a predecoded code cache was emptied (`imb`, overflow, making
+    /// room for another address space).
     pub code_flushes: u64,
-    /// Physical pages holding predecoded code.
+    /// Physical pages holding predecoded code (all kept address spaces).
     pub code_pages: usize,
-    /// Live predecoded blocks.
+    /// Live predecoded blocks (all kept address spaces).
     pub code_blocks: usize,
+    /// Address spaces whose code this CPU keeps.
+    pub code_spaces: usize,
     /// Blocks compiled to host code.
     pub compiled_blocks: u64,
     /// Times compiled code left for the dispatcher: to look a block up, to
@@ -38,19 +41,18 @@ pub struct CpuStats {
     pub jit_exits: u64,
 }
 
-/// One virtual Alpha CPU: interpreter, software TLB and code cache.
+/// One virtual Alpha CPU: interpreter, block compiler, software TLB and
+/// the code it keeps per address space.
 pub struct AlphaCpu {
     index: usize,
     st: Box<State>,
     mmu: Mmu,
-    code: CodeCache,
+    spaces: Spaces,
     shared: Arc<Shared>,
     imb_seen: u64,
     retired: u64,
     /// Whether to compile blocks to host code (where supported).
     jit_enabled: bool,
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    jit: Option<Box<crate::jit::Jit>>,
 }
 
 impl std::fmt::Debug for AlphaCpu {
@@ -69,13 +71,11 @@ impl AlphaCpu {
             index,
             st: State::new(),
             mmu: Mmu::new(ram),
-            code: CodeCache::default(),
+            spaces: Spaces::default(),
             imb_seen: shared.imb_generation(),
             shared,
             retired: 0,
-            jit_enabled: true,
-            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-            jit: None,
+            jit_enabled: cfg!(all(target_arch = "x86_64", target_os = "linux")),
         }
     }
 
@@ -84,34 +84,32 @@ impl AlphaCpu {
     /// interpreter always runs). Both give the same results instruction for
     /// instruction, budgets included; the interpreter is slower.
     pub fn set_jit(&mut self, enabled: bool) {
-        self.jit_enabled = enabled;
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        if !enabled {
-            self.jit = None;
+        self.jit_enabled = enabled && cfg!(all(target_arch = "x86_64", target_os = "linux"));
+        if !self.jit_enabled {
+            for s in self.spaces.all_mut() {
+                s.jit = None;
+            }
         }
     }
 
     /// Debug aid: blocks compiled, and exits of compiled code by kind
-    /// (budget, lookup, interpreter).
+    /// (budget, lookup, interpreter), over all kept address spaces.
     #[doc(hidden)]
     pub fn jit_counts(&self) -> (u64, [u64; 3]) {
+        let (mut compiled, mut exits) = (0, [0; 3]);
         #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        if let Some(j) = &self.jit {
-            return (j.compiled, j.exits);
+        for j in self.spaces.all().filter_map(|s| s.jit.as_ref()) {
+            compiled += j.compiled;
+            for (e, x) in exits.iter_mut().zip(j.exits) {
+                *e += x;
+            }
         }
-        (0, [0; 3])
+        (compiled, exits)
     }
 
     /// Whether guest code is being compiled to host code.
     pub fn jit_active(&self) -> bool {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        {
-            self.jit.is_some()
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-        {
-            false
-        }
+        self.jit_enabled && self.spaces.all().any(|s| s.jit.is_some())
     }
 
     /// This CPU's index in its machine.
@@ -124,70 +122,80 @@ impl AlphaCpu {
         CpuStats {
             retired: self.retired,
             unaligned_fixups: self.mmu.unaligned_fixups,
-            code_flushes: self.code.flushes,
-            code_pages: self.code.pages(),
-            code_blocks: self.code.live_blocks(),
+            code_flushes: self.spaces.all().map(|s| s.code.flushes).sum::<u64>(),
+            code_pages: self.spaces.all().map(|s| s.code.pages()).sum(),
+            code_blocks: self.spaces.all().map(|s| s.code.live_blocks()).sum(),
+            code_spaces: self.spaces.all().count(),
             compiled_blocks: self.jit_counts().0,
             jit_exits: self.jit_counts().1.iter().sum(),
         }
     }
 
-    /// Forgets the decoded code of the guest *virtual* pages overlapping
-    /// `[va, va + len)` (bytes) in the address space this CPU last ran.
+    /// Forgets the decoded (and compiled) code for the guest *virtual*
+    /// range `[va, va + len)` (bytes) of address space `space`.
     ///
     /// The kernel calls this (or [`AlphaCpu::invalidate_code_pa`]) after it
     /// writes guest code from the host side without changing a mapping —
     /// loading a program into pages that stay mapped, patching a breakpoint,
-    /// resolving copy-on-write into the same frame. Guest stores, `imb`, and
-    /// any change of mapping (a new generation or address space) need no
-    /// call: the CPU sees those itself. Returns whether any block was dropped.
-    pub fn invalidate_code_va(&mut self, va: u64, len: u64) -> bool {
-        self.code.invalidate_va(va, len)
+    /// copying into a frame in place. Guest stores, `imb`, and changes of
+    /// mapping (a new generation: unmapped, remapped or reprotected pages,
+    /// frames reused at the same address) need no call: the CPU sees those
+    /// itself. Returns whether any block was dropped.
+    pub fn invalidate_code_va(&mut self, space: &dyn PageTable, va: u64, len: u64) -> bool {
+        match self.spaces.find(space.asid()) {
+            Some(s) => s.code.invalidate_va(va, len),
+            None => false,
+        }
     }
 
-    /// Forgets the decoded code of the guest *physical* pages overlapping
-    /// `[pa, pa + len)` (bytes), whichever virtual addresses map them. See
-    /// [`AlphaCpu::invalidate_code_va`]. Returns whether any block was dropped.
+    /// Forgets the decoded (and compiled) code in the guest *physical* range
+    /// `[pa, pa + len)` (bytes), in every address space and at whatever
+    /// virtual addresses map it. See [`AlphaCpu::invalidate_code_va`].
+    /// Returns whether any block was dropped.
     pub fn invalidate_code_pa(&mut self, pa: u64, len: u64) -> bool {
-        self.code.invalidate_pa(pa, len)
+        let mut killed = false;
+        for s in self.spaces.all_mut() {
+            killed |= s.code.invalidate_pa(pa, len);
+        }
+        killed
     }
 
-    /// Empties the whole decoded-code cache (as `imb` does).
+    /// Empties every decoded-code cache (as another CPU's `imb` does).
     pub fn flush_code(&mut self) {
-        self.code.clear();
+        for s in self.spaces.all_mut() {
+            s.code.clear();
+        }
         self.mmu.clear_code_marks();
     }
 
     fn run_inner(&mut self, space: &dyn PageTable, budget: u64) -> Trap {
         let mut left = budget;
         let multi = self.shared.cpus() > 1;
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        if self.jit_enabled && self.jit.is_none() {
-            // No executable memory: stay with the interpreter.
-            self.jit = crate::jit::Jit::new().map(Box::new);
-            self.jit_enabled = self.jit.is_some();
-        }
         loop {
             if left == 0 {
                 return Trap::BudgetExpired;
             }
-            // Blocks are keyed by virtual address: when mappings changed (or
-            // another space runs), an address may since name other code, so
-            // the blocks go too (they are rebuilt on demand).
-            let remapped = self.mmu.sync(space);
+            self.mmu.sync(space);
+            self.spaces.select(space, &mut self.mmu);
             let g = self.shared.imb_generation();
-            if remapped && !self.code.is_empty() {
-                self.flush_code();
-            }
             if g != self.imb_seen {
+                // Another CPU's imb: it may have written any space's code.
                 self.imb_seen = g;
                 self.flush_code();
             }
+            let jit_enabled = self.jit_enabled;
+            let active = self.spaces.active();
+            #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+            if jit_enabled && active.jit.is_none() {
+                active.jit = crate::jit::Jit::new().map(Box::new);
+            }
+            #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+            let _ = jit_enabled;
             let before = left;
             let mut cx = Ctx {
                 st: &mut self.st,
                 mmu: &mut self.mmu,
-                code: &mut self.code,
+                code: &mut active.code,
                 space,
                 shared: &self.shared,
                 me: self.index,
@@ -195,7 +203,7 @@ impl AlphaCpu {
                 retired: self.retired,
             };
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-            let exit = match self.jit.as_mut() {
+            let exit = match active.jit.as_mut() {
                 Some(jit) => jit.run(&mut cx, &mut left, JIT_CHUNK),
                 None => {
                     cx.code.index.killed.clear();
@@ -213,8 +221,10 @@ impl AlphaCpu {
                 Exit::Budget => return Trap::BudgetExpired,
                 Exit::Trap(t) => return t,
                 Exit::Imb => {
+                    // This process changed its own code: its blocks go.
                     self.imb_seen = self.shared.bump_imb();
-                    self.flush_code();
+                    self.spaces.active().code.clear();
+                    self.mmu.clear_code_marks();
                 }
             }
         }

@@ -30,6 +30,7 @@ mod jit;
 mod machine;
 mod mmu;
 pub mod regs;
+mod spaces;
 
 pub use cpu::{AlphaCpu, CpuStats};
 pub use machine::AlphaMachine;

@@ -110,7 +110,8 @@ fn kernel_flushes_after_host_side_writes() {
     vm.regs.pc = CODE;
     vm.run_to_halt();
     assert_eq!(vm.regs.r[0], 1, "without a flush the decoded code is kept");
-    assert!(vm.cpu.invalidate_code_va(CODE, 8));
+    let space: &spin_kernel::mem::AddressSpace = &vm.space;
+    assert!(vm.cpu.invalidate_code_va(space, CODE, 8));
     vm.regs.pc = CODE;
     vm.run_to_halt();
     assert_eq!(vm.regs.r[0], 2, "virtual-range flush");

@@ -1,7 +1,9 @@
 //! Building a block: decode from the entry address to the first
 //! instruction that may leave straight-line flow.
 
-use super::{Block, CodeCache, FALLTHROUGH, MAX_BLOCKS, MAX_BLOCK_INSNS, MAX_OPS, NO_BLOCK};
+use super::{
+    words_hash, Block, CodeCache, FALLTHROUGH, MAX_BLOCKS, MAX_BLOCK_INSNS, MAX_OPS, NO_BLOCK,
+};
 use crate::decode::{decode, Kind, Op};
 use crate::mmu::{HostPage, PAGE_MASK, PAGE_SIZE};
 
@@ -101,7 +103,8 @@ impl CodeCache {
         });
         let lo = ((va & PAGE_MASK) / 4) as u16;
         let hi = lo + insns as u16 - 1;
-        let new_page = self.index.add(id, va, pa & !PAGE_MASK, lo, hi);
+        let hash = words_hash((0..insns as u64).map(|i| host.load::<4>(va + 4 * i) as u32));
+        let new_page = self.index.add(id, va, pa & !PAGE_MASK, lo, hi, hash);
         Built {
             id,
             new_page,

@@ -9,19 +9,20 @@
 //! precomputed targets and two cached successor links, so a hot loop goes
 //! from block to block without a lookup.
 //!
-//! Blocks are keyed by the virtual address of their entry. That is sound
-//! because the CPU empties the cache whenever the address space or its
-//! generation changes (a frame may have been reused for other code): within
-//! one cache lifetime a virtual address always names the same bytes. Each
-//! block also remembers its physical page, and per physical page the cache
-//! keeps a bitmap of the instruction slots some live block covers:
+//! Blocks are keyed by the virtual address of their entry, so a cache
+//! belongs to one address space (a CPU keeps one per space it runs, see
+//! `spaces`), and within it a virtual address always names the same bytes:
+//! when the space's mappings change, the cache is revalidated
+//! ([`CodeCache::revalidate`]) before it is used again. Each block also
+//! remembers its physical page, and per physical page the cache keeps a
+//! bitmap of the instruction slots some live block covers:
 //!
 //! - a guest store into a page that holds code (the write TLB marks such
 //!   pages so their stores take the slow path) kills exactly the blocks that
 //!   overlap the written bytes ([`CodeIndex::invalidate`]); a store into
 //!   data that merely shares a page with code costs a bitmap test;
-//! - `imb`, another CPU's `imb`, a remapping, or running out of room empties
-//!   the whole cache ([`CodeCache::clear`]);
+//! - `imb`, another CPU's `imb`, or running out of room empties the cache
+//!   ([`CodeCache::clear`]);
 //! - the kernel, which writes guest memory from the host side (loading a
 //!   program, copy-on-write), flushes with
 //!   [`crate::AlphaCpu::invalidate_code_va`] /
@@ -125,6 +126,15 @@ struct Meta {
     /// First and last instruction slot the block covers in its page.
     lo: u16,
     hi: u16,
+    /// Hash of the block's instruction words when it was decoded.
+    hash: u64,
+}
+
+/// FNV-1a over instruction words: what a block was decoded from.
+pub(crate) fn words_hash(words: impl Iterator<Item = u32>) -> u64 {
+    words.fold(0xcbf2_9ce4_8422_2325, |h, w| {
+        (h ^ w as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Which blocks exist and are live, found by virtual or physical address.
@@ -135,6 +145,11 @@ pub(crate) struct CodeIndex {
     pages: HashMap<u64, CodePage>,
     /// Blocks killed since the compiled-code layer last looked (it unlinks them).
     pub killed: Vec<u32>,
+    /// Physical pages holding code decoded for *other* address spaces (kept
+    /// by the same CPU): stores to them are noted in `foreign_writes`.
+    pub foreign: std::collections::HashSet<u64>,
+    /// `(pa, len)` of stores into `foreign` pages since the set was made.
+    pub foreign_writes: Vec<(u64, u64)>,
 }
 
 impl Default for CodeIndex {
@@ -145,6 +160,8 @@ impl Default for CodeIndex {
             jcache: Box::new([JEMPTY; JCACHE]),
             pages: HashMap::new(),
             killed: Vec::new(),
+            foreign: std::collections::HashSet::new(),
+            foreign_writes: Vec::new(),
         }
     }
 }
@@ -182,14 +199,16 @@ impl CodeIndex {
         self.by_va.get(&va).copied()
     }
 
-    /// Whether physical page `pa` (any address in it) holds predecoded code.
+    /// Whether physical page `pa` (any address in it) holds predecoded code,
+    /// for this address space or another one this CPU keeps code for.
     pub fn is_code(&self, pa: u64) -> bool {
-        self.pages.contains_key(&(pa & !PAGE_MASK))
+        let p = pa & !PAGE_MASK;
+        self.pages.contains_key(&p) || self.foreign.contains(&p)
     }
 
     /// Records block `id` at `va`, covering slots `lo..=hi` of physical page
     /// `page`; returns whether the page held no code before.
-    fn add(&mut self, id: u32, va: u64, page: u64, lo: u16, hi: u16) -> bool {
+    fn add(&mut self, id: u32, va: u64, page: u64, lo: u16, hi: u16, hash: u64) -> bool {
         debug_assert_eq!(id as usize, self.meta.len());
         self.meta.push(Meta {
             live: true,
@@ -197,6 +216,7 @@ impl CodeIndex {
             page,
             lo,
             hi,
+            hash,
         });
         self.by_va.insert(va, id);
         self.jcache[jslot(va)] = JEntry { va, id };
@@ -222,6 +242,9 @@ impl CodeIndex {
             return false;
         }
         let page_pa = pa & !PAGE_MASK;
+        if self.foreign.contains(&page_pa) {
+            self.foreign_writes.push((pa, len));
+        }
         let Some(page) = self.pages.get(&page_pa) else {
             return false;
         };
@@ -279,6 +302,47 @@ impl CodeIndex {
         killed
     }
 
+    /// Kills the given live blocks.
+    fn kill_ids(&mut self, ids: &[u32]) {
+        let mut pages = Vec::new();
+        for &id in ids {
+            let Some(m) = self.meta.get_mut(id as usize) else {
+                continue;
+            };
+            if !m.live {
+                continue;
+            }
+            m.live = false;
+            let m = *m;
+            self.killed.push(id);
+            if self.by_va.get(&m.va) == Some(&id) {
+                self.by_va.remove(&m.va);
+            }
+            let j = jslot(m.va);
+            if self.jcache[j].id == id {
+                self.jcache[j] = JEMPTY;
+            }
+            if !pages.contains(&m.page) {
+                pages.push(m.page);
+            }
+        }
+        for p in pages {
+            let Some(page) = self.pages.get_mut(&p) else {
+                continue;
+            };
+            let meta = &self.meta;
+            page.blocks.retain(|&id| meta[id as usize].live);
+            let mut covered = [0u64; PAGE_INSNS / 64];
+            for &id in &page.blocks {
+                let m = &meta[id as usize];
+                for s in m.lo as usize..=m.hi as usize {
+                    covered[s / 64] |= 1 << (s % 64);
+                }
+            }
+            page.covered = covered;
+        }
+    }
+
     /// Kills every block in the physical pages overlapping `[pa, pa + len)`.
     fn invalidate_pages(&mut self, pa: u64, len: u64) -> bool {
         let mut killed = false;
@@ -298,6 +362,7 @@ impl CodeIndex {
 
     fn clear(&mut self) {
         self.killed.clear();
+        self.foreign_writes.clear();
         self.meta.clear();
         self.by_va.clear();
         self.jcache.fill(JEMPTY);
@@ -330,11 +395,6 @@ impl CodeCache {
         self.flushes += 1;
     }
 
-    /// Whether the cache holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.arena.blocks.is_empty()
-    }
-
     /// Number of physical pages holding predecoded code.
     pub fn pages(&self) -> usize {
         self.index.pages.len()
@@ -350,21 +410,52 @@ impl CodeCache {
         self.index.invalidate_pages(pa, len)
     }
 
-    /// Kills the blocks entered in the virtual pages overlapping `[va, va + len)`.
+    /// Kills the blocks with an instruction in the virtual range
+    /// `[va, va + len)`.
     pub fn invalidate_va(&mut self, va: u64, len: u64) -> bool {
-        let lo = va & !PAGE_MASK;
-        let hi = va.saturating_add(len);
-        let pages: Vec<u64> = self
-            .index
-            .meta
-            .iter()
-            .filter(|m| m.live && m.va >= lo && m.va < hi)
-            .map(|m| m.page)
+        let end = va.saturating_add(len);
+        let ids: Vec<u32> = (0..self.index.meta.len() as u32)
+            .filter(|&id| {
+                let m = &self.index.meta[id as usize];
+                let last = m.va + 4 * (m.hi - m.lo) as u64;
+                m.live && m.va < end && va <= last
+            })
             .collect();
-        let mut killed = false;
-        for p in pages {
-            killed |= self.index.invalidate_pages(p, 1);
+        self.index.kill_ids(&ids);
+        !ids.is_empty()
+    }
+
+    /// After the address space changed (a new generation): kills every block
+    /// whose virtual page no longer maps to the frame it was decoded from
+    /// (`frame_of(va_page)` is the page's executable frame now, `None` if
+    /// there is none) or whose instruction words changed (a frame reused at
+    /// the same address). Returns how many blocks died.
+    pub fn revalidate(&mut self, mut frame_of: impl FnMut(u64) -> Option<u64>) -> usize {
+        let mut pages: HashMap<u64, bool> = HashMap::new();
+        let mut dead = Vec::new();
+        for (id, m) in self.index.meta.iter().enumerate() {
+            if !m.live {
+                continue;
+            }
+            let vp = m.va & !PAGE_MASK;
+            let mapped = *pages
+                .entry(vp)
+                .or_insert_with(|| frame_of(vp) == Some(m.page));
+            let blk = &self.arena.blocks[id];
+            let same = mapped
+                && words_hash(
+                    (0..blk.insns as u64).map(|i| blk.host.load::<4>(blk.va + 4 * i) as u32),
+                ) == m.hash;
+            if !same {
+                dead.push(id as u32);
+            }
         }
-        killed
+        self.index.kill_ids(&dead);
+        dead.len()
+    }
+
+    /// The physical pages holding this cache's code.
+    pub fn code_pages(&self) -> impl Iterator<Item = u64> + '_ {
+        self.index.pages.keys().copied()
     }
 }
