@@ -17,6 +17,7 @@ pub struct ExecArgs {
     pub ram_mib: u64,
     pub seed: u64,
     pub strace: bool,
+    pub verbose: bool,
     pub mounts: Vec<String>,
     pub program: PathBuf,
     pub args: Vec<OsString>,
@@ -121,6 +122,7 @@ pub fn run(a: ExecArgs) -> Result<ExitCode> {
     unix.mounts = mounts;
     unix.seed = a.seed;
     unix.trace_syscalls = a.strace;
+    unix.verbose = a.verbose;
     let mut cfg = HostConfig {
         machine,
         ram: a.ram_mib.max(16) << 20,

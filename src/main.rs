@@ -67,6 +67,9 @@ enum Command {
         /// Print every system call to stderr.
         #[arg(long)]
         strace: bool,
+        /// Print the mound's diagnostics (unimplemented calls, deadlocks) to stderr.
+        #[arg(long, short)]
+        verbose: bool,
         /// Extra host directory to mount: HOST[:GUEST[:rw]].
         #[arg(long = "mount", value_name = "HOST[:GUEST[:rw]]")]
         mounts: Vec<String>,
@@ -178,10 +181,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ram_mib,
             seed,
             strace,
+            verbose,
             mounts,
             program,
             args,
         } => exec::run(exec::ExecArgs {
+            verbose,
             machine,
             quantum,
             cpus,
