@@ -89,7 +89,8 @@ fn insn() -> impl Strategy<Value = u32> {
                 3 => prop::sample::select(vec![
                     0x5a0u32, 0x5a1, 0x5a2, 0x5a3, 0x0a0, 0x0a2, 0x0a3, 0x5a5, 0x5a6, 0x5a7,
                     0x0be, 0x0af, 0x7af, 0x2ac, 0x580, 0x582, 0x020, 0x021, 0x022, 0x02a,
-                    0x02b, 0x024, 0x025,
+                    0x02b, 0x024, 0x025, 0x52f, 0x12f, 0x42f, 0x5e0, 0x5e2, 0x5e3, 0x7a0,
+                    0x03e, 0x7be,
                 ]),
                 1 => 0u32..0x800,
             ],
@@ -137,7 +138,14 @@ fn setup(words: &[u32], regs: &[u64], jit: bool) -> Vm {
         } else {
             *v
         };
-        vm.regs.f[i] = *v;
+        // FP registers: raw bits, small integers (for cvtqt), ordinary
+        // doubles (the fast paths' range) and doubles near the range's ends.
+        vm.regs.f[i] = match v % 4 {
+            0 => *v,
+            1 => ((*v as i64) >> 40) as u64,
+            2 => ((*v >> 16) as i64 as f64 / 1024.0).to_bits(),
+            _ => (v & 0x800f_ffff_ffff_ffff) | (((v >> 2) % 2048) << 52),
+        };
     }
     vm.regs.r[31] = 0;
     vm.regs.f[31] = 0;
@@ -352,5 +360,86 @@ fn two_cpus_share_a_counter_through_ll_sc() {
         assert_eq!(vm.read_u64(DATA), 600, "jit {jit}: no increment lost");
         assert_eq!(vm.read_u64(DATA + 64), 0);
         assert_eq!(vm.read_u64(DATA + 128), 0);
+    }
+}
+
+#[test]
+fn inline_fp_paths_match_the_interpreter_at_their_edges() {
+    let p = |e: u64, m: u64| e << 52 | m;
+    let mut vals: Vec<u64> = vec![
+        0,
+        1 << 63,
+        1,
+        (1 << 53) - 1,
+        1 << 53,
+        (1u64 << 53).wrapping_neg(),
+        (1u64 << 53).wrapping_neg() + 1,
+        i64::MAX as u64,
+        i64::MIN as u64,
+        p(0x7ff, 0),
+        p(0xfff, 0),
+        p(0x7ff, 1),
+        p(0x7ff, 1 << 51),
+        p(0, 5),
+        p(127, 3),
+        p(128, 0),
+        p(128, 7),
+        p(1920, 0xf_ffff_ffff_ffff),
+        p(1921, 0),
+        p(1023, 0),
+        p(1023 + 52, 1),
+        p(1023 + 62, 0xf_ffff_ffff_ffff),
+        p(1023 + 63, 0),
+        p(1023 + 64, 0),
+        p(1023 + 70, 3),
+        p(0x800 + 1023 + 62, 0xf_ffff_ffff_ffff),
+        p(0x800 + 1023 + 63, 0),
+        p(0x800 + 1023 + 63, 1),
+        1.5f64.to_bits(),
+        (-2.75f64).to_bits(),
+        1e300f64.to_bits(),
+        1e-300f64.to_bits(),
+    ];
+    vals.sort();
+    // addt, subt, mult, divt with /su, /sud, /sui, plain; cvtqt; cvttq/svc,
+    // /sc, /c; cpys, cpysn, cpyse.
+    let ops: &[(u32, u32)] = &[
+        (0x16, 0x5a0),
+        (0x16, 0x5a1),
+        (0x16, 0x5a2),
+        (0x16, 0x5a3),
+        (0x16, 0x5e0),
+        (0x16, 0x7a0),
+        (0x16, 0x0a2),
+        (0x16, 0x0be),
+        (0x16, 0x7be),
+        (0x16, 0x52f),
+        (0x16, 0x42f),
+        (0x16, 0x02f),
+        (0x17, 0x020),
+        (0x17, 0x021),
+        (0x17, 0x022),
+    ];
+    for &(opc, func) in ops {
+        // f3 = f1 op f2 ; halt
+        let w = opc << 26 | 1 << 21 | 2 << 16 | func << 5 | 3;
+        for &a in &vals {
+            for &b in &vals {
+                let mut out = Vec::new();
+                for jit in [true, false] {
+                    let mut vm = Vm::new();
+                    vm.cpu.set_jit(jit);
+                    vm.map(CODE, PAGE_SIZE, Prot::RWX);
+                    vm.write_words(CODE, &[w, 0]);
+                    vm.regs.pc = CODE;
+                    vm.regs.f[1] = a;
+                    vm.regs.f[2] = b;
+                    // Dynamic rounding: nearest, traps as Linux sets them.
+                    let t = vm.run(10);
+                    out.push((t, vm.regs.f[3], vm.regs.fpcr, vm.regs.pc));
+                }
+                assert_eq!(out[0], out[1], "{opc:x}/{func:03x} a={a:#x} b={b:#x}");
+            }
+        }
     }
 }

@@ -29,7 +29,7 @@ int cmain(void) {
         for (int i = 0; i < N; i++) h = mix(h, bits(c[i][(i * 7 + round) % N]));
         double x = 0.5 + round, p = 0;
         for (int i = 0; i < 200000; i++) {
-            p = ((p * x + 1.25) * x - 0.5) / (x + 3.0);
+            p = ((p * x + 1.25) * x - 0.5) / (x * x + 3.0);
             x = x * 0.999 + 0.001 * (double)(i & 7);
             h += (u64)(long)(p * 1000.0);
         }

@@ -40,6 +40,8 @@ pub(crate) struct State {
 
 /// Byte offset of `State::f`.
 pub(crate) const STATE_F: i32 = std::mem::offset_of!(State, f) as i32;
+/// Byte offset of `State::fpcr`.
+pub(crate) const STATE_FPCR: i32 = std::mem::offset_of!(State, fpcr) as i32;
 /// Byte offset of `State::unique`.
 pub(crate) const STATE_UNIQUE: i32 = std::mem::offset_of!(State, unique) as i32;
 /// Byte offset of `State::intr_flag`.

@@ -27,7 +27,7 @@ use super::{helpers, Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};
 use crate::block::Block;
 use crate::decode::{Kind, Op, SINK};
 use crate::interp::alu::{msk_high, msk_low, zap, zapnot, BYTE_MASKS};
-use crate::interp::{AMASK_IMPLEMENTED, IMPLVER, STATE_F, STATE_INTR, STATE_UNIQUE};
+use crate::interp::{AMASK_IMPLEMENTED, IMPLVER, STATE_F, STATE_FPCR, STATE_INTR, STATE_UNIQUE};
 use crate::mmu::{PAGE_MASK, PAGE_SHIFT, TLB_ADDEND, TLB_ENTRY_SHIFT, TLB_SIZE, WRITE_TLB_OFFSET};
 
 const ENV_PC: i32 = std::mem::offset_of!(Env, exit_pc) as i32;
@@ -38,6 +38,40 @@ const ENV_ITAB: i32 = std::mem::offset_of!(Env, itab) as i32;
 const POOL: [R; 8] = [RSI, RDI, R8, R9, R10, R11, R12, R14];
 /// Pool registers a call clobbers.
 const CALL_CLOBBERED: [R; 6] = [RSI, RDI, R8, R9, R10, R11];
+
+/// The T exponent-field range of `fp::arith`'s fast paths (operands and
+/// result): far from zero, denormals, overflow and infinities, so IEEE
+/// flags other than inexact cannot arise.
+const T_FAST_LO: u64 = 128;
+const T_FAST_HI: u64 = 1920;
+
+/// For `addt`/`subt`/`mult`/`divt` with software completion (`/S`), no
+/// `/I`, and round-to-nearest (`/N`, or dynamic — then checked at run
+/// time): the SSE opcode and whether the FPCR must be checked. With `/S`
+/// and without `/I` an inexact result records nothing and cannot trap, so
+/// in the fast range the host's result is the whole effect.
+fn fast_t(op: &Op) -> Option<(u8, bool)> {
+    if op.kind != Kind::FpOp || op.imm >> 16 != 0x16 {
+        return None;
+    }
+    let func = op.imm & 0x7ff;
+    if func & 0x400 == 0 || func & 0x200 != 0 {
+        return None;
+    }
+    let dynamic = match func & 0x0c0 {
+        0x080 => false,
+        0x0c0 => true,
+        _ => return None,
+    };
+    let sse = match func & 0x3f {
+        0x20 => 0x58,
+        0x21 => 0x5c,
+        0x22 => 0x59,
+        0x23 => 0x5e,
+        _ => return None,
+    };
+    Some((sse, dynamic))
+}
 const FREE: u8 = 0xff;
 
 /// What the compiler needs to know about its surroundings.
@@ -291,11 +325,15 @@ impl Cx<'_, '_> {
     }
 
     /// Calls the helper at `addr` with rdi = `arg0` (or `State` when
-    /// `None`) and rsi = `arg1` (result in rax). Guest registers are written
-    /// back first; those in call-clobbered registers are reloaded afterwards
-    /// in a self-loop (whose register assignment is fixed), dropped otherwise.
+    /// `None`) and rsi = `arg1`; the result is in rax, rcx and rdx are
+    /// clobbered. Cached guest registers stay put: the call-clobbered pool
+    /// registers are saved around the call (six pushes keep the stack
+    /// 16-byte aligned), so the helper must not read guest integer
+    /// registers from `State` unless the caller wrote them back.
     fn call_helper(&mut self, addr: usize, arg0: Option<R>, arg1: u64) {
-        self.flush();
+        for r in CALL_CLOBBERED {
+            self.a.push(r);
+        }
         match arg0 {
             Some(r) => self.a.mov(RDI, r),
             None => self.a.mov(RDI, RBX),
@@ -303,16 +341,136 @@ impl Cx<'_, '_> {
         self.a.mov_imm(RSI, arg1);
         self.a.mov_imm(RAX, addr as u64);
         self.a.call_r(RAX);
-        for (s, h) in self.slots.iter_mut().zip(POOL) {
-            if s.guest == FREE || !CALL_CLOBBERED.contains(&h) {
-                continue;
-            }
-            if self.loop_head.is_some() {
-                self.a.load64(h, greg(s.guest));
-            } else {
-                s.guest = FREE;
+        for r in CALL_CLOBBERED.iter().rev() {
+            self.a.pop(*r);
+        }
+    }
+
+    /// Writes guest register `r` back if it is cached and dirty (it stays cached).
+    fn write_back(&mut self, r: u8) {
+        if let Some(i) = self.find(r) {
+            if self.slots[i].dirty {
+                self.a.store64(greg(r), POOL[i]);
             }
         }
+    }
+
+    /// An FP-operate instruction: inline when it is T add / sub / mul / div
+    /// whose result the host computes exactly as `fp` would (see
+    /// [`fast_t`]), through the helper otherwise.
+    fn fp_operate(&mut self, op: &Op, k: u32) {
+        let func = op.imm & 0x7ff;
+        match (op.kind, op.imm >> 16, func) {
+            // cpys / cpysn / cpyse: bit copies, no flags.
+            (Kind::FpOp, 0x17, 0x020..=0x022) => {
+                const SIGN: u64 = 1 << 63;
+                let keep_a = if func == 0x022 { 0xfff << 52 } else { SIGN };
+                self.a.load64(RAX, freg(op.a));
+                if func == 0x021 {
+                    self.a.not(RAX);
+                }
+                self.a.mov_imm(RDX, keep_a);
+                self.a.alu(Alu::And, RAX, RDX);
+                self.a.load64(RCX, freg(op.b));
+                self.a.not(RDX);
+                self.a.alu(Alu::And, RCX, RDX);
+                self.a.alu(Alu::Or, RAX, RCX);
+                self.a.store64(freg(op.c), RAX);
+                return;
+            }
+            _ => {}
+        }
+        let mut slow = Vec::new();
+        // cvtqt, any qualifier: exact (no flags at all) for |v| < 2^53.
+        if op.kind == Kind::FpOp && op.imm >> 16 == 0x16 && func & 0x3f == 0x3e {
+            self.a.load64(RAX, freg(op.b));
+            self.a.mov_imm(RDX, 1 << 53);
+            self.a.alu(Alu::Add, RDX, RAX);
+            self.a.mov_imm(RCX, 1 << 54);
+            self.a.alu(Alu::Cmp, RDX, RCX);
+            slow.push(self.a.jcc(Cc::Ae));
+            self.a.cvtsi2sd(X(0), RAX);
+            self.a.movq_from_x(RAX, X(0));
+            self.a.store64(freg(op.c), RAX);
+            let done = self.a.jmp();
+            self.fp_slow(op, k, slow, Some(done));
+            return;
+        }
+        // cvttq/sc, cvttq/svc: truncation; with /S and no /I inexactness
+        // is not recorded; |x| < 2^63 cannot overflow.
+        if op.kind == Kind::FpOp
+            && op.imm >> 16 == 0x16
+            && func & 0x3f == 0x2f
+            && func & 0x4c0 == 0x400
+            && func & 0x200 == 0
+        {
+            self.a.load64(RAX, freg(op.b));
+            self.a.mov(RDX, RAX);
+            self.a.shift_imm(Shift::Shr, RDX, 52);
+            self.a.alu32_imm(Alu::And, RDX, 0x7ff);
+            self.a.alu32_imm(Alu::Cmp, RDX, 1023 + 62);
+            slow.push(self.a.jcc(Cc::A));
+            self.a.movq_to_x(X(0), RAX);
+            self.a.cvttsd2si(RAX, X(0));
+            self.a.store64(freg(op.c), RAX);
+            let done = self.a.jmp();
+            self.fp_slow(op, k, slow, Some(done));
+            return;
+        }
+        let fast = fast_t(op);
+        if let Some((sse, dynamic)) = fast {
+            if dynamic {
+                // The FPCR's dynamic rounding mode must be round-to-nearest.
+                self.a.load64(RAX, mem(RBX, STATE_FPCR));
+                self.a.shift_imm(Shift::Shr, RAX, 58);
+                self.a.alu32_imm(Alu::And, RAX, 3);
+                self.a.alu32_imm(Alu::Cmp, RAX, 2);
+                slow.push(self.a.jcc(Cc::Ne));
+            }
+            self.a.load64(RAX, freg(op.a));
+            self.safe_exponent(RAX, &mut slow);
+            self.a.load64(RCX, freg(op.b));
+            self.safe_exponent(RCX, &mut slow);
+            self.a.movq_to_x(X(0), RAX);
+            self.a.movq_to_x(X(1), RCX);
+            self.a.sd(sse, X(0), X(1));
+            self.a.movq_from_x(RAX, X(0));
+            self.safe_exponent(RAX, &mut slow);
+            self.a.store64(freg(op.c), RAX);
+        }
+        let done = fast.map(|_| self.a.jmp());
+        self.fp_slow(op, k, slow, done);
+    }
+
+    /// The general FP path (the helper), reached from the `slow` jumps of a
+    /// fast path (or straight); the fast path's `done` jump lands after it.
+    fn fp_slow(&mut self, op: &Op, k: u32, slow: Vec<usize>, done: Option<usize>) {
+        let at = self.a.pos();
+        for f in slow {
+            self.a.bind(f, at);
+        }
+        if op.kind == Kind::Itof {
+            self.write_back(op.a);
+        }
+        self.call_helper(self.out.fp_helper, None, helpers::pack_fp(op));
+        self.a.test(RAX, RAX);
+        self.leave_for_interp(Some(Cc::Ne), k);
+        if let Some(f) = done {
+            let at = self.a.pos();
+            self.a.bind(f, at);
+        }
+    }
+
+    /// Goes to one of `slow` unless the T exponent field of `r` lies in
+    /// the fast paths' range (clobbers rdx).
+    fn safe_exponent(&mut self, r: R, slow: &mut Vec<usize>) {
+        self.a.mov(RDX, r);
+        self.a.shift_imm(Shift::Shr, RDX, 52);
+        self.a.alu32_imm(Alu::And, RDX, 0x7ff);
+        self.a.alu32_imm(Alu::Sub, RDX, T_FAST_LO as i32);
+        self.a
+            .alu32_imm(Alu::Cmp, RDX, (T_FAST_HI - T_FAST_LO) as i32);
+        slow.push(self.a.jcc(Cc::A));
     }
 
     // ---- emission helpers ----
@@ -447,11 +605,7 @@ impl Cx<'_, '_> {
                 self.call_helper(self.out.lds_helper, Some(RDX), 0);
                 self.a.store64(freg(c), RAX);
             }
-            Itof | FpOp => {
-                self.call_helper(self.out.fp_helper, None, helpers::pack_fp(op));
-                self.a.test(RAX, RAX);
-                self.leave_for_interp(Some(Cc::Ne), k);
-            }
+            Itof | FpOp => self.fp_operate(op, k),
             Ldbu | Ldwu | Ldl | Ldq | LdqU | Ldt => {
                 let w = match op.kind {
                     Ldbu => 1,

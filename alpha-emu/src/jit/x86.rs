@@ -391,6 +391,23 @@ impl Asm {
     pub fn movq_to_x(&mut self, dst: X, src: R) {
         self.op_r(Some(0x66), true, &[0x0f, 0x6e], dst.0, src.0, false);
     }
+    /// `movq r64, xmm`.
+    pub fn movq_from_x(&mut self, dst: R, src: X) {
+        self.op_r(Some(0x66), true, &[0x0f, 0x7e], src.0, dst.0, false);
+    }
+    /// Scalar double `addsd` (0x58) / `mulsd` (0x59) / `subsd` (0x5c) /
+    /// `divsd` (0x5e): `dst op= src`.
+    pub fn sd(&mut self, opc: u8, dst: X, src: X) {
+        self.op_r(Some(0xf2), false, &[0x0f, opc], dst.0, src.0, false);
+    }
+    /// `cvtsi2sd dst, src64`.
+    pub fn cvtsi2sd(&mut self, dst: X, src: R) {
+        self.op_r(Some(0xf2), true, &[0x0f, 0x2a], dst.0, src.0, false);
+    }
+    /// `cvttsd2si dst64, src` (truncating).
+    pub fn cvttsd2si(&mut self, dst: R, src: X) {
+        self.op_r(Some(0xf2), true, &[0x0f, 0x2c], dst.0, src.0, false);
+    }
     /// `movdqa dst, src`.
     pub fn movdqa(&mut self, dst: X, src: X) {
         self.op_r(Some(0x66), false, &[0x0f, 0x6f], dst.0, src.0, false);
@@ -551,8 +568,22 @@ mod tests {
             enc(|a| a.jmp_m(mem_idx(R12, RCX, 0, 8))),
             [0x41, 0xff, 0x64, 0x0c, 0x08]
         );
-        // call rax
+        // call rax ; movq rax, xmm0 ; divsd xmm0, xmm1
         assert_eq!(enc(|a| a.call_r(RAX)), [0xff, 0xd0]);
+        assert_eq!(
+            enc(|a| a.movq_from_x(RAX, X(0))),
+            [0x66, 0x48, 0x0f, 0x7e, 0xc0]
+        );
+        assert_eq!(enc(|a| a.sd(0x5e, X(0), X(1))), [0xf2, 0x0f, 0x5e, 0xc1]);
+        // cvtsi2sd xmm0, rax ; cvttsd2si rax, xmm0
+        assert_eq!(
+            enc(|a| a.cvtsi2sd(X(0), RAX)),
+            [0xf2, 0x48, 0x0f, 0x2a, 0xc0]
+        );
+        assert_eq!(
+            enc(|a| a.cvttsd2si(RAX, X(0))),
+            [0xf2, 0x48, 0x0f, 0x2c, 0xc0]
+        );
         // pmovmskb eax, xmm2 ; movq xmm0, rax
         assert_eq!(enc(|a| a.pmovmskb(RAX, X(2))), [0x66, 0x0f, 0xd7, 0xc2]);
         assert_eq!(
