@@ -360,25 +360,22 @@ impl Cx<'_, '_> {
     /// [`fast_t`]), through the helper otherwise.
     fn fp_operate(&mut self, op: &Op, k: u32) {
         let func = op.imm & 0x7ff;
-        match (op.kind, op.imm >> 16, func) {
-            // cpys / cpysn / cpyse: bit copies, no flags.
-            (Kind::FpOp, 0x17, 0x020..=0x022) => {
-                const SIGN: u64 = 1 << 63;
-                let keep_a = if func == 0x022 { 0xfff << 52 } else { SIGN };
-                self.a.load64(RAX, freg(op.a));
-                if func == 0x021 {
-                    self.a.not(RAX);
-                }
-                self.a.mov_imm(RDX, keep_a);
-                self.a.alu(Alu::And, RAX, RDX);
-                self.a.load64(RCX, freg(op.b));
-                self.a.not(RDX);
-                self.a.alu(Alu::And, RCX, RDX);
-                self.a.alu(Alu::Or, RAX, RCX);
-                self.a.store64(freg(op.c), RAX);
-                return;
+        // cpys / cpysn / cpyse: bit copies, no flags.
+        if op.kind == Kind::FpOp && op.imm >> 16 == 0x17 && (0x020..=0x022).contains(&func) {
+            const SIGN: u64 = 1 << 63;
+            let keep_a = if func == 0x022 { 0xfff << 52 } else { SIGN };
+            self.a.load64(RAX, freg(op.a));
+            if func == 0x021 {
+                self.a.not(RAX);
             }
-            _ => {}
+            self.a.mov_imm(RDX, keep_a);
+            self.a.alu(Alu::And, RAX, RDX);
+            self.a.load64(RCX, freg(op.b));
+            self.a.not(RDX);
+            self.a.alu(Alu::And, RCX, RDX);
+            self.a.alu(Alu::Or, RAX, RCX);
+            self.a.store64(freg(op.c), RAX);
+            return;
         }
         let mut slow = Vec::new();
         // cvtqt, any qualifier: exact (no flags at all) for |v| < 2^53.
