@@ -443,3 +443,53 @@ fn inline_fp_paths_match_the_interpreter_at_their_edges() {
         }
     }
 }
+
+#[test]
+fn running_out_of_code_space_starts_over_cleanly() {
+    // 6000 blocks of 99 loads and a `br` to the next block (~2.4 MB of
+    // guest code): their compiled code overflows the per-space buffer, so
+    // it is reset (and the block cache emptied) mid-run, twice over.
+    let blocks = 6000u64;
+    let ldq = 0x29u32 << 26 | 2 << 21 | 16 << 16; // ldq t1,0(a0)
+    let addq = operate(0x10, 0x20, 1, 0, 1, Some(1)); // addq t0,1,t0
+    let br = 0x30u32 << 26 | 31 << 21; // br zero,.+4
+    let mut words = Vec::new();
+    for _ in 0..blocks {
+        words.extend(std::iter::repeat_n(ldq, 98));
+        words.push(addq);
+        words.push(br);
+    }
+    words.push(0); // halt
+    let mut vm = Vm::new();
+    vm.map(CODE, words.len() as u64 * 4, Prot::RWX);
+    vm.write_words(CODE, &words);
+    for pass in 0..2 {
+        vm.regs.pc = CODE;
+        vm.regs.r[1] = 0;
+        vm.regs.r[16] = DATA;
+        let before = vm.cpu.retired();
+        assert!(matches!(vm.run(1 << 30), Trap::Halt { .. }), "pass {pass}");
+        assert_eq!(vm.regs.r[1], blocks);
+        assert_eq!(vm.cpu.retired() - before, blocks * 100 + 1);
+    }
+}
+
+#[test]
+fn running_out_of_block_slots_starts_over_cleanly() {
+    // 70 000 one-instruction blocks (`br` to the next) exceed the block
+    // cache's 65 536 slots: it is emptied mid-run, compiled code with it.
+    for jit in [true, false] {
+        let n = 70_000u64;
+        let mut words = vec![0x30u32 << 26 | 1 << 21; n as usize]; // br t0,.+4
+        words.push(0);
+        let mut vm = Vm::new();
+        vm.cpu.set_jit(jit);
+        vm.map(CODE, words.len() as u64 * 4, Prot::RWX);
+        vm.write_words(CODE, &words);
+        vm.regs.pc = CODE;
+        assert!(matches!(vm.run(1 << 30), Trap::Halt { .. }));
+        assert_eq!(vm.regs.r[1], CODE + 4 * n, "jit {jit}");
+        assert_eq!(vm.cpu.retired(), n + 1);
+        assert!(vm.cpu.stats().code_flushes >= 1);
+    }
+}
