@@ -14,13 +14,21 @@
 //! Within a block, guest integer registers are loaded into host registers
 //! on first use and written back before control leaves the block (each exit
 //! writes back exactly the registers dirty at that point), so every exit
-//! sees a precise `State`. A block starts by taking its whole length off
-//! r15 (leaving for the dispatcher when that would go below zero); whatever
-//! compiled code cannot finish on its own — a TLB miss, a store into code,
-//! an overflow trap, a system call, an FP or other rare instruction —
-//! leaves for the dispatcher *before* the instruction, giving back the
-//! instructions not run, and the interpreter executes that one instruction.
-//! Compiled code never calls out and never traps.
+//! sees a precise `State`. A block that branches back to itself, when all
+//! the registers it touches fit, preloads them and keeps them across the
+//! back edge (charging the budget again on the edge).
+//!
+//! A block starts by taking its whole length off r15 (leaving for the
+//! dispatcher when that would go below zero). Whatever compiled code cannot
+//! finish on its own — a TLB miss, a store into code or with another CPU
+//! holding a reservation, an overflow trap, a system call, a rare
+//! instruction — leaves for the dispatcher *before* the instruction, giving
+//! back the instructions not run, and the interpreter executes that one
+//! instruction. FP operates run inline with SSE when the result and its
+//! (absent) side effects are certain (T arithmetic on operands well inside
+//! the normal range, exact conversions, sign copies) and otherwise call the
+//! `fp` module through [`helpers`]; a call that would trap changes nothing
+//! and leaves for the interpreter too. Compiled code itself never traps.
 
 use super::x86::*;
 use super::{helpers, Env, EXIT_BUDGET, EXIT_INTERP, EXIT_LOOKUP, ITAB_BITS};

@@ -1,7 +1,8 @@
 //! The block compiler: predecoded blocks → x86-64 machine code, chained
 //! directly to each other.
 //!
-//! Each CPU owns one executable code buffer. A block is compiled the first
+//! Each CPU keeps one executable code buffer per address space it keeps
+//! code for (see `spaces`). A block is compiled the first
 //! time the dispatcher enters it ([`compile`] describes the code and the
 //! register plan). Direct branches start out as jumps to little stubs that
 //! leave for the dispatcher with the target address and the address of the
@@ -15,8 +16,9 @@
 //! cache is emptied, or the buffer fills up, the whole buffer is reset.
 //!
 //! The unsafe code here is the call into the buffer (and the cast that
-//! makes the buffer's start a function). Writing the buffer goes through
-//! `vm-memory`'s bounds-checked volatile accessors.
+//! makes the buffer's start a function), and in [`helpers`] the borrow of
+//! the guest state compiled code passes to Rust. Writing the buffer goes
+//! through `vm-memory`'s bounds-checked volatile accessors.
 
 mod compile;
 mod helpers;
@@ -397,13 +399,16 @@ impl Jit {
             // into it in the current generation. Compiled code only reads
             // and writes: the guest registers in `*env.state` (a live,
             // exclusively borrowed `State`), `*env`, the data TLBs and the
-            // indirect table (live boxes owned by this CPU, only read), and
-            // guest RAM through host addresses the TLB holds, which stay
-            // valid while the Mmu keeps its `Arc<GuestRam>` — each access
-            // aligned and inside one page, as the interpreter's atomics do.
-            // It never calls out, touches no other memory, and returns
-            // through the exit sequence with all callee-saved registers
-            // restored. No Rust reference to that memory is used while it runs.
+            // indirect table (live boxes owned by this CPU, only read), the
+            // reservation mask of `cx.shared` (read), and guest RAM through
+            // host addresses the TLB holds, which stay valid while the Mmu
+            // keeps its `Arc<GuestRam>` — each access aligned and inside one
+            // page, as the interpreter's atomics do. The only functions it
+            // calls are `helpers::fp` (given that same `State`) and
+            // `helpers::lds`, with the stack aligned as the ABI requires. It
+            // returns through the exit sequence with all callee-saved
+            // registers restored. No Rust reference to that memory is used
+            // while it runs.
             let code = unsafe { (self.enter)(env, self.base + entry) };
             *left -= chunk - env.left;
             cx.st.pc = env.exit_pc;
