@@ -32,11 +32,15 @@ fn unpack_fp(p: u64) -> Op {
 /// Returns 0 when it completed, 1 when it traps: then nothing was changed
 /// and compiled code leaves for the interpreter, which runs it again and
 /// raises the trap.
-pub(crate) extern "sysv64" fn fp(st: *mut State, packed: u64) -> u64 {
-    // SAFETY: compiled code passes its rbx: the address of the `State` the
-    // dispatcher lent it for this entry (exclusively borrowed, and not used
-    // on the Rust side while compiled code runs), with every guest register
-    // written back before the call. Nothing else refers to it meanwhile.
+///
+/// # Safety
+///
+/// `st` must point to a live `State` that nothing else reads or writes
+/// during the call. Compiled code passes its rbx: the `State` the
+/// dispatcher lent it for this entry (exclusively borrowed, and untouched
+/// on the Rust side while compiled code runs).
+pub(crate) unsafe extern "sysv64" fn fp(st: *mut State, packed: u64) -> u64 {
+    // SAFETY: guaranteed by the caller (see `# Safety`).
     let st = unsafe { &mut *st };
     let op = unpack_fp(packed);
     let c = op.c as usize;
