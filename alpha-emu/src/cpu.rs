@@ -188,6 +188,10 @@ impl AlphaCpu {
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
             if jit_enabled && active.jit.is_none() {
                 active.jit = crate::jit::Jit::new().map(Box::new);
+                if active.jit.is_none() {
+                    // No executable memory here: the interpreter runs everything.
+                    self.jit_enabled = false;
+                }
             }
             #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
             let _ = jit_enabled;
