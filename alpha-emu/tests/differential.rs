@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::guest::{build, guest_sources, have, run_ours, run_qemu};
+use common::guest::{build, guest_sources, have, run_ours_with, run_qemu};
 
 #[test]
 fn guest_programs_match_qemu() {
@@ -28,27 +28,33 @@ fn guest_programs_match_qemu() {
             }
         };
         let want = run_qemu(&bin);
-        // An odd quantum exercises budget expiry at arbitrary points.
-        let (got, insns) = run_ours(&bin, 9973);
-        println!("{name}: {insns} instructions, status {}", got.status);
-        if got != want {
-            let w = String::from_utf8_lossy(&want.stdout);
-            let g = String::from_utf8_lossy(&got.stdout);
-            let diff: Vec<String> = w
-                .lines()
-                .zip(g.lines())
-                .filter(|(a, b)| a != b)
-                .take(8)
-                .map(|(a, b)| format!("  qemu: {a}\n  ours: {b}"))
-                .collect();
-            failures.push(format!(
-                "{name}: status qemu {} ours {}; {} vs {} bytes\n{}",
-                want.status,
-                got.status,
-                want.stdout.len(),
-                got.stdout.len(),
-                diff.join("\n")
-            ));
+        // Compiled code and the interpreter alone must both match. An odd
+        // quantum exercises budget expiry at arbitrary points.
+        for jit in [true, false] {
+            let (got, insns) = run_ours_with(&bin, 9973, jit);
+            println!(
+                "{name} (jit {jit}): {insns} instructions, status {}",
+                got.status
+            );
+            if got != want {
+                let w = String::from_utf8_lossy(&want.stdout);
+                let g = String::from_utf8_lossy(&got.stdout);
+                let diff: Vec<String> = w
+                    .lines()
+                    .zip(g.lines())
+                    .filter(|(a, b)| a != b)
+                    .take(8)
+                    .map(|(a, b)| format!("  qemu: {a}\n  ours: {b}"))
+                    .collect();
+                failures.push(format!(
+                    "{name} (jit {jit}): status qemu {} ours {}; {} vs {} bytes\n{}",
+                    want.status,
+                    got.status,
+                    want.stdout.len(),
+                    got.stdout.len(),
+                    diff.join("\n")
+                ));
+            }
         }
     }
     assert!(

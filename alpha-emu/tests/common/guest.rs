@@ -147,8 +147,14 @@ pub fn run_loaded(vm: &mut Vm, quantum: u64) -> Outcome {
 
 /// Runs an ELF file under our emulator.
 pub fn run_ours(path: &Path, quantum: u64) -> (Outcome, u64) {
+    run_ours_with(path, quantum, true)
+}
+
+/// Runs an ELF file under our emulator, compiling to host code or not.
+pub fn run_ours_with(path: &Path, quantum: u64, jit: bool) -> (Outcome, u64) {
     let image = std::fs::read(path).unwrap();
     let mut vm = Vm::new();
+    vm.cpu.set_jit(jit);
     load_elf(&mut vm, &image);
     let out = run_loaded(&mut vm, quantum);
     if std::env::var_os("ALPHA_EMU_STATS").is_some() {
