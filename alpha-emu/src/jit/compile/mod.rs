@@ -27,7 +27,7 @@
 //! instruction. FP operates run inline with SSE when the result and its
 //! (absent) side effects are certain (T arithmetic on operands well inside
 //! the normal range, exact conversions, sign copies) and otherwise call the
-//! `fp` module through [`helpers`]; a call that would trap changes nothing
+//! `fp` module through [`super::helpers`]; a call that would trap changes nothing
 //! and leaves for the interpreter too. Compiled code itself never traps.
 
 mod fp;
