@@ -29,7 +29,7 @@ fn main() {
         args.iter().map(String::as_str).collect()
     };
     println!(
-        "{:<12} {:>8} {:>8} {:>8}   (ns per round, min of 9 runs)",
+        "{:<12} {:>8} {:>8} {:>8}   (ns per round, min of 41 runs)",
         "policy", 10, 1000, 10000
     );
     for name in names {
@@ -45,9 +45,9 @@ fn main() {
                 policy.enqueue(StrandId(i), &params[i as usize], 0);
             }
             let mut now = 0u64;
-            let rounds = 400_000u32;
+            let rounds = 50_000u32;
             let mut best = f64::MAX;
-            for _ in 0..9 {
+            for _ in 0..41 {
                 let t = Instant::now();
                 for _ in 0..rounds {
                     now += 1_000;

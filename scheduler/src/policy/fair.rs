@@ -339,11 +339,10 @@ impl GlobalScheduler for Fair {
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
         self.settle();
-        let (sum_w, sum_wv) = (u128::from(self.sum_w), self.sum_wv);
-        let slot = match self
-            .tree
-            .take_earliest_eligible(|v| u128::from(v) * sum_w <= sum_wv)
-        {
+        // v · Σw ≤ Σwv ⟺ v ≤ ⌊Σwv / Σw⌋ for integer v: one division here
+        // instead of a wide multiplication per entry looked at.
+        let vmax = self.avg_vruntime();
+        let slot = match self.tree.take_earliest_eligible(|v| v <= vmax) {
             Some(slot) => slot,
             None => {
                 let slot = self.tree.least_vruntime()?;
@@ -410,8 +409,9 @@ impl GlobalScheduler for Fair {
         if r.state != State::Running {
             return false;
         }
+        let vmax = self.avg_vruntime();
         self.tree
-            .earliest_eligible(|v| self.eligible(v))
+            .earliest_eligible(|v| v <= vmax)
             .is_some_and(|best| self.entities[best].deadline < r.deadline)
     }
 

@@ -4,7 +4,7 @@
 //! most V — is one walk from the root.
 //!
 //! A B+ tree over dense slots: leaves hold up to [`LEAF_CAP`] entries
-//! `(deadline, slot)` with their vruntimes, inner nodes up to [`INNER_CAP`]
+//! (deadline, slot, vruntime), inner nodes up to [`INNER_CAP`]
 //! children with, for each, a separating key and the least vruntime beneath
 //! it. Every leaf is at the same depth and every node but the root at least
 //! a quarter full, so the height is O(log n) — four levels at 10 000
@@ -17,66 +17,58 @@ const NIL: u32 = u32::MAX;
 
 /// Entries per leaf, at most.
 pub const LEAF_CAP: usize = 32;
-/// Entries per leaf (not the root), at least.
-const LEAF_MIN: usize = LEAF_CAP / 4;
 /// Children per inner node, at most.
 pub const INNER_CAP: usize = 16;
-/// Children per inner node (not the root), at least.
-const INNER_MIN: usize = INNER_CAP / 4;
 
-/// `(deadline, slot)` as one integer, ordered as the pair.
-#[inline]
-fn key(deadline: u64, slot: usize) -> u128 {
-    u128::from(deadline) << 32 | slot as u128
+#[derive(Debug, Clone)]
+struct Leaf<const L: usize> {
+    len: usize,
+    parent: u32,
+    /// Deadlines, ascending; equal ones in insertion order.
+    keys: [u64; L],
+    slots: [u32; L],
+    vruntime: [u64; L],
 }
 
-#[inline]
-fn slot_of(key: u128) -> usize {
-    key as u32 as usize
+impl<const L: usize> Leaf<L> {
+    const EMPTY: Self = Leaf {
+        len: 0,
+        parent: NIL,
+        keys: [0; L],
+        slots: [0; L],
+        vruntime: [0; L],
+    };
 }
 
 #[derive(Debug, Clone)]
-struct Leaf {
+struct Inner<const I: usize> {
     len: usize,
     parent: u32,
-    /// Ascending.
-    keys: [u128; LEAF_CAP],
-    vruntime: [u64; LEAF_CAP],
-}
-
-const EMPTY_LEAF: Leaf = Leaf {
-    len: 0,
-    parent: NIL,
-    keys: [0; LEAF_CAP],
-    vruntime: [0; LEAF_CAP],
-};
-
-#[derive(Debug, Clone)]
-struct Inner {
-    len: usize,
-    parent: u32,
-    child: [u32; INNER_CAP],
+    child: [u32; I],
     /// Least vruntime under each child.
-    min_v: [u64; INNER_CAP],
-    /// `sep[i]`, i ≥ 1: every key under child i is at least it and every key
-    /// under child i − 1 below it. `sep[0]` is unused.
-    sep: [u128; INNER_CAP],
+    min_v: [u64; I],
+    /// `sep[i]`, i ≥ 1: every deadline under child i is at least it and
+    /// every one under child i − 1 at most it. `sep[0]` is unused.
+    sep: [u64; I],
 }
 
-const EMPTY_INNER: Inner = Inner {
-    len: 0,
-    parent: NIL,
-    child: [NIL; INNER_CAP],
-    min_v: [u64::MAX; INNER_CAP],
-    sep: [0; INNER_CAP],
-};
+impl<const I: usize> Inner<I> {
+    const EMPTY: Self = Inner {
+        len: 0,
+        parent: NIL,
+        child: [NIL; I],
+        min_v: [u64::MAX; I],
+        sep: [0; I],
+    };
+}
 
-/// Entities by `(deadline, slot)`, with subtree-minimum vruntimes.
+/// Entities by deadline (equal deadlines in insertion order), with
+/// subtree-minimum vruntimes.
 #[derive(Debug, Clone)]
-pub struct DeadlineTree {
-    leaves: Vec<Leaf>,
+pub struct DeadlineTree<const L: usize = LEAF_CAP, const I: usize = INNER_CAP> {
+    leaves: Vec<Leaf<L>>,
     free_leaves: Vec<u32>,
-    inners: Vec<Inner>,
+    inners: Vec<Inner<I>>,
     free_inners: Vec<u32>,
     root: u32,
     /// Inner levels above the leaves (0: the root is a leaf).
@@ -86,10 +78,11 @@ pub struct DeadlineTree {
     leaf_of: Vec<u32>,
 }
 
-impl Default for DeadlineTree {
+impl<const L: usize, const I: usize> Default for DeadlineTree<L, I> {
     fn default() -> Self {
+        let () = Self::SIZES_OK;
         DeadlineTree {
-            leaves: vec![EMPTY_LEAF],
+            leaves: vec![Leaf::EMPTY],
             free_leaves: Vec::new(),
             inners: Vec::new(),
             free_inners: Vec::new(),
@@ -101,7 +94,7 @@ impl Default for DeadlineTree {
     }
 }
 
-impl Leaf {
+impl<const L: usize> Leaf<L> {
     fn min_v(&self) -> u64 {
         self.vruntime[..self.len]
             .iter()
@@ -111,7 +104,7 @@ impl Leaf {
     }
 }
 
-impl Inner {
+impl<const I: usize> Inner<I> {
     fn min_v(&self) -> u64 {
         self.min_v[..self.len]
             .iter()
@@ -120,9 +113,10 @@ impl Inner {
             .unwrap_or(u64::MAX)
     }
 
-    /// The child whose key range holds `key`.
+    /// The child a new `key` goes to: the last whose range can hold it, so
+    /// it lands after any equal keys.
     #[inline]
-    fn route(&self, key: u128) -> usize {
+    fn route(&self, key: u64) -> usize {
         self.sep[1..self.len]
             .iter()
             .take_while(|&&s| s <= key)
@@ -137,10 +131,22 @@ impl Inner {
     }
 }
 
-impl DeadlineTree {
+impl<const L: usize, const I: usize> DeadlineTree<L, I> {
+    /// Entries per leaf (not the root), at least.
+    const LEAF_MIN: usize = L / 4;
+    /// Children per inner node (not the root), at least.
+    const INNER_MIN: usize = I / 4;
+
+    /// Node sizes that keep every non-root inner node at two children or
+    /// more (each leaf then has a sibling to merge with or borrow from).
+    const SIZES_OK: () = assert!(
+        L >= 4 && I >= 8,
+        "leaves of 4+ entries, inner nodes of 8+ children"
+    );
+
     /// An empty tree.
-    pub fn new() -> DeadlineTree {
-        DeadlineTree::default()
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Number of entities in the tree.
@@ -158,7 +164,7 @@ impl DeadlineTree {
         if slot >= self.leaf_of.len() {
             self.leaf_of.resize(slot + 1, NIL);
         }
-        let k = key(deadline, slot);
+        let k = deadline;
         let mut node = self.root;
         for _ in 0..self.height {
             let inner = &mut self.inners[node as usize];
@@ -167,15 +173,17 @@ impl DeadlineTree {
             node = inner.child[i];
         }
         let leaf = &mut self.leaves[node as usize];
-        let at = leaf.keys[..leaf.len].partition_point(|&x| x < k);
+        let at = leaf.keys[..leaf.len].partition_point(|&x| x <= k);
         leaf.keys.copy_within(at..leaf.len, at + 1);
+        leaf.slots.copy_within(at..leaf.len, at + 1);
         leaf.vruntime.copy_within(at..leaf.len, at + 1);
         leaf.keys[at] = k;
+        leaf.slots[at] = slot as u32;
         leaf.vruntime[at] = vruntime;
         leaf.len += 1;
         self.leaf_of[slot] = node;
         self.len += 1;
-        if leaf.len == LEAF_CAP {
+        if leaf.len == L {
             self.split_leaf(node);
         }
     }
@@ -184,9 +192,9 @@ impl DeadlineTree {
     pub fn remove(&mut self, slot: usize) {
         let node = self.leaf_of[slot];
         let leaf = &self.leaves[node as usize];
-        let at = leaf.keys[..leaf.len]
+        let at = leaf.slots[..leaf.len]
             .iter()
-            .position(|&k| slot_of(k) == slot)
+            .position(|&s| s as usize == slot)
             .expect("the slot is in its leaf");
         self.remove_at(node, at);
     }
@@ -195,16 +203,16 @@ impl DeadlineTree {
     /// name, in the same walk.
     pub fn take_earliest_eligible(&mut self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
         let (leaf, at) = self.find_earliest_eligible(&eligible)?;
-        let slot = slot_of(self.leaves[leaf as usize].keys[at]);
+        let slot = self.leaves[leaf as usize].slots[at] as usize;
         self.remove_at(leaf, at);
         Some(slot)
     }
 
-    /// The slot with the earliest `(deadline, slot)` among those whose
-    /// vruntime satisfies `eligible`, if any.
+    /// The slot with the earliest deadline (the first inserted among equals)
+    /// among those whose vruntime satisfies `eligible`, if any.
     pub fn earliest_eligible(&self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
         self.find_earliest_eligible(&eligible)
-            .map(|(leaf, at)| slot_of(self.leaves[leaf as usize].keys[at]))
+            .map(|(leaf, at)| self.leaves[leaf as usize].slots[at] as usize)
     }
 
     /// The slot with the least vruntime (earliest deadline among equals).
@@ -228,7 +236,7 @@ impl DeadlineTree {
             .iter()
             .position(|&v| v == least)
             .expect("the least is in the leaf");
-        Some(slot_of(leaf.keys[at]))
+        Some(leaf.slots[at] as usize)
     }
 
     /// The least vruntime in the tree.
@@ -242,7 +250,7 @@ impl DeadlineTree {
         }
     }
 
-    /// Every slot in the tree, by `(deadline, slot)`.
+    /// Every slot in the tree, by deadline.
     pub fn in_order(&self) -> Vec<usize> {
         let mut out = Vec::with_capacity(self.len);
         self.collect(self.root, self.height, &mut out);
@@ -252,7 +260,7 @@ impl DeadlineTree {
     /// Empties the tree.
     pub fn clear(&mut self) {
         self.leaves.clear();
-        self.leaves.push(EMPTY_LEAF);
+        self.leaves.push(Leaf::EMPTY);
         self.free_leaves.clear();
         self.inners.clear();
         self.free_inners.clear();
@@ -264,7 +272,7 @@ impl DeadlineTree {
     fn collect(&self, node: u32, height: usize, out: &mut Vec<usize>) {
         if height == 0 {
             let leaf = &self.leaves[node as usize];
-            out.extend(leaf.keys[..leaf.len].iter().map(|&k| slot_of(k)));
+            out.extend(leaf.slots[..leaf.len].iter().map(|&s| s as usize));
         } else {
             let inner = &self.inners[node as usize];
             for &c in &inner.child[..inner.len] {
@@ -295,6 +303,7 @@ impl DeadlineTree {
         let leaf = &mut self.leaves[node as usize];
         let gone = leaf.vruntime[at];
         leaf.keys.copy_within(at + 1..leaf.len, at);
+        leaf.slots.copy_within(at + 1..leaf.len, at);
         leaf.vruntime.copy_within(at + 1..leaf.len, at);
         leaf.len -= 1;
         let len = leaf.len;
@@ -307,35 +316,48 @@ impl DeadlineTree {
                 let m = self.leaves[node as usize].min_v();
                 self.set_child_min(parent, i, m);
             }
-            if len < LEAF_MIN {
+            if len < Self::LEAF_MIN {
                 self.rebalance_leaf(node, parent, i);
             }
         }
     }
 
-    /// Sets the least vruntime under child `i` of `node` and carries the
-    /// change up while it changes an ancestor's minimum.
+    /// Raises the least vruntime under child `i` of `node` to `m` (after a
+    /// removal) and carries the change up while it changes an ancestor's
+    /// minimum.
     fn set_child_min(&mut self, mut node: u32, mut i: usize, mut m: u64) {
         loop {
             let inner = &mut self.inners[node as usize];
-            let before = inner.min_v();
-            inner.min_v[i] = m;
-            let after = inner.min_v();
+            let old = std::mem::replace(&mut inner.min_v[i], m);
             let parent = inner.parent;
-            if after == before || parent == NIL {
+            if m == old || parent == NIL {
                 return;
             }
-            i = self.inners[parent as usize].index_of(node);
+            let j = self.inners[parent as usize].index_of(node);
+            // `node`'s minimum as its parent knows it; it moves only if the
+            // raised child held it.
+            let before = self.inners[parent as usize].min_v[j];
+            if old > before {
+                return;
+            }
+            let after = self.inners[node as usize].min_v();
+            if after == before {
+                return;
+            }
             node = parent;
+            i = j;
             m = after;
         }
     }
 
     fn new_leaf(&mut self) -> u32 {
         match self.free_leaves.pop() {
-            Some(l) => l,
+            Some(l) => {
+                self.leaves[l as usize] = Leaf::EMPTY;
+                l
+            }
             None => {
-                self.leaves.push(EMPTY_LEAF);
+                self.leaves.push(Leaf::EMPTY);
                 u32::try_from(self.leaves.len() - 1).expect("fewer than 2^32 leaves")
             }
         }
@@ -343,9 +365,12 @@ impl DeadlineTree {
 
     fn new_inner(&mut self) -> u32 {
         match self.free_inners.pop() {
-            Some(n) => n,
+            Some(n) => {
+                self.inners[n as usize] = Inner::EMPTY;
+                n
+            }
             None => {
-                self.inners.push(EMPTY_INNER);
+                self.inners.push(Inner::EMPTY);
                 u32::try_from(self.inners.len() - 1).expect("fewer than 2^32 inner nodes")
             }
         }
@@ -354,15 +379,16 @@ impl DeadlineTree {
     /// Moves the upper half of a full leaf to a new right sibling.
     fn split_leaf(&mut self, a: u32) {
         let b = self.new_leaf();
-        let half = LEAF_CAP / 2;
+        let half = L / 2;
         let (la, lb) = two_mut(&mut self.leaves, a as usize, b as usize);
         lb.len = la.len - half;
         lb.keys[..lb.len].copy_from_slice(&la.keys[half..la.len]);
+        lb.slots[..lb.len].copy_from_slice(&la.slots[half..la.len]);
         lb.vruntime[..lb.len].copy_from_slice(&la.vruntime[half..la.len]);
         la.len = half;
         lb.parent = la.parent;
-        for &k in &lb.keys[..lb.len] {
-            self.leaf_of[slot_of(k)] = b;
+        for &s in &lb.slots[..lb.len] {
+            self.leaf_of[s as usize] = b;
         }
         let sep = self.leaves[b as usize].keys[0];
         let (min_a, min_b) = (
@@ -375,7 +401,7 @@ impl DeadlineTree {
     /// Moves the upper half of a full inner node to a new right sibling.
     fn split_inner(&mut self, a: u32, level: usize) {
         let b = self.new_inner();
-        let half = INNER_CAP / 2;
+        let half = I / 2;
         let (na, nb) = two_mut(&mut self.inners, a as usize, b as usize);
         nb.len = na.len - half;
         nb.child[..nb.len].copy_from_slice(&na.child[half..na.len]);
@@ -398,7 +424,7 @@ impl DeadlineTree {
 
     /// Hangs `b` (at `level`) right of its sibling `a` under their parent,
     /// growing a new root if `a` was the root.
-    fn attach_right(&mut self, a: u32, b: u32, sep: u128, min_a: u64, min_b: u64, level: usize) {
+    fn attach_right(&mut self, a: u32, b: u32, sep: u64, min_a: u64, min_b: u64, level: usize) {
         let parent = self.parent(a, level);
         if parent == NIL {
             let r = self.new_inner();
@@ -424,7 +450,7 @@ impl DeadlineTree {
         p.min_v[i + 1] = min_b;
         p.sep[i + 1] = sep;
         p.len += 1;
-        if p.len == INNER_CAP {
+        if p.len == I {
             self.split_inner(parent, level + 1);
         }
     }
@@ -445,22 +471,23 @@ impl DeadlineTree {
         }
     }
 
-    /// Child `i` of `parent`, the leaf `node`, fell below [`LEAF_MIN`]:
+    /// Child `i` of `parent`, the leaf `node`, fell below a quarter full:
     /// merge it with a sibling, or borrow an entry if the two would not fit.
     fn rebalance_leaf(&mut self, node: u32, parent: u32, i: usize) {
         let p = &self.inners[parent as usize];
         let (left_i, right_i) = if i > 0 { (i - 1, i) } else { (i, i + 1) };
         let (left, right) = (p.child[left_i], p.child[right_i]);
         let (l, r) = two_mut(&mut self.leaves, left as usize, right as usize);
-        if l.len + r.len < LEAF_CAP {
+        if l.len + r.len < L {
             // The left absorbs the right.
             l.keys[l.len..l.len + r.len].copy_from_slice(&r.keys[..r.len]);
+            l.slots[l.len..l.len + r.len].copy_from_slice(&r.slots[..r.len]);
             l.vruntime[l.len..l.len + r.len].copy_from_slice(&r.vruntime[..r.len]);
             let moved = l.len..l.len + r.len;
             l.len += r.len;
             r.len = 0;
-            for &k in &self.leaves[left as usize].keys[moved] {
-                self.leaf_of[slot_of(k)] = left;
+            for &s in &self.leaves[left as usize].slots[moved] {
+                self.leaf_of[s as usize] = left;
             }
             self.free_leaves.push(right);
             let m = self.leaves[left as usize].min_v();
@@ -471,20 +498,24 @@ impl DeadlineTree {
         if node == right {
             let last = l.len - 1;
             r.keys.copy_within(0..r.len, 1);
+            r.slots.copy_within(0..r.len, 1);
             r.vruntime.copy_within(0..r.len, 1);
             r.keys[0] = l.keys[last];
+            r.slots[0] = l.slots[last];
             r.vruntime[0] = l.vruntime[last];
             r.len += 1;
             l.len -= 1;
-            self.leaf_of[slot_of(r.keys[0])] = right;
+            self.leaf_of[r.slots[0] as usize] = right;
         } else {
             l.keys[l.len] = r.keys[0];
+            l.slots[l.len] = r.slots[0];
             l.vruntime[l.len] = r.vruntime[0];
             l.len += 1;
             r.keys.copy_within(1..r.len, 0);
+            r.slots.copy_within(1..r.len, 0);
             r.vruntime.copy_within(1..r.len, 0);
             r.len -= 1;
-            self.leaf_of[slot_of(l.keys[l.len - 1])] = left;
+            self.leaf_of[l.slots[l.len - 1] as usize] = left;
         }
         let sep = self.leaves[right as usize].keys[0];
         let (min_l, min_r) = (
@@ -518,12 +549,12 @@ impl DeadlineTree {
                 self.set_parent(only, self.height, NIL);
                 self.root = only;
             }
-        } else if len < INNER_MIN {
+        } else if len < Self::INNER_MIN {
             self.rebalance_inner(node, parent);
         }
     }
 
-    /// The inner node `node` fell below [`INNER_MIN`] children: merge it
+    /// The inner node `node` fell below a quarter full: merge it
     /// with a sibling, or borrow a child if the two would not fit.
     fn rebalance_inner(&mut self, node: u32, parent: u32) {
         let level = self.level_of(node);
@@ -533,7 +564,7 @@ impl DeadlineTree {
         let (left, right) = (p.child[left_i], p.child[right_i]);
         let between = p.sep[right_i];
         let (l, r) = two_mut(&mut self.inners, left as usize, right as usize);
-        if l.len + r.len < INNER_CAP {
+        if l.len + r.len < I {
             let at = l.len;
             l.child[at..at + r.len].copy_from_slice(&r.child[..r.len]);
             l.min_v[at..at + r.len].copy_from_slice(&r.min_v[..r.len]);
@@ -604,32 +635,32 @@ impl DeadlineTree {
     /// Checks every structural invariant (tests).
     #[cfg(test)]
     pub(crate) fn check(&self) {
-        fn walk(
-            t: &DeadlineTree,
+        fn walk<const L: usize, const I: usize>(
+            t: &DeadlineTree<L, I>,
             node: u32,
             height: usize,
             parent: u32,
-            lo: Option<u128>,
-            hi: Option<u128>,
-            out: &mut Vec<u128>,
+            lo: Option<u64>,
+            hi: Option<u64>,
+            out: &mut Vec<(u64, u32)>,
         ) -> u64 {
-            let in_range = |k: u128| lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k < hi);
+            let in_range = |k: u64| lo.is_none_or(|lo| k >= lo) && hi.is_none_or(|hi| k <= hi);
             if height == 0 {
                 let leaf = &t.leaves[node as usize];
                 assert_eq!(leaf.parent, parent);
-                assert!(parent == NIL || leaf.len >= LEAF_MIN, "leaf underfull");
-                assert!(leaf.len < LEAF_CAP);
-                for &k in &leaf.keys[..leaf.len] {
-                    assert!(in_range(k));
-                    assert_eq!(t.leaf_of[slot_of(k)], node);
+                assert!(parent == NIL || leaf.len >= L / 4, "leaf underfull");
+                assert!(leaf.len < L);
+                for j in 0..leaf.len {
+                    assert!(in_range(leaf.keys[j]));
+                    assert_eq!(t.leaf_of[leaf.slots[j] as usize], node);
+                    out.push((leaf.keys[j], leaf.slots[j]));
                 }
-                out.extend_from_slice(&leaf.keys[..leaf.len]);
                 return leaf.min_v();
             }
             let inner = &t.inners[node as usize];
             assert_eq!(inner.parent, parent);
-            assert!(inner.len >= if parent == NIL { 2 } else { INNER_MIN });
-            assert!(inner.len < INNER_CAP);
+            assert!(inner.len >= if parent == NIL { 2 } else { I / 4 });
+            assert!(inner.len < I);
             let mut min = u64::MAX;
             for i in 0..inner.len {
                 let clo = if i == 0 { lo } else { Some(inner.sep[i]) };
@@ -647,7 +678,11 @@ impl DeadlineTree {
         let mut keys = Vec::new();
         walk(self, self.root, self.height, NIL, None, None, &mut keys);
         assert_eq!(keys.len(), self.len);
-        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert!(keys.windows(2).all(|w| w[0].0 <= w[1].0));
+        let mut slots: Vec<u32> = keys.iter().map(|k| k.1).collect();
+        slots.sort_unstable();
+        slots.dedup();
+        assert_eq!(slots.len(), self.len, "a slot is in the tree twice");
     }
 }
 
@@ -667,9 +702,10 @@ fn two_mut<T>(v: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
 mod tests {
     use super::*;
 
-    fn churn(slots: usize, steps: usize, seed: u64) {
-        let mut t = DeadlineTree::new();
-        let mut model: std::collections::BTreeMap<usize, (u64, u64)> = Default::default();
+    fn churn<const L: usize, const I: usize>(slots: usize, steps: usize, seed: u64) {
+        let mut t = DeadlineTree::<L, I>::new();
+        // slot -> (deadline, vruntime, insertion number)
+        let mut model: std::collections::BTreeMap<usize, (u64, u64, u64)> = Default::default();
         let mut x: u64 = seed;
         for step in 0..steps {
             x = x
@@ -683,9 +719,10 @@ mod tests {
                 t.remove(slot);
             } else if !model.contains_key(&slot) && (grow || x >> 62 == 0) {
                 let v = (x >> 8) % 1000;
-                let d = v + (x >> 30) % 500;
+                // Few distinct deadlines: plenty of ties across leaves.
+                let d = v / 8 + (x >> 30) % 60;
                 t.insert(slot, d, v);
-                model.insert(slot, (d, v));
+                model.insert(slot, (d, v, step as u64));
             }
             if step % 101 == 0 {
                 t.check();
@@ -693,8 +730,8 @@ mod tests {
             let threshold = (x >> 50) % 1100;
             let want = model
                 .iter()
-                .filter(|(_, &(_, v))| v <= threshold)
-                .min_by_key(|(&s, &(d, _))| (d, s))
+                .filter(|(_, &(_, v, _))| v <= threshold)
+                .min_by_key(|(_, &(d, _, seq))| (d, seq))
                 .map(|(&s, _)| s);
             assert_eq!(t.earliest_eligible(|v| v <= threshold), want);
             if step % 7 == 0 {
@@ -703,17 +740,20 @@ mod tests {
                     model.remove(&s);
                 }
             }
-            let least = model.values().map(|&(_, v)| v).min();
+            let least = model.values().map(|&(_, v, _)| v).min();
             assert_eq!(t.least_vruntime().map(|s| model[&s].1), least);
             assert_eq!(t.min_vruntime(), least);
             assert_eq!(t.len(), model.len());
         }
         t.check();
-        let mut by_deadline: Vec<_> = model.iter().map(|(&s, &(d, _))| (d, s)).collect();
+        let mut by_deadline: Vec<_> = model.iter().map(|(&s, &(d, _, seq))| (d, seq, s)).collect();
         by_deadline.sort_unstable();
         assert_eq!(
             t.in_order(),
-            by_deadline.into_iter().map(|(_, s)| s).collect::<Vec<_>>()
+            by_deadline
+                .into_iter()
+                .map(|(_, _, s)| s)
+                .collect::<Vec<_>>()
         );
         t.clear();
         assert!(t.is_empty() && t.earliest_eligible(|_| true).is_none());
@@ -722,18 +762,26 @@ mod tests {
 
     #[test]
     fn queries_match_brute_force_small() {
-        churn(40, 20_000, 99);
+        churn::<LEAF_CAP, INNER_CAP>(40, 20_000, 99);
+    }
+
+    #[test]
+    fn queries_match_brute_force_narrow_nodes() {
+        // Tiny nodes: splits, merges, borrows and root changes all the time.
+        churn::<4, 8>(300, 30_000, 5);
+        churn::<8, 8>(1_000, 30_000, 6);
+        churn::<16, 8>(1_000, 30_000, 8);
     }
 
     #[test]
     fn queries_match_brute_force_deep() {
         // Enough entities for four levels, and phases that empty it again.
-        churn(5_000, 60_000, 7);
+        churn::<LEAF_CAP, INNER_CAP>(5_000, 60_000, 7);
     }
 
     #[test]
     fn stays_shallow() {
-        let mut t = DeadlineTree::new();
+        let mut t = DeadlineTree::<LEAF_CAP, INNER_CAP>::new();
         for s in 0..10_000 {
             t.insert(s, (s as u64 * 7919) % 10_007, s as u64);
         }
