@@ -24,19 +24,27 @@ pub const INNER_CAP: usize = 16;
 struct Leaf<const L: usize> {
     len: usize,
     parent: u32,
-    /// Deadlines, ascending; equal ones in insertion order.
-    keys: [u64; L],
-    slots: [u32; L],
-    vruntime: [u64; L],
+    /// By deadline; equal deadlines in insertion order.
+    entries: [Entry; L],
+}
+
+/// One entity in a leaf (an array of these, so a shift is one move).
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    deadline: u64,
+    vruntime: u64,
+    slot: u32,
 }
 
 impl<const L: usize> Leaf<L> {
     const EMPTY: Self = Leaf {
         len: 0,
         parent: NIL,
-        keys: [0; L],
-        slots: [0; L],
-        vruntime: [0; L],
+        entries: [Entry {
+            deadline: 0,
+            vruntime: 0,
+            slot: 0,
+        }; L],
     };
 }
 
@@ -96,9 +104,9 @@ impl<const L: usize, const I: usize> Default for DeadlineTree<L, I> {
 
 impl<const L: usize> Leaf<L> {
     fn min_v(&self) -> u64 {
-        self.vruntime[..self.len]
+        self.entries[..self.len]
             .iter()
-            .copied()
+            .map(|e| e.vruntime)
             .min()
             .unwrap_or(u64::MAX)
     }
@@ -173,13 +181,13 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
             node = inner.child[i];
         }
         let leaf = &mut self.leaves[node as usize];
-        let at = leaf.keys[..leaf.len].partition_point(|&x| x <= k);
-        leaf.keys.copy_within(at..leaf.len, at + 1);
-        leaf.slots.copy_within(at..leaf.len, at + 1);
-        leaf.vruntime.copy_within(at..leaf.len, at + 1);
-        leaf.keys[at] = k;
-        leaf.slots[at] = slot as u32;
-        leaf.vruntime[at] = vruntime;
+        let at = leaf.entries[..leaf.len].partition_point(|e| e.deadline <= k);
+        leaf.entries.copy_within(at..leaf.len, at + 1);
+        leaf.entries[at] = Entry {
+            deadline,
+            vruntime,
+            slot: slot as u32,
+        };
         leaf.len += 1;
         self.leaf_of[slot] = node;
         self.len += 1;
@@ -192,9 +200,9 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
     pub fn remove(&mut self, slot: usize) {
         let node = self.leaf_of[slot];
         let leaf = &self.leaves[node as usize];
-        let at = leaf.slots[..leaf.len]
+        let at = leaf.entries[..leaf.len]
             .iter()
-            .position(|&s| s as usize == slot)
+            .position(|e| e.slot as usize == slot)
             .expect("the slot is in its leaf");
         self.remove_at(node, at);
     }
@@ -203,7 +211,7 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
     /// name, in the same walk.
     pub fn take_earliest_eligible(&mut self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
         let (leaf, at) = self.find_earliest_eligible(&eligible)?;
-        let slot = self.leaves[leaf as usize].slots[at] as usize;
+        let slot = self.leaves[leaf as usize].entries[at].slot as usize;
         self.remove_at(leaf, at);
         Some(slot)
     }
@@ -212,7 +220,7 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
     /// among those whose vruntime satisfies `eligible`, if any.
     pub fn earliest_eligible(&self, eligible: impl Fn(u64) -> bool) -> Option<usize> {
         self.find_earliest_eligible(&eligible)
-            .map(|(leaf, at)| self.leaves[leaf as usize].slots[at] as usize)
+            .map(|(leaf, at)| self.leaves[leaf as usize].entries[at].slot as usize)
     }
 
     /// The slot with the least vruntime (earliest deadline among equals).
@@ -232,11 +240,11 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
         }
         let leaf = &self.leaves[node as usize];
         let least = leaf.min_v();
-        let at = leaf.vruntime[..leaf.len]
+        let at = leaf.entries[..leaf.len]
             .iter()
-            .position(|&v| v == least)
+            .position(|e| e.vruntime == least)
             .expect("the least is in the leaf");
-        Some(leaf.slots[at] as usize)
+        Some(leaf.entries[at].slot as usize)
     }
 
     /// The least vruntime in the tree.
@@ -272,7 +280,7 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
     fn collect(&self, node: u32, height: usize, out: &mut Vec<usize>) {
         if height == 0 {
             let leaf = &self.leaves[node as usize];
-            out.extend(leaf.slots[..leaf.len].iter().map(|&s| s as usize));
+            out.extend(leaf.entries[..leaf.len].iter().map(|e| e.slot as usize));
         } else {
             let inner = &self.inners[node as usize];
             for &c in &inner.child[..inner.len] {
@@ -293,18 +301,16 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
             node = inner.child[i];
         }
         let leaf = &self.leaves[node as usize];
-        let at = leaf.vruntime[..leaf.len]
+        let at = leaf.entries[..leaf.len]
             .iter()
-            .position(|&v| eligible(v))?;
+            .position(|e| eligible(e.vruntime))?;
         Some((node, at))
     }
 
     fn remove_at(&mut self, node: u32, at: usize) {
         let leaf = &mut self.leaves[node as usize];
-        let gone = leaf.vruntime[at];
-        leaf.keys.copy_within(at + 1..leaf.len, at);
-        leaf.slots.copy_within(at + 1..leaf.len, at);
-        leaf.vruntime.copy_within(at + 1..leaf.len, at);
+        let gone = leaf.entries[at].vruntime;
+        leaf.entries.copy_within(at + 1..leaf.len, at);
         leaf.len -= 1;
         let len = leaf.len;
         self.len -= 1;
@@ -382,15 +388,13 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
         let half = L / 2;
         let (la, lb) = two_mut(&mut self.leaves, a as usize, b as usize);
         lb.len = la.len - half;
-        lb.keys[..lb.len].copy_from_slice(&la.keys[half..la.len]);
-        lb.slots[..lb.len].copy_from_slice(&la.slots[half..la.len]);
-        lb.vruntime[..lb.len].copy_from_slice(&la.vruntime[half..la.len]);
+        lb.entries[..lb.len].copy_from_slice(&la.entries[half..la.len]);
         la.len = half;
         lb.parent = la.parent;
-        for &s in &lb.slots[..lb.len] {
-            self.leaf_of[s as usize] = b;
+        for e in &lb.entries[..lb.len] {
+            self.leaf_of[e.slot as usize] = b;
         }
-        let sep = self.leaves[b as usize].keys[0];
+        let sep = self.leaves[b as usize].entries[0].deadline;
         let (min_a, min_b) = (
             self.leaves[a as usize].min_v(),
             self.leaves[b as usize].min_v(),
@@ -480,14 +484,12 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
         let (l, r) = two_mut(&mut self.leaves, left as usize, right as usize);
         if l.len + r.len < L {
             // The left absorbs the right.
-            l.keys[l.len..l.len + r.len].copy_from_slice(&r.keys[..r.len]);
-            l.slots[l.len..l.len + r.len].copy_from_slice(&r.slots[..r.len]);
-            l.vruntime[l.len..l.len + r.len].copy_from_slice(&r.vruntime[..r.len]);
+            l.entries[l.len..l.len + r.len].copy_from_slice(&r.entries[..r.len]);
             let moved = l.len..l.len + r.len;
             l.len += r.len;
             r.len = 0;
-            for &s in &self.leaves[left as usize].slots[moved] {
-                self.leaf_of[s as usize] = left;
+            for e in &self.leaves[left as usize].entries[moved] {
+                self.leaf_of[e.slot as usize] = left;
             }
             self.free_leaves.push(right);
             let m = self.leaves[left as usize].min_v();
@@ -497,27 +499,19 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
         // Borrow one entry across the boundary, towards `node`.
         if node == right {
             let last = l.len - 1;
-            r.keys.copy_within(0..r.len, 1);
-            r.slots.copy_within(0..r.len, 1);
-            r.vruntime.copy_within(0..r.len, 1);
-            r.keys[0] = l.keys[last];
-            r.slots[0] = l.slots[last];
-            r.vruntime[0] = l.vruntime[last];
+            r.entries.copy_within(0..r.len, 1);
+            r.entries[0] = l.entries[last];
             r.len += 1;
             l.len -= 1;
-            self.leaf_of[r.slots[0] as usize] = right;
+            self.leaf_of[r.entries[0].slot as usize] = right;
         } else {
-            l.keys[l.len] = r.keys[0];
-            l.slots[l.len] = r.slots[0];
-            l.vruntime[l.len] = r.vruntime[0];
+            l.entries[l.len] = r.entries[0];
             l.len += 1;
-            r.keys.copy_within(1..r.len, 0);
-            r.slots.copy_within(1..r.len, 0);
-            r.vruntime.copy_within(1..r.len, 0);
+            r.entries.copy_within(1..r.len, 0);
             r.len -= 1;
-            self.leaf_of[l.slots[l.len - 1] as usize] = left;
+            self.leaf_of[l.entries[l.len - 1].slot as usize] = left;
         }
-        let sep = self.leaves[right as usize].keys[0];
+        let sep = self.leaves[right as usize].entries[0].deadline;
         let (min_l, min_r) = (
             self.leaves[left as usize].min_v(),
             self.leaves[right as usize].min_v(),
@@ -650,10 +644,10 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
                 assert_eq!(leaf.parent, parent);
                 assert!(parent == NIL || leaf.len >= L / 4, "leaf underfull");
                 assert!(leaf.len < L);
-                for j in 0..leaf.len {
-                    assert!(in_range(leaf.keys[j]));
-                    assert_eq!(t.leaf_of[leaf.slots[j] as usize], node);
-                    out.push((leaf.keys[j], leaf.slots[j]));
+                for e in &leaf.entries[..leaf.len] {
+                    assert!(in_range(e.deadline));
+                    assert_eq!(t.leaf_of[e.slot as usize], node);
+                    out.push((e.deadline, e.slot));
                 }
                 return leaf.min_v();
             }
