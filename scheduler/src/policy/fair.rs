@@ -173,7 +173,11 @@ impl Fair {
         if self.sum_w == 0 {
             self.idle_v
         } else {
-            (self.sum_wv / u128::from(self.sum_w)) as u64
+            match u64::try_from(self.sum_wv) {
+                // The usual case (Σwv < 2^64): one 64-bit division.
+                Ok(sum_wv) => sum_wv / self.sum_w,
+                Err(_) => (self.sum_wv / u128::from(self.sum_w)) as u64,
+            }
         }
     }
 
