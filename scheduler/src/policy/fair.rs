@@ -170,14 +170,11 @@ impl Fair {
     /// `V`, the weighted average vruntime of the competing set (rounded
     /// down), or where the next strand would land if it is empty.
     pub fn avg_vruntime(&self) -> u64 {
-        if self.sum_w == 0 {
-            self.idle_v
-        } else {
-            match u64::try_from(self.sum_wv) {
-                // The usual case (Σwv < 2^64): one 64-bit division.
-                Ok(sum_wv) => sum_wv / self.sum_w,
-                Err(_) => (self.sum_wv / u128::from(self.sum_w)) as u64,
-            }
+        match (u64::try_from(self.sum_wv), self.sum_w) {
+            (_, 0) => self.idle_v,
+            // The usual case (Σwv < 2^64): one 64-bit division.
+            (Ok(sum_wv), sum_w) => sum_wv / sum_w,
+            (Err(_), sum_w) => (self.sum_wv / u128::from(sum_w)) as u64,
         }
     }
 
