@@ -5,9 +5,10 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use spin_kernel::machine::new_guest_ram;
 use spin_kernel::strand::Reservation;
-use spin_kernel::{SchedParams, StrandId};
-use spin_scheduler::{policy_by_name, PolicyParams, POLICY_NAMES};
+use spin_kernel::{Kernel, KernelConfig, MoundId, SchedParams, StrandId};
+use spin_scheduler::{policy_by_name, PolicyParams, Scheduler, SchedulerConfig, POLICY_NAMES};
 
 fn params_for(i: u32) -> SchedParams {
     SchedParams {
@@ -21,8 +22,58 @@ fn params_for(i: u32) -> SchedParams {
     }
 }
 
+/// Min of 15 swaps rr-priority -> `to` of a runtime with 10 000 runnable strands, µs.
+fn swap_cost(to: &str) -> f64 {
+    let ram = new_guest_ram(1 << 20).expect("1 MiB of guest RAM");
+    let (kernel, authority) = Kernel::boot(ram, KernelConfig::default());
+    let mut best = f64::MAX;
+    for _ in 0..15 {
+        let mut s =
+            Scheduler::new(kernel.id(), SchedulerConfig::default()).expect("default config");
+        for i in 0..10_000u32 {
+            s.add_strand(StrandId(i), "bench", MoundId(1), params_for(i))
+                .expect("fresh id");
+            s.unblock(StrandId(i), 0).expect("known strand");
+        }
+        let t = Instant::now();
+        s.swap(&authority.swap_scheduler, to, "bench", "measure", 1)
+            .expect("our own cap");
+        best = best.min(t.elapsed().as_nanos() as f64 / 1e3);
+        drop(black_box(s));
+    }
+    best
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("fill") {
+        // Enqueueing 10 000 new strands into an empty policy (a swap's share).
+        for name in POLICY_NAMES {
+            let params: Vec<SchedParams> = (0..10_000).map(params_for).collect();
+            let mut best = f64::MAX;
+            for _ in 0..15 {
+                let mut policy =
+                    policy_by_name(name, &PolicyParams::default()).expect("known policy");
+                let t = Instant::now();
+                for (i, p) in params.iter().enumerate() {
+                    policy.enqueue(StrandId(i as u32), p, 1);
+                }
+                best = best.min(t.elapsed().as_nanos() as f64 / 1e3);
+                drop(black_box(policy));
+            }
+            println!("fill {name:<12} {best:>8.1} µs (min of 15)");
+        }
+        return;
+    }
+    if args.first().map(String::as_str) == Some("swap") {
+        for to in ["stride", "fair", "edf", "lottery"] {
+            println!(
+                "swap rr-priority -> {to:<8} {:>8.1} µs (min of 15)",
+                swap_cost(to)
+            );
+        }
+        return;
+    }
     let names: Vec<&str> = if args.is_empty() {
         POLICY_NAMES.to_vec()
     } else {

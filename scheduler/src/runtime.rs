@@ -40,7 +40,7 @@ use spin_kernel::{
 
 use crate::accounting::Account;
 use crate::group::{LocalScheduler, GROUP_ID_BASE};
-use crate::ids::IdMap;
+use crate::ids::{IdMap, IdSet};
 use crate::policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY};
 use crate::telemetry::SwapRecord;
 use crate::watchdog::{Watchdog, WatchdogFiring, DEFAULT_STALL_BOUND};
@@ -658,27 +658,30 @@ impl Scheduler {
         now: Nanos,
     ) {
         let drained = self.policy.drain();
-        // The watchdog knows exactly which entities are runnable: take the old
+        // The runtime knows exactly which entities are runnable: take the old
         // policy's order for those, then any it lost, oldest first; drop
         // anything it returned twice or invented.
-        let mut moved: IdMap<()> = IdMap::default();
-        moved.reserve(self.watchdog.len());
+        let mut moved = IdSet::new();
         let mut order = Vec::with_capacity(self.watchdog.len());
         for id in drained {
-            if self.watchdog.since(id).is_some() && moved.insert(id, ()).is_none() {
-                order.push(id);
-            }
-        }
-        if order.len() != self.watchdog.len() {
-            for (_, id) in self.watchdog.waiting() {
-                if moved.insert(id, ()).is_none() {
-                    order.push(id);
+            if let Some(params) = self.queued_entity_params(id) {
+                if moved.insert(id) {
+                    order.push((id, params));
                 }
             }
         }
-        for &id in &order {
-            let params = self.entity_params(id);
-            new.enqueue(id, &params, now);
+        if order.len() != self.watchdog.len() {
+            let lost: Vec<StrandId> = self.watchdog.waiting().map(|(_, id)| id).collect();
+            for id in lost {
+                if let Some(params) = self.queued_entity_params(id) {
+                    if moved.insert(id) {
+                        order.push((id, params));
+                    }
+                }
+            }
+        }
+        for (id, params) in &order {
+            new.enqueue(*id, params, now);
         }
         let record = SwapRecord {
             at: now,
@@ -725,15 +728,19 @@ impl Scheduler {
         }
     }
 
-    fn entity_params(&self, entity: StrandId) -> SchedParams {
+    /// The parameters of `entity` if it belongs in the global policy's
+    /// runnable set: a runnable strand scheduled globally, or a queued group.
+    fn queued_entity_params(&self, entity: StrandId) -> Option<SchedParams> {
         if entity.0 >= GROUP_ID_BASE {
             self.groups
                 .get((entity.0 - GROUP_ID_BASE) as usize)
-                .map_or_else(SchedParams::default, |g| g.params)
+                .filter(|g| g.state == GroupState::Queued)
+                .map(|g| g.params)
         } else {
             self.strands
                 .get(&entity)
-                .map_or_else(SchedParams::default, |e| e.params)
+                .filter(|e| e.state == StrandState::Runnable && e.group.is_none())
+                .map(|e| e.params)
         }
     }
 
