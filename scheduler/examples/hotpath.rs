@@ -66,7 +66,7 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) == Some("swap") {
-        for to in ["stride", "fair", "edf", "lottery"] {
+        for to in ["fair", "stride", "edf", "lottery", "stride"] {
             println!(
                 "swap rr-priority -> {to:<8} {:>8.1} µs (min of 15)",
                 swap_cost(to)

@@ -1,12 +1,15 @@
-//! Run queues with O(log n) (heap) or O(1) (FIFO) enqueue, pick and removal.
+//! FIFO run queues with O(1) enqueue, pick and removal.
 //!
-//! Both use lazy deletion: removing a strand forgets its stamp in an id map,
-//! and the stale entry is skipped when it reaches the front. Ties are broken by
-//! a stamp that increases with every insertion, so equal keys run in FIFO
-//! order and every decision is a function of the call sequence alone.
+//! * [`LazyFifo`]: strands by id (a mound's local round-robin).
+//! * [`SlotFifo`]: dense slots (see [`crate::slots`]), for the global
+//!   policies' hot path: no hashing.
+//!
+//! Both delete lazily: removing an entry forgets its stamp, and the stale
+//! entry is dropped when it reaches the front (so the front is always live).
+//! Stamps increase with every insertion, so every decision is a function of
+//! the call sequence alone.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use spin_kernel::StrandId;
 
@@ -14,117 +17,6 @@ use crate::ids::IdMap;
 
 /// Stale entries tolerated before a queue is compacted, beyond twice the live count.
 const COMPACT_SLACK: usize = 64;
-
-/// A min-heap of strands by key `K`, with removal by id.
-#[derive(Debug, Clone)]
-pub struct LazyHeap<K: Ord + Copy> {
-    heap: BinaryHeap<Reverse<(K, u64, StrandId)>>,
-    live: IdMap<(K, u64)>,
-    next_stamp: u64,
-}
-
-impl<K: Ord + Copy> Default for LazyHeap<K> {
-    fn default() -> Self {
-        LazyHeap {
-            heap: BinaryHeap::new(),
-            live: IdMap::default(),
-            next_stamp: 0,
-        }
-    }
-}
-
-impl<K: Ord + Copy> LazyHeap<K> {
-    /// An empty heap.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Inserts `id` with `key`, replacing its previous key if it was queued.
-    pub fn push(&mut self, id: StrandId, key: K) {
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
-        self.live.insert(id, (key, stamp));
-        self.heap.push(Reverse((key, stamp, id)));
-        // A re-keyed strand's old entry may have been the top.
-        self.clean_top();
-        self.maybe_compact();
-    }
-
-    /// Removes `id`; returns its key if it was queued.
-    pub fn remove(&mut self, id: StrandId) -> Option<K> {
-        let (key, _) = self.live.remove(&id)?;
-        self.clean_top();
-        self.maybe_compact();
-        Some(key)
-    }
-
-    /// Removes and returns the strand with the smallest key (FIFO among equals).
-    pub fn pop(&mut self) -> Option<(StrandId, K)> {
-        let Reverse((key, _, id)) = self.heap.pop()?;
-        // clean_top keeps the top live, so this entry is.
-        self.live.remove(&id);
-        self.clean_top();
-        Some((id, key))
-    }
-
-    /// The strand with the smallest key, without removing it.
-    pub fn peek(&self) -> Option<(StrandId, K)> {
-        self.heap.peek().map(|Reverse((k, _, id))| (*id, *k))
-    }
-
-    /// The key of `id`, if queued.
-    pub fn get(&self, id: StrandId) -> Option<K> {
-        self.live.get(&id).map(|(k, _)| *k)
-    }
-
-    /// Whether `id` is queued.
-    pub fn contains(&self, id: StrandId) -> bool {
-        self.live.contains_key(&id)
-    }
-
-    /// Number of queued strands.
-    pub fn len(&self) -> usize {
-        self.live.len()
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
-    }
-
-    /// Removes everything, smallest key first.
-    pub fn drain_sorted(&mut self) -> Vec<(StrandId, K)> {
-        let mut out = Vec::with_capacity(self.live.len());
-        while let Some(e) = self.pop() {
-            out.push(e);
-        }
-        self.heap.clear();
-        out
-    }
-
-    fn is_live(&self, key_stamp: u64, id: StrandId) -> bool {
-        matches!(self.live.get(&id), Some(&(_, s)) if s == key_stamp)
-    }
-
-    /// Keeps the invariant that the top of the heap, if any, is live.
-    fn clean_top(&mut self) {
-        while let Some(Reverse((_, stamp, id))) = self.heap.peek() {
-            if self.is_live(*stamp, *id) {
-                break;
-            }
-            self.heap.pop();
-        }
-    }
-
-    fn maybe_compact(&mut self) {
-        if self.heap.len() > 2 * self.live.len() + COMPACT_SLACK {
-            let live = &self.live;
-            self.heap.retain(
-                |Reverse((_, stamp, id))| matches!(live.get(id), Some(&(_, s)) if s == *stamp),
-            );
-        }
-    }
-}
 
 /// A FIFO of strands with O(1) removal by id.
 #[derive(Debug, Clone, Default)]
@@ -138,6 +30,12 @@ impl LazyFifo {
     /// An empty FIFO.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Makes room for `n` more strands.
+    pub fn reserve(&mut self, n: usize) {
+        self.queue.reserve(n);
+        self.live.reserve(n);
     }
 
     /// Appends `id` (moving it to the back if it was queued).
@@ -216,34 +114,146 @@ impl LazyFifo {
     }
 }
 
+/// `SlotFifo::live[slot]` when the slot is not queued.
+const ABSENT: u32 = 0;
+
+/// A FIFO of dense slots with O(1) removal.
+#[derive(Debug, Clone)]
+pub struct SlotFifo {
+    /// `(slot, stamp)`.
+    queue: VecDeque<(u32, u32)>,
+    /// The stamp of each slot's live entry, or [`ABSENT`].
+    live: Vec<u32>,
+    live_count: usize,
+    /// The next stamp (never [`ABSENT`]).
+    next_stamp: u32,
+}
+
+impl Default for SlotFifo {
+    fn default() -> Self {
+        SlotFifo {
+            queue: VecDeque::new(),
+            live: Vec::new(),
+            live_count: 0,
+            next_stamp: 1,
+        }
+    }
+}
+
+impl SlotFifo {
+    /// An empty FIFO.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes room for `n` more slots.
+    pub fn reserve(&mut self, n: usize) {
+        self.queue.reserve(n);
+        self.live.reserve(n);
+    }
+
+    /// Appends `slot` (moving it to the back if it was queued).
+    pub fn push_back(&mut self, slot: usize) {
+        if slot >= self.live.len() {
+            self.live.resize(slot + 1, ABSENT);
+        }
+        if self.next_stamp == u32::MAX {
+            self.renumber();
+        }
+        let stamp = self.next_stamp;
+        self.next_stamp += 1;
+        if std::mem::replace(&mut self.live[slot], stamp) == ABSENT {
+            self.live_count += 1;
+        }
+        self.queue.push_back((slot as u32, stamp));
+        // A requeued slot's old entry may have been the front.
+        self.clean_front();
+        self.maybe_compact();
+    }
+
+    /// Removes `slot`; returns whether it was queued.
+    pub fn remove(&mut self, slot: usize) -> bool {
+        match self.live.get_mut(slot) {
+            Some(stamp) if *stamp != ABSENT => {
+                *stamp = ABSENT;
+                self.live_count -= 1;
+                self.clean_front();
+                self.maybe_compact();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes and returns the front slot.
+    pub fn pop_front(&mut self) -> Option<usize> {
+        let (slot, _) = self.queue.pop_front()?;
+        // The front is always live.
+        self.live[slot as usize] = ABSENT;
+        self.live_count -= 1;
+        self.clean_front();
+        Some(slot as usize)
+    }
+
+    /// Number of queued slots.
+    pub fn len(&self) -> usize {
+        self.live_count
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.live_count == 0
+    }
+
+    /// Removes everything; returns the queued slots, front first.
+    pub fn drain(&mut self) -> Vec<usize> {
+        let live = &self.live;
+        let out = self
+            .queue
+            .drain(..)
+            .filter(|&(slot, stamp)| live[slot as usize] == stamp)
+            .map(|(slot, _)| slot as usize)
+            .collect();
+        self.live.fill(ABSENT);
+        self.live_count = 0;
+        out
+    }
+
+    fn clean_front(&mut self) {
+        while let Some(&(slot, stamp)) = self.queue.front() {
+            if self.live[slot as usize] == stamp {
+                break;
+            }
+            self.queue.pop_front();
+        }
+    }
+
+    fn maybe_compact(&mut self) {
+        if self.queue.len() > 2 * self.live_count + COMPACT_SLACK {
+            let live = &self.live;
+            self.queue
+                .retain(|&(slot, stamp)| live[slot as usize] == stamp);
+        }
+    }
+
+    /// Gives the live entries fresh stamps 1, 2, ... in queue order before
+    /// the counter would wrap.
+    fn renumber(&mut self) {
+        let live = &self.live;
+        self.queue
+            .retain(|&(slot, stamp)| live[slot as usize] == stamp);
+        self.next_stamp = 1;
+        for (slot, stamp) in &mut self.queue {
+            *stamp = self.next_stamp;
+            self.live[*slot as usize] = self.next_stamp;
+            self.next_stamp += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heap_orders_by_key_then_fifo() {
-        let mut h = LazyHeap::new();
-        h.push(StrandId(1), 5u64);
-        h.push(StrandId(2), 3);
-        h.push(StrandId(3), 5);
-        h.push(StrandId(4), 1);
-        assert_eq!(h.remove(StrandId(4)), Some(1));
-        assert_eq!(h.peek(), Some((StrandId(2), 3)));
-        h.push(StrandId(2), 9); // re-key
-        let order: Vec<_> = h.drain_sorted().into_iter().map(|(id, _)| id.0).collect();
-        assert_eq!(order, vec![1, 3, 2]);
-        assert!(h.is_empty());
-    }
-
-    #[test]
-    fn heap_compacts_under_churn() {
-        let mut h = LazyHeap::new();
-        for i in 0..10_000u32 {
-            h.push(StrandId(i % 10), u64::from(i));
-            h.remove(StrandId((i + 5) % 10));
-        }
-        assert!(h.heap.len() <= 2 * h.len() + COMPACT_SLACK + 1);
-    }
 
     #[test]
     fn fifo_remove_and_requeue() {
@@ -260,75 +270,31 @@ mod tests {
             vec![2, 3, 4, 1]
         );
     }
-}
 
-/// A min-heap of `(key, stamp, strand)` whose liveness the owner keeps in its
-/// own per-strand state: a strand's entry is live iff the owner still records
-/// that stamp for it. Saves the second id map on the hot path of policies that
-/// keep per-strand state anyway (stride, fair).
-#[derive(Debug, Clone)]
-pub struct StampHeap<K: Ord + Copy> {
-    heap: BinaryHeap<Reverse<(K, u64, StrandId)>>,
-    next_stamp: u64,
-}
-
-impl<K: Ord + Copy> Default for StampHeap<K> {
-    fn default() -> Self {
-        StampHeap {
-            heap: BinaryHeap::new(),
-            next_stamp: 0,
+    #[test]
+    fn slot_fifo_remove_requeue_and_renumber() {
+        let mut f = SlotFifo::new();
+        f.next_stamp = u32::MAX - 3;
+        for slot in 0..6 {
+            f.push_back(slot);
         }
-    }
-}
-
-impl<K: Ord + Copy> StampHeap<K> {
-    /// An empty heap.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Inserts `id` with `key`; returns the stamp the owner must record.
-    pub fn push(&mut self, id: StrandId, key: K) -> u64 {
-        let stamp = self.next_stamp;
-        self.next_stamp += 1;
-        self.heap.push(Reverse((key, stamp, id)));
-        stamp
+        assert!(f.remove(0));
+        assert!(!f.remove(0));
+        f.push_back(1); // to the back
+        assert_eq!(f.len(), 5);
+        assert_eq!(f.pop_front(), Some(2));
+        f.push_back(0);
+        assert_eq!(f.drain(), vec![3, 4, 5, 1, 0]);
+        assert!(f.is_empty() && f.pop_front().is_none());
     }
 
-    /// Pops the top entry, live or not: `(strand, key, stamp)`.
-    pub fn pop_raw(&mut self) -> Option<(StrandId, K, u64)> {
-        self.heap
-            .pop()
-            .map(|Reverse((k, stamp, id))| (id, k, stamp))
-    }
-
-    /// The top entry, live or not.
-    pub fn peek_raw(&self) -> Option<(StrandId, K, u64)> {
-        self.heap
-            .peek()
-            .map(|Reverse((k, stamp, id))| (*id, *k, *stamp))
-    }
-
-    /// Drops stale entries from the top, so `peek_raw` shows a live one.
-    pub fn clean_top(&mut self, live: impl Fn(StrandId, u64) -> bool) {
-        while let Some(Reverse((_, stamp, id))) = self.heap.peek() {
-            if live(*id, *stamp) {
-                break;
-            }
-            self.heap.pop();
+    #[test]
+    fn slot_fifo_compacts_under_churn() {
+        let mut f = SlotFifo::new();
+        for i in 0..10_000usize {
+            f.push_back(i % 10);
+            f.remove((i + 5) % 10);
         }
-    }
-
-    /// Drops every stale entry if they outnumber the `live_count` live ones.
-    pub fn maybe_compact(&mut self, live_count: usize, live: impl Fn(StrandId, u64) -> bool) {
-        if self.heap.len() > 2 * live_count + COMPACT_SLACK {
-            self.heap
-                .retain(|Reverse((_, stamp, id))| live(*id, *stamp));
-        }
-    }
-
-    /// Removes every entry.
-    pub fn clear(&mut self) {
-        self.heap.clear();
+        assert!(f.queue.len() <= 2 * f.len() + COMPACT_SLACK + 1);
     }
 }

@@ -7,8 +7,9 @@
 //! branches. `seq` counts pushes, so
 //! equal keys come out in push order. Removal is lazy: the heap remembers the
 //! `seq` of each slot's live entry, and an entry whose `seq` is no longer
-//! remembered is skipped when it reaches the top. Stale entries are swept
-//! when they outnumber the live ones.
+//! remembered is dropped when it reaches the top (the top is always live, so
+//! `peek` needs no `&mut`). Stale entries are swept when they outnumber the
+//! live ones.
 
 /// `live[slot]` when the slot has no entry.
 const ABSENT: u32 = 0;
@@ -77,6 +78,12 @@ impl SlotHeap {
         SlotHeap::default()
     }
 
+    /// Makes room for `n` more slots.
+    pub fn reserve(&mut self, n: usize) {
+        self.heap.reserve(n);
+        self.live.reserve(n);
+    }
+
     /// Queues `slot` with `key`, replacing its entry if it had one.
     pub fn push(&mut self, slot: usize, key: u64) {
         if slot >= self.live.len() {
@@ -87,11 +94,15 @@ impl SlotHeap {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        if std::mem::replace(&mut self.live[slot], seq) == ABSENT {
-            self.live_count += 1;
-        }
+        let requeued = std::mem::replace(&mut self.live[slot], seq) != ABSENT;
         self.heap.push(pack(key, seq, slot));
         self.sift_up(self.heap.len() - 1);
+        if requeued {
+            // Its old entry may have been the top.
+            self.clean_top();
+        } else {
+            self.live_count += 1;
+        }
         self.maybe_sweep();
     }
 
@@ -101,6 +112,7 @@ impl SlotHeap {
             Some(seq) if *seq != ABSENT => {
                 *seq = ABSENT;
                 self.live_count -= 1;
+                self.clean_top();
                 self.maybe_sweep();
                 true
             }
@@ -116,6 +128,7 @@ impl SlotHeap {
             if self.live[slot] == seq_of(e) {
                 self.live[slot] = ABSENT;
                 self.live_count -= 1;
+                self.clean_top();
                 self.maybe_sweep();
                 return Some((slot, key_of(e)));
             }
@@ -124,15 +137,23 @@ impl SlotHeap {
     }
 
     /// The slot with the smallest key and its key, without removing it.
-    /// Drops stale entries from the top on the way, hence `&mut`.
-    pub fn peek(&mut self) -> Option<(usize, u64)> {
+    pub fn peek(&self) -> Option<(usize, u64)> {
+        // The top is always live (see `clean_top`).
+        self.heap.first().map(|&e| (slot_of(e), key_of(e)))
+    }
+
+    /// Drops stale entries from the top, so the top, if any, is live.
+    fn clean_top(&mut self) {
+        if self.heap.len() == self.live_count {
+            // No stale entry anywhere (the usual case on a busy queue).
+            return;
+        }
         while let Some(&e) = self.heap.first() {
             if self.live[slot_of(e)] == seq_of(e) {
-                return Some((slot_of(e), key_of(e)));
+                break;
             }
             self.pop_raw();
         }
-        None
     }
 
     /// Whether `slot` is queued.
@@ -349,6 +370,11 @@ mod tests {
             }
             assert_eq!(h.len(), model.len());
             assert!(h.raw_len() <= 2 * h.len() + SWEEP_SLACK + 1);
+            let top = model
+                .iter()
+                .min_by_key(|(_, &v)| v)
+                .map(|(&s, &(k, _))| (s, k));
+            assert_eq!(h.peek(), top, "the top is the live minimum");
         }
         let mut want: Vec<_> = model.iter().map(|(&s, &v)| (v, s)).collect();
         want.sort_unstable();

@@ -13,8 +13,12 @@
 use spin_kernel::strand::Reservation;
 use spin_kernel::{GlobalScheduler, Nanos, Pick, SchedParams, StrandId};
 
-use crate::ids::IdMap;
-use crate::queue::{LazyFifo, LazyHeap};
+use crate::queue::SlotFifo;
+use crate::slot_heap::SlotHeap;
+use crate::slots::Slots;
+
+/// `job_of[slot]` for a strand without a job.
+const NO_JOB: u32 = u32::MAX;
 
 /// The current job of a periodic strand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,14 +49,22 @@ impl Job {
 }
 
 /// Earliest deadline first with hard reservations.
-#[derive(Debug)]
+///
+/// Strands have dense slots ([`Slots`]); the ready and throttled sets are
+/// [`SlotHeap`]s and best effort a [`SlotFifo`], so nothing on the hot path
+/// hashes. Jobs (periodic strands only) sit in a pool indexed per slot.
+#[derive(Debug, Default)]
 pub struct Edf {
-    jobs: IdMap<Job>,
+    slots: Slots,
+    /// Per slot: its job's index in `jobs`, or [`NO_JOB`].
+    job_of: Vec<u32>,
+    jobs: Vec<Job>,
+    free_jobs: Vec<u32>,
     /// Jobs with budget, by absolute deadline.
-    ready: LazyHeap<Nanos>,
+    ready: SlotHeap,
     /// Periodic strands out of budget, by next release.
-    throttled: LazyHeap<Nanos>,
-    best_effort: LazyFifo,
+    throttled: SlotHeap,
+    best_effort: SlotFifo,
     quantum: Nanos,
 }
 
@@ -61,40 +73,104 @@ impl Edf {
     /// uninterrupted run of a job.
     pub fn new(quantum: Nanos) -> Edf {
         Edf {
-            jobs: IdMap::default(),
-            ready: LazyHeap::new(),
-            throttled: LazyHeap::new(),
-            best_effort: LazyFifo::new(),
             quantum: quantum.max(1),
+            ..Edf::default()
         }
+    }
+
+    /// Makes room for `n` more strands (a capacity hint: which of them are
+    /// periodic is not known yet, so each queue gets room for all).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.job_of.reserve(n);
+        self.ready.reserve(n);
+        self.best_effort.reserve(n);
     }
 
     /// The current job of `strand`, if it is periodic.
     pub fn job(&self, strand: StrandId) -> Option<Job> {
-        self.jobs.get(&strand).copied()
+        self.slots.get(strand).and_then(|slot| self.job_at(slot))
+    }
+
+    fn job_at(&self, slot: usize) -> Option<Job> {
+        match self.job_of[slot] {
+            NO_JOB => None,
+            j => Some(self.jobs[j as usize]),
+        }
+    }
+
+    fn job_mut(&mut self, slot: usize) -> Option<&mut Job> {
+        match self.job_of[slot] {
+            NO_JOB => None,
+            j => Some(&mut self.jobs[j as usize]),
+        }
+    }
+
+    fn set_job(&mut self, slot: usize, job: Job) {
+        match self.job_of[slot] {
+            NO_JOB => {
+                let j = match self.free_jobs.pop() {
+                    Some(j) => {
+                        self.jobs[j as usize] = job;
+                        j
+                    }
+                    None => {
+                        self.jobs.push(job);
+                        u32::try_from(self.jobs.len() - 1).expect("fewer than 2^32 jobs")
+                    }
+                };
+                self.job_of[slot] = j;
+            }
+            j => self.jobs[j as usize] = job,
+        }
+    }
+
+    fn drop_job(&mut self, slot: usize) {
+        let j = std::mem::replace(&mut self.job_of[slot], NO_JOB);
+        if j != NO_JOB {
+            self.free_jobs.push(j);
+        }
+    }
+
+    #[inline]
+    fn slot(&mut self, strand: StrandId) -> usize {
+        let (slot, new) = self.slots.get_or_insert(strand);
+        if new {
+            if slot == self.job_of.len() {
+                self.job_of.push(NO_JOB);
+            } else {
+                self.job_of[slot] = NO_JOB;
+            }
+        }
+        slot
+    }
+
+    fn remove_slot(&mut self, slot: usize) -> bool {
+        self.ready.remove(slot) || self.throttled.remove(slot) || self.best_effort.remove(slot)
     }
 
     /// Moves throttled strands whose next period has begun to the ready heap.
     fn release_due(&mut self, now: Nanos) {
-        while let Some((id, release)) = self.throttled.peek() {
+        while let Some((slot, release)) = self.throttled.peek() {
             if release > now {
                 break;
             }
             self.throttled.pop();
-            let Some(job) = self.jobs.get_mut(&id) else {
+            let Some(job) = self.job_mut(slot) else {
                 continue;
             };
             *job = Job::new(release, job.reservation);
-            self.ready.push(id, job.deadline);
+            let deadline = job.deadline;
+            self.ready.push(slot, deadline);
         }
     }
 
     /// The deadline of the most urgent job that could run now.
     fn best_waiting_deadline(&self, now: Nanos) -> Option<Nanos> {
         let ready = self.ready.peek().map(|(_, d)| d);
-        let released = self.throttled.peek().and_then(|(id, release)| {
+        let released = self.throttled.peek().and_then(|(slot, release)| {
             (release <= now)
-                .then(|| self.jobs.get(&id))
+                .then(|| self.job_at(slot))
                 .flatten()
                 .map(|j| release.saturating_add(j.reservation.deadline))
         });
@@ -111,54 +187,57 @@ impl GlobalScheduler for Edf {
     }
 
     fn enqueue(&mut self, strand: StrandId, params: &SchedParams, now: Nanos) {
-        self.remove(strand);
+        let slot = self.slot(strand);
+        self.remove_slot(slot);
         let Some(r) = params.reservation else {
-            self.jobs.remove(&strand);
-            self.best_effort.push_back(strand);
+            self.drop_job(slot);
+            self.best_effort.push_back(slot);
             return;
         };
-        let job = self.jobs.entry(strand).or_insert_with(|| Job::new(now, r));
-        if now >= job.next_release() || job.reservation != r {
-            *job = Job::new(now, r);
-        }
+        let job = match self.job_at(slot) {
+            Some(job) if now < job.next_release() && job.reservation == r => job,
+            _ => Job::new(now, r),
+        };
+        self.set_job(slot, job);
         if job.remaining > 0 {
-            self.ready.push(strand, job.deadline);
+            self.ready.push(slot, job.deadline);
         } else {
-            self.throttled.push(strand, job.next_release());
+            self.throttled.push(slot, job.next_release());
         }
     }
 
     fn remove(&mut self, strand: StrandId) -> bool {
-        self.ready.remove(strand).is_some()
-            || self.throttled.remove(strand).is_some()
-            || self.best_effort.remove(strand)
+        match self.slots.get(strand) {
+            Some(slot) => self.remove_slot(slot),
+            None => false,
+        }
     }
 
     fn pick_next(&mut self, now: Nanos) -> Option<Pick> {
         self.release_due(now);
-        if let Some((strand, _)) = self.ready.pop() {
-            let remaining = self.jobs.get(&strand).map_or(self.quantum, |j| j.remaining);
+        if let Some((slot, _)) = self.ready.pop() {
+            let remaining = self.job_at(slot).map_or(self.quantum, |j| j.remaining);
             return Some(Pick {
-                strand,
+                strand: self.slots.id(slot),
                 quantum: remaining.clamp(1, self.quantum),
             });
         }
-        if let Some(strand) = self.best_effort.pop_front() {
+        if let Some(slot) = self.best_effort.pop_front() {
             return Some(Pick {
-                strand,
+                strand: self.slots.id(slot),
                 quantum: self.quantum,
             });
         }
         // Slack with nothing else to do: run a throttled strand until its release.
-        let (strand, release) = self.throttled.pop()?;
+        let (slot, release) = self.throttled.pop()?;
         Some(Pick {
-            strand,
+            strand: self.slots.id(slot),
             quantum: release.saturating_sub(now).clamp(1, self.quantum),
         })
     }
 
     fn charge(&mut self, strand: StrandId, _params: &SchedParams, ran: Nanos, _now: Nanos) {
-        if let Some(job) = self.jobs.get_mut(&strand) {
+        if let Some(job) = self.slots.get(strand).and_then(|slot| self.job_mut(slot)) {
             job.remaining = job.remaining.saturating_sub(ran);
         }
     }
@@ -167,7 +246,7 @@ impl GlobalScheduler for Edf {
         let Some(waiting) = self.best_waiting_deadline(now) else {
             return false;
         };
-        match self.jobs.get(&running) {
+        match self.job(running) {
             // A job with budget in its own period: only an earlier deadline wins.
             Some(job) if job.remaining > 0 && now < job.next_release() => waiting < job.deadline,
             // Best effort, or a throttled strand running in the slack.
@@ -176,20 +255,18 @@ impl GlobalScheduler for Edf {
     }
 
     fn forget(&mut self, strand: StrandId) {
-        self.remove(strand);
-        self.jobs.remove(&strand);
+        if let Some(slot) = self.slots.get(strand) {
+            self.remove_slot(slot);
+            self.drop_job(slot);
+            self.slots.remove(strand);
+        }
     }
 
     fn drain(&mut self) -> Vec<StrandId> {
-        let mut out: Vec<StrandId> = self
-            .ready
-            .drain_sorted()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let mut out = self.ready.drain_sorted();
         out.extend(self.best_effort.drain());
-        out.extend(self.throttled.drain_sorted().into_iter().map(|(id, _)| id));
-        out
+        out.extend(self.throttled.drain_sorted());
+        out.into_iter().map(|slot| self.slots.id(slot)).collect()
     }
 
     fn len(&self) -> usize {
