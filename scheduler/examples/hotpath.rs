@@ -22,14 +22,14 @@ fn params_for(i: u32) -> SchedParams {
     }
 }
 
-/// Min of 15 swaps rr-priority -> `to` of a runtime with 10 000 runnable strands, µs.
-fn swap_cost(to: &str) -> f64 {
+/// Min and median of 31 swaps rr-priority -> `to` of a runtime with 10 000
+/// runnable strands, µs.
+fn swap_cost(to: &str) -> (f64, f64) {
     let ram = new_guest_ram(1 << 20).expect("1 MiB of guest RAM");
     let (kernel, authority) = Kernel::boot(ram, KernelConfig::default());
-    let mut best = f64::MAX;
-    for _ in 0..15 {
-        let mut s =
-            Scheduler::new(kernel.id(), SchedulerConfig::default()).expect("default config");
+    let mut times = Vec::new();
+    for _ in 0..31 {
+        let mut s = Scheduler::new(kernel.id(), SchedulerConfig::default()).expect("default config");
         for i in 0..10_000u32 {
             s.add_strand(StrandId(i), "bench", MoundId(1), params_for(i))
                 .expect("fresh id");
@@ -38,10 +38,11 @@ fn swap_cost(to: &str) -> f64 {
         let t = Instant::now();
         s.swap(&authority.swap_scheduler, to, "bench", "measure", 1)
             .expect("our own cap");
-        best = best.min(t.elapsed().as_nanos() as f64 / 1e3);
+        times.push(t.elapsed().as_nanos() as f64 / 1e3);
         drop(black_box(s));
     }
-    best
+    times.sort_by(f64::total_cmp);
+    (times[0], times[times.len() / 2])
 }
 
 fn main() {
@@ -66,11 +67,14 @@ fn main() {
         return;
     }
     if args.first().map(String::as_str) == Some("swap") {
-        for to in ["fair", "stride", "edf", "lottery", "stride"] {
-            println!(
-                "swap rr-priority -> {to:<8} {:>8.1} µs (min of 15)",
-                swap_cost(to)
-            );
+        let targets: Vec<&str> = if args.len() > 1 {
+            args[1..].iter().map(String::as_str).collect()
+        } else {
+            vec!["stride", "fair", "edf", "lottery"]
+        };
+        for to in targets {
+            let (min, median) = swap_cost(to);
+            println!("swap rr-priority -> {to:<8} min {min:>7.1} µs, median {median:>7.1} µs (31 runs)");
         }
         return;
     }

@@ -663,28 +663,28 @@ impl Scheduler {
         let drained = self.policy.drain();
         // The runtime knows exactly which entities are runnable: take the old
         // policy's order for those, then any it lost, oldest first; drop
-        // anything it returned twice or invented.
+        // anything it returned twice or invented. Enqueued as they come, with
+        // no table in between: a swap's cost is mostly fresh memory.
         let mut moved = IdSet::new();
-        let mut order = Vec::with_capacity(self.watchdog.len());
+        let mut count = 0;
         for id in drained {
             if let Some(params) = self.queued_entity_params(id) {
                 if moved.insert(id) {
-                    order.push((id, params));
+                    new.enqueue(id, &params, now);
+                    count += 1;
                 }
             }
         }
-        if order.len() != self.watchdog.len() {
+        if count != self.watchdog.len() {
             let lost: Vec<StrandId> = self.watchdog.waiting().map(|(_, id)| id).collect();
             for id in lost {
                 if let Some(params) = self.queued_entity_params(id) {
                     if moved.insert(id) {
-                        order.push((id, params));
+                        new.enqueue(id, &params, now);
+                        count += 1;
                     }
                 }
             }
-        }
-        for (id, params) in &order {
-            new.enqueue(*id, params, now);
         }
         let record = SwapRecord {
             at: now,
@@ -692,7 +692,7 @@ impl Scheduler {
             to: new.name().to_string(),
             who: who.to_string(),
             why: why.to_string(),
-            moved: order.len(),
+            moved: count,
         };
         self.policy = new;
         self.policy_is_default = is_default;
