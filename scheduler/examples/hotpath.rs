@@ -29,7 +29,8 @@ fn swap_cost(to: &str) -> (f64, f64) {
     let (kernel, authority) = Kernel::boot(ram, KernelConfig::default());
     let mut times = Vec::new();
     for _ in 0..31 {
-        let mut s = Scheduler::new(kernel.id(), SchedulerConfig::default()).expect("default config");
+        let mut s =
+            Scheduler::new(kernel.id(), SchedulerConfig::default()).expect("default config");
         for i in 0..10_000u32 {
             s.add_strand(StrandId(i), "bench", MoundId(1), params_for(i))
                 .expect("fresh id");
@@ -74,7 +75,9 @@ fn main() {
         };
         for to in targets {
             let (min, median) = swap_cost(to);
-            println!("swap rr-priority -> {to:<8} min {min:>7.1} µs, median {median:>7.1} µs (31 runs)");
+            println!(
+                "swap rr-priority -> {to:<8} min {min:>7.1} µs, median {median:>7.1} µs (31 runs)"
+            );
         }
         return;
     }

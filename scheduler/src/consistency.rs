@@ -12,7 +12,8 @@ impl Scheduler {
         let mut runnable_entities = 0usize;
         let mut running = 0usize;
         let mut local_runnable = vec![0usize; self.groups.len()];
-        for (id, e) in &self.strands {
+        for (id, e) in self.strands.iter() {
+            let id = &id;
             match (e.state, e.group) {
                 (StrandState::Runnable, None) => {
                     runnable_entities += 1;

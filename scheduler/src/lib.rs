@@ -33,6 +33,7 @@ pub mod runtime;
 pub mod sim;
 pub mod slot_heap;
 pub mod slots;
+mod strand_table;
 pub mod telemetry;
 pub mod ticket_tree;
 pub mod watchdog;

@@ -40,10 +40,11 @@ use spin_kernel::{
 
 use crate::accounting::Account;
 use crate::group::{LocalScheduler, GROUP_ID_BASE};
-use crate::ids::{IdMap, IdSet};
+use crate::ids::IdSet;
 use crate::policy::{
     policy_by_name, policy_by_name_sized, PolicyError, PolicyParams, DEFAULT_POLICY,
 };
+use crate::strand_table::StrandTable;
 use crate::telemetry::SwapRecord;
 use crate::watchdog::{Watchdog, WatchdogFiring, DEFAULT_STALL_BOUND};
 
@@ -188,7 +189,7 @@ pub struct Scheduler {
     pub(crate) policy_is_default: bool,
     /// Looked up on every call; iterated only where order cannot matter or
     /// after sorting (telemetry).
-    pub(crate) strands: IdMap<StrandEntry>,
+    pub(crate) strands: StrandTable,
     pub(crate) groups: Vec<Group>,
     pub(crate) group_of_mound: BTreeMap<MoundId, usize>,
     pub(crate) mounds: BTreeMap<MoundId, Account>,
@@ -220,7 +221,7 @@ impl Scheduler {
             policy,
             watchdog: Watchdog::new(config.stall_bound, config.watchdog),
             config,
-            strands: IdMap::default(),
+            strands: StrandTable::default(),
             groups: Vec::new(),
             group_of_mound: BTreeMap::new(),
             mounds: BTreeMap::new(),

@@ -95,7 +95,7 @@ impl Scheduler {
         let mut counts = [0usize; 4];
         let mut strands = Vec::with_capacity(self.strands.len());
         let mut live_per_mound = std::collections::BTreeMap::<MoundId, usize>::new();
-        let mut ids: Vec<StrandId> = self.strands.keys().copied().collect();
+        let mut ids: Vec<StrandId> = self.strands.keys().collect();
         ids.sort_unstable();
         for (id, e) in ids
             .iter()
