@@ -125,6 +125,10 @@ impl<const I: usize> Inner<I> {
     /// it lands after any equal keys.
     #[inline]
     fn route(&self, key: u64) -> usize {
+        if key >= self.sep[self.len - 1] {
+            // The last child (new deadlines are mostly the latest).
+            return self.len - 1;
+        }
         self.sep[1..self.len]
             .iter()
             .take_while(|&&s| s <= key)
@@ -189,7 +193,13 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
             node = inner.child[i];
         }
         let leaf = &mut self.leaves[node as usize];
-        let at = leaf.entries[..leaf.len].partition_point(|e| e.deadline <= k);
+        // New deadlines mostly go last (ties join the end of their run).
+        let at = match leaf.entries[..leaf.len].last() {
+            Some(e) if e.deadline > k => {
+                leaf.entries[..leaf.len].partition_point(|e| e.deadline <= k)
+            }
+            _ => leaf.len,
+        };
         leaf.entries.copy_within(at..leaf.len, at + 1);
         leaf.entries[at] = Entry {
             deadline,
