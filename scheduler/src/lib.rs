@@ -39,9 +39,7 @@ pub mod ticket_tree;
 pub mod watchdog;
 
 pub use group::{LocalRoundRobin, LocalScheduler, PolicyAsLocal, GROUP_ID_BASE};
-pub use policy::{
-    policy_by_name, policy_by_name_sized, PolicyError, PolicyParams, DEFAULT_POLICY, POLICY_NAMES,
-};
+pub use policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY, POLICY_NAMES};
 pub use runtime::{SchedError, Scheduler, SchedulerConfig, Stop};
 pub use sim::{run_comparison, SimReport};
 pub use telemetry::{SchedTelemetry, SwapRecord};

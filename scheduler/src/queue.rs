@@ -32,12 +32,6 @@ impl LazyFifo {
         Self::default()
     }
 
-    /// Makes room for `n` more strands.
-    pub fn reserve(&mut self, n: usize) {
-        self.queue.reserve(n);
-        self.live.reserve(n);
-    }
-
     /// Appends `id` (moving it to the back if it was queued).
     pub fn push_back(&mut self, id: StrandId) {
         let stamp = self.next_stamp;
@@ -144,12 +138,6 @@ impl SlotFifo {
     /// An empty FIFO.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Makes room for `n` more slots.
-    pub fn reserve(&mut self, n: usize) {
-        self.queue.reserve(n);
-        self.live.reserve(n);
     }
 
     /// Appends `slot` (moving it to the back if it was queued).

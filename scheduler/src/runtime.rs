@@ -41,9 +41,7 @@ use spin_kernel::{
 use crate::accounting::Account;
 use crate::group::{LocalScheduler, GROUP_ID_BASE};
 use crate::ids::IdSet;
-use crate::policy::{
-    policy_by_name, policy_by_name_sized, PolicyError, PolicyParams, DEFAULT_POLICY,
-};
+use crate::policy::{policy_by_name, PolicyError, PolicyParams, DEFAULT_POLICY};
 use crate::strand_table::StrandTable;
 use crate::telemetry::SwapRecord;
 use crate::watchdog::{Watchdog, WatchdogFiring, DEFAULT_STALL_BOUND};
@@ -622,8 +620,7 @@ impl Scheduler {
         now: Nanos,
     ) -> Result<(), SchedError> {
         self.check_cap(cap)?;
-        // Sized for the runnable set it is about to receive.
-        let new = policy_by_name_sized(policy, &self.config.params, self.watchdog.len())?;
+        let new = policy_by_name(policy, &self.config.params)?;
         self.install(new, policy == DEFAULT_POLICY, who, why, now);
         Ok(())
     }

@@ -78,12 +78,6 @@ impl SlotHeap {
         SlotHeap::default()
     }
 
-    /// Makes room for `n` more slots.
-    pub fn reserve(&mut self, n: usize) {
-        self.heap.reserve(n);
-        self.live.reserve(n);
-    }
-
     /// Queues `slot` with `key`, replacing its entry if it had one.
     pub fn push(&mut self, slot: usize, key: u64) {
         if slot >= self.live.len() {

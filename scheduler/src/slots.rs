@@ -37,12 +37,6 @@ impl Slots {
         Slots::default()
     }
 
-    /// Makes room for `n` more strands (ids assumed dense from 0).
-    pub fn reserve(&mut self, n: usize) {
-        self.owner.reserve(n);
-        self.direct.reserve(n.min(DIRECT_IDS as usize));
-    }
-
     /// The slot of `id`, if it has one.
     #[inline]
     pub fn get(&self, id: StrandId) -> Option<usize> {

@@ -33,16 +33,6 @@ impl TicketTree {
         t
     }
 
-    /// Makes room for slots up to `slots`, rebuilding once now rather than
-    /// on the way.
-    pub fn reserve(&mut self, slots: usize) {
-        if slots > self.levels[0].len() {
-            let mut leaves = std::mem::take(&mut self.levels[0]);
-            leaves.resize(slots.next_power_of_two(), 0);
-            self.rebuild(leaves);
-        }
-    }
-
     /// The tickets of `slot`.
     pub fn get(&self, slot: usize) -> u64 {
         self.levels[0].get(slot).copied().unwrap_or(0)

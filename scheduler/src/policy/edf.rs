@@ -78,15 +78,6 @@ impl Edf {
         }
     }
 
-    /// Makes room for `n` more strands (a capacity hint: which of them are
-    /// periodic is not known yet, so each queue gets room for all).
-    pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.job_of.reserve(n);
-        self.ready.reserve(n);
-        self.best_effort.reserve(n);
-    }
-
     /// The current job of `strand`, if it is periodic.
     pub fn job(&self, strand: StrandId) -> Option<Job> {
         self.slots.get(strand).and_then(|slot| self.job_at(slot))

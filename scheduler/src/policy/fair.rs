@@ -140,13 +140,6 @@ impl Fair {
         }
     }
 
-    /// Makes room for `n` more strands.
-    pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.entities.reserve(n);
-        self.tree.reserve(n);
-    }
-
     /// The load weight of a strand with `params` (nice 0 = 1024).
     pub fn weight_of(&self, params: &SchedParams) -> u64 {
         match self.weights {

@@ -44,13 +44,6 @@ impl Lottery {
         }
     }
 
-    /// Makes room for `n` more strands.
-    pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.compensation.reserve(n);
-        self.tickets.reserve(self.slots.capacity() + n);
-    }
-
     /// Total tickets in the runnable set.
     pub fn total_tickets(&self) -> u64 {
         self.tickets.total()

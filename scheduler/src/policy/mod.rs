@@ -100,17 +100,6 @@ pub fn policy_by_name(
     name: &str,
     params: &PolicyParams,
 ) -> Result<Box<dyn GlobalScheduler>, PolicyError> {
-    policy_by_name_sized(name, params, 0)
-}
-
-/// Like [`policy_by_name`], with room made up front for `strands` runnable
-/// strands (a swap knows how many are coming; growing as they arrive would
-/// copy and fault in the tables several times over).
-pub fn policy_by_name_sized(
-    name: &str,
-    params: &PolicyParams,
-    strands: usize,
-) -> Result<Box<dyn GlobalScheduler>, PolicyError> {
     if params.quantum == 0 {
         return Err(PolicyError::InvalidParams(
             "the quantum must be at least 1 ns".into(),
@@ -124,38 +113,22 @@ pub fn policy_by_name_sized(
                     params.levels
                 )));
             }
-            let mut p = RrPriority::new(params.levels, params.quantum);
-            p.reserve(strands);
-            Ok(Box::new(p))
+            Ok(Box::new(RrPriority::new(params.levels, params.quantum)))
         }
-        "stride" => {
-            let mut p = Stride::new(params.quantum);
-            p.reserve(strands);
-            Ok(Box::new(p))
-        }
-        "lottery" => {
-            let mut p = Lottery::new(params.quantum, params.seed);
-            p.reserve(strands);
-            Ok(Box::new(p))
-        }
-        "edf" => {
-            let mut p = Edf::new(params.quantum);
-            p.reserve(strands);
-            Ok(Box::new(p))
-        }
+        "stride" => Ok(Box::new(Stride::new(params.quantum))),
+        "lottery" => Ok(Box::new(Lottery::new(params.quantum, params.seed))),
+        "edf" => Ok(Box::new(Edf::new(params.quantum))),
         "fair" => {
             if params.fair_slice == 0 {
                 return Err(PolicyError::InvalidParams(
                     "fair needs a slice of at least 1 ns".into(),
                 ));
             }
-            let mut p = Fair::new(
+            Ok(Box::new(Fair::new(
                 params.fair_slice,
                 params.fair_lag_bound,
                 params.fair_weights,
-            );
-            p.reserve(strands);
-            Ok(Box::new(p))
+            )))
         }
         _ => Err(PolicyError::Unknown {
             name: name.to_string(),

@@ -40,11 +40,6 @@ impl RrPriority {
         }
     }
 
-    /// Makes room for `n` more strands.
-    pub fn reserve(&mut self, n: usize) {
-        self.queued.reserve(n);
-    }
-
     /// The level a priority (0..=31) folds onto.
     pub fn level_of(&self, priority: u8) -> u8 {
         let p = usize::from(priority.min(31));

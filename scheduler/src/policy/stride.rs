@@ -47,13 +47,6 @@ impl Stride {
         }
     }
 
-    /// Makes room for `n` more strands.
-    pub fn reserve(&mut self, n: usize) {
-        self.slots.reserve(n);
-        self.pass.reserve(n);
-        self.heap.reserve(n);
-    }
-
     /// The pass of `strand`, if the policy knows it.
     pub fn pass_of(&self, strand: StrandId) -> Option<u64> {
         self.slots.get(strand).map(|s| self.pass[s])

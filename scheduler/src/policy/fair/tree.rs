@@ -161,14 +161,6 @@ impl<const L: usize, const I: usize> DeadlineTree<L, I> {
         Self::default()
     }
 
-    /// Makes room for `n` more entities.
-    pub fn reserve(&mut self, n: usize) {
-        // Leaves run about three quarters full.
-        self.leaves.reserve(n * 4 / (3 * L) + 1);
-        self.inners.reserve(n * 4 / (3 * L * I) + 1);
-        self.leaf_of.reserve(n);
-    }
-
     /// Number of entities in the tree.
     pub fn len(&self) -> usize {
         self.len
