@@ -108,7 +108,8 @@ impl GlobalScheduler for Stride {
     }
 
     fn pick_next(&mut self, _now: Nanos) -> Option<Pick> {
-        let (slot, pass) = self.heap.pop()?;
+        // Usually queued again at once: let that push overwrite the top.
+        let (slot, pass) = self.heap.pop_deferred()?;
         self.global_pass = self.global_pass.max(pass);
         Some(Pick {
             strand: self.slots.id(slot),
