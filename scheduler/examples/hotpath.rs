@@ -1,15 +1,34 @@
-//! Quick min-of-runs timing of the pick + charge + enqueue round (same loop as
-//! `benches/policies.rs`), robust to a busy machine: `cargo run --release
-//! -p spin-scheduler --example hotpath [policy...]`.
+//! Quick timings of the scheduling hot path on a busy machine, next to the
+//! criterion bench (`benches/policies.rs`, same workload):
+//!
+//! ```text
+//! cargo run --release -p spin-scheduler --example hotpath [policy...]
+//! cargo run --release -p spin-scheduler --example hotpath swap [policy...]
+//! ```
+//!
+//! The first form times the pick + charge + enqueue round at 10, 1 000 and
+//! 10 000 runnable strands, after a warm-up that reaches the steady state
+//! (stride, for one, starts with only the strands at the lowest initial pass
+//! in play), and prints the minimum over 41 runs: the least disturbed by
+//! other work. The second times a swap from `rr-priority` with 10 000
+//! runnable strands and prints the minimum and the median of 31. A swap's
+//! cost is mostly fresh memory, so it varies with the allocator's state: the
+//! criterion bench is the reference, this is for quick comparisons.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use spin_kernel::machine::new_guest_ram;
 use spin_kernel::strand::Reservation;
-use spin_kernel::{Kernel, KernelConfig, MoundId, SchedParams, StrandId};
+use spin_kernel::{GlobalScheduler, Kernel, KernelConfig, MoundId, SchedParams, StrandId};
 use spin_scheduler::{policy_by_name, PolicyParams, Scheduler, SchedulerConfig, POLICY_NAMES};
 
+/// Rounds before timing.
+const WARM_UP: u32 = 4_000_000;
+/// Rounds per timed run.
+const ROUNDS: u32 = 50_000;
+
+/// The bench's strand mix: all priorities, seven weights, a quarter periodic.
 fn params_for(i: u32) -> SchedParams {
     SchedParams {
         priority: (i % 32) as u8,
@@ -22,8 +41,37 @@ fn params_for(i: u32) -> SchedParams {
     }
 }
 
-/// Min and median of 31 swaps rr-priority -> `to` of a runtime with 10 000
-/// runnable strands, µs.
+/// `rounds` pick + charge + enqueue rounds of 1 µs each, from `now`.
+fn run(policy: &mut dyn GlobalScheduler, params: &[SchedParams], now: &mut u64, rounds: u32) {
+    for _ in 0..rounds {
+        *now += 1_000;
+        let pick = policy.pick_next(*now).expect("the set never empties");
+        let p = &params[pick.strand.0 as usize];
+        policy.charge(pick.strand, p, 1_000, *now);
+        policy.enqueue(black_box(pick.strand), p, *now);
+    }
+}
+
+/// ns per round with `n` runnable strands: the minimum of 41 timed runs.
+fn round_cost(name: &str, n: u32) -> f64 {
+    let mut policy = policy_by_name(name, &PolicyParams::default()).expect("known policy");
+    let params: Vec<SchedParams> = (0..n).map(params_for).collect();
+    for (i, p) in params.iter().enumerate() {
+        policy.enqueue(StrandId(i as u32), p, 0);
+    }
+    let mut now = 0;
+    run(policy.as_mut(), &params, &mut now, WARM_UP);
+    (0..41)
+        .map(|_| {
+            let t = Instant::now();
+            run(policy.as_mut(), &params, &mut now, ROUNDS);
+            t.elapsed().as_nanos() as f64 / f64::from(ROUNDS)
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+/// µs per swap rr-priority -> `to` with 10 000 runnable strands: the minimum
+/// and the median of 31.
 fn swap_cost(to: &str) -> (f64, f64) {
     let ram = new_guest_ram(1 << 20).expect("1 MiB of guest RAM");
     let (kernel, authority) = Kernel::boot(ram, KernelConfig::default());
@@ -48,96 +96,31 @@ fn swap_cost(to: &str) -> (f64, f64) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) == Some("fill") {
-        // Enqueueing 10 000 new strands into an empty policy (a swap's share).
-        for name in POLICY_NAMES {
-            let params: Vec<SchedParams> = (0..10_000).map(params_for).collect();
-            let mut best = f64::MAX;
-            for _ in 0..15 {
-                let mut policy =
-                    policy_by_name(name, &PolicyParams::default()).expect("known policy");
-                let t = Instant::now();
-                for (i, p) in params.iter().enumerate() {
-                    policy.enqueue(StrandId(i as u32), p, 1);
-                }
-                best = best.min(t.elapsed().as_nanos() as f64 / 1e3);
-                drop(black_box(policy));
-            }
-            println!("fill {name:<12} {best:>8.1} µs (min of 15)");
-        }
-        return;
-    }
-    if args.first().map(String::as_str) == Some("swap") {
-        let targets: Vec<&str> = if args.len() > 1 {
-            args[1..].iter().map(String::as_str).collect()
-        } else {
-            vec!["stride", "fair", "edf", "lottery"]
-        };
-        for to in targets {
-            let (min, median) = swap_cost(to);
-            println!(
-                "swap rr-priority -> {to:<8} min {min:>7.1} µs, median {median:>7.1} µs (31 runs)"
-            );
-        }
-        return;
-    }
-    let names: Vec<&str> = if args.is_empty() {
+    let (swap, names) = match args.split_first() {
+        Some((first, rest)) if first == "swap" => (true, rest),
+        _ => (false, &args[..]),
+    };
+    let names: Vec<&str> = if names.is_empty() {
         POLICY_NAMES.to_vec()
     } else {
-        args.iter().map(String::as_str).collect()
+        names.iter().map(String::as_str).collect()
     };
+    if swap {
+        for to in names {
+            let (min, median) = swap_cost(to);
+            println!("swap rr-priority -> {to:<11} min {min:>7.1} µs, median {median:>7.1} µs");
+        }
+        return;
+    }
     println!(
-        "{:<12} {:>8} {:>8} {:>8}   (ns per round, min of 41 runs)",
-        "policy", 10, 1000, 10000
+        "{:<12} {:>8} {:>8} {:>8}   ns per round, min of 41 runs",
+        "policy", 10, 1_000, 10_000
     );
     for name in names {
-        let mut row = Vec::new();
-        let sizes: Vec<u32> = match std::env::var("HOTPATH_N") {
-            Ok(n) => vec![n.parse().expect("HOTPATH_N is a number")],
-            Err(_) => vec![10, 1_000, 10_000],
-        };
-        for &n in &sizes {
-            let mut policy = policy_by_name(name, &PolicyParams::default()).expect("known policy");
-            let params: Vec<SchedParams> = (0..n).map(params_for).collect();
-            for i in 0..n {
-                policy.enqueue(StrandId(i), &params[i as usize], 0);
-            }
-            let mut now = 0u64;
-            // Reach the steady state first: some policies start with only a
-            // few strands in play (stride: those at the lowest initial pass).
-            let warm_up =
-                std::env::var("HOTPATH_WARMUP").map_or(4_000_000, |r| r.parse().expect("a number"));
-            for _ in 0..warm_up {
-                now += 1_000;
-                let pick = policy.pick_next(now).expect("the set never empties");
-                let p = &params[pick.strand.0 as usize];
-                policy.charge(pick.strand, p, 1_000, now);
-                policy.enqueue(black_box(pick.strand), p, now);
-            }
-            let rounds: u32 =
-                std::env::var("HOTPATH_ROUNDS").map_or(50_000, |r| r.parse().expect("a number"));
-            let mut best = f64::MAX;
-            for _ in 0..41 {
-                let t = Instant::now();
-                for _ in 0..rounds {
-                    now += 1_000;
-                    let pick = policy.pick_next(now).expect("the set never empties");
-                    let p = &params[pick.strand.0 as usize];
-                    policy.charge(pick.strand, p, 1_000, now);
-                    policy.enqueue(black_box(pick.strand), p, now);
-                }
-                let this = t.elapsed().as_nanos() as f64 / f64::from(rounds);
-                if std::env::var("HOTPATH_TRACE").is_ok() {
-                    eprint!(" {this:.0}");
-                }
-                best = best.min(this);
-            }
-            row.push(best);
-        }
-        print!("{name:<12}");
-        for t in row {
-            print!(" {t:>8.1}");
-        }
-        println!();
+        let row: Vec<f64> = [10, 1_000, 10_000]
+            .iter()
+            .map(|&n| round_cost(name, n))
+            .collect();
+        println!("{name:<12} {:>8.1} {:>8.1} {:>8.1}", row[0], row[1], row[2]);
     }
 }

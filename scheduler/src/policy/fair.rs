@@ -24,10 +24,11 @@
 //! neither earns credit beyond what it was owed nor forgives what it overdrew.
 //! A weight change keeps the lag in ns of CPU.
 //!
-//! Queued strands sit in a [`DeadlineTree`] ordered by deadline and augmented
-//! with the least vruntime of each subtree, so the pick is one walk from the
-//! root; `V` is kept as two running sums and eligibility tested as
-//! `v · Σw ≤ Σwv`, without dividing. Pick, enqueue, remove: O(log n).
+//! Queued strands sit in a [`DeadlineTree`] (a B+ tree) ordered by deadline
+//! and augmented with the least vruntime under each child, so the pick is one
+//! walk from the root. `V` is kept as two running sums, `Σwv` and `Σw`; for
+//! integer vruntimes `v · Σw ≤ Σwv` exactly when `v ≤ ⌊Σwv / Σw⌋`, so a pick
+//! divides once and then compares. Pick, enqueue, remove: O(log n).
 //!
 //! The trait has no "blocked" call: the runtime charges a stopping strand and
 //! then either enqueues it again or, if it blocked, says nothing. So a charged

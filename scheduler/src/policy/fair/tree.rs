@@ -3,21 +3,23 @@
 //! EEVDF pick — the earliest deadline among entities whose vruntime is at
 //! most V — is one walk from the root.
 //!
-//! A B+ tree over dense slots: leaves hold up to [`LEAF_CAP`] entries
-//! (deadline, slot, vruntime), inner nodes up to [`INNER_CAP`]
-//! children with, for each, a separating key and the least vruntime beneath
-//! it. Every leaf is at the same depth and every node but the root at least
-//! a quarter full, so the height is O(log n) — four levels at 10 000
-//! entities — and each level is a few adjacent cache lines rather than one
-//! pointer chase per binary level. A slot → leaf table finds an entity to
-//! remove. Insert, remove and the eligible pick are O(log n) worst case.
+//! A B+ tree over dense slots: leaves hold fewer than [`LEAF_CAP`] entries
+//! (deadline, vruntime, slot), equal deadlines in insertion order; inner
+//! nodes fewer than [`INNER_CAP`] children with, for each, a separating
+//! deadline and the least vruntime beneath it. Every leaf is at the same
+//! depth and every node but the root at least a quarter full, so the height
+//! is O(log n) — four levels at 10 000 entities — and each level is a few
+//! adjacent cache lines rather than one pointer chase per binary level. A
+//! slot → leaf table finds an entity to remove. Insert, remove and the
+//! eligible pick are O(log n) worst case; a new latest deadline (the usual
+//! insert) is routed and placed without searching.
 
 /// No node.
 const NIL: u32 = u32::MAX;
 
-/// Entries per leaf, at most.
+/// A leaf that reaches this many entries splits.
 pub const LEAF_CAP: usize = 32;
-/// Children per inner node, at most.
+/// An inner node that reaches this many children splits.
 pub const INNER_CAP: usize = 16;
 
 #[derive(Debug, Clone)]
