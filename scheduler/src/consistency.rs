@@ -13,11 +13,10 @@ impl Scheduler {
         let mut running = 0usize;
         let mut local_runnable = vec![0usize; self.groups.len()];
         for (id, e) in self.strands.iter() {
-            let id = &id;
             match (e.state, e.group) {
                 (StrandState::Runnable, None) => {
                     runnable_entities += 1;
-                    if self.watchdog.since(*id) != Some(e.runnable_since) {
+                    if self.watchdog.since(id) != Some(e.runnable_since) {
                         return Err(format!("{id} runnable but the watchdog disagrees"));
                     }
                 }
@@ -25,13 +24,13 @@ impl Scheduler {
                 (StrandState::Running, g) => {
                     running += 1;
                     if let Some(g) = g {
-                        if self.groups[g].running != Some(*id) {
+                        if self.groups[g].running != Some(id) {
                             return Err(format!("{id} running but its group does not say so"));
                         }
                     }
                 }
                 _ => {
-                    if self.watchdog.since(*id).is_some() {
+                    if self.watchdog.since(id).is_some() {
                         return Err(format!("{id} is {:?} but waits in the watchdog", e.state));
                     }
                 }
