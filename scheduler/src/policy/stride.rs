@@ -5,7 +5,9 @@
 //! `STRIDE1 * ran / (tickets * quantum)`: a full quantum costs one stride.
 //! A new strand starts one stride past the global pass; one that becomes
 //! runnable again never starts behind the global pass, so sleeping earns no
-//! credit. A 4-ary heap with lazy removal: O(log n).
+//! credit. Passes sit in a 4-ary [`SlotHeap`] with lazy removal: O(log n);
+//! a pick leaves its entry for the requeue that usually follows to
+//! overwrite, so a round is one sift, not two.
 //!
 //! With every strand runnable and charged whole quanta, a strand's count of
 //! quanta stays within n (the number of strands) of its exact share
