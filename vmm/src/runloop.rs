@@ -34,7 +34,10 @@ use spin_scheduler::{Scheduler, Stop};
 type Regs<M> = <<M as Machine>::Cpu as Cpu>::Regs;
 type SharedMound<R> = Arc<Mutex<Box<dyn GuestMound<R>>>>;
 /// A mound's slot with its lock held.
-type Held<'a, R> = (&'a Arc<MoundSlot<R>>, MutexGuard<'a, Box<dyn GuestMound<R>>>);
+type Held<'a, R> = (
+    &'a Arc<MoundSlot<R>>,
+    MutexGuard<'a, Box<dyn GuestMound<R>>>,
+);
 
 /// One guest thread while it is not on a CPU (its thread package's saved state).
 struct Guest<R> {
@@ -220,9 +223,13 @@ impl<R: spin_kernel::RegisterFile> Shared<R> {
         }
     }
 
+    /// Checked after every system call: reads the per-mound atomics under
+    /// the registry's read lock, allocating nothing.
     fn earliest_deadline(&self) -> Option<Nanos> {
-        self.slots()
-            .iter()
+        self.mounds
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
             .map(|s| s.deadline.load(Ordering::Relaxed))
             .min()
             .filter(|&d| d != u64::MAX)

@@ -5,7 +5,7 @@ use spin_fs::{Errno, SysResult};
 use spin_kernel::{Prot, RegisterFile};
 use spin_unix_mm::MapFlags;
 
-use super::{Call, Done, SysFn};
+use super::{sys_ok, Call, Done, SysFn};
 use crate::abi::alpha::map;
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
@@ -22,10 +22,6 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
         ("mlockall", sys_ok),
         ("munlockall", sys_ok),
     ]);
-}
-
-fn sys_ok<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
-    Ok(Done::Val(0))
 }
 
 fn prot(bits: u64) -> SysResult<Prot> {

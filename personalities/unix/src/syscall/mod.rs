@@ -9,6 +9,7 @@
 
 pub(crate) mod exec;
 mod fs;
+mod io;
 mod mem;
 mod proc;
 mod sig;
@@ -174,10 +175,38 @@ impl<R: RegisterFile> Call<'_, R> {
     }
 }
 
+/// A call that succeeds with 0 and has no effect here (ownership changes,
+/// advice, locking pages in memory).
+pub(crate) fn sys_ok<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
+    Ok(Done::Val(0))
+}
+
+/// Reads a `struct timespec` as nanoseconds (EINVAL if malformed).
+pub(crate) fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
+    let b = c.read_bytes(va, 16)?;
+    let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+    let ns = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+    if s < 0 || !(0..1_000_000_000).contains(&ns) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((s as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(ns as u64))
+}
+
+/// Writes `ns` as a `struct timespec`.
+pub(crate) fn put_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64, ns: u64) -> SysResult<()> {
+    let mut b = [0u8; 16];
+    b[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
+    b[8..16].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
+    c.write_bytes(va, &b)
+}
+
 /// Every handler, by Linux name.
 fn handlers<R: RegisterFile>() -> Vec<(&'static str, SysFn<R>)> {
     let mut v: Vec<(&'static str, SysFn<R>)> = Vec::new();
     fs::register(&mut v);
+    io::register(&mut v);
     mem::register(&mut v);
     proc::register(&mut v);
     sig::register(&mut v);

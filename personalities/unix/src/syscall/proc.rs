@@ -8,7 +8,7 @@ use spin_fs::{Errno, SysResult};
 use spin_kernel::RegisterFile;
 use spin_unix_mm::Vm;
 
-use super::{Call, Done, SysFn};
+use super::{read_timespec, sys_ok, Call, Done, SysFn};
 use crate::abi::alpha::misc;
 use crate::mound::{KEY_CHILD, KEY_VFORK};
 use crate::process::{ExitKind, Pid, Process, Thread};
@@ -26,7 +26,7 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
         ("getegid", sys_getegid),
         ("gettid", sys_gettid),
         ("set_tid_address", sys_set_tid_address),
-        ("set_robust_list", sys_zero),
+        ("set_robust_list", sys_ok),
         ("clone", sys_clone),
         ("fork", sys_fork),
         ("vfork", sys_vfork),
@@ -47,28 +47,24 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
         ("sysinfo", sys_sysinfo),
         ("getrandom", sys_getrandom),
         ("futex", sys_futex),
-        ("sched_yield", sys_zero),
+        ("sched_yield", sys_ok),
         ("sched_getaffinity", sys_sched_getaffinity),
         ("getrusage", sys_getrusage),
         ("times", sys_times),
-        ("personality", sys_zero),
+        ("personality", sys_ok),
         ("prctl", sys_prctl),
         ("getpriority", sys_getpriority),
-        ("setpriority", sys_zero),
+        ("setpriority", sys_ok),
         ("osf_getsysinfo", sys_osf_getsysinfo),
         ("osf_setsysinfo", sys_osf_setsysinfo),
         ("getpagesize", sys_getpagesize),
-        ("setuid", sys_zero),
-        ("setgid", sys_zero),
-        ("setreuid", sys_zero),
-        ("setregid", sys_zero),
-        ("setresuid", sys_zero),
-        ("setresgid", sys_zero),
+        ("setuid", sys_ok),
+        ("setgid", sys_ok),
+        ("setreuid", sys_ok),
+        ("setregid", sys_ok),
+        ("setresuid", sys_ok),
+        ("setresgid", sys_ok),
     ]);
-}
-
-fn sys_zero<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
-    Ok(Done::Val(0))
 }
 
 fn sys_exit<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -531,18 +527,6 @@ fn sys_getrandom<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     c.m.vfs.random_bytes(&mut buf);
     c.write_bytes(c.arg(0), &buf)?;
     Ok(Done::Val(len as u64))
-}
-
-fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
-    let b = c.read_bytes(va, 16)?;
-    let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
-    let ns = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
-    if s < 0 || !(0..1_000_000_000).contains(&ns) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((s as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ns as u64))
 }
 
 fn sys_futex<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {

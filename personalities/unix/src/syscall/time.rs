@@ -5,7 +5,7 @@
 use spin_fs::{Errno, SysResult};
 use spin_kernel::RegisterFile;
 
-use super::{Call, Done, SysFn};
+use super::{put_timespec, read_timespec, Call, Done, SysFn};
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -23,25 +23,6 @@ fn clock_ns<R: RegisterFile>(c: &Call<'_, R>, clock: u64) -> SysResult<u64> {
         1 | 2 | 3 | 4 | 6 | 7 | 9 => Ok(c.now()),
         _ => Err(Errno::EINVAL),
     }
-}
-
-fn put_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64, ns: u64) -> SysResult<()> {
-    let mut b = [0u8; 16];
-    b[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
-    b[8..16].copy_from_slice(&(ns % 1_000_000_000).to_le_bytes());
-    c.write_bytes(va, &b)
-}
-
-fn read_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<u64> {
-    let b = c.read_bytes(va, 16)?;
-    let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
-    let ns = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
-    if s < 0 || !(0..1_000_000_000).contains(&ns) {
-        return Err(Errno::EINVAL);
-    }
-    Ok((s as u64)
-        .saturating_mul(1_000_000_000)
-        .saturating_add(ns as u64))
 }
 
 fn sys_clock_gettime<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
