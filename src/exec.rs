@@ -131,7 +131,7 @@ pub fn run(a: ExecArgs) -> Result<ExitCode> {
         ..HostConfig::default()
     };
     cfg.scheduler.params.quantum = a.quantum.max(1000);
-    let mut host = Host::build(cfg)?;
+    let host = Host::build(cfg)?;
     let report = host.run(|_| {})?;
     let status = report.mounds.first().and_then(|m| m.status).unwrap_or(1);
     Ok(ExitCode::from(status.clamp(0, 255) as u8))

@@ -233,7 +233,7 @@ mod mounds {
             cfg.mounds.push(MoundConfig::Unix(u));
             outs.push(out);
         }
-        let mut host = Host::build(cfg).expect("the host builds");
+        let host = Host::build(cfg).expect("the host builds");
         let report = host.run(|_| {}).expect("the host runs");
         let outs = outs.iter().map(|o| o.lock().unwrap().clone()).collect();
         (report, outs)

@@ -187,7 +187,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> Result<DemoReport, DemoEr
     let mut config = SchedulerConfig::default();
     config.params.quantum = opts.quantum;
     let scheduler = Scheduler::new(kernel.id(), config).map_err(|e| setup(&e))?;
-    let mut rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
+    let rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
     let lines = Arc::new(Mutex::new(Vec::new()));
     let mut names = Vec::new();
     for (i, (name, image, weight)) in [("m1 primes", PRIMES, 300u32), ("m2 crc", CRC, 100)]

@@ -201,7 +201,7 @@ impl Host {
 
     /// Runs until every mound is done, calling `between` after every turn.
     pub fn run(
-        &mut self,
+        &self,
         between: impl FnMut(&RunLoop<AlphaMachine>) + Send,
     ) -> Result<RunReport, HostError> {
         if self.cpus == 1 {

@@ -394,7 +394,7 @@ impl<M: Machine + 'static> RunLoop<M> {
 
     /// Runs on the calling thread (one CPU) until no strand can run again,
     /// calling `between` after every turn.
-    pub fn run(&mut self, mut between: impl FnMut(&Self)) {
+    pub fn run(&self, mut between: impl FnMut(&Self)) {
         let Some(mut cpu) = lock(&self.cpu0).take() else {
             return;
         };
@@ -412,7 +412,7 @@ impl<M: Machine + 'static> RunLoop<M> {
     /// run again; `between` is called after every turn, on whichever CPU's
     /// thread took it.
     pub fn run_smp(
-        &mut self,
+        &self,
         cpus: usize,
         between: impl FnMut(&Self) + Send,
     ) -> Result<(), RunError>
