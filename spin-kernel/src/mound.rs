@@ -24,6 +24,7 @@ use crate::cap::Cap;
 use crate::machine::{RegisterFile, Trap};
 use crate::mem::AddressSpace;
 use crate::strand::{MoundId, Nanos, SchedParams, StrandId};
+use crate::telemetry::MoundTelemetry;
 
 /// What a mound decided about a trap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,4 +132,15 @@ pub trait GuestMound<R: RegisterFile>: Send {
     /// deadlocked job: mark them killed and unblock them, so they exit at
     /// their next `Resume`) and report why.
     fn deadlocked(&mut self, _host: &mut dyn StrandHost<R>) {}
+
+    /// The mound as the console shows it (cheap: called a few times a second
+    /// under the mound's lock).
+    fn telemetry(&self) -> MoundTelemetry {
+        MoundTelemetry::new(self.id(), format!("mound {}", self.id().0), "guest")
+    }
+
+    /// The operator asked the mound to stop: end every strand (mark them
+    /// killed and unblock the blocked ones, so they exit at their next
+    /// `Resume`). The mound then reports itself stopped.
+    fn stop(&mut self, _host: &mut dyn StrandHost<R>) {}
 }

@@ -66,3 +66,73 @@ pub struct KernelSnapshot {
     /// Strands and their states.
     pub strands: Vec<StrandTelemetry>,
 }
+
+/// Where a mound is in its life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "detail")]
+pub enum MoundState {
+    /// Its strands are running (or waiting).
+    Running,
+    /// Its first program ended with this status (exit code, or 128 + signal).
+    Exited(i32),
+    /// The operator stopped it.
+    Stopped,
+    /// It could not start, or died of a fault in its own code.
+    Failed(String),
+}
+
+/// A mound as its personality describes itself. Generic on purpose: the
+/// console shows any mound from this, whatever its kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoundTelemetry {
+    /// The mound's id.
+    pub id: MoundId,
+    /// Its name (from the manifest).
+    pub name: String,
+    /// Personality: `unix`, `video-server`, `db-pager`, ...
+    pub kind: String,
+    /// What it runs (program and arguments, or a description).
+    pub program: String,
+    /// Its memory manager, in a few words.
+    pub memory_manager: String,
+    /// Its strand package, in a few words.
+    pub strand_package: String,
+    /// Life state.
+    pub state: MoundState,
+    /// Processes (or the personality's unit of work) alive.
+    pub tasks: u64,
+    /// Frames the mound's memory manager holds.
+    pub frames: u64,
+    /// Its frame quota, if any.
+    pub quota: Option<u64>,
+    /// Page faults resolved since start (cumulative).
+    pub faults: u64,
+    /// Frames given back through `PhysAddr.Reclaim` (cumulative).
+    pub reclaimed: u64,
+    /// Pages evicted to backing store or dropped (cumulative).
+    pub evicted: u64,
+    /// System calls (or requests) served (cumulative).
+    pub calls: u64,
+}
+
+impl MoundTelemetry {
+    /// A row with only the identity filled in (personalities fill the rest).
+    pub fn new(id: MoundId, name: impl Into<String>, kind: impl Into<String>) -> Self {
+        MoundTelemetry {
+            id,
+            name: name.into(),
+            kind: kind.into(),
+            program: String::new(),
+            memory_manager: String::new(),
+            strand_package: String::new(),
+            state: MoundState::Running,
+            tasks: 0,
+            frames: 0,
+            quota: None,
+            faults: 0,
+            reclaimed: 0,
+            evicted: 0,
+            calls: 0,
+        }
+    }
+}

@@ -5,13 +5,14 @@
 //! launch builds one with several. The machine is the Alpha emulator (KVM
 //! comes with its own issue).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use alpha_emu::{AlphaMachine, AlphaRegs};
 use serde::Serialize;
 use spin_kernel::machine::new_guest_ram;
 use spin_kernel::mound::GuestMound;
-use spin_kernel::telemetry::KernelSnapshot;
+use spin_kernel::telemetry::{KernelSnapshot, MoundTelemetry};
 use spin_kernel::{Arch, Authority, Kernel, KernelConfig, MoundId, Nanos};
 use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
 use spin_unix::{UnixConfig, UnixMound};
@@ -83,6 +84,9 @@ pub enum HostError {
     /// A mound could not start (bad program, missing file, ...).
     #[error("{0}")]
     Mound(String),
+    /// A control request was refused.
+    #[error("{0}")]
+    Refused(String),
     /// Setup failed.
     #[error("setting up: {0}")]
     Setup(String),
@@ -126,6 +130,30 @@ pub struct Host {
     rl: RunLoop<AlphaMachine>,
     mounds: Vec<(MoundId, String, AlphaMound)>,
     cpus: usize,
+    machine: MachineKind,
+    running: AtomicBool,
+}
+
+/// The host's state for a telemetry record (the control plane adds its
+/// sequence number, clock and log).
+#[derive(Debug, Clone)]
+pub struct HostTelemetry {
+    /// `alpha` or `kvm`.
+    pub machine: String,
+    /// Virtual CPUs.
+    pub cpus: usize,
+    /// Machine time, ns.
+    pub machine_ns: Nanos,
+    /// Turns taken.
+    pub turns: u64,
+    /// Whether the run loop is still going.
+    pub running: bool,
+    /// Per mound.
+    pub mounds: Vec<MoundTelemetry>,
+    /// The scheduler.
+    pub sched: SchedTelemetry,
+    /// The kernel.
+    pub kernel: KernelSnapshot,
 }
 
 impl Host {
@@ -156,6 +184,8 @@ impl Host {
             rl,
             mounds: Vec::new(),
             cpus: cfg.cpus.max(1),
+            machine: cfg.machine,
+            running: AtomicBool::new(false),
         };
         for (i, m) in cfg.mounds.into_iter().enumerate() {
             let id = MoundId(i as u32 + 1);
@@ -204,6 +234,8 @@ impl Host {
         &self,
         between: impl FnMut(&RunLoop<AlphaMachine>) + Send,
     ) -> Result<RunReport, HostError> {
+        self.running.store(true, Ordering::Relaxed);
+        let _done = ClearOnDrop(&self.running);
         if self.cpus == 1 {
             let mut between = between;
             self.rl.run(|rl| between(rl));
@@ -213,6 +245,67 @@ impl Host {
                 .map_err(|e| HostError::Setup(e.to_string()))?;
         }
         Ok(self.report())
+    }
+
+    /// The mounds' ids and names, in launch order.
+    pub fn mound_names(&self) -> Vec<(MoundId, String)> {
+        self.mounds
+            .iter()
+            .map(|(id, name, _)| (*id, name.clone()))
+            .collect()
+    }
+
+    /// The state now, for the control plane. Takes each mound's lock and
+    /// the scheduler's lock one at a time, never nested.
+    pub fn telemetry(&self) -> HostTelemetry {
+        let mounds = self
+            .mounds
+            .iter()
+            .map(|(_, _, m)| lock(m).telemetry())
+            .collect();
+        let now = self.rl.now();
+        HostTelemetry {
+            machine: match self.machine {
+                MachineKind::Alpha => "alpha".into(),
+                MachineKind::Kvm => "kvm".into(),
+            },
+            cpus: self.cpus,
+            machine_ns: now,
+            turns: self.rl.turns(),
+            running: self.running.load(Ordering::Relaxed),
+            mounds,
+            sched: lock(self.rl.scheduler()).telemetry(now),
+            kernel: self.kernel.snapshot(),
+        }
+    }
+
+    /// The global policy's name.
+    pub fn policy(&self) -> String {
+        lock(self.rl.scheduler()).policy_name().to_string()
+    }
+
+    /// Swaps the global policy at the next scheduling point (the scheduler
+    /// lock is the scheduling point). Returns the policy before.
+    pub fn set_policy(&self, policy: &str, who: &str) -> Result<String, HostError> {
+        let now = self.rl.now();
+        let mut s = lock(self.rl.scheduler());
+        let from = s.policy_name().to_string();
+        s.swap(
+            &self.authority.swap_scheduler,
+            policy,
+            who,
+            "operator request",
+            now,
+        )
+        .map_err(|e| HostError::Refused(e.to_string()))?;
+        Ok(from)
+    }
+
+    /// Stops mound `id`: its strands are killed, the other mounds go on.
+    pub fn stop_mound(&self, id: u32) -> Result<(), HostError> {
+        self.rl
+            .with_mound(MoundId(id), |m, host| m.stop(host))
+            .map_err(|_| HostError::Refused(format!("no mound {id}")))
     }
 
     /// A report of the state now.
@@ -238,5 +331,14 @@ impl Host {
             kernel: self.kernel.snapshot(),
             trace: self.rl.trace(),
         }
+    }
+}
+
+/// Clears a flag when dropped (also when the run panics).
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }

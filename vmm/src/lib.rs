@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod control;
 pub mod demo;
 pub mod host;
 pub mod loader;

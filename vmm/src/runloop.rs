@@ -411,11 +411,7 @@ impl<M: Machine + 'static> RunLoop<M> {
     /// Runs on `cpus` host threads (one per virtual CPU) until no strand can
     /// run again; `between` is called after every turn, on whichever CPU's
     /// thread took it.
-    pub fn run_smp(
-        &self,
-        cpus: usize,
-        between: impl FnMut(&Self) + Send,
-    ) -> Result<(), RunError>
+    pub fn run_smp(&self, cpus: usize, between: impl FnMut(&Self) + Send) -> Result<(), RunError>
     where
         M::Cpu: 'static,
     {

@@ -17,6 +17,46 @@ pub enum Stdio {
     Capture(Arc<Mutex<Vec<u8>>>),
     /// Input served from these bytes, then end of file.
     Bytes(Vec<u8>),
+    /// Output written to a shared writer (the console's log, a file).
+    Writer(SharedWriter),
+}
+
+/// A writer several mounds (or streams) may share.
+#[derive(Clone)]
+pub struct SharedWriter(pub Arc<Mutex<dyn std::io::Write + Send>>);
+
+impl SharedWriter {
+    /// Wraps `w`.
+    pub fn new(w: impl std::io::Write + Send + 'static) -> Self {
+        SharedWriter(Arc::new(Mutex::new(w)))
+    }
+}
+
+impl std::fmt::Debug for SharedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedWriter")
+    }
+}
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush()
+    }
+}
+
+/// A file placed in the mound's root file system before the first program
+/// starts (programs and scripts the host carries, e.g. the demo's).
+#[derive(Debug, Clone)]
+pub struct GuestFile {
+    /// Absolute guest path (parent directories are created).
+    pub path: Vec<u8>,
+    /// Contents.
+    pub bytes: Arc<[u8]>,
+    /// Permission bits.
+    pub mode: u32,
 }
 
 /// A host directory mounted into the mound's file system.
@@ -45,6 +85,8 @@ pub struct UnixConfig {
     pub cwd: Vec<u8>,
     /// Host directories visible in the mound.
     pub mounts: Vec<HostMount>,
+    /// Files placed in the root file system before start.
+    pub files: Vec<GuestFile>,
     /// Standard input.
     pub stdin: Stdio,
     /// Standard output.
@@ -78,6 +120,7 @@ impl UnixConfig {
             name: name.into(),
             program: program.into(),
             argv,
+            files: Vec::new(),
             envp: Vec::new(),
             cwd: b"/".to_vec(),
             mounts: Vec::new(),

@@ -17,6 +17,6 @@ mod process;
 pub mod signal;
 mod syscall;
 
-pub use config::{HostMount, Stdio, UnixConfig};
+pub use config::{GuestFile, HostMount, SharedWriter, Stdio, UnixConfig};
 pub use mound::{UnixMound, UnixStats};
 pub use spin_fs::Errno;

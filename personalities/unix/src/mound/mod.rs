@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use spin_fs::{Errno, OpenFile, Vfs};
 use spin_kernel::mem::AddressSpace;
 use spin_kernel::mound::{GuestMound, Resume, StrandHost, TrapOutcome};
+use spin_kernel::telemetry::{MoundState, MoundTelemetry};
 use spin_kernel::{Access, Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
 use spin_unix_mm::{Fault, MemoryManager, Vm};
 
@@ -91,6 +92,7 @@ pub struct UnixMound<R: RegisterFile> {
     stdio: [Option<Arc<OpenFile>>; 3],
     log: Arc<Mutex<Box<dyn Write + Send>>>,
     notes: Vec<String>,
+    stopped: bool,
 }
 
 impl<R: RegisterFile> UnixMound<R> {
@@ -116,6 +118,10 @@ impl<R: RegisterFile> UnixMound<R> {
                     String::from_utf8_lossy(&m.guest)
                 )
             })?;
+        }
+        for f in &cfg.files {
+            vfs.put_file(&f.path, &f.bytes, f.mode)
+                .map_err(|e| format!("cannot place {}: {e}", String::from_utf8_lossy(&f.path)))?;
         }
         // Only an inherited stdin reads the host on a background thread; the
         // others are plain files, so a run with them replays exactly.
@@ -143,6 +149,10 @@ impl<R: RegisterFile> UnixMound<R> {
                     vfs.console(None, Some(Box::new(CaptureWriter(buf.clone()))))
                 }
                 Stdio::Capture(_) => vfs
+                    .open(b"/", b"/dev/null", open_flags(true), 0, 0)
+                    .map_err(setup)?,
+                Stdio::Writer(w) if !input => vfs.console(None, Some(Box::new(w.clone()))),
+                Stdio::Writer(_) => vfs
                     .open(b"/", b"/dev/null", open_flags(true), 0, 0)
                     .map_err(setup)?,
                 Stdio::Bytes(b) => {
@@ -191,6 +201,7 @@ impl<R: RegisterFile> UnixMound<R> {
             stdio,
             log: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             notes: Vec::new(),
+            stopped: false,
             cfg,
         })
     }
@@ -729,6 +740,47 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         self.stdio[0]
             .as_ref()
             .is_some_and(|f| self.waiters.contains_key(&f.wait_key()))
+    }
+
+    fn telemetry(&self) -> MoundTelemetry {
+        let mm = self.mm.stats();
+        let mut t = MoundTelemetry::new(self.id, self.cfg.name.clone(), "unix");
+        t.program = self
+            .cfg
+            .argv
+            .iter()
+            .map(|a| String::from_utf8_lossy(a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        t.memory_manager = "unix-mm: demand paging, COW, clock + swap".into();
+        t.strand_package = "unix threads: 1 strand per thread".into();
+        t.state = if self.stopped {
+            MoundState::Stopped
+        } else {
+            match self.status {
+                Some(k) => MoundState::Exited(k.host_status()),
+                None => MoundState::Running,
+            }
+        };
+        t.tasks = self.procs.len() as u64;
+        t.frames = mm.resident_frames;
+        t.quota = mm.quota_frames;
+        t.faults = mm.minor_faults + mm.major_faults;
+        t.reclaimed = mm.reclaimed;
+        t.evicted = mm.dropped_clean + mm.swapped_out;
+        t.calls = self.stats.syscalls;
+        t
+    }
+
+    fn stop(&mut self, host: &mut dyn StrandHost<R>) {
+        if self.procs.is_empty() {
+            return;
+        }
+        self.stopped = true;
+        self.log(format_args!("stopped by the operator"));
+        for pid in self.procs.keys().copied().collect::<Vec<_>>() {
+            self.kill_process(pid, ExitKind::Signaled(num::SIGKILL), host);
+        }
     }
 
     fn deadlocked(&mut self, host: &mut dyn StrandHost<R>) {
