@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod ctl;
+mod embedded;
 mod exec;
+mod run;
+mod tui;
 
 /// The SPIN extensible operating system, rebuilt in Rust as a hypervisor-style host.
 #[derive(Parser, Debug)]
@@ -19,20 +23,56 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the embedded default mix on the Alpha machine (no root, no KVM).
+    /// Run the embedded default mix on the Alpha machine (no root, no KVM):
+    /// two UNIX mounds, the CPU benchmark and a shell running pipelines.
+    ///
+    /// Opens the dashboard on a terminal; with --headless (or without a
+    /// terminal) prints the mounds' output, or telemetry records with --batch.
     Demo {
-        /// Scheduler quantum in instructions (1 instruction = 1 ns of machine time).
-        #[arg(long, default_value_t = 2_000_000)]
-        quantum: u64,
-        /// Policy to swap to during the run (`none` to keep rr-priority).
-        #[arg(long, default_value = "stride")]
-        swap_to: String,
-        /// Machine time of the swap, in milliseconds.
-        #[arg(long, default_value_t = 20)]
-        swap_at_ms: u64,
-        /// Print the final kernel and scheduler telemetry as JSON.
+        /// Print the embedded manifest and exit.
         #[arg(long)]
-        json: bool,
+        print_manifest: bool,
+        #[command(flatten)]
+        opts: run::RunOpts,
+    },
+    /// Start one kernel with the mounds a manifest lists and watch them.
+    ///
+    /// The manifest (TOML) names the machine, vCPUs, the global policy and
+    /// its parameters, and each mound: type, program and arguments, frame
+    /// quota, priority/weight/reservation, strand package, mounts. It is
+    /// checked before anything starts; errors are FILE:LINE:COLUMN.
+    Run {
+        /// The manifest.
+        #[arg(long, short, value_name = "FILE")]
+        config: std::path::PathBuf,
+        #[command(flatten)]
+        opts: run::RunOpts,
+    },
+    /// Open the dashboard on a running host.
+    Top {
+        /// The host's control socket (`spin run --socket PATH`).
+        #[arg(long, value_name = "SOCKET")]
+        attach: std::path::PathBuf,
+        /// Milliseconds between refreshes.
+        #[arg(long, value_name = "MS", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(50..=60_000))]
+        interval: u64,
+        /// The dashboard's keymap and theme.
+        #[arg(long, value_name = "FILE")]
+        ui_config: Option<std::path::PathBuf>,
+    },
+    /// Send one control request to a running host.
+    Ctl(ctl::CtlArgs),
+    /// Print shell completions for spin.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write spin's man pages (spin.1, spin-run.1, ...) into a directory.
+    Man {
+        /// Where to write them.
+        #[arg(long, default_value = ".")]
+        out: std::path::PathBuf,
     },
     /// Compare the global scheduling policies on a synthetic mix in virtual time.
     SchedSim {
@@ -86,68 +126,6 @@ enum Command {
     },
 }
 
-fn demo(quantum: u64, swap_to: &str, swap_at_ms: u64, json: bool) -> Result<ExitCode> {
-    let opts = spin_vmm::demo::DemoOptions {
-        quantum,
-        swap: (swap_to != "none").then(|| (swap_to.to_string(), swap_at_ms * 1_000_000)),
-        ..Default::default()
-    };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let started = std::time::Instant::now();
-    let report = spin_vmm::demo::run(&opts, &mut out)?;
-    let host = started.elapsed();
-    if json {
-        let v = serde_json::json!({ "kernel": report.kernel, "scheduler": report.scheduler });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
-    } else {
-        writeln!(out, "\n[kernel] done: {} turns, {:.1} ms machine time ({} instructions), {:.0} ms host time, {:.0} guest MIPS",
-            report.turns,
-            report.machine_ns as f64 / 1e6,
-            report.machine_ns,
-            host.as_secs_f64() * 1e3,
-            report.machine_ns as f64 / host.as_secs_f64() / 1e6)?;
-        writeln!(
-            out,
-            "[kernel] policy now {}, {} swap(s)",
-            report.scheduler.policy,
-            report.scheduler.swaps.len()
-        )?;
-        writeln!(
-            out,
-            "{:<12} {:<8} {:>14} {:>10}",
-            "strand", "state", "cpu (instr)", "exit"
-        )?;
-        for (s, (name, code)) in report.scheduler.strands.iter().zip(&report.exits) {
-            writeln!(
-                out,
-                "{:<12} {:<8} {:>14} {:>10}",
-                name,
-                format!("{:?}", s.state).to_lowercase(),
-                s.account.cpu_ns,
-                code
-            )?;
-        }
-        for o in &report.kernel.frames.owners {
-            writeln!(
-                out,
-                "[kernel] mound {}: {} frames (peak {}) of {} x {} KiB",
-                o.owner.0,
-                o.used,
-                o.peak,
-                report.kernel.frames.total,
-                report.kernel.frames.page_size / 1024
-            )?;
-        }
-    }
-    let failed = report.exits.iter().any(|(_, c)| *c != 0);
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -169,11 +147,53 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo {
-            quantum,
-            swap_to,
-            swap_at_ms,
-            json,
-        } => demo(quantum, &swap_to, swap_at_ms, json),
+            print_manifest,
+            opts,
+        } => {
+            if print_manifest {
+                print!("{}", embedded::DEMO_MANIFEST);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let manifest = spin_vmm::manifest::Manifest::parse(
+                embedded::DEMO_MANIFEST_NAME,
+                embedded::DEMO_MANIFEST,
+                std::path::Path::new("."),
+                &embedded::catalog(),
+            )?;
+            run::run(manifest, opts, "spin demo", true)
+        }
+        Command::Run { config, opts } => {
+            let manifest = spin_vmm::manifest::Manifest::load(&config, &embedded::catalog())?;
+            let title = format!("spin run {}", config.display());
+            run::run(manifest, opts, &title, false)
+        }
+        Command::Top {
+            attach,
+            interval,
+            ui_config,
+        } => {
+            let client = spin_vmm::control::Client::connect(&attach)?;
+            tui::open(
+                Box::new(client),
+                std::time::Duration::from_millis(interval),
+                ui_config,
+                format!("spin top {}", attach.display()),
+                None,
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ctl(a) => ctl::run(a),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "spin", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("{}", out.display()))?;
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::generate_to(cmd, &out).with_context(|| format!("{}", out.display()))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Exec {
             machine,
             quantum,

@@ -9,7 +9,8 @@
  * and $? (status of the last command) expand inside a word without splitting
  * it.  Builtins: echo [-n], cd DIR, pwd, exit [N], set NAME=VALUE (exported to
  * children), unset NAME, mktempdir NAME (a fresh directory under /tmp), rm
- * FILE..., rmdir DIR...  Other commands must be paths: they are run with
+ * FILE..., rmdir DIR..., and `loop N` ... `end` blocks (N rounds, 0 = forever,
+ * $I = the round).  Other commands must be paths: they are run with
  * fork + execve + wait4, in pipelines `a | b | c` (each pipeline its own
  * process group), with redirections `< file`, `> file`, `>> file`, `2> file`,
  * `2>&1`.  $? is 128+N for a command killed by signal N.  The variable BIN
@@ -469,6 +470,70 @@ static int run_line(const char *line)
     }
 }
 
+/* `loop N` starts a block that `end` closes: the lines between run N
+ * times (N = 0: forever), with $I set to the round (1, 2, ...). */
+static int loop_count(const char *line, long *n)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (strncmp(line, "loop", 4) || (line[4] != ' ' && line[4] != '\t' && line[4]))
+        return 0;
+    *n = atol(line + 4);
+    return 1;
+}
+
+static int is_end(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (strncmp(line, "end", 3))
+        return 0;
+    line += 3;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return *line == 0 || *line == '#';
+}
+
+/* Runs lines [from, to); returns 1 when the script exits. */
+static int run_lines(char **lines, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++) {
+        long n;
+        if (!loop_count(lines[i], &n)) {
+            if (is_end(lines[i])) {
+                fprintf(stderr, "sh: end without loop\n");
+                last_status = 2;
+                continue;
+            }
+            if (run_line(lines[i]))
+                return 1;
+            continue;
+        }
+        size_t depth = 1, j = i + 1;
+        for (; j < to; j++) {
+            long ignored;
+            if (loop_count(lines[j], &ignored))
+                depth++;
+            else if (is_end(lines[j]) && --depth == 0)
+                break;
+        }
+        if (depth) {
+            fprintf(stderr, "sh: loop without end\n");
+            last_status = 2;
+            return 0;
+        }
+        for (long round = 1; n <= 0 || round <= n; round++) {
+            char num[32];
+            snprintf(num, sizeof num, "%ld", round);
+            setenv("I", num, 1);
+            if (run_lines(lines, i + 1, j))
+                return 1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
 static char *slurp(FILE *f)
 {
     struct str b = {0};
@@ -518,15 +583,26 @@ int main(int argc, char **argv)
          * than half-consumed by our buffering. */
         script = slurp(stdin);
     }
-    char *line = script;
-    while (line && *line) {
+    /* Split into lines once: loops run their body lines again. */
+    size_t nlines = 0, cap = 16;
+    char **lines = malloc(cap * sizeof *lines);
+    if (!lines)
+        die_oom();
+    for (char *line = script; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl)
             *nl = 0;
-        if (run_line(line))
-            break;
+        if (nlines == cap) {
+            cap *= 2;
+            lines = realloc(lines, cap * sizeof *lines);
+            if (!lines)
+                die_oom();
+        }
+        lines[nlines++] = line;
         line = nl ? nl + 1 : NULL;
     }
+    run_lines(lines, 0, nlines);
+    free(lines);
     fflush(stdout);
     free(script);
     return last_status;

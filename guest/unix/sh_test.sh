@@ -67,6 +67,15 @@ echo cd to a missing directory exited $?
 
 rm $T/out.txt $T/hello.txt $T/err.txt $T/segv.txt $T/divzero.txt $T/files.txt
 rmdir $T
+# loop blocks: N rounds with $I, nested.
+loop 2
+echo outer round $I
+loop 3
+echo "  inner $I"
+end
+end
+echo after loops: $?
 echo sh_test: done
 exit 0
 echo not reached
+

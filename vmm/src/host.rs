@@ -13,8 +13,11 @@ use serde::Serialize;
 use spin_kernel::machine::new_guest_ram;
 use spin_kernel::mound::GuestMound;
 use spin_kernel::telemetry::{KernelSnapshot, MoundTelemetry};
-use spin_kernel::{Arch, Authority, Kernel, KernelConfig, MoundId, Nanos};
-use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
+use spin_kernel::{Arch, Authority, Kernel, KernelConfig, MoundId, Nanos, SchedParams};
+use spin_scheduler::{
+    policy_by_name, LocalRoundRobin, LocalScheduler, PolicyAsLocal, SchedTelemetry, Scheduler,
+    SchedulerConfig,
+};
 use spin_unix::{UnixConfig, UnixMound};
 
 use crate::runloop::{lock, RunLoop, Turn};
@@ -58,8 +61,25 @@ pub struct HostConfig {
     pub scheduler: SchedulerConfig,
     /// Mounds, in launch order (mound ids 1, 2, ...).
     pub mounds: Vec<MoundConfig>,
+    /// Mounds scheduled as one entity of the global policy, with their own
+    /// local scheduler (two-level scheduling).
+    pub groups: Vec<GroupConfig>,
     /// Record every turn (for replay checks).
     pub trace: bool,
+}
+
+/// A mound whose strands its own scheduler picks; the global policy sees
+/// the mound as one entity.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// The mound.
+    pub mound: MoundId,
+    /// The entity's parameters in the global policy.
+    pub params: SchedParams,
+    /// `round-robin`, or a global policy's name used locally.
+    pub local: String,
+    /// Quantum of the local round-robin, ns.
+    pub local_quantum: Nanos,
 }
 
 impl Default for HostConfig {
@@ -70,6 +90,7 @@ impl Default for HostConfig {
             cpus: 1,
             scheduler: SchedulerConfig::default(),
             mounds: Vec::new(),
+            groups: Vec::new(),
             trace: false,
         }
     }
@@ -146,7 +167,7 @@ pub struct HostTelemetry {
     pub machine_ns: Nanos,
     /// Turns taken.
     pub turns: u64,
-    /// Whether the run loop is still going.
+    /// Whether the run loop is still going (or has not started yet).
     pub running: bool,
     /// Per mound.
     pub mounds: Vec<MoundTelemetry>,
@@ -174,8 +195,20 @@ impl Host {
             },
         );
         let machine = Arc::new(AlphaMachine::new(ram));
-        let scheduler =
+        let mut scheduler =
             Scheduler::new(kernel.id(), cfg.scheduler.clone()).map_err(|e| setup(&e))?;
+        for g in &cfg.groups {
+            let local: Box<dyn LocalScheduler> = if g.local == "round-robin" {
+                Box::new(LocalRoundRobin::new(g.local_quantum))
+            } else {
+                Box::new(PolicyAsLocal(
+                    policy_by_name(&g.local, &cfg.scheduler.params).map_err(|e| setup(&e))?,
+                ))
+            };
+            scheduler
+                .add_group(g.mound, g.params, local)
+                .map_err(|e| setup(&e))?;
+        }
         let rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
         rl.record_trace(cfg.trace);
         let mut host = Host {
@@ -185,7 +218,7 @@ impl Host {
             mounds: Vec::new(),
             cpus: cfg.cpus.max(1),
             machine: cfg.machine,
-            running: AtomicBool::new(false),
+            running: AtomicBool::new(true),
         };
         for (i, m) in cfg.mounds.into_iter().enumerate() {
             let id = MoundId(i as u32 + 1);
@@ -234,7 +267,6 @@ impl Host {
         &self,
         between: impl FnMut(&RunLoop<AlphaMachine>) + Send,
     ) -> Result<RunReport, HostError> {
-        self.running.store(true, Ordering::Relaxed);
         let _done = ClearOnDrop(&self.running);
         if self.cpus == 1 {
             let mut between = between;
@@ -306,6 +338,13 @@ impl Host {
         self.rl
             .with_mound(MoundId(id), |m, host| m.stop(host))
             .map_err(|_| HostError::Refused(format!("no mound {id}")))
+    }
+
+    /// Stops every mound (quitting the dashboard, the end of `--duration`).
+    pub fn stop_all(&self) {
+        for (id, _, _) in &self.mounds {
+            let _ = self.rl.with_mound(*id, |m, host| m.stop(host));
+        }
     }
 
     /// A report of the state now.

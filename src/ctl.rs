@@ -1,0 +1,266 @@
+//! `spin ctl SOCKET ...`: one control request to a running host, its reply
+//! printed for people (tables) or for scripts (`--json`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+use spin_vmm::control::{Client, ControlPlane, Reply, Request};
+
+/// `spin ctl` arguments.
+#[derive(clap::Args, Debug)]
+pub struct CtlArgs {
+    /// The host's control socket (`spin run --socket PATH`).
+    pub socket: PathBuf,
+    #[command(subcommand)]
+    pub command: CtlCommand,
+}
+
+/// What to ask.
+#[derive(Subcommand, Debug)]
+pub enum CtlCommand {
+    /// Show or swap the global scheduling policy.
+    Policy {
+        #[command(subcommand)]
+        command: Option<PolicyCommand>,
+    },
+    /// The strands table.
+    Strands {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The mounds overview.
+    Mounds {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Act on one mound.
+    Mound {
+        #[command(subcommand)]
+        command: MoundCommand,
+    },
+    /// A whole telemetry record.
+    Snapshot {
+        /// Print the record as one JSON object (otherwise a summary).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The host's log (guest output and kernel messages).
+    Log {
+        /// Only lines after this line number.
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// Keep printing new lines until the host goes away.
+        #[arg(long, short)]
+        follow: bool,
+    },
+}
+
+/// `spin ctl SOCKET policy ...`.
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Print the current policy and the ones available (the default).
+    Get,
+    /// Swap the global policy at the next scheduling point.
+    Set {
+        /// The policy.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(spin_scheduler::POLICY_NAMES))]
+        name: String,
+    },
+}
+
+/// `spin ctl SOCKET mound ...`.
+#[derive(Subcommand, Debug)]
+pub enum MoundCommand {
+    /// Stop a mound: its strands are killed, the other mounds keep running.
+    Stop {
+        /// The mound's id (see `spin ctl SOCKET mounds`).
+        id: u32,
+    },
+}
+
+fn ask(client: &mut Client, req: &Request) -> Result<Reply> {
+    match client.request(req)? {
+        Reply::Error { message } => bail!("{message}"),
+        r => Ok(r),
+    }
+}
+
+/// Runs one `spin ctl` command.
+pub fn run(a: CtlArgs) -> Result<ExitCode> {
+    let mut client = Client::connect(&a.socket)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match a.command {
+        CtlCommand::Policy { command } => match command.unwrap_or(PolicyCommand::Get) {
+            PolicyCommand::Get => {
+                if let Reply::Policies { current, available } =
+                    ask(&mut client, &Request::Policies)?
+                {
+                    writeln!(out, "policy: {current}")?;
+                    writeln!(out, "available: {}", available.join(", "))?;
+                }
+            }
+            PolicyCommand::Set { name } => {
+                if let Reply::PolicySet { from, to } =
+                    ask(&mut client, &Request::SetPolicy { policy: name })?
+                {
+                    writeln!(out, "policy swapped: {from} -> {to}")?;
+                }
+            }
+        },
+        CtlCommand::Strands { json } => {
+            if let Reply::Strands(rows) = ask(&mut client, &Request::Strands)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>6} {:<28} {:>5} {:<8} {:>4} {:>6} {:>12} {:>10} {:>6}",
+                        "id",
+                        "name",
+                        "mound",
+                        "state",
+                        "prio",
+                        "weight",
+                        "cpu (ms)",
+                        "wake p99",
+                        "misses"
+                    )?;
+                    for r in rows {
+                        writeln!(
+                            out,
+                            "{:>6} {:<28} {:>5} {:<8} {:>4} {:>6} {:>12.1} {:>10} {:>6}",
+                            r.id.0,
+                            r.name,
+                            r.mound.0,
+                            format!("{:?}", r.state).to_lowercase(),
+                            r.params.priority,
+                            r.params.weight,
+                            r.account.cpu_ns as f64 / 1e6,
+                            format!("{}us", r.account.wake_latency.p99_ns / 1000),
+                            r.account.deadline_misses
+                        )?;
+                    }
+                }
+            }
+        }
+        CtlCommand::Mounds { json } => {
+            if let Reply::Mounds(rows) = ask(&mut client, &Request::Mounds)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&rows)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "{:>3} {:<12} {:<6} {:<12} {:>6} {:>14} {:>10} {:>10}  program",
+                        "id",
+                        "name",
+                        "type",
+                        "state",
+                        "procs",
+                        "frames/quota",
+                        "faults",
+                        "syscalls"
+                    )?;
+                    for m in rows {
+                        writeln!(
+                            out,
+                            "{:>3} {:<12} {:<6} {:<12} {:>6} {:>14} {:>10} {:>10}  {}",
+                            m.id.0,
+                            m.name,
+                            m.kind,
+                            serde_json::to_value(&m.state)?["state"]
+                                .as_str()
+                                .unwrap_or("?"),
+                            m.tasks,
+                            format!(
+                                "{}/{}",
+                                m.frames,
+                                m.quota.map_or("-".to_string(), |q| q.to_string())
+                            ),
+                            m.faults,
+                            m.calls,
+                            m.program
+                        )?;
+                    }
+                }
+            }
+        }
+        CtlCommand::Mound {
+            command: MoundCommand::Stop { id },
+        } => {
+            if let Reply::MoundStopped { id } = ask(&mut client, &Request::StopMound { id })? {
+                writeln!(out, "mound {id} stopped")?;
+            }
+        }
+        CtlCommand::Snapshot { json } => {
+            let t = client.snapshot()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&t)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "{} machine, {} vCPU(s), policy {}, {:.3} s machine time, {} turns, {}",
+                    t.machine,
+                    t.cpus,
+                    t.policy,
+                    t.machine_ns as f64 / 1e9,
+                    t.turns,
+                    if t.running { "running" } else { "finished" }
+                )?;
+                writeln!(
+                    out,
+                    "{} strands ({} runnable, {} running, {} blocked), {} swap(s), fairness {:.3}",
+                    t.sched.strands.len(),
+                    t.sched.runnable,
+                    t.sched.running,
+                    t.sched.blocked,
+                    t.sched.swaps_total,
+                    t.sched.fairness
+                )?;
+                writeln!(
+                    out,
+                    "frames: {} of {} free ({} KiB each)",
+                    t.kernel.frames.free,
+                    t.kernel.frames.total,
+                    t.kernel.frames.page_size / 1024
+                )?;
+                for m in &t.mounds {
+                    writeln!(
+                        out,
+                        "mound {} {}: {} frames, {} faults, {} syscalls",
+                        m.id.0, m.name, m.frames, m.faults, m.calls
+                    )?;
+                }
+            }
+        }
+        CtlCommand::Log { since, follow } => {
+            let mut since = since;
+            loop {
+                let lines = match ask(&mut client, &Request::Log { since }) {
+                    Ok(Reply::Log(lines)) => lines,
+                    Ok(_) => Vec::new(),
+                    Err(e) if follow => {
+                        eprintln!("spin: {e}");
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                };
+                for l in lines {
+                    since = l.seq;
+                    writeln!(out, "{:>6} [{}] {}", l.seq, l.source, l.text)?;
+                }
+                out.flush()?;
+                if !follow {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,337 @@
+//! `spin run` and `spin demo`: one kernel, the manifest's mounds, and a
+//! way to watch them (the dashboard, plain output, or telemetry records).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use spin_kernel::telemetry::MoundState;
+use spin_unix::{SharedWriter, Stdio};
+use spin_vmm::control::{serve, Controller, LogBook, Telemetry};
+use spin_vmm::host::{Host, MoundConfig};
+use spin_vmm::manifest::Manifest;
+
+/// How a host is watched (shared by `spin run` and `spin demo`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunOpts {
+    /// Serve the control plane (JSON lines) on this Unix-domain socket, for
+    /// `spin top --attach` and `spin ctl`.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// No dashboard: print the mounds' output as it comes and a summary at
+    /// the end (the default when standard output is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print telemetry records instead, one per interval.
+    #[arg(long, requires = "headless")]
+    pub batch: bool,
+    /// Records as JSON objects, one per line (the default with --batch).
+    #[arg(long, requires = "batch", conflicts_with = "csv")]
+    pub json: bool,
+    /// Records as CSV, one row per mound per record, header first.
+    #[arg(long, requires = "batch")]
+    pub csv: bool,
+    /// Milliseconds between records (--batch) or dashboard refreshes.
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub interval: u64,
+    /// Stop every mound after this many seconds of host time (default: run
+    /// until the mounds finish or you quit; `spin demo` without a terminal
+    /// stops after 10 s).
+    #[arg(long, value_name = "S")]
+    pub duration: Option<f64>,
+    /// The global policy to start with (overrides the manifest).
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(spin_scheduler::POLICY_NAMES))]
+    pub policy: Option<String>,
+    /// The dashboard's keymap and theme (default:
+    /// $XDG_CONFIG_HOME/spin/console.toml).
+    #[arg(long, value_name = "FILE")]
+    pub ui_config: Option<PathBuf>,
+}
+
+enum Mode {
+    Dashboard,
+    Plain,
+    Json,
+    Csv,
+}
+
+/// Runs the mounds `manifest` lists until they finish, the duration ends or
+/// the operator quits.
+pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result<ExitCode> {
+    let mode = match (opts.headless, opts.batch, opts.csv) {
+        (false, _, _) if std::io::stdout().is_terminal() => Mode::Dashboard,
+        (_, true, true) => Mode::Csv,
+        (_, true, false) => Mode::Json,
+        _ => Mode::Plain,
+    };
+    let duration = match (opts.duration, &mode) {
+        (Some(s), _) if !(s > 0.0 && s.is_finite()) => bail!("--duration must be positive"),
+        (Some(s), _) => Some(Duration::from_secs_f64(s)),
+        (None, Mode::Dashboard) => None,
+        (None, _) if demo => Some(Duration::from_secs(10)),
+        (None, _) => None,
+    };
+    let started = Instant::now();
+    let log = Arc::new(LogBook::new(started));
+    let mut cfg = manifest.host;
+    if let Some(p) = &opts.policy {
+        cfg.scheduler.policy = p.clone();
+    }
+    for m in &mut cfg.mounds {
+        let MoundConfig::Unix(u) = m;
+        let w = SharedWriter::new(log.writer(&u.name));
+        u.stdout = Stdio::Writer(w.clone());
+        u.stderr = Stdio::Writer(w);
+    }
+    let summary = format!(
+        "booted: {:?} machine, {} vCPU(s), policy {}, {} mound(s)",
+        cfg.machine,
+        cfg.cpus,
+        cfg.scheduler.policy,
+        cfg.mounds.len()
+    );
+    let host = Arc::new(Host::build(cfg)?);
+    log.push("kernel", summary);
+    let controller = Arc::new(Controller::new(host.clone(), log.clone(), started));
+    let _server = match &opts.socket {
+        Some(p) => Some(
+            serve(p, controller.clone())
+                .with_context(|| format!("control socket {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let runner = {
+        let host = host.clone();
+        let log = log.clone();
+        std::thread::Builder::new()
+            .name("host".into())
+            .spawn(move || {
+                let r = host.run(|_| {});
+                log.push("kernel", "every mound is done");
+                r
+            })?
+    };
+    let deadline = duration.map(|d| started + d);
+    let interval = Duration::from_millis(opts.interval);
+    let stdout = std::io::stdout();
+    match mode {
+        Mode::Dashboard => {
+            crate::tui::open(
+                Box::new(controller.clone()),
+                interval,
+                opts.ui_config.clone(),
+                title.to_string(),
+                deadline,
+            )?;
+        }
+        Mode::Json => {
+            let mut out = stdout.lock();
+            watch(&runner, deadline, interval, || {
+                let rec = controller.telemetry();
+                writeln!(out, "{}", serde_json::to_string(&rec)?)?;
+                out.flush()?;
+                Ok(())
+            })?;
+        }
+        Mode::Csv => {
+            let mut out = stdout.lock();
+            writeln!(out, "{}", CSV_HEADER)?;
+            watch(&runner, deadline, interval, || {
+                write_csv(&mut out, &controller.telemetry())?;
+                out.flush()?;
+                Ok(())
+            })?;
+        }
+        Mode::Plain => {
+            let mut out = stdout.lock();
+            let mut seen = 0;
+            let mut print_log = |out: &mut dyn Write| -> Result<()> {
+                for l in log.since(seen, LogBook::CAPACITY) {
+                    seen = l.seq;
+                    writeln!(out, "[{}] {}", l.source, l.text)?;
+                }
+                out.flush()?;
+                Ok(())
+            };
+            watch(&runner, deadline, Duration::from_millis(100), || {
+                print_log(&mut out)
+            })?;
+            print_log(&mut out)?;
+        }
+    }
+    // Whatever still runs was asked to stop by the clock or the operator:
+    // note who finished on their own first.
+    let before = controller.telemetry();
+    host.stop_all();
+    let report = runner
+        .join()
+        .map_err(|_| anyhow::anyhow!("the host thread panicked"))??;
+    let last = controller.telemetry();
+    match mode {
+        Mode::Json => {
+            let mut out = stdout.lock();
+            writeln!(out, "{}", serde_json::to_string(&last)?)?;
+        }
+        Mode::Csv => write_csv(&mut stdout.lock(), &last)?,
+        Mode::Plain | Mode::Dashboard => {
+            let mut out = stdout.lock();
+            for l in log.since(before.log.last().map_or(0, |l| l.seq), 50) {
+                if matches!(mode, Mode::Plain) {
+                    writeln!(out, "[{}] {}", l.source, l.text)?;
+                }
+            }
+            print_summary(&mut out, &last, started.elapsed())?;
+        }
+    }
+    drop(report);
+    let failed: Vec<String> = before
+        .mounds
+        .iter()
+        .filter_map(|m| match &m.state {
+            MoundState::Exited(s) if *s != 0 => Some(format!("{} exited with status {s}", m.name)),
+            MoundState::Failed(why) => Some(format!("{} failed: {why}", m.name)),
+            _ => None,
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("spin: {}", failed.join("; "));
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Calls `tick` every `interval` until the host finishes or `deadline`.
+fn watch(
+    runner: &std::thread::JoinHandle<Result<spin_vmm::host::RunReport, spin_vmm::host::HostError>>,
+    deadline: Option<Instant>,
+    interval: Duration,
+    mut tick: impl FnMut() -> Result<()>,
+) -> Result<()> {
+    let mut next = Instant::now();
+    loop {
+        if runner.is_finished() || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if now >= next {
+            if let Err(e) = tick() {
+                // A closed pipe (`spin demo --headless | head`) ends the watch.
+                if e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                {
+                    return Ok(());
+                }
+                return Err(e);
+            }
+            next = now + interval;
+        }
+        let until = deadline.map_or(next, |d| d.min(next));
+        std::thread::sleep(
+            until
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_millis(20)),
+        );
+    }
+}
+
+const CSV_HEADER: &str = "seq,host_ms,machine_ns,policy,running,mound_id,mound,kind,state,tasks,frames,quota,faults,reclaimed,evicted,calls,strands,cpu_ns,cpu_share";
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn state_label(s: &MoundState) -> String {
+    match s {
+        MoundState::Running => "running".into(),
+        MoundState::Exited(c) => format!("exited({c})"),
+        MoundState::Stopped => "stopped".into(),
+        MoundState::Failed(_) => "failed".into(),
+    }
+}
+
+fn write_csv(out: &mut dyn Write, t: &Telemetry) -> Result<()> {
+    for m in &t.mounds {
+        let row = t.sched.mounds.iter().find(|r| r.mound == m.id);
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4}",
+            t.seq,
+            t.host_ms,
+            t.machine_ns,
+            csv_field(&t.policy),
+            t.running,
+            m.id.0,
+            csv_field(&m.name),
+            csv_field(&m.kind),
+            state_label(&m.state),
+            m.tasks,
+            m.frames,
+            m.quota.map_or(String::new(), |q| q.to_string()),
+            m.faults,
+            m.reclaimed,
+            m.evicted,
+            m.calls,
+            row.map_or(0, |r| r.strands),
+            row.map_or(0, |r| r.account.cpu_ns),
+            row.map_or(0.0, |r| r.cpu_share),
+        )?;
+    }
+    Ok(())
+}
+
+fn print_summary(out: &mut dyn Write, t: &Telemetry, host: Duration) -> Result<()> {
+    let secs = host.as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "[kernel] {:.1} s host time, {:.3} s machine time ({:.0} guest MIPS), {} turns",
+        secs,
+        t.machine_ns as f64 / 1e9,
+        t.machine_ns as f64 / secs / 1e6,
+        t.turns
+    )?;
+    writeln!(
+        out,
+        "[kernel] policy {} ({} swap(s)), fairness {:.3}",
+        t.policy, t.sched.swaps_total, t.sched.fairness
+    )?;
+    for s in &t.sched.swaps {
+        writeln!(
+            out,
+            "[kernel]   at {:.3} s: {} -> {} by {}",
+            s.at as f64 / 1e9,
+            s.from,
+            s.to,
+            s.who
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<10} {:<10} {:>6} {:>12} {:>9} {:>9} {:>10} {:>10}",
+        "mound", "state", "procs", "cpu (ms)", "share", "frames", "faults", "syscalls"
+    )?;
+    for m in &t.mounds {
+        let row = t.sched.mounds.iter().find(|r| r.mound == m.id);
+        writeln!(
+            out,
+            "{:<10} {:<10} {:>6} {:>12.1} {:>8.1}% {:>9} {:>10} {:>10}",
+            m.name,
+            state_label(&m.state),
+            m.tasks,
+            row.map_or(0, |r| r.account.cpu_ns) as f64 / 1e6,
+            row.map_or(0.0, |r| r.cpu_share) * 100.0,
+            m.frames,
+            m.faults,
+            m.calls
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,703 @@
+//! Mound manifests: the TOML file `spin run --config` reads, turned into a
+//! [`HostConfig`] for the builder.
+//!
+//! Everything is checked before anything starts: unknown keys, bad values,
+//! missing programs and mount points are reported as `file:line:column:
+//! what is wrong`.
+//!
+//! ```toml
+//! machine = "alpha"          # alpha | kvm
+//! cpus = 1                   # virtual CPUs
+//! ram_mib = 512
+//!
+//! [scheduler]
+//! policy = "rr-priority"     # rr-priority | stride | lottery | edf | fair
+//! quantum = 2_000_000        # ns of machine time (one Alpha instruction = 1 ns)
+//!
+//! [[mound]]
+//! name = "cpu"
+//! type = "unix"
+//! program = "embedded:sh"    # a program the spin binary carries, or a host path
+//! args = ["/bin/cpu.sh"]
+//! quota_frames = 8192
+//! priority = 16
+//! weight = 100
+//! mounts = [{ host = "data", guest = "/data", writable = false }]
+//! ```
+//!
+//! Host paths are relative to the manifest's directory. A UNIX mound sees
+//! every embedded file under `/bin`, its program's host directory
+//! (read-only, at its host path) and the mounts it lists.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use spin_kernel::strand::Reservation;
+use spin_kernel::SchedParams;
+use spin_scheduler::policy::FairWeights;
+use spin_scheduler::POLICY_NAMES;
+use spin_unix::{GuestFile, HostMount, Stdio, UnixConfig};
+use toml::Spanned;
+
+use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig};
+
+/// A file the `spin` binary carries (the demo's programs and scripts).
+#[derive(Debug, Clone)]
+pub struct Embedded {
+    /// Name (`cpubench`, `pipelines.sh`); it appears as `/bin/NAME`.
+    pub name: String,
+    /// Contents.
+    pub bytes: Arc<[u8]>,
+    /// Permission bits.
+    pub mode: u32,
+}
+
+/// A manifest error, located.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ManifestError {
+    /// The manifest's path as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What a manifest asks for.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The host to build (mounds' standard output and error go to `/dev/null`
+    /// until the caller points them somewhere, e.g. the console's log).
+    pub host: HostConfig,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    machine: Option<Spanned<String>>,
+    cpus: Option<Spanned<u64>>,
+    ram_mib: Option<Spanned<u64>>,
+    seed: Option<u64>,
+    scheduler: Option<RawScheduler>,
+    #[serde(default, rename = "mound")]
+    mounds: Vec<Spanned<RawMound>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    policy: Option<Spanned<String>>,
+    quantum: Option<Spanned<u64>>,
+    levels: Option<Spanned<u64>>,
+    fair_slice: Option<Spanned<u64>>,
+    fair_lag_bound: Option<Spanned<u64>>,
+    fair_weights: Option<Spanned<String>>,
+    watchdog: Option<bool>,
+    stall_bound_ms: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMound {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    program: Option<Spanned<String>>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    inherit_env: bool,
+    cwd: Option<Spanned<String>>,
+    stdin: Option<Spanned<String>>,
+    quota_frames: Option<Spanned<u64>>,
+    priority: Option<Spanned<u64>>,
+    weight: Option<Spanned<u64>>,
+    reservation: Option<Spanned<RawReservation>>,
+    strands: Option<Spanned<RawStrands>>,
+    #[serde(default)]
+    mounts: Vec<Spanned<RawMount>>,
+    #[serde(default)]
+    ports: Vec<Spanned<u64>>,
+    seed: Option<u64>,
+    #[serde(default)]
+    trace_syscalls: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReservation {
+    period_us: u64,
+    budget_us: u64,
+    deadline_us: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStrands {
+    /// `global` (every strand an entity of the global policy) or `group`
+    /// (the mound is one entity; its strands are scheduled by `local`).
+    scheduling: Option<Spanned<String>>,
+    /// The local policy of a group: `round-robin` or a global policy's name.
+    local: Option<Spanned<String>>,
+    /// Local round-robin quantum, ns.
+    local_quantum: Option<Spanned<u64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMount {
+    host: String,
+    guest: String,
+    #[serde(default)]
+    writable: bool,
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    dir: &'a Path,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: Range<usize>, message: impl Into<String>) -> ManifestError {
+        let at = span.start.min(self.text.len());
+        let before = &self.text[..at];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        ManifestError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn host_path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+}
+
+impl Manifest {
+    /// Reads and checks the manifest at `path`.
+    pub fn load(path: &Path, embedded: &[Embedded]) -> Result<Manifest, ManifestError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
+            file: file.clone(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read: {e}"),
+        })?;
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Manifest::parse(&file, &text, dir, embedded)
+    }
+
+    /// Checks manifest `text` (named `file` in errors; relative host paths
+    /// are taken from `dir`).
+    pub fn parse(
+        file: &str,
+        text: &str,
+        dir: &Path,
+        embedded: &[Embedded],
+    ) -> Result<Manifest, ManifestError> {
+        let cx = Ctx { file, text, dir };
+        let raw: Raw = toml::from_str(text).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let mut msg = e.message().trim().to_string();
+            // Name the key when the error is about a value (`weight = "x"`).
+            let at = span.start.min(text.len());
+            let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line = text[line_start..].lines().next().unwrap_or("");
+            if let Some((key, _)) = line.split_once('=') {
+                let key = key.trim();
+                if at > line_start + key.len() && !key.is_empty() && !msg.contains(key) {
+                    msg = format!("{key}: {msg}");
+                }
+            }
+            cx.err(span, msg)
+        })?;
+        let mut host = HostConfig::default();
+        if let Some(m) = &raw.machine {
+            host.machine = match m.get_ref().as_str() {
+                "alpha" => MachineKind::Alpha,
+                "kvm" => MachineKind::Kvm,
+                other => {
+                    return Err(cx.err(
+                        m.span(),
+                        format!("machine: unknown machine `{other}` (alpha or kvm)"),
+                    ))
+                }
+            };
+        }
+        if let Some(c) = &raw.cpus {
+            let n = *c.get_ref();
+            if !(1..=64).contains(&n) {
+                return Err(cx.err(c.span(), format!("cpus: {n} is not in 1..=64")));
+            }
+            host.cpus = n as usize;
+        }
+        if let Some(r) = &raw.ram_mib {
+            let n = *r.get_ref();
+            if !(16..=65_536).contains(&n) {
+                return Err(cx.err(r.span(), format!("ram_mib: {n} is not in 16..=65536")));
+            }
+            host.ram = n << 20;
+        }
+        let seed = raw.seed.unwrap_or(0x5350_494e);
+        host.scheduler.params.seed = seed;
+        scheduler(&cx, raw.scheduler.unwrap_or_default(), &mut host)?;
+        if raw.mounds.is_empty() {
+            return Err(cx.err(
+                text.len()..text.len(),
+                "no mounds: add at least one [[mound]] table",
+            ));
+        }
+        let mut names = BTreeMap::new();
+        for (i, m) in raw.mounds.into_iter().enumerate() {
+            let span = m.span();
+            let m = m.into_inner();
+            let name = m.name.get_ref().clone();
+            if name.is_empty() || name.len() > 32 || name.chars().any(|c| c.is_control()) {
+                return Err(cx.err(m.name.span(), "name: 1 to 32 printable characters"));
+            }
+            if let Some(first) = names.insert(name.clone(), span.clone()) {
+                let line = cx.err(first, "").line;
+                return Err(cx.err(
+                    m.name.span(),
+                    format!("name: `{name}` is already the name of the mound at line {line}"),
+                ));
+            }
+            let id = spin_kernel::MoundId(i as u32 + 1);
+            let (cfg, group) = mound(&cx, id, m, span, embedded, seed.wrapping_add(i as u64))?;
+            host.mounds.push(cfg);
+            if let Some(g) = group {
+                host.groups.push(g);
+            }
+        }
+        Ok(Manifest { host })
+    }
+}
+
+fn scheduler(cx: &Ctx, s: RawScheduler, host: &mut HostConfig) -> Result<(), ManifestError> {
+    let p = &mut host.scheduler;
+    if let Some(pol) = &s.policy {
+        let name = pol.get_ref();
+        if !POLICY_NAMES.contains(&name.as_str()) {
+            return Err(cx.err(
+                pol.span(),
+                format!(
+                    "policy: unknown policy `{name}` (one of {})",
+                    POLICY_NAMES.join(", ")
+                ),
+            ));
+        }
+        p.policy = name.clone();
+    }
+    if let Some(q) = &s.quantum {
+        let n = *q.get_ref();
+        if !(1_000..=10_000_000_000).contains(&n) {
+            return Err(cx.err(
+                q.span(),
+                format!("quantum: {n} ns is not in 1000..=10000000000"),
+            ));
+        }
+        p.params.quantum = n;
+    }
+    if let Some(l) = &s.levels {
+        let n = *l.get_ref();
+        if !(1..=32).contains(&n) {
+            return Err(cx.err(l.span(), format!("levels: {n} is not in 1..=32")));
+        }
+        p.params.levels = n as u8;
+    }
+    if let Some(v) = &s.fair_slice {
+        if *v.get_ref() < 1_000 {
+            return Err(cx.err(v.span(), "fair_slice: at least 1000 ns"));
+        }
+        p.params.fair_slice = *v.get_ref();
+    }
+    if let Some(v) = &s.fair_lag_bound {
+        p.params.fair_lag_bound = *v.get_ref();
+    }
+    if let Some(w) = &s.fair_weights {
+        p.params.fair_weights = match w.get_ref().as_str() {
+            "weight" => FairWeights::Weight,
+            "priority" => FairWeights::Priority,
+            other => {
+                return Err(cx.err(
+                    w.span(),
+                    format!("fair_weights: `{other}` is not weight or priority"),
+                ))
+            }
+        };
+    }
+    if let Some(w) = s.watchdog {
+        p.watchdog = w;
+    }
+    if let Some(b) = &s.stall_bound_ms {
+        let n = *b.get_ref();
+        if n == 0 {
+            return Err(cx.err(b.span(), "stall_bound_ms: must be positive"));
+        }
+        p.stall_bound = n.saturating_mul(1_000_000);
+    }
+    Ok(())
+}
+
+fn mound(
+    cx: &Ctx,
+    id: spin_kernel::MoundId,
+    m: RawMound,
+    span: Range<usize>,
+    embedded: &[Embedded],
+    seed: u64,
+) -> Result<(MoundConfig, Option<GroupConfig>), ManifestError> {
+    match m.kind.get_ref().as_str() {
+        "unix" => {}
+        "video-server" | "video-client" | "db-pager" => {
+            return Err(cx.err(
+                m.kind.span(),
+                format!(
+                    "type: the {} mound is not built yet (only unix mounds run today)",
+                    m.kind.get_ref()
+                ),
+            ))
+        }
+        other => {
+            return Err(cx.err(
+                m.kind.span(),
+                format!("type: unknown mound type `{other}` (unix)"),
+            ))
+        }
+    }
+    if let Some(p) = m.ports.first() {
+        return Err(cx.err(
+            p.span(),
+            "ports: the shared network stack is not built yet; a unix mound cannot listen",
+        ));
+    }
+    let name = m.name.get_ref().clone();
+    let Some(program) = &m.program else {
+        return Err(cx.err(span, format!("mound `{name}`: missing `program`")));
+    };
+    let mut mounts = Vec::new();
+    let (guest_program, argv0) = match program.get_ref().strip_prefix("embedded:") {
+        Some(e) => {
+            if !embedded.iter().any(|f| f.name == e) {
+                let names: Vec<&str> = embedded.iter().map(|f| f.name.as_str()).collect();
+                return Err(cx.err(
+                    program.span(),
+                    format!(
+                        "program: no embedded program `{e}` (this spin carries: {})",
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
+                    ),
+                ));
+            }
+            (
+                format!("/bin/{e}").into_bytes(),
+                format!("/bin/{e}").into_bytes(),
+            )
+        }
+        None => {
+            let path = cx.host_path(program.get_ref());
+            let canon = path
+                .canonicalize()
+                .map_err(|e| cx.err(program.span(), format!("program: {}: {e}", path.display())))?;
+            if !canon.is_file() {
+                return Err(cx.err(
+                    program.span(),
+                    format!("program: {} is not a file", canon.display()),
+                ));
+            }
+            if let Some(dir) = canon.parent() {
+                mounts.push(HostMount {
+                    guest: dir.as_os_str().as_bytes().to_vec(),
+                    host: dir.to_path_buf(),
+                    writable: false,
+                });
+            }
+            let bytes = canon.as_os_str().as_bytes().to_vec();
+            (bytes.clone(), bytes)
+        }
+    };
+    for mt in &m.mounts {
+        let r = mt.get_ref();
+        let host = cx.host_path(&r.host);
+        let host = host
+            .canonicalize()
+            .map_err(|e| cx.err(mt.span(), format!("mounts: {}: {e}", host.display())))?;
+        if !host.is_dir() {
+            return Err(cx.err(
+                mt.span(),
+                format!("mounts: {} is not a directory", host.display()),
+            ));
+        }
+        if !r.guest.starts_with('/') || r.guest.split('/').any(|c| c == "..") {
+            return Err(cx.err(
+                mt.span(),
+                format!(
+                    "mounts: guest path `{}` must be absolute, without `..`",
+                    r.guest
+                ),
+            ));
+        }
+        mounts.push(HostMount {
+            guest: r.guest.clone().into_bytes(),
+            host,
+            writable: r.writable,
+        });
+    }
+    let mut argv = vec![argv0];
+    argv.extend(m.args.iter().map(|a| a.clone().into_bytes()));
+    let mut env: BTreeMap<String, String> = if m.inherit_env {
+        std::env::vars().collect()
+    } else {
+        [("PATH", "/bin"), ("HOME", "/"), ("TERM", "dumb")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    env.extend(m.env);
+    let mut unix = UnixConfig::new(name.clone(), guest_program, argv);
+    unix.envp = env
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}").into_bytes())
+        .collect();
+    unix.mounts = mounts;
+    unix.files = embedded
+        .iter()
+        .map(|f| GuestFile {
+            path: format!("/bin/{}", f.name).into_bytes(),
+            bytes: f.bytes.clone(),
+            mode: f.mode,
+        })
+        .collect();
+    unix.seed = m.seed.unwrap_or(seed);
+    unix.trace_syscalls = m.trace_syscalls;
+    unix.stdout = Stdio::Null;
+    unix.stderr = Stdio::Null;
+    unix.stdin = Stdio::Null;
+    if let Some(c) = &m.cwd {
+        if !c.get_ref().starts_with('/') {
+            return Err(cx.err(c.span(), "cwd: must be an absolute guest path"));
+        }
+        unix.cwd = c.get_ref().clone().into_bytes();
+    }
+    if let Some(s) = &m.stdin {
+        let path = cx.host_path(s.get_ref());
+        let bytes = std::fs::read(&path)
+            .map_err(|e| cx.err(s.span(), format!("stdin: {}: {e}", path.display())))?;
+        unix.stdin = Stdio::Bytes(bytes);
+    }
+    if let Some(q) = &m.quota_frames {
+        let n = *q.get_ref();
+        if n < 64 {
+            return Err(cx.err(
+                q.span(),
+                format!("quota_frames: {n} is too small for a process (at least 64)"),
+            ));
+        }
+        unix.quota_frames = Some(n);
+    }
+    let mut params = SchedParams::default();
+    if let Some(p) = &m.priority {
+        let n = *p.get_ref();
+        if n > 31 {
+            return Err(cx.err(p.span(), format!("priority: {n} is not in 0..=31")));
+        }
+        params.priority = n as u8;
+    }
+    if let Some(w) = &m.weight {
+        let n = *w.get_ref();
+        if !(1..=1_000_000).contains(&n) {
+            return Err(cx.err(w.span(), format!("weight: {n} is not in 1..=1000000")));
+        }
+        params.weight = n as u32;
+    }
+    if let Some(r) = &m.reservation {
+        let raw = r.get_ref();
+        let deadline = raw.deadline_us.unwrap_or(raw.period_us);
+        if raw.period_us == 0
+            || raw.budget_us == 0
+            || raw.budget_us > deadline
+            || deadline > raw.period_us
+        {
+            return Err(cx.err(
+                r.span(),
+                "reservation: need 0 < budget_us <= deadline_us <= period_us",
+            ));
+        }
+        params.reservation = Some(Reservation {
+            period: raw.period_us * 1_000,
+            deadline: deadline * 1_000,
+            budget: raw.budget_us * 1_000,
+        });
+    }
+    let mut group = None;
+    if let Some(s) = &m.strands {
+        let raw = s.get_ref();
+        let grouped = match raw
+            .scheduling
+            .as_ref()
+            .map(|v| (v.get_ref().as_str(), v.span()))
+        {
+            None | Some(("global", _)) => false,
+            Some(("group", _)) => true,
+            Some((other, sp)) => {
+                return Err(cx.err(
+                    sp,
+                    format!("strands.scheduling: `{other}` is not global or group"),
+                ))
+            }
+        };
+        if grouped {
+            let local = match &raw.local {
+                None => "round-robin".to_string(),
+                Some(l) => {
+                    let v = l.get_ref();
+                    if v != "round-robin" && !POLICY_NAMES.contains(&v.as_str()) {
+                        return Err(cx.err(
+                            l.span(),
+                            format!(
+                                "strands.local: unknown local policy `{v}` (round-robin, {})",
+                                POLICY_NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                    v.clone()
+                }
+            };
+            let quantum = raw.local_quantum.as_ref().map_or(Ok(1_000_000), |q| {
+                if *q.get_ref() < 1_000 {
+                    Err(cx.err(q.span(), "strands.local_quantum: at least 1000 ns"))
+                } else {
+                    Ok(*q.get_ref())
+                }
+            })?;
+            group = Some(GroupConfig {
+                mound: id,
+                params,
+                local,
+                local_quantum: quantum,
+            });
+        } else if raw.local.is_some() || raw.local_quantum.is_some() {
+            return Err(cx.err(
+                s.span(),
+                "strands: `local` and `local_quantum` need scheduling = \"group\"",
+            ));
+        }
+    }
+    unix.params = params;
+    Ok((MoundConfig::Unix(unix), group))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        let embedded = vec![Embedded {
+            name: "sh".into(),
+            bytes: Arc::from(&b"\x7fELF"[..]),
+            mode: 0o755,
+        }];
+        Manifest::parse("m.toml", text, Path::new("/"), &embedded)
+    }
+
+    const GOOD: &str = r#"
+machine = "alpha"
+cpus = 2
+
+[scheduler]
+policy = "stride"
+quantum = 1_000_000
+
+[[mound]]
+name = "a"
+type = "unix"
+program = "embedded:sh"
+args = ["/bin/x.sh"]
+priority = 20
+weight = 300
+quota_frames = 4096
+
+[[mound]]
+name = "b"
+type = "unix"
+program = "embedded:sh"
+strands = { scheduling = "group", local = "round-robin" }
+"#;
+
+    #[test]
+    fn a_good_manifest_builds_a_host_config() {
+        let m = parse(GOOD).expect("valid");
+        assert_eq!(m.host.cpus, 2);
+        assert_eq!(m.host.scheduler.policy, "stride");
+        assert_eq!(m.host.scheduler.params.quantum, 1_000_000);
+        assert_eq!(m.host.mounds.len(), 2);
+        let MoundConfig::Unix(a) = &m.host.mounds[0];
+        assert_eq!(a.program, b"/bin/sh");
+        assert_eq!(a.argv, vec![b"/bin/sh".to_vec(), b"/bin/x.sh".to_vec()]);
+        assert_eq!(a.params.priority, 20);
+        assert_eq!(a.params.weight, 300);
+        assert_eq!(a.quota_frames, Some(4096));
+        assert_eq!(a.files.len(), 1);
+        assert_eq!(m.host.groups.len(), 1);
+        assert_eq!(m.host.groups[0].mound, spin_kernel::MoundId(2));
+    }
+
+    fn error_of(text: &str) -> ManifestError {
+        parse(text).expect_err("must be refused")
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let e = error_of("cpus = 1\n[[mound]]\nname = \"a\"\ntype = \"unix\"\nprogam = \"x\"\n");
+        assert_eq!((e.file.as_str(), e.line), ("m.toml", 5), "{e}");
+        assert!(e.message.contains("progam"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_line_and_the_value() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("cpus = 0\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 1, "cpus"),
+            ("[scheduler]\npolicy = \"fifo\"\n", 2, "unknown policy `fifo`"),
+            ("machine = \"sparc\"\n", 1, "unknown machine"),
+            ("[[mound]]\nname=\"a\"\ntype=\"vms\"\nprogram=\"embedded:sh\"\n", 3, "unknown mound type"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:nope\"\n", 4, "no embedded program"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"/no/such/file\"\n", 4, "/no/such/file"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\npriority = 40\n", 5, "priority"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nmounts=[{host=\"/no/such/dir\", guest=\"/d\"}]\n", 5, "mounts"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 6, "already"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nports = [8080]\n", 5, "network"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nweight = \"x\"\n", 5, "weight"),
+            ("cpus = 1\n", 2, "no mounds"),
+        ];
+        for (text, line, what) in cases {
+            let e = error_of(text);
+            assert_eq!(e.line, *line, "{text:?} -> {e}");
+            assert!(e.to_string().contains(what), "{text:?} -> {e}");
+            assert!(e.to_string().starts_with(&format!("m.toml:{line}:")), "{e}");
+        }
+    }
+}
