@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use spin_kernel::machine::{Cpu, GuestRam, Trap};
+use spin_kernel::machine::{Cpu, FastTraps, GuestRam, SyscallFrame, SyscallResult, Trap};
 use spin_kernel::mem::PageTable;
 
 use crate::interp::{run, Ctx, Exit, Shared, State};
@@ -168,7 +168,21 @@ impl AlphaCpu {
         self.mmu.clear_code_marks();
     }
 
-    fn run_inner(&mut self, space: &dyn PageTable, budget: u64) -> Trap {
+    /// Drops an `ldx_l` reservation: every exception does (as PALcode's
+    /// return does), whether the kernel answers it here or outside.
+    fn end_exception(&mut self) {
+        if self.st.lock_valid {
+            self.st.lock_valid = false;
+            self.shared.release(self.index);
+        }
+    }
+
+    fn run_inner(
+        &mut self,
+        space: &dyn PageTable,
+        budget: u64,
+        mut fast: Option<&mut dyn FastTraps>,
+    ) -> Trap {
         let mut left = budget;
         let multi = self.shared.cpus() > 1;
         loop {
@@ -223,7 +237,23 @@ impl AlphaCpu {
             match exit {
                 Exit::Continue => {}
                 Exit::Budget => return Trap::BudgetExpired,
-                Exit::Trap(t) => return t,
+                Exit::Trap(t) => {
+                    let Some(f) = fast.as_deref_mut() else {
+                        return t;
+                    };
+                    let ran = budget - left;
+                    let answered = match t {
+                        Trap::Syscall => f.syscall(&mut LiveFrame(&mut self.st), ran),
+                        Trap::PageFault { va, access, .. } => f.page_fault(va, access, ran),
+                        _ => false,
+                    };
+                    if !answered {
+                        return t;
+                    }
+                    // Answered in place: on with the guest (the loop's
+                    // top checks the budget and the space's generation).
+                    self.end_exception();
+                }
                 Exit::Imb => {
                     // This process changed its own code: its blocks go.
                     self.imb_seen = self.shared.bump_imb();
@@ -240,11 +270,25 @@ impl Cpu for AlphaCpu {
 
     fn run(&mut self, regs: &mut AlphaRegs, space: &dyn PageTable, budget: u64) -> Trap {
         self.st.load(regs);
-        let trap = self.run_inner(space, budget);
-        if trap != Trap::BudgetExpired && self.st.lock_valid {
-            // Any exception clears the lock flag (as PALcode's return does).
-            self.st.lock_valid = false;
-            self.shared.release(self.index);
+        let trap = self.run_inner(space, budget, None);
+        if trap != Trap::BudgetExpired {
+            self.end_exception();
+        }
+        self.st.save(regs);
+        trap
+    }
+
+    fn run_fast(
+        &mut self,
+        regs: &mut AlphaRegs,
+        space: &dyn PageTable,
+        budget: u64,
+        fast: &mut dyn FastTraps,
+    ) -> Trap {
+        self.st.load(regs);
+        let trap = self.run_inner(space, budget, Some(fast));
+        if trap != Trap::BudgetExpired {
+            self.end_exception();
         }
         self.st.save(regs);
         trap
@@ -252,5 +296,36 @@ impl Cpu for AlphaCpu {
 
     fn retired(&self) -> u64 {
         self.retired
+    }
+}
+
+/// The interpreter's live registers as a fast-trap handler sees them (the
+/// Linux/Alpha system-call convention of [`AlphaRegs`]).
+struct LiveFrame<'a>(&'a mut State);
+
+impl SyscallFrame for LiveFrame<'_> {
+    fn number(&self) -> u64 {
+        self.0.r[0]
+    }
+    fn arg(&self, i: usize) -> u64 {
+        if i < 6 {
+            self.0.r[16 + i]
+        } else {
+            0
+        }
+    }
+    fn set_result(&mut self, result: SyscallResult) {
+        // v0 = value, a3 = 0; or v0 = errno, a3 = 1.
+        let (v, err) = match result {
+            Ok(v) => (v, 0),
+            Err(e) => (e, 1),
+        };
+        self.0.r[0] = v;
+        self.0.r[19] = err;
+    }
+    fn set_gpr(&mut self, n: usize, value: u64) {
+        if n < 31 {
+            self.0.r[n] = value;
+        }
     }
 }

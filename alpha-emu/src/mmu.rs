@@ -254,17 +254,48 @@ impl Mmu {
     }
 
     /// Drops stale entries if `space` is another address space or changed;
-    /// returns whether it did.
+    /// returns whether it did. A change the space can name page by page
+    /// ([`PageTable::changes_since`]) drops only those pages' entries.
     #[inline]
     pub fn sync(&mut self, space: &dyn PageTable) -> bool {
         let (asid, generation) = (space.asid(), space.generation());
-        if asid != self.asid || generation != self.generation {
-            self.flush();
-            self.asid = asid;
-            self.generation = generation;
-            return true;
+        if asid == self.asid && generation == self.generation {
+            return false;
         }
-        false
+        if asid != self.asid || !self.drop_changed(space, generation) {
+            self.flush();
+        }
+        self.asid = asid;
+        self.generation = generation;
+        true
+    }
+
+    /// Drops the entries of the pages `space` changed since the generation
+    /// this TLB saw; false if it cannot say (then everything must go).
+    #[cold]
+    fn drop_changed(&mut self, space: &dyn PageTable, generation: u64) -> bool {
+        let mut small = true;
+        let (tlb, exec) = (&mut *self.tlb, &mut *self.exec);
+        let named = space.changes_since(self.generation, generation, &mut |va, pages| {
+            if !small || pages > TLB_ENTRIES as u64 {
+                small = false;
+                return;
+            }
+            for i in 0..pages {
+                let page = va.wrapping_add(i << PAGE_SHIFT) & !PAGE_MASK;
+                let k = slot(page);
+                if tlb.read[k].tag == page {
+                    tlb.read[k] = EMPTY;
+                }
+                if tlb.write[k].tag & !CODE_MARK == page {
+                    tlb.write[k] = EMPTY;
+                }
+                if exec[k].tag == page {
+                    exec[k] = EMPTY;
+                }
+            }
+        });
+        named && small
     }
 
     fn fill(&mut self, space: &dyn PageTable, va: u64, access: Access) -> Result<Entry, MemFault> {

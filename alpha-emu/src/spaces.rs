@@ -18,7 +18,7 @@ use spin_kernel::machine::Access;
 use spin_kernel::mem::PageTable;
 
 use crate::block::CodeCache;
-use crate::mmu::{Mmu, PAGE_MASK};
+use crate::mmu::{Mmu, PAGE_MASK, PAGE_SHIFT};
 
 /// Most address spaces whose code one CPU keeps.
 pub(crate) const MAX_SPACES: usize = 8;
@@ -123,7 +123,24 @@ impl Spaces {
         let s = &mut self.list[self.active];
         s.stamp = self.clock;
         if s.generation != generation {
-            s.code.revalidate(|vp| {
+            // Only the pages the space says changed need a look, when it
+            // can say (a few recent generations, a few ranges).
+            let mut changed = [(0u64, 0u64); 16];
+            let mut n = 0;
+            let named = space.changes_since(s.generation, generation, &mut |va, pages| {
+                if n < changed.len() {
+                    changed[n] = (va & !PAGE_MASK, pages);
+                }
+                n += 1;
+            }) && n <= changed.len();
+            let changed = &changed[..n.min(changed.len())];
+            let touched = |vp: u64| {
+                !named
+                    || changed
+                        .iter()
+                        .any(|&(va, pages)| vp >= va && (vp - va) >> PAGE_SHIFT < pages)
+            };
+            s.code.revalidate_where(touched, |vp| {
                 space
                     .walk(vp, Access::Execute)
                     .ok()

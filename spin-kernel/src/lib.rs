@@ -28,8 +28,10 @@ pub mod telemetry;
 
 pub use cap::{Authority, Cap};
 pub use kernel::{Kernel, KernelConfig, KernelId};
-pub use machine::{Access, Arch, Cpu, GuestRam, Machine, RegisterFile, Trap};
+pub use machine::{
+    Access, Arch, Cpu, FastTraps, GuestRam, Machine, RegisterFile, SyscallFrame, Trap,
+};
 pub use mem::{PageTable, PhysAddr, Prot, Pte, VirtAddr, WalkFault};
-pub use mound::{GuestMound, Resume, SpawnError, StrandHost, TrapOutcome};
+pub use mound::{GuestMound, Resume, SpawnError, StrandFastPath, StrandHost, TrapOutcome};
 pub use sched::{GlobalScheduler, Pick};
 pub use strand::{MoundId, Nanos, SchedParams, StrandId, StrandState};

@@ -185,6 +185,56 @@ pub trait RegisterFile: Clone + Default + Send + std::fmt::Debug + 'static {
     fn set_sw_fp_control(&mut self, _value: u64) {}
 }
 
+/// The live registers of a CPU stopped at a system call, as a fast-trap
+/// handler ([`FastTraps`]) sees them: the call's number and arguments, and
+/// where its results go. A CPU may hand out a view of its internal state
+/// rather than a saved [`RegisterFile`], so answering costs no copy.
+pub trait SyscallFrame {
+    /// System call number.
+    fn number(&self) -> u64;
+    /// Argument `i` (0-based, at most 6).
+    fn arg(&self, i: usize) -> u64;
+    /// Stores the call's result as the ABI returns it (see
+    /// [`RegisterFile::set_syscall_result`]).
+    fn set_result(&mut self, result: SyscallResult);
+    /// Sets general-purpose register `n` (a second result: Alpha's `getxpid`
+    /// returns the parent's pid in a4).
+    fn set_gpr(&mut self, n: usize, value: u64);
+}
+
+/// Any [`RegisterFile`] is a [`SyscallFrame`].
+impl<R: RegisterFile> SyscallFrame for R {
+    fn number(&self) -> u64 {
+        self.syscall_number()
+    }
+    fn arg(&self, i: usize) -> u64 {
+        self.syscall_arg(i)
+    }
+    fn set_result(&mut self, result: SyscallResult) {
+        self.set_syscall_result(result)
+    }
+    fn set_gpr(&mut self, n: usize, value: u64) {
+        RegisterFile::set_gpr(self, n, value)
+    }
+}
+
+/// Traps answered without the CPU leaving its run loop: no register-file
+/// copy, no scheduler, no mound lock. The scheduling loop builds one per
+/// stretch of a strand on a CPU (from its mound's per-strand fast path); a
+/// handler that declines (returns `false`) lets the trap leave
+/// [`Cpu::run_fast`] as usual, so the slow path sees exactly what it would
+/// have seen without the fast one.
+pub trait FastTraps {
+    /// A system call. `ran` is what this `run_fast` call retired so far (in
+    /// the machine's unit). `true`: answered, the guest continues after the
+    /// call.
+    fn syscall(&mut self, frame: &mut dyn SyscallFrame, ran: u64) -> bool;
+    /// A page fault at `va`. `true`: resolved, the access is retried.
+    fn page_fault(&mut self, _va: u64, _access: Access, _ran: u64) -> bool {
+        false
+    }
+}
+
 /// One virtual CPU.
 pub trait Cpu: Send {
     /// The register file this CPU runs.
@@ -194,6 +244,36 @@ pub trait Cpu: Send {
     /// `budget` runs out. The budget is in the machine's unit of preemption
     /// (Alpha: instructions retired — deterministic; KVM: nanoseconds).
     fn run(&mut self, regs: &mut Self::Regs, space: &dyn PageTable, budget: u64) -> Trap;
+
+    /// [`Cpu::run`], but system calls and page faults are first offered to
+    /// `fast`; those it answers never leave this call. The budget covers the
+    /// whole call. The default runs the CPU again after each answered trap;
+    /// a backend may answer them inside its inner loop instead.
+    fn run_fast(
+        &mut self,
+        regs: &mut Self::Regs,
+        space: &dyn PageTable,
+        budget: u64,
+        fast: &mut dyn FastTraps,
+    ) -> Trap {
+        let start = self.retired();
+        loop {
+            let ran = self.retired() - start;
+            let trap = self.run(regs, space, budget.saturating_sub(ran));
+            let ran = self.retired() - start;
+            let answered = match trap {
+                Trap::Syscall => fast.syscall(regs, ran),
+                Trap::PageFault { va, access, .. } => fast.page_fault(va, access, ran),
+                _ => false,
+            };
+            if !answered {
+                return trap;
+            }
+            if ran >= budget {
+                return Trap::BudgetExpired;
+            }
+        }
+    }
 
     /// Instructions (or, for KVM, nanoseconds) retired by this CPU since creation.
     fn retired(&self) -> u64;

@@ -20,8 +20,10 @@
 //! the strand's scheduler state afterwards, so a wake-up issued by another CPU
 //! can never slip between "decided to block" and "blocked".
 
+use std::sync::Arc;
+
 use crate::cap::Cap;
-use crate::machine::{RegisterFile, Trap};
+use crate::machine::{Access, RegisterFile, SyscallFrame, Trap};
 use crate::mem::AddressSpace;
 use crate::strand::{MoundId, Nanos, SchedParams, StrandId};
 use crate::telemetry::MoundTelemetry;
@@ -72,6 +74,23 @@ pub trait StrandHost<R: RegisterFile> {
     fn unblock(&mut self, strand: StrandId);
 }
 
+/// A strand's fast path: the traps its mound can answer without its lock,
+/// from state the strand owns or that is safe to read concurrently (its
+/// ids, an extension's own tables). The loop offers it every system call
+/// and page fault while the strand is on a CPU, before [`GuestMound::trap`];
+/// whatever it declines goes the slow way, unchanged.
+///
+/// It must answer exactly as [`GuestMound::trap`] would, and decline when
+/// it cannot be sure (a signal waiting for the strand, for instance).
+pub trait StrandFastPath: Send + Sync {
+    /// Answers the system call in `frame`, made in `space`; `false` declines.
+    fn syscall(&self, frame: &mut dyn SyscallFrame, space: &Cap<AddressSpace>) -> bool;
+    /// Resolves a fault at `va` in `space`; `false` declines.
+    fn page_fault(&self, _va: u64, _access: Access, _space: &Cap<AddressSpace>) -> bool {
+        false
+    }
+}
+
 /// A mound's strand package and trap handler, as the scheduling loop sees it.
 pub trait GuestMound<R: RegisterFile>: Send {
     /// The mound's id (its strands carry it).
@@ -108,6 +127,13 @@ pub trait GuestMound<R: RegisterFile>: Send {
         trap: Trap,
         host: &mut dyn StrandHost<R>,
     ) -> TrapOutcome;
+
+    /// The fast path of `strand` (see [`StrandFastPath`]), asked after every
+    /// callback that leaves the strand running; `None`: every trap goes to
+    /// [`GuestMound::trap`].
+    fn fast_path(&mut self, _strand: StrandId) -> Option<Arc<dyn StrandFastPath>> {
+        None
+    }
 
     /// The earliest machine time at which a timer of this mound fires.
     fn next_deadline(&self) -> Option<Nanos> {

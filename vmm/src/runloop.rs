@@ -25,10 +25,11 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
 use spin_kernel::event::Handler;
+use spin_kernel::machine::{FastTraps, SyscallFrame};
 use spin_kernel::mem::AddressSpace;
-use spin_kernel::mound::{GuestMound, Resume, SpawnError, StrandHost, TrapOutcome};
+use spin_kernel::mound::{GuestMound, Resume, SpawnError, StrandFastPath, StrandHost, TrapOutcome};
 use spin_kernel::strand::StrandEvent;
-use spin_kernel::{Cap, Cpu, Kernel, Machine, MoundId, Nanos, SchedParams, StrandId, Trap};
+use spin_kernel::{Access, Cap, Cpu, Kernel, Machine, MoundId, Nanos, SchedParams, StrandId, Trap};
 use spin_scheduler::{Scheduler, Stop};
 
 type Regs<M> = <<M as Machine>::Cpu as Cpu>::Regs;
@@ -520,16 +521,30 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
     }
     slot.deadline
         .store(mound.next_deadline().unwrap_or(u64::MAX), Ordering::Relaxed);
+    let mut fast = mound.fast_path(id);
     drop(mound);
 
     // Run until the quantum is used up. A trap the mound answers with
     // `Continue` (most system calls) keeps the strand on the CPU for the
-    // rest of its quantum instead of going back through the scheduler.
+    // rest of its quantum instead of going back through the scheduler; one
+    // its fast path answers does not even leave the CPU's loop.
     let mut left = (pick.quantum / ns_per_unit).max(1);
     let mut ran: Nanos = 0;
     loop {
         let before = cpu.retired();
-        let trap = cpu.run(&mut guest.regs, &*guest.space, left);
+        let trap = match fast.as_deref() {
+            Some(path) => {
+                let mut traps = LoopFast {
+                    path,
+                    space: &guest.space,
+                    shared,
+                    ns_per_unit,
+                    deadline: shared.earliest_deadline().unwrap_or(u64::MAX),
+                };
+                cpu.run_fast(&mut guest.regs, &*guest.space, left, &mut traps)
+            }
+            None => cpu.run(&mut guest.regs, &*guest.space, left),
+        };
         let retired = cpu.retired() - before;
         left = left.saturating_sub(retired);
         let dt = retired * ns_per_unit;
@@ -576,7 +591,7 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
             &mut guest.space,
             &mut HostCtx { shared },
         ) {
-            Resume::Run => {}
+            Resume::Run => fast = mound.fast_path(id),
             Resume::Block => {
                 shared.turns.fetch_add(1, Ordering::Relaxed);
                 finish(
@@ -602,6 +617,38 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
                 return Step::Ran;
             }
         }
+    }
+}
+
+/// A strand's fast path as the CPU sees it during one stretch: it declines
+/// whenever the slow path would end the turn after the call (a timer due, a
+/// wake-up queued), so answering in place never changes what happens next.
+struct LoopFast<'a, R> {
+    path: &'a dyn StrandFastPath,
+    space: &'a Cap<AddressSpace>,
+    shared: &'a Shared<R>,
+    ns_per_unit: u64,
+    /// The earliest mound timer when the stretch began (timers change only
+    /// in callbacks, which this stretch does not make).
+    deadline: Nanos,
+}
+
+impl<R> LoopFast<'_, R> {
+    /// Whether the slow path would look at anything besides the call.
+    #[inline]
+    fn busy(&self, ran: u64) -> bool {
+        let now = self.shared.now.load(Ordering::Relaxed) + ran * self.ns_per_unit;
+        now >= self.deadline || !self.shared.wake_rx.is_empty()
+    }
+}
+
+impl<R> FastTraps for LoopFast<'_, R> {
+    fn syscall(&mut self, frame: &mut dyn SyscallFrame, ran: u64) -> bool {
+        !self.busy(ran) && self.path.syscall(frame, self.space)
+    }
+
+    fn page_fault(&mut self, va: u64, access: Access, ran: u64) -> bool {
+        !self.busy(ran) && self.path.page_fault(va, access, self.space)
     }
 }
 

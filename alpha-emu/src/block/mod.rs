@@ -430,7 +430,14 @@ impl CodeCache {
     /// (`frame_of(va_page)` is the page's executable frame now, `None` if
     /// there is none) or whose instruction words changed (a frame reused at
     /// the same address). Returns how many blocks died.
-    pub fn revalidate(&mut self, mut frame_of: impl FnMut(u64) -> Option<u64>) -> usize {
+    ///
+    /// Only blocks whose virtual page passes `touched` (the pages a new
+    /// generation changed) are looked at; the others stay.
+    pub fn revalidate_where(
+        &mut self,
+        touched: impl Fn(u64) -> bool,
+        mut frame_of: impl FnMut(u64) -> Option<u64>,
+    ) -> usize {
         let mut pages: HashMap<u64, bool> = HashMap::new();
         let mut dead = Vec::new();
         for (id, m) in self.index.meta.iter().enumerate() {
@@ -438,6 +445,9 @@ impl CodeCache {
                 continue;
             }
             let vp = m.va & !PAGE_MASK;
+            if !touched(vp) {
+                continue;
+            }
             let mapped = *pages
                 .entry(vp)
                 .or_insert_with(|| frame_of(vp) == Some(m.page));

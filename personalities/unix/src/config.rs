@@ -111,6 +111,10 @@ pub struct UnixConfig {
     pub uid: u32,
     /// gid the guest sees.
     pub gid: u32,
+    /// Guest clocks read the host's clock (ns since the mound started)
+    /// instead of machine time: for benchmarks that time themselves (`spin
+    /// bench`). Such a run does not replay.
+    pub host_clock: bool,
 }
 
 impl UnixConfig {
@@ -135,6 +139,7 @@ impl UnixConfig {
             realtime_base: None,
             uid: 1000,
             gid: 1000,
+            host_clock: false,
         }
     }
 }

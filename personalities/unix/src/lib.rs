@@ -12,6 +12,7 @@
 
 pub mod abi;
 pub mod config;
+pub mod ext;
 mod mound;
 mod process;
 pub mod signal;

@@ -77,6 +77,8 @@ pub struct Thread {
     pub saved_mask: Option<u64>,
     /// A sleep interrupted by a signal reports the time left here.
     pub sleep_rem: Option<u64>,
+    /// Its fast path, once the loop asked for it.
+    pub fast: Option<Arc<crate::mound::fast::ThreadFast>>,
 }
 
 impl Thread {
@@ -100,6 +102,7 @@ impl Thread {
             killed: false,
             saved_mask: None,
             sleep_rem: None,
+            fast: None,
         }
     }
 }

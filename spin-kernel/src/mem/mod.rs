@@ -110,6 +110,16 @@ pub trait PageTable: Send + Sync {
     /// lowered, or its dirty bit is cleared. A CPU that cached translations with an
     /// older generation must drop them before its next access.
     fn generation(&self) -> u64;
+    /// Names the pages whose translations changed between generation `seen`
+    /// and generation `upto` (`upto` as read from [`PageTable::generation`]),
+    /// calling `pages(first va, page count)` for each change, and returns
+    /// `true`; or returns `false` when it cannot (too far behind, or a change
+    /// of the whole space) and the caller must drop everything. A CPU then
+    /// keeps the rest of its cached translations: protecting one page costs
+    /// one page's worth of TLB, as an `invlpg` does.
+    fn changes_since(&self, _seen: u64, _upto: u64, _pages: &mut dyn FnMut(u64, u64)) -> bool {
+        false
+    }
     /// Walks the mapping for `va`, like a hardware page walker: on success it
     /// sets the page's accessed bit, and its dirty bit when `access` is a write.
     fn walk(&self, va: u64, access: crate::Access) -> Result<Pte, WalkFault>;

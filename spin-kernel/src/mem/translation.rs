@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde::{Deserialize, Serialize};
 use vm_memory::{Bytes, GuestAddress};
@@ -77,7 +77,20 @@ pub struct AddressSpace {
     ram: Arc<GuestRam>,
     entries: RwLock<HashMap<u64, Entry>>,
     generation: AtomicU64,
+    /// The pages each recent generation changed, so a CPU a few generations
+    /// behind drops only those translations instead of all of them.
+    changes: Mutex<ChangeLog>,
 }
+
+/// Pages changed per generation, newest last: `(generation, first vpn,
+/// pages)`; `pages == 0` means "everything" (a destroyed space).
+#[derive(Default)]
+struct ChangeLog {
+    recent: std::collections::VecDeque<(u64, u64, u64)>,
+}
+
+/// Generations a [`ChangeLog`] remembers; a CPU further behind flushes all.
+const CHANGE_LOG: usize = 32;
 
 impl std::fmt::Debug for AddressSpace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,8 +117,21 @@ impl AddressSpace {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A new generation that changed `pages` pages from virtual page number
+    /// `vpn` on (0 pages: all of them).
+    fn bump_pages(&self, vpn: u64, pages: u64) {
+        let mut log = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        // Bumped under the log's lock, so the log holds every generation
+        // in order and a reader sees each one it is told about.
+        let generation = self.generation.fetch_add(1, Ordering::Release) + 1;
+        if log.recent.len() == CHANGE_LOG {
+            log.recent.pop_front();
+        }
+        log.recent.push_back((generation, vpn, pages));
+    }
+
     fn bump(&self) {
-        self.generation.fetch_add(1, Ordering::Release);
+        self.bump_pages(0, 0);
     }
 
     /// The mound that owns this context.
@@ -149,10 +175,11 @@ impl AddressSpace {
             accessed: AtomicBool::new(false),
             dirty: AtomicBool::new(false),
         };
-        let old = self.write_entries().insert(va >> self.page_shift, entry);
+        let vpn = va >> self.page_shift;
+        let old = self.write_entries().insert(vpn, entry);
         if let Some(old) = old {
             if old.frame != frame || !prot.contains(old.prot) {
-                self.bump();
+                self.bump_pages(vpn, 1);
             }
         }
         Ok(())
@@ -162,7 +189,7 @@ impl AddressSpace {
     pub fn unmap(&self, va: u64) -> Option<Mapping> {
         let vpn = va >> self.page_shift;
         let old = self.write_entries().remove(&vpn)?;
-        self.bump();
+        self.bump_pages(vpn, 1);
         Some(Self::mapping_of(vpn << self.page_shift, &old))
     }
 
@@ -175,7 +202,7 @@ impl AddressSpace {
         entry.prot = prot;
         drop(map);
         if lowered {
-            self.bump();
+            self.bump_pages(vpn, 1);
         }
         Ok(())
     }
@@ -197,7 +224,7 @@ impl AddressSpace {
         }
         drop(map);
         if lowered {
-            self.bump();
+            self.bump_pages(first, last.saturating_sub(first).max(1));
         }
         changed
     }
@@ -212,25 +239,27 @@ impl AddressSpace {
 
     /// Clears the dirty bit of the page at `va`, returning its old value.
     pub fn clear_dirty(&self, va: u64) -> bool {
+        let vpn = va >> self.page_shift;
         let was = self
             .read_entries()
-            .get(&(va >> self.page_shift))
+            .get(&vpn)
             .is_some_and(|e| e.dirty.swap(false, Ordering::AcqRel));
         if was {
             // A CPU holding a writable TLB entry would not set the bit again.
-            self.bump();
+            self.bump_pages(vpn, 1);
         }
         was
     }
 
     /// Clears the accessed bit of the page at `va`, returning its old value.
     pub fn clear_accessed(&self, va: u64) -> bool {
+        let vpn = va >> self.page_shift;
         let was = self
             .read_entries()
-            .get(&(va >> self.page_shift))
+            .get(&vpn)
             .is_some_and(|e| e.accessed.swap(false, Ordering::AcqRel));
         if was {
-            self.bump();
+            self.bump_pages(vpn, 1);
         }
         was
     }
@@ -313,6 +342,30 @@ impl PageTable for AddressSpace {
         self.generation.load(Ordering::Acquire)
     }
 
+    fn changes_since(&self, seen: u64, upto: u64, pages: &mut dyn FnMut(u64, u64)) -> bool {
+        let log = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        // Every generation in (seen, upto] must be in the log, none "all".
+        let covered = log
+            .recent
+            .front()
+            .is_some_and(|&(oldest, _, _)| oldest <= seen.saturating_add(1))
+            && seen < upto;
+        if !covered {
+            return false;
+        }
+        let span = log
+            .recent
+            .iter()
+            .filter(|&&(g, _, _)| g > seen && g <= upto);
+        if span.clone().any(|&(_, _, n)| n == 0) {
+            return false;
+        }
+        for &(_, vpn, n) in span {
+            pages(vpn << self.page_shift, n);
+        }
+        true
+    }
+
     fn walk(&self, va: u64, access: Access) -> Result<Pte, WalkFault> {
         let map = self.read_entries();
         let e = map
@@ -376,6 +429,7 @@ impl Translation {
             ram: self.ram.clone(),
             entries: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
+            changes: Mutex::new(ChangeLog::default()),
         })
     }
 

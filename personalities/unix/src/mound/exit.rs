@@ -34,6 +34,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let Some(t) = self.threads.remove(&tid) else {
             return;
         };
+        self.retire_fast(&t);
         self.by_strand.remove(&t.strand);
         let pid = t.pid;
         let Some(p) = self.procs.get_mut(&pid) else {
@@ -104,6 +105,7 @@ impl<R: RegisterFile> UnixMound<R> {
             if let Some(c) = self.procs.get_mut(&child) {
                 c.ppid = reaper.unwrap_or(0);
             }
+            self.set_fast_ppid(child, reaper.unwrap_or(0));
             match reaper {
                 Some(r) => {
                     if let Some(z) = self.zombies.get_mut(&child) {

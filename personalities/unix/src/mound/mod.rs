@@ -14,18 +14,21 @@ use std::sync::{Arc, Mutex};
 
 use spin_fs::{Errno, OpenFile, Vfs};
 use spin_kernel::mem::AddressSpace;
-use spin_kernel::mound::{GuestMound, Resume, StrandHost, TrapOutcome};
+use spin_kernel::mound::{GuestMound, Resume, StrandFastPath, StrandHost, TrapOutcome};
 use spin_kernel::telemetry::{MoundState, MoundTelemetry};
 use spin_kernel::{Access, Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
 use spin_unix_mm::{Fault, MemoryManager, Vm};
 
 use crate::abi::Abi;
 use crate::config::{Stdio, UnixConfig};
+use crate::ext::{ExtAuthority, ExtTable};
 use crate::process::{Blocked, ExitKind, Pid, Process, Thread, FIRST_PID};
 use crate::signal::{self, code, num, SigInfo};
 use crate::syscall::{self, SysFn};
+use fast::FastCall;
 
 mod exit;
+pub(crate) mod fast;
 mod signals;
 
 /// Wait-key namespaces the mound uses itself (file-system keys are below 2^60).
@@ -93,6 +96,16 @@ pub struct UnixMound<R: RegisterFile> {
     log: Arc<Mutex<Box<dyn Write + Send>>>,
     notes: Vec<String>,
     stopped: bool,
+    /// Extension system calls linked into this mound.
+    pub(crate) ext: Arc<ExtTable>,
+    /// The authority over `ext`, lent to the extensions the mound links.
+    pub(crate) ext_auth: ExtAuthority,
+    /// Calls the fast path answers, by number.
+    fast_table: Arc<[FastCall]>,
+    /// Calls answered on the fast path by threads that have exited.
+    fast_retired: u64,
+    /// Where the host clock starts for this mound's guests (`host_clock`).
+    pub(crate) host_epoch: std::time::Instant,
 }
 
 impl<R: RegisterFile> UnixMound<R> {
@@ -202,6 +215,11 @@ impl<R: RegisterFile> UnixMound<R> {
             log: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             notes: Vec::new(),
             stopped: false,
+            ext: Arc::new(ExtTable::new(id)),
+            ext_auth: ExtAuthority::new(id),
+            fast_table: fast::fast_table(&abi),
+            fast_retired: 0,
+            host_epoch: std::time::Instant::now(),
             cfg,
         })
     }
@@ -214,7 +232,46 @@ impl<R: RegisterFile> UnixMound<R> {
 
     /// Counters.
     pub fn stats(&self) -> UnixStats {
-        self.stats
+        let fast: u64 = self
+            .threads
+            .values()
+            .filter_map(|t| t.fast.as_ref())
+            .map(|f| f.calls.load(std::sync::atomic::Ordering::Relaxed))
+            .sum();
+        UnixStats {
+            syscalls: self.stats.syscalls + self.fast_retired + fast,
+            ..self.stats
+        }
+    }
+
+    /// Counts a leaving thread's fast-path calls.
+    pub(crate) fn retire_fast(&mut self, t: &Thread) {
+        if let Some(f) = &t.fast {
+            self.fast_retired += f.calls.load(std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// The slow path must see `tid`'s next call (a signal for it, a kill).
+    pub(crate) fn attend(&self, tid: Pid) {
+        if let Some(f) = self.threads.get(&tid).and_then(|t| t.fast.as_ref()) {
+            f.attention
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Mirrors a process's new parent into its threads' fast paths.
+    pub(crate) fn set_fast_ppid(&self, pid: Pid, ppid: Pid) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        for f in p
+            .threads
+            .iter()
+            .filter_map(|t| self.threads.get(t)?.fast.as_ref())
+        {
+            f.ppid
+                .store(u64::from(ppid), std::sync::atomic::Ordering::Release);
+        }
     }
 
     /// The memory manager (telemetry).
@@ -304,6 +361,8 @@ impl<R: RegisterFile> UnixMound<R> {
 
     /// Wakes `tid` (a no-op if it is not blocked).
     pub(crate) fn wake_thread(&mut self, tid: Pid, host: &mut dyn StrandHost<R>) {
+        // Running on another CPU, it takes the slow path at its next call.
+        self.attend(tid);
         if let Some(t) = self.threads.get(&tid) {
             let strand = t.strand;
             if t.blocked.is_some() {
@@ -394,6 +453,10 @@ impl<R: RegisterFile> UnixMound<R> {
             return TrapOutcome::Exit(-1);
         };
         let vm = self.procs[&pid].vm.clone();
+        // Extensions first: a protection fault on a range one registered.
+        if fast::resolve_by_extension(&self.ext, &self.kernel.translation, vm.space(), va, access) {
+            return TrapOutcome::Continue;
+        }
         match vm.handle_fault(va, access) {
             Ok(()) => {
                 self.stats.faults += 1;
@@ -480,6 +543,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let pid = self.threads[&tid].pid;
         let args = [0, 1, 2, 3, 4, 5].map(|i| regs.syscall_arg(i));
         let result = match f {
+            None if crate::ext::is_ext(nr) => self.ext_syscall(nr, pid, args, space),
             Some(f) => {
                 let mut call = syscall::Call {
                     m: self,
@@ -559,6 +623,46 @@ impl<R: RegisterFile> UnixMound<R> {
             t.futex_woken = false;
         }
         outcome
+    }
+
+    /// An extension system call on the slow path: the link call, or a
+    /// registered call the fast path could not take.
+    fn ext_syscall(
+        &mut self,
+        nr: u64,
+        pid: Pid,
+        args: [u64; 6],
+        space: &Cap<AddressSpace>,
+    ) -> Result<syscall::Done, Errno> {
+        if nr == crate::ext::EXT_LINK {
+            let vm = self.procs.get(&pid).ok_or(Errno::ESRCH)?.vm.clone();
+            if args[0] == 0 {
+                return Err(Errno::EFAULT);
+            }
+            let name = vm.read_cstr(args[0], 128)?;
+            let cx = crate::ext::LinkContext {
+                auth: &self.ext_auth,
+                kernel: &self.kernel,
+                mound: self.id,
+                epoch: self.host_epoch,
+            };
+            let first = self.ext.link(&name, &cx).map_err(|e| {
+                let err = Errno::from(e.clone());
+                self.log(format_args!("ext_link: {e}"));
+                err
+            })?;
+            return Ok(syscall::Done::Val(first));
+        }
+        let c = crate::ext::ExtCall { pid, space, args };
+        match self.ext.call(nr, &c) {
+            Some(r) => r.map(syscall::Done::Val),
+            None => {
+                if self.unknown_logged.insert(nr) {
+                    self.log(format_args!("unregistered extension call {nr:#x}: ENOSYS"));
+                }
+                Err(Errno::ENOSYS)
+            }
+        }
     }
 
     /// Arms (or re-finds) the timeout of the call at `pc` for `tid`: the
@@ -687,6 +791,41 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
             return TrapOutcome::Exit(0);
         }
         outcome
+    }
+
+    fn fast_path(&mut self, strand: StrandId) -> Option<Arc<dyn StrandFastPath>> {
+        if self.cfg.trace_syscalls {
+            // Every call is printed: all of them go the slow way.
+            return None;
+        }
+        let &tid = self.by_strand.get(&strand)?;
+        let waiting = self.has_deliverable(tid);
+        let t = self.threads.get(&tid)?;
+        let ppid = self.procs.get(&t.pid).map_or(0, |p| p.ppid);
+        let attention = waiting || t.killed;
+        let fast = match &t.fast {
+            Some(f) => f.clone(),
+            None => {
+                let f = Arc::new(fast::ThreadFast {
+                    pid: t.pid,
+                    tid,
+                    uid: self.cfg.uid,
+                    gid: self.cfg.gid,
+                    ppid: u64::from(ppid).into(),
+                    attention: false.into(),
+                    calls: 0.into(),
+                    table: self.fast_table.clone(),
+                    abi: self.abi,
+                    ext: self.ext.clone(),
+                    translation: self.kernel.translation.clone(),
+                });
+                self.threads.get_mut(&tid)?.fast = Some(f.clone());
+                f
+            }
+        };
+        fast.attention
+            .store(attention, std::sync::atomic::Ordering::Release);
+        Some(fast)
     }
 
     fn next_deadline(&self) -> Option<Nanos> {

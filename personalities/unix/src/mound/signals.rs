@@ -48,6 +48,9 @@ impl<R: RegisterFile> UnixMound<R> {
         if let Some(p) = self.procs.get_mut(&pid) {
             signal::queue(&mut p.pending, info);
         }
+        for &t in &threads {
+            self.attend(t);
+        }
         // Wake one thread that can take it.
         if let Some(&tid) = threads
             .iter()

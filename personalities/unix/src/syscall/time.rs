@@ -17,10 +17,20 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     ]);
 }
 
+/// The guest's "now": machine time, or host time since the mound started
+/// when it reads the host's clock (`UnixConfig::host_clock`).
+fn now<R: RegisterFile>(c: &Call<'_, R>) -> u64 {
+    if c.m.cfg.host_clock {
+        c.m.host_epoch.elapsed().as_nanos() as u64
+    } else {
+        c.now()
+    }
+}
+
 fn clock_ns<R: RegisterFile>(c: &Call<'_, R>, clock: u64) -> SysResult<u64> {
     match clock {
-        0 | 5 | 8 | 11 => Ok(c.m.boot_epoch_ns + c.now()),
-        1 | 2 | 3 | 4 | 6 | 7 | 9 => Ok(c.now()),
+        0 | 5 | 8 | 11 => Ok(c.m.boot_epoch_ns + now(c)),
+        1 | 2 | 3 | 4 | 6 | 7 | 9 => Ok(now(c)),
         _ => Err(Errno::EINVAL),
     }
 }
@@ -40,7 +50,7 @@ fn sys_clock_getres<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_gettimeofday<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let ns = c.m.boot_epoch_ns + c.now();
+    let ns = c.m.boot_epoch_ns + now(c);
     if c.arg(0) != 0 {
         let mut b = [0u8; 16];
         b[0..8].copy_from_slice(&(ns / 1_000_000_000).to_le_bytes());
