@@ -424,7 +424,7 @@ impl<M: Machine + 'static> RunLoop<M> {
             list.push(self.machine.create_cpu(i)?);
         }
         let between = Mutex::new(between);
-        let this = &*self;
+        let this = self;
         std::thread::scope(|scope| {
             for (i, mut cpu) in list.into_iter().enumerate() {
                 let between = &between;
