@@ -183,12 +183,21 @@ impl Dashboard {
     pub fn update(&mut self, t: Telemetry) {
         self.history.record(&t);
         self.live = Some(t);
+        if let Link::Lost(_) = self.link {
+            // The reason the link was lost is stale now.
+            self.status = None;
+        }
         self.link = Link::Live;
     }
 
-    /// Marks the link to the host lost (the last record stays on screen).
+    /// Marks the link to the host lost (the last record stays on screen)
+    /// and shows why in the footer.
     pub fn disconnected(&mut self, why: impl Into<String>) {
-        self.link = Link::Lost(why.into());
+        let why = why.into();
+        if self.link != Link::Lost(why.clone()) {
+            self.set_status(why.clone(), true);
+        }
+        self.link = Link::Lost(why);
     }
 
     /// Shows `text` in the footer until the next status (an error in the
@@ -332,9 +341,21 @@ mod tests {
         d.update(fixture::record(0));
         assert_eq!(d.link(), &Link::Live);
         assert!(!d.is_finished());
+        d.set_status("refresh every 500 ms", false);
         d.disconnected("the host closed the socket");
         assert!(matches!(d.link(), Link::Lost(_)));
         assert!(d.shown().is_some(), "the last record stays");
+        assert_eq!(
+            d.status(),
+            Some(&Status {
+                text: "the host closed the socket".into(),
+                error: true
+            }),
+            "the newest news wins"
+        );
+        d.update(fixture::record(1));
+        assert_eq!(d.status(), None, "a recovered link clears it");
+        d.disconnected("gone");
         d.update(fixture::exited(fixture::record(1)));
         assert!(d.is_finished());
     }

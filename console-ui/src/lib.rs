@@ -23,8 +23,8 @@ mod collector;
 pub mod config;
 mod dashboard;
 mod draw;
-#[cfg(test)]
-mod fixture;
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
 pub mod history;
 pub mod input;
 mod pane;

@@ -120,11 +120,7 @@ pub fn spans(d: &Dashboard, room: usize) -> Vec<Span<'static>> {
         }
         out.extend(p.spans);
     }
-    let status = match (d.status(), d.link()) {
-        (Some(st), _) => Some((st.text.clone(), st.error)),
-        (None, Link::Lost(why)) => Some((why.clone(), true)),
-        _ => None,
-    };
+    let status = d.status().map(|st| (st.text.clone(), st.error));
     let used = width(&out);
     if let Some((text, error)) = status {
         let left = room.saturating_sub(used + 1);

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Sparkline};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, RenderDirection, Sparkline};
 use ratatui::Frame;
 use spin_kernel::telemetry::FrameTelemetry;
 use spin_kernel::MoundId;
@@ -127,12 +127,13 @@ fn sparklines(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             Span::raw(fmt_rate(pick(&now))),
         ]);
         frame.render_widget(Paragraph::new(label), rows[2 * i]);
-        let data = ctx.h.rate_series(*pick);
+        // Newest at the right edge, as in btop, however short the history.
         let w = usize::from(rows[2 * i + 1].width);
-        let tail = &data[data.len().saturating_sub(w)..];
+        let newest_first: Vec<u64> = ctx.h.rate_series(*pick).into_iter().rev().take(w).collect();
         frame.render_widget(
             Sparkline::default()
-                .data(tail)
+                .data(newest_first)
+                .direction(RenderDirection::RightToLeft)
                 .style(Style::default().fg(*color)),
             rows[2 * i + 1],
         );
