@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod ctl;
 mod embedded;
 mod exec;
@@ -119,6 +120,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Run the UNIX mound's benchmarks against qemu-alpha and native Linux.
+    Bench(bench::BenchArgs),
     /// Disassemble an Alpha ELF executable's code (objdump syntax).
     Disasm {
         /// The executable.
@@ -223,6 +226,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(a) => bench::run(a),
         Command::Disasm { program } => {
             let bytes = std::fs::read(&program)
                 .with_context(|| format!("reading {}", program.display()))?;

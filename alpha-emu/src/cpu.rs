@@ -184,6 +184,7 @@ impl AlphaCpu {
         mut fast: Option<&mut dyn FastTraps>,
     ) -> Trap {
         let mut left = budget;
+        let start = self.retired;
         let multi = self.shared.cpus() > 1;
         loop {
             if left == 0 {
@@ -222,7 +223,10 @@ impl AlphaCpu {
             };
             #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
             let exit = match active.jit.as_mut() {
-                Some(jit) => jit.run(&mut cx, &mut left, JIT_CHUNK),
+                Some(jit) => {
+                    let ran = self.retired - start;
+                    jit.run(&mut cx, &mut left, JIT_CHUNK, fast.as_deref_mut(), ran)
+                }
                 None => {
                     cx.code.index.killed.clear();
                     run(&mut cx, &mut left, CHUNK)
@@ -301,7 +305,7 @@ impl Cpu for AlphaCpu {
 
 /// The interpreter's live registers as a fast-trap handler sees them (the
 /// Linux/Alpha system-call convention of [`AlphaRegs`]).
-struct LiveFrame<'a>(&'a mut State);
+pub(crate) struct LiveFrame<'a>(pub(crate) &'a mut State);
 
 impl SyscallFrame for LiveFrame<'_> {
     fn number(&self) -> u64 {

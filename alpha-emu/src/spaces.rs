@@ -134,18 +134,26 @@ impl Spaces {
                 n += 1;
             }) && n <= changed.len();
             let changed = &changed[..n.min(changed.len())];
+            let (lo, hi) = s.code.index.vspan;
+            let near_code = !named
+                || changed.iter().any(|&(va, pages)| {
+                    let end = va.saturating_add(pages.saturating_mul(1 << PAGE_SHIFT));
+                    va <= hi && lo < end
+                });
             let touched = |vp: u64| {
                 !named
                     || changed
                         .iter()
                         .any(|&(va, pages)| vp >= va && (vp - va) >> PAGE_SHIFT < pages)
             };
-            s.code.revalidate_where(touched, |vp| {
-                space
-                    .walk(vp, Access::Execute)
-                    .ok()
-                    .map(|pte| pte.frame.0 & !PAGE_MASK)
-            });
+            if near_code {
+                s.code.revalidate_where(touched, |vp| {
+                    space
+                        .walk(vp, Access::Execute)
+                        .ok()
+                        .map(|pte| pte.frame.0 & !PAGE_MASK)
+                });
+            }
             s.generation = generation;
         }
     }

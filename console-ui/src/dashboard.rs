@@ -1,131 +1,233 @@
-//! UI state and the top-level layout.
+//! The dashboard's state: the records it draws, what it remembers across
+//! them, and every bit of UI state (focus, popups, selections, freeze).
+//!
+//! The state changes only through [`Dashboard::update`] (a new record),
+//! [`Dashboard::disconnected`], [`Dashboard::set_status`] and the input
+//! state machine ([`Dashboard::on_key`], [`Dashboard::on_mouse`]); drawing
+//! ([`Dashboard::draw`]) reads it and remembers where things were drawn so
+//! mouse clicks can be resolved.
 
-use ratatui::layout::{Constraint, Layout};
-use ratatui::Frame;
-use spin_kernel::telemetry::KernelSnapshot;
-use spin_scheduler::SchedTelemetry;
+use ratatui::layout::Rect;
+use ratatui::widgets::TableState;
+use spin_kernel::MoundId;
+use spin_vmm::control::Telemetry;
 
-use crate::panes;
+use crate::config::{Config, DEFAULT_REFRESH_MS, MAX_REFRESH_MS, MIN_REFRESH_MS};
+use crate::history::History;
+use crate::pane::Pane;
+use crate::strands_view::StrandsView;
 
-/// One pair of snapshots the dashboard draws from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
-    /// The kernel's view: frames, events, strands.
-    pub kernel: KernelSnapshot,
-    /// The global scheduler's view: policy, swaps, accounting.
-    pub sched: SchedTelemetry,
+/// What the terminal loop should do after an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing beyond redrawing.
+    None,
+    /// Leave the dashboard.
+    Quit,
+    /// Swap the global policy to this name (one of
+    /// [`spin_scheduler::POLICY_NAMES`]); the user has confirmed.
+    SwapPolicy(String),
+    /// Stop this mound; the user has confirmed.
+    StopMound(u32),
+    /// Poll telemetry at this interval from now on, ms.
+    Refresh(u64),
 }
 
-/// The pane that has focus (Tab cycles in this order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Pane {
-    /// Mounds overview.
+/// The state of the link to the host.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Link {
+    /// No record yet.
     #[default]
-    Mounds,
-    /// Strands table.
-    Strands,
-    /// Page allocation (frames per owner, frame map).
-    Pages,
-    /// Events and their dispatch counts.
-    Events,
+    Waiting,
+    /// Records arrive.
+    Live,
+    /// The last request failed (the socket died, or the host refused); the
+    /// last record stays on screen.
+    Lost(String),
 }
 
-impl Pane {
-    /// All panes in Tab order.
-    pub const ALL: [Pane; 4] = [Pane::Mounds, Pane::Strands, Pane::Pages, Pane::Events];
-
-    /// The pane after this one, wrapping.
-    pub fn next(self) -> Pane {
-        let i = Self::ALL.iter().position(|&p| p == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
-    }
+/// A one-line message in the footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The text.
+    pub text: String,
+    /// Whether it reports a failure.
+    pub error: bool,
 }
 
-/// The column the strands table is sorted by (`s` cycles in this order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortColumn {
-    /// Strand id, ascending.
+/// What the user is asked to confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    /// Swap the global policy to this one.
+    Policy(String),
+    /// Stop this mound.
+    StopMound {
+        /// The mound.
+        id: MoundId,
+        /// Its name.
+        name: String,
+    },
+}
+
+/// A modal popup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Popup {
+    /// None open.
     #[default]
-    Id,
-    /// Name, ascending.
-    Name,
-    /// Mound, ascending.
-    Mound,
-    /// Priority, highest first.
-    Priority,
-    /// CPU time, most first.
-    Cpu,
-    /// Wake-up latency p99, worst first.
-    WakeP99,
+    None,
+    /// The policy list, with this entry of
+    /// [`spin_scheduler::POLICY_NAMES`] highlighted.
+    Policies(usize),
+    /// A yes/no question.
+    Confirm(Confirm),
 }
 
-impl SortColumn {
-    /// All columns in cycle order.
-    pub const ALL: [SortColumn; 6] = [
-        SortColumn::Id,
-        SortColumn::Name,
-        SortColumn::Mound,
-        SortColumn::Priority,
-        SortColumn::Cpu,
-        SortColumn::WakeP99,
-    ];
-
-    /// The column after this one, wrapping.
-    pub fn next(self) -> SortColumn {
-        let i = Self::ALL.iter().position(|&c| c == self).unwrap_or(0);
-        Self::ALL[(i + 1) % Self::ALL.len()]
-    }
-
-    /// Short label shown in the strands pane title.
-    pub fn label(self) -> &'static str {
-        match self {
-            SortColumn::Id => "id",
-            SortColumn::Name => "name",
-            SortColumn::Mound => "mound",
-            SortColumn::Priority => "prio",
-            SortColumn::Cpu => "cpu",
-            SortColumn::WakeP99 => "wake p99",
-        }
-    }
-}
-
-/// The dashboard's UI state. It holds snapshots, never live kernel objects.
+/// Where things were drawn last time (for the mouse), and table scroll
+/// offsets that persist between draws.
 #[derive(Debug, Clone, Default)]
+pub(crate) struct Drawn {
+    /// Each visible pane's rectangle.
+    pub panes: Vec<(Pane, Rect)>,
+    /// Where the strands table put its header and columns.
+    pub strands_header: Option<crate::panes::strands::Placed>,
+    /// Each pane's scrolling body (a table's rows under its header, the
+    /// log's lines).
+    pub bodies: Vec<(Pane, Rect)>,
+    pub strands: TableState,
+    pub mounds: TableState,
+    pub events: TableState,
+}
+
+impl Drawn {
+    /// The body of `pane`, if it was drawn.
+    pub fn body(&self, pane: Pane) -> Option<Rect> {
+        self.bodies
+            .iter()
+            .find(|(p, _)| *p == pane)
+            .map(|(_, r)| *r)
+    }
+}
+
+/// The frozen copy: the record and the history as they were.
+#[derive(Debug, Clone)]
+pub(crate) struct Frozen {
+    pub telemetry: Option<Telemetry>,
+    pub history: History,
+}
+
+/// The dashboard. It holds records, never live kernel objects.
+#[derive(Debug, Clone)]
 pub struct Dashboard {
-    pub(crate) selected: Pane,
-    pub(crate) sort: SortColumn,
-    pub(crate) live: Option<Snapshot>,
-    /// A clone of `live` taken when freeze was switched on; drawn instead of it.
-    pub(crate) frozen: Option<Snapshot>,
-    /// Index into `POLICY_NAMES` while the policy popup is open.
-    pub(crate) popup: Option<usize>,
+    pub(crate) config: Config,
+    pub(crate) title: String,
+    pub(crate) live: Option<Telemetry>,
+    pub(crate) history: History,
+    pub(crate) frozen: Option<Box<Frozen>>,
+    pub(crate) link: Link,
+    pub(crate) status: Option<Status>,
+    pub(crate) focus: Pane,
+    pub(crate) zoom: bool,
+    pub(crate) refresh_ms: u64,
+    pub(crate) help: bool,
+    pub(crate) popup: Popup,
+    pub(crate) strands: StrandsView,
+    pub(crate) mounds_sel: usize,
+    pub(crate) events_sel: usize,
+    /// Log lines scrolled back from the newest (0: follow the tail).
+    pub(crate) log_back: usize,
+    pub(crate) drawn: Drawn,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Dashboard::new(Config::default(), "spin")
+    }
 }
 
 impl Dashboard {
-    /// An empty dashboard (draws placeholders until the first [`update`](Self::update)).
-    pub fn new() -> Self {
-        Self::default()
+    /// A dashboard with `config`'s keymap, theme and refresh interval
+    /// (1000 ms if it sets none), titled `title` in the footer.
+    pub fn new(config: Config, title: impl Into<String>) -> Self {
+        let refresh_ms = config
+            .refresh_ms
+            .unwrap_or(DEFAULT_REFRESH_MS)
+            .clamp(MIN_REFRESH_MS, MAX_REFRESH_MS);
+        Dashboard {
+            config,
+            title: title.into(),
+            live: None,
+            history: History::new(),
+            frozen: None,
+            link: Link::Waiting,
+            status: None,
+            focus: Pane::default(),
+            zoom: false,
+            refresh_ms,
+            help: false,
+            popup: Popup::None,
+            strands: StrandsView::default(),
+            mounds_sel: 0,
+            events_sel: 0,
+            log_back: 0,
+            drawn: Drawn::default(),
+        }
     }
 
-    /// Takes a new pair of snapshots. While frozen, the frozen copy keeps
-    /// being drawn; the new one is kept so unfreezing shows current data.
-    pub fn update(&mut self, kernel: KernelSnapshot, sched: SchedTelemetry) {
-        self.live = Some(Snapshot { kernel, sched });
+    /// Sets the refresh interval, ms (clamped to 100..=10000).
+    pub fn set_refresh_ms(&mut self, ms: u64) {
+        self.refresh_ms = ms.clamp(MIN_REFRESH_MS, MAX_REFRESH_MS);
     }
 
-    /// The snapshot being drawn (the frozen one, if frozen).
-    pub fn shown(&self) -> Option<&Snapshot> {
-        self.frozen.as_ref().or(self.live.as_ref())
+    /// Takes a new record. While frozen the frozen copy keeps being drawn;
+    /// history still grows so unfreezing shows current data.
+    pub fn update(&mut self, t: Telemetry) {
+        self.history.record(&t);
+        self.live = Some(t);
+        if let Link::Lost(_) = self.link {
+            // The reason the link was lost is stale now.
+            self.status = None;
+        }
+        self.link = Link::Live;
     }
 
-    /// The pane with focus.
-    pub fn selected(&self) -> Pane {
-        self.selected
+    /// Marks the link to the host lost (the last record stays on screen)
+    /// and shows why in the footer.
+    pub fn disconnected(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        if self.link != Link::Lost(why.clone()) {
+            self.set_status(why.clone(), true);
+        }
+        self.link = Link::Lost(why);
     }
 
-    /// The strands table's sort column.
-    pub fn sort(&self) -> SortColumn {
-        self.sort
+    /// Shows `text` in the footer until the next status (an error in the
+    /// error colour).
+    pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(Status {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// The record being drawn (the frozen one, if frozen).
+    pub fn shown(&self) -> Option<&Telemetry> {
+        match &self.frozen {
+            Some(f) => f.telemetry.as_ref(),
+            None => self.live.as_ref(),
+        }
+    }
+
+    /// The history being drawn (the frozen one, if frozen).
+    pub fn shown_history(&self) -> &History {
+        match &self.frozen {
+            Some(f) => &f.history,
+            None => &self.history,
+        }
+    }
+
+    /// The newest record, frozen or not.
+    pub fn latest(&self) -> Option<&Telemetry> {
+        self.live.as_ref()
     }
 
     /// Whether the display is frozen.
@@ -133,34 +235,137 @@ impl Dashboard {
         self.frozen.is_some()
     }
 
-    /// The highlighted policy name, if the policy popup is open.
-    pub fn popup_selection(&self) -> Option<&'static str> {
-        self.popup
-            .and_then(|i| spin_scheduler::POLICY_NAMES.get(i).copied())
+    /// Whether the host has finished (its last record says so).
+    pub fn is_finished(&self) -> bool {
+        self.live.as_ref().is_some_and(|t| !t.running)
     }
 
-    /// Draws every pane into `frame`.
-    pub fn draw(&self, frame: &mut Frame) {
-        let [body, footer] =
-            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(frame.area());
-        let [top, middle, bottom] = Layout::vertical([
-            Constraint::Percentage(35),
-            Constraint::Percentage(40),
-            Constraint::Percentage(25),
-        ])
-        .areas(body);
-        let [mounds, pages] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(top);
-        let snap = self.shown();
-        let focus = |p: Pane| self.selected == p;
-        panes::mounds::draw(frame, mounds, snap, focus(Pane::Mounds));
-        panes::pages::draw(frame, pages, snap, focus(Pane::Pages));
-        panes::strands::draw(frame, middle, snap, self.sort, focus(Pane::Strands));
-        panes::events::draw(frame, bottom, snap, focus(Pane::Events));
-        panes::footer::draw(frame, footer, snap, self.is_frozen());
-        if let Some(i) = self.popup {
-            let current = snap.map(|s| s.sched.policy.as_str());
-            panes::policy_popup::draw(frame, frame.area(), i, current);
-        }
+    /// The link to the host.
+    pub fn link(&self) -> &Link {
+        &self.link
+    }
+
+    /// The footer's message, if any.
+    pub fn status(&self) -> Option<&Status> {
+        self.status.as_ref()
+    }
+
+    /// The focused pane.
+    pub fn focus(&self) -> Pane {
+        self.focus
+    }
+
+    /// Whether the focused pane has the whole screen.
+    pub fn is_zoomed(&self) -> bool {
+        self.zoom
+    }
+
+    /// The refresh interval, ms.
+    pub fn refresh_ms(&self) -> u64 {
+        self.refresh_ms
+    }
+
+    /// Whether the help overlay is shown.
+    pub fn help_shown(&self) -> bool {
+        self.help
+    }
+
+    /// The open popup.
+    pub fn popup(&self) -> &Popup {
+        &self.popup
+    }
+
+    /// The strands pane's view state.
+    pub fn strands_view(&self) -> &StrandsView {
+        &self.strands
+    }
+
+    /// The config in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The footer's title.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Lines the log pane is scrolled back (0: following the newest).
+    pub fn log_scrolled_back(&self) -> usize {
+        self.log_back
+    }
+
+    /// The mounds pane's selected mound, if there is a record.
+    pub fn selected_mound(&self) -> Option<&spin_kernel::telemetry::MoundTelemetry> {
+        let t = self.shown()?;
+        t.mounds
+            .get(self.mounds_sel.min(t.mounds.len().saturating_sub(1)))
+    }
+
+    pub(crate) fn toggle_freeze(&mut self) {
+        self.frozen = match self.frozen {
+            Some(_) => None,
+            None => Some(Box::new(Frozen {
+                telemetry: self.live.clone(),
+                history: self.history.clone(),
+            })),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn freeze_keeps_a_copy_while_records_arrive() {
+        let mut d = Dashboard::default();
+        let recs = fixture::records(3);
+        d.update(recs[0].clone());
+        d.toggle_freeze();
+        d.update(recs[1].clone());
+        d.update(recs[2].clone());
+        assert_eq!(d.shown().map(|t| t.seq), Some(1));
+        assert_eq!(d.shown_history().samples().len(), 1);
+        assert_eq!(d.latest().map(|t| t.seq), Some(3));
+        d.toggle_freeze();
+        assert_eq!(d.shown().map(|t| t.seq), Some(3));
+        assert_eq!(d.shown_history().samples().len(), 3);
+    }
+
+    #[test]
+    fn link_states() {
+        let mut d = Dashboard::default();
+        assert_eq!(d.link(), &Link::Waiting);
+        d.update(fixture::record(0));
+        assert_eq!(d.link(), &Link::Live);
+        assert!(!d.is_finished());
+        d.set_status("refresh every 500 ms", false);
+        d.disconnected("the host closed the socket");
+        assert!(matches!(d.link(), Link::Lost(_)));
+        assert!(d.shown().is_some(), "the last record stays");
+        assert_eq!(
+            d.status(),
+            Some(&Status {
+                text: "the host closed the socket".into(),
+                error: true
+            }),
+            "the newest news wins"
+        );
+        d.update(fixture::record(1));
+        assert_eq!(d.status(), None, "a recovered link clears it");
+        d.disconnected("gone");
+        d.update(fixture::exited(fixture::record(1)));
+        assert!(d.is_finished());
+    }
+
+    #[test]
+    fn refresh_is_clamped() {
+        let mut d = Dashboard::default();
+        d.set_refresh_ms(1);
+        assert_eq!(d.refresh_ms(), MIN_REFRESH_MS);
+        d.set_refresh_ms(u64::MAX);
+        assert_eq!(d.refresh_ms(), MAX_REFRESH_MS);
     }
 }

@@ -150,6 +150,10 @@ pub(crate) struct CodeIndex {
     pub foreign: std::collections::HashSet<u64>,
     /// `(pa, len)` of stores into `foreign` pages since the set was made.
     pub foreign_writes: Vec<(u64, u64)>,
+    /// Lowest and highest virtual page any block was decoded from since the
+    /// index was emptied (`(u64::MAX, 0)`: none), so a change of pages
+    /// outside it needs no look at the blocks.
+    pub vspan: (u64, u64),
 }
 
 impl Default for CodeIndex {
@@ -162,6 +166,7 @@ impl Default for CodeIndex {
             killed: Vec::new(),
             foreign: std::collections::HashSet::new(),
             foreign_writes: Vec::new(),
+            vspan: (u64::MAX, 0),
         }
     }
 }
@@ -220,6 +225,8 @@ impl CodeIndex {
         });
         self.by_va.insert(va, id);
         self.jcache[jslot(va)] = JEntry { va, id };
+        let vp = va & !PAGE_MASK;
+        self.vspan = (self.vspan.0.min(vp), self.vspan.1.max(vp));
         let mut fresh = false;
         let p = self.pages.entry(page).or_insert_with(|| {
             fresh = true;
@@ -367,6 +374,7 @@ impl CodeIndex {
         self.by_va.clear();
         self.jcache.fill(JEMPTY);
         self.pages.clear();
+        self.vspan = (u64::MAX, 0);
     }
 }
 

@@ -24,10 +24,11 @@ mod compile;
 mod helpers;
 mod x86;
 
-use spin_kernel::machine::{Access, Trap};
+use spin_kernel::machine::{Access, FastTraps, Trap};
 use vm_memory::{MmapRegion, VolatileMemory};
 
 use crate::block::{CodeCache, MAX_BLOCK_INSNS};
+use crate::cpu::LiveFrame;
 use crate::interp::{find_block, step_one, Ctx, Exit, State};
 use x86::*;
 
@@ -37,6 +38,9 @@ pub(crate) const EXIT_BUDGET: u32 = 0;
 pub(crate) const EXIT_LOOKUP: u32 = 1;
 /// Left for the interpreter to run the instruction at `Env::exit_pc`.
 pub(crate) const EXIT_INTERP: u32 = 2;
+/// Left after a `callsys`, which retired: the guest traps for a system
+/// call with `Env::exit_pc` after it.
+pub(crate) const EXIT_SYSCALL: u32 = 3;
 /// log2 of the indirect-jump table's entries.
 pub(crate) const ITAB_BITS: i32 = 12;
 /// Bytes of executable memory per CPU.
@@ -336,8 +340,21 @@ impl Jit {
     /// Runs from `State::pc` for at most `*left` instructions (decrementing
     /// it), returning at a block boundary once about `soft` have run. Same
     /// contract as the interpreter's `run`.
-    pub fn run(&mut self, cx: &mut Ctx<'_>, left: &mut u64, soft: u64) -> Exit {
+    ///
+    /// With `fast`, a system call is first offered to it (`ran`: what the
+    /// CPU's `run_fast` retired before this call); one it answers goes on
+    /// here, unless it changed the address space (then the CPU's loop
+    /// resyncs its TLB first).
+    pub fn run<'f>(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        left: &mut u64,
+        soft: u64,
+        mut fast: Option<&mut (dyn FastTraps + 'f)>,
+        ran: u64,
+    ) -> Exit {
         let budget = *left;
+        let generation = cx.space.generation();
         let mut link: Option<(u64, usize)> = None;
         self.held = cx.shared.held_addr();
         self.others = !(1u64 << cx.me);
@@ -415,6 +432,27 @@ impl Jit {
             self.exits[(code as usize).min(2)] += 1;
             match code {
                 EXIT_BUDGET => {}
+                EXIT_SYSCALL => {
+                    let Some(f) = fast.as_deref_mut() else {
+                        return Exit::Trap(Trap::Syscall);
+                    };
+                    let ran = ran + (budget - *left);
+                    if !f.syscall(&mut LiveFrame(&mut *cx.st), ran) {
+                        return Exit::Trap(Trap::Syscall);
+                    }
+                    // Answered: the exception ends (an `ldx_l` reservation
+                    // with it), and the guest goes on after the call.
+                    if cx.st.lock_valid {
+                        cx.st.lock_valid = false;
+                        cx.shared.release(cx.me);
+                    }
+                    if *left == 0 {
+                        return Exit::Budget;
+                    }
+                    if cx.space.generation() != generation {
+                        return Exit::Continue;
+                    }
+                }
                 EXIT_LOOKUP => {
                     if env.patch != 0 {
                         link = Some((self.gen, env.patch as usize));

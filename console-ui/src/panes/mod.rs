@@ -1,328 +1,171 @@
-//! One file per pane; each draws from a [`Snapshot`](crate::Snapshot) (or a
-//! placeholder when there is none yet) and holds no state of its own.
+//! One file per pane. Each draws from a [`Ctx`] (the record, the history
+//! and the theme) and keeps no state of its own: selections and scroll
+//! offsets are passed in by the [`Dashboard`](crate::Dashboard).
 
 pub mod events;
 pub mod footer;
+pub mod help;
+pub mod log;
 pub mod mounds;
 pub mod pages;
-pub mod policy_popup;
+pub mod popup;
+pub mod scheduler;
 pub mod strands;
 
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::widgets::Block;
-use spin_kernel::MoundId;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+use spin_vmm::control::Telemetry;
 
-/// A bordered block titled `title`, highlighted when its pane has focus.
-pub(crate) fn pane_block(title: String, focused: bool) -> Block<'static> {
-    let style = if focused {
-        Style::default()
-            .fg(Color::Yellow)
-            .add_modifier(Modifier::BOLD)
-    } else {
-        Style::default()
-    };
-    Block::bordered().title(title).border_style(style)
+use crate::history::History;
+use crate::pane::Pane;
+use crate::theme::Theme;
+
+/// What every pane draws from.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The record.
+    pub t: &'a Telemetry,
+    /// What the dashboard remembers across records.
+    pub h: &'a History,
+    /// Colours.
+    pub theme: &'a Theme,
 }
 
-/// A duration in ns as a short human string (`950ns`, `12.3µs`, `4.0ms`, `1.20s`).
+/// A bordered block titled `title` with the pane's number (the key that
+/// focuses it), highlighted when the pane has focus.
+pub fn pane_block(pane: Pane, title: String, focused: bool, theme: &Theme) -> Block<'static> {
+    let n = Pane::ALL.iter().position(|&p| p == pane).unwrap_or(0) + 1;
+    let (border, title_style) = if focused {
+        let s = Style::default().fg(theme.focus);
+        (s, s.add_modifier(Modifier::BOLD))
+    } else {
+        (
+            Style::default().fg(theme.border),
+            Style::default().add_modifier(Modifier::BOLD),
+        )
+    };
+    Block::bordered()
+        .border_style(border)
+        .title(Line::styled(format!(" {n} {title} "), title_style))
+}
+
+/// Draws `pane`'s block with a "waiting for telemetry" line (before the
+/// first record).
+pub fn placeholder(frame: &mut Frame, area: Rect, pane: Pane, focused: bool, theme: &Theme) {
+    let block = pane_block(pane, pane.title().into(), focused, theme);
+    let text = Paragraph::new("waiting for telemetry…")
+        .style(theme.muted_style())
+        .block(block);
+    frame.render_widget(text, area);
+}
+
+/// Where a table with `widths` puts its columns in `area` (as ratatui's
+/// `Table` does with no highlight column: start-aligned, one space apart).
+pub fn table_columns(area: Rect, widths: &[Constraint]) -> Vec<Rect> {
+    Layout::horizontal(widths.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(area)
+        .to_vec()
+}
+
+/// `s` cut to `width` characters, ending in `…` when cut.
+pub fn fit(s: &str, width: u16) -> String {
+    let width = usize::from(width);
+    if s.chars().count() <= width {
+        s.to_string()
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut out: String = s.chars().take(width - 1).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// A duration in ns as a short human string: `950ns`, `12.3µs`, `4.0ms`,
+/// `1.20s`, `2m03s`, `1h02m`.
 pub fn fmt_ns(ns: u64) -> String {
     match ns {
         0..=999 => format!("{ns}ns"),
         1_000..=999_999 => format!("{:.1}µs", ns as f64 / 1e3),
         1_000_000..=999_999_999 => format!("{:.1}ms", ns as f64 / 1e6),
-        _ => format!("{:.2}s", ns as f64 / 1e9),
+        1_000_000_000..=59_999_999_999 => format!("{:.2}s", ns as f64 / 1e9),
+        _ => {
+            let s = ns / 1_000_000_000;
+            if s < 3600 {
+                format!("{}m{:02}s", s / 60, s % 60)
+            } else {
+                format!("{}h{:02}m", s / 3600, (s / 60) % 60)
+            }
+        }
     }
 }
 
-/// The colour a mound is drawn in (stable per id; the kernel is grey).
-pub fn owner_color(m: MoundId) -> Color {
-    const PALETTE: [Color; 6] = [
-        Color::Cyan,
-        Color::Green,
-        Color::Magenta,
-        Color::Blue,
-        Color::Red,
-        Color::Yellow,
-    ];
-    if m == MoundId::KERNEL {
-        Color::Gray
+/// A count with a k/M suffix past ten thousand (`9999`, `12.3k`, `4.5M`).
+pub fn fmt_count(n: u64) -> String {
+    match n {
+        0..=9_999 => n.to_string(),
+        10_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// A per-second rate (`0`, `4.2`, `37`, `1.2k`).
+pub fn fmt_rate(r: f64) -> String {
+    if r <= 0.0 {
+        "0".into()
+    } else if r < 10.0 {
+        format!("{r:.1}")
+    } else if r < 10_000.0 {
+        format!("{r:.0}")
     } else {
-        PALETTE[(m.0 as usize - 1) % PALETTE.len()]
+        format!("{:.1}k", r / 1e3)
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use ratatui::backend::TestBackend;
-    use ratatui::Terminal;
-    use spin_kernel::event::EventTelemetry;
-    use spin_kernel::mem::phys::OwnerTelemetry;
-    use spin_kernel::strand::{StrandInfo, StrandTelemetry};
-    use spin_kernel::telemetry::{FrameTelemetry, KernelSnapshot};
-    use spin_kernel::{Arch, MoundId, SchedParams, StrandId, StrandState};
-    use spin_scheduler::accounting::AccountRow;
-    use spin_scheduler::histogram::LatencySummary;
-    use spin_scheduler::telemetry::{MoundRow, StrandRow, SwapRecord};
-    use spin_scheduler::watchdog::WatchdogTelemetry;
-    use spin_scheduler::SchedTelemetry;
+    use ratatui::layout::Rect;
+    use ratatui::{Frame, Terminal};
 
-    use crate::{Dashboard, Key};
+    use super::*;
 
-    /// A hand-built snapshot: 2 mounds, 3 strands, 2 events.
-    pub(crate) fn sample() -> (KernelSnapshot, SchedTelemetry) {
-        let strands = [
-            (
-                1,
-                "unix:1/init",
-                1,
-                StrandState::Running,
-                20,
-                100,
-                4_000_000,
-                12_000,
-            ),
-            (
-                2,
-                "unix:7/sqlite",
-                1,
-                StrandState::Runnable,
-                16,
-                300,
-                9_000_000,
-                250_000,
-            ),
-            (3, "net:rx", 2, StrandState::Blocked, 24, 50, 1_500, 800),
-        ];
-        let mut kernel_strands = Vec::new();
-        let mut rows = Vec::new();
-        for (id, name, m, state, priority, weight, cpu, p99) in strands {
-            let params = SchedParams {
-                priority,
-                weight,
-                reservation: None,
-            };
-            kernel_strands.push(StrandTelemetry {
-                info: StrandInfo {
-                    id: StrandId(id),
-                    name: name.into(),
-                    mound: MoundId(m),
-                    params,
-                },
-                state,
-            });
-            rows.push(StrandRow {
-                id: StrandId(id),
-                name: name.into(),
-                mound: MoundId(m),
-                state,
-                params,
-                account: AccountRow {
-                    cpu_ns: cpu,
-                    wake_latency: LatencySummary {
-                        count: 10,
-                        p99_ns: p99,
-                        ..LatencySummary::default()
-                    },
-                    ..AccountRow::default()
-                },
-            });
-        }
-        let owner = |m, used, quota| OwnerTelemetry {
-            owner: MoundId(m),
-            used,
-            quota,
-            peak: used,
-            reclaimed: 0,
-        };
-        let mut map = vec![None; 64];
-        for (i, b) in map.iter_mut().enumerate() {
-            *b = match i {
-                0..=3 => Some(MoundId(0)),
-                4..=23 => Some(MoundId(1)),
-                24..=29 => Some(MoundId(2)),
-                _ => None,
-            };
-        }
-        let kernel = KernelSnapshot {
-            kernel: 1,
-            arch: Arch::Alpha,
-            host_us: 1_000,
-            domains: Vec::new(),
-            events: vec![
-                EventTelemetry {
-                    name: "Syscall".into(),
-                    handlers: 3,
-                    raises: 1234,
-                    contained_faults: 1,
-                    handler_stats: Vec::new(),
-                },
-                EventTelemetry {
-                    name: "PageFault".into(),
-                    handlers: 1,
-                    raises: 56,
-                    contained_faults: 0,
-                    handler_stats: Vec::new(),
-                },
-            ],
-            frames: FrameTelemetry {
-                page_size: 8192,
-                total: 1024,
-                free: 544,
-                owners: vec![
-                    owner(0, 64, None),
-                    owner(1, 320, Some(512)),
-                    owner(2, 96, Some(128)),
-                ],
-                map,
-            },
-            strands: kernel_strands,
-        };
-        let mound = |m, strands, share: f64| MoundRow {
-            mound: MoundId(m),
-            strands,
-            local_scheduler: None,
-            group_state: None,
-            cpu_share: share,
-            account: AccountRow::default(),
-        };
-        let sched = SchedTelemetry {
-            now: 13_000_000,
-            policy: "rr-priority".into(),
-            runnable: 1,
-            running: 1,
-            blocked: 1,
-            exited: 0,
-            swaps: vec![SwapRecord {
-                at: 5_000_000,
-                from: "stride".into(),
-                to: "rr-priority".into(),
-                who: "console".into(),
-                why: "test".into(),
-                moved: 2,
-            }],
-            swaps_total: 7,
-            watchdog: WatchdogTelemetry {
-                enabled: true,
-                bound: 2_000_000_000,
-                firings: 0,
-                last: None,
-                oldest_wait: 0,
-            },
-            fairness: 0.93,
-            strands: rows,
-            mounds: vec![mound(1, 2, 0.75), mound(2, 1, 0.25)],
-        };
-        (kernel, sched)
-    }
-
-    /// Renders `d` into a `w`×`h` test buffer and returns its rows as text.
-    pub(crate) fn render(d: &Dashboard, w: u16, h: u16) -> Vec<String> {
+    /// Draws with `f` into a `w`×`h` test terminal and returns it.
+    pub(crate) fn render(
+        w: u16,
+        h: u16,
+        f: impl FnOnce(&mut Frame, Rect),
+    ) -> Terminal<TestBackend> {
         let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend never fails");
-        term.draw(|f| d.draw(f)).expect("test backend never fails");
-        let buf = term.backend().buffer();
-        buf.content
-            .chunks(usize::from(buf.area.width))
-            .map(|row| row.iter().map(|c| c.symbol()).collect())
-            .collect()
-    }
-
-    fn loaded() -> Dashboard {
-        let mut d = Dashboard::new();
-        let (k, s) = sample();
-        d.update(k, s);
-        d
-    }
-
-    fn assert_has(text: &[String], needle: &str) {
-        assert!(
-            text.iter().any(|l| l.contains(needle)),
-            "{needle:?} not on screen:\n{}",
-            text.join("\n")
-        );
+        term.draw(|frame| {
+            let area = frame.area();
+            f(frame, area);
+        })
+        .expect("test backend never fails");
+        term
     }
 
     #[test]
-    fn renders_all_panes_from_snapshot() {
-        let text = render(&loaded(), 120, 40);
-        // Mounds overview: frames used/quota and CPU share.
-        for s in ["Mounds", "m1", "m2", "320/512", "96/128", "75.0%", "25.0%"] {
-            assert_has(&text, s);
-        }
-        // Strands table.
-        for s in [
-            "unix:1/init",
-            "unix:7/sqlite",
-            "net:rx",
-            "running",
-            "blocked",
-            "20/100",
-            "4.0ms",
-            "250.0µs",
-        ] {
-            assert_has(&text, s);
-        }
-        // Page allocation.
-        for s in ["Pages", "Frame map", "kernel"] {
-            assert_has(&text, s);
-        }
-        // Events.
-        for s in ["Syscall", "1234", "PageFault"] {
-            assert_has(&text, s);
-        }
-    }
-
-    #[test]
-    fn footer_shows_policy_and_swaps() {
-        let text = render(&loaded(), 120, 40);
-        let footer = text.last().expect("non-empty buffer");
-        assert!(footer.contains("policy rr-priority"), "{footer}");
-        assert!(footer.contains("swaps 7"), "{footer}");
-        assert!(!footer.contains("FROZEN"), "{footer}");
-    }
-
-    #[test]
-    fn footer_marks_frozen() {
-        let mut d = loaded();
-        d.on_key(Key::Char('f'));
-        let text = render(&d, 120, 40);
-        assert!(text.last().expect("non-empty").contains("FROZEN"));
-    }
-
-    #[test]
-    fn strands_sorted_by_cpu() {
-        let mut d = loaded();
-        while d.sort() != crate::SortColumn::Cpu {
-            d.on_key(Key::Char('s'));
-        }
-        let text = render(&d, 120, 40);
-        let row = |n: &str| text.iter().position(|l| l.contains(n)).expect("row drawn");
-        assert!(row("unix:7/sqlite") < row("unix:1/init"));
-        assert!(row("unix:1/init") < row("net:rx"));
-        assert_has(&text, "sort: cpu");
-    }
-
-    #[test]
-    fn policy_popup_lists_all_policies() {
-        let mut d = loaded();
-        d.on_key(Key::Char('P'));
-        let text = render(&d, 120, 40);
-        for name in spin_scheduler::POLICY_NAMES {
-            assert_has(&text, name);
-        }
-        assert_has(&text, "Swap policy");
-    }
-
-    #[test]
-    fn empty_dashboard_draws_placeholders() {
-        let text = render(&Dashboard::new(), 80, 24);
-        assert_has(&text, "waiting for telemetry");
-    }
-
-    #[test]
-    fn tiny_terminal_does_not_panic() {
-        let _ = render(&loaded(), 10, 4);
-        let mut d = loaded();
-        d.on_key(Key::Char('P'));
-        let _ = render(&d, 12, 3);
+    fn formats() {
+        assert_eq!(fmt_ns(950), "950ns");
+        assert_eq!(fmt_ns(12_345), "12.3µs");
+        assert_eq!(fmt_ns(4_000_000), "4.0ms");
+        assert_eq!(fmt_ns(1_200_000_000), "1.20s");
+        assert_eq!(fmt_ns(123_000_000_000), "2m03s");
+        assert_eq!(fmt_ns(3_720_000_000_000), "1h02m");
+        assert_eq!(fmt_count(9_999), "9999");
+        assert_eq!(fmt_count(12_345), "12.3k");
+        assert_eq!(fmt_count(4_500_000), "4.5M");
+        assert_eq!(fmt_rate(0.0), "0");
+        assert_eq!(fmt_rate(4.24), "4.2");
+        assert_eq!(fmt_rate(37.4), "37");
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abc", 4), "abc");
+        assert_eq!(fit("abc", 0), "");
     }
 }

@@ -229,6 +229,37 @@ impl AddressSpace {
         changed
     }
 
+    /// Sets the protection of each mapped page in `[va, va + len)` to what
+    /// `decide(page va, frame, current protection)` returns (`None`: leave
+    /// it), under one lock and with at most one new generation; returns how
+    /// many pages changed. An extension that keeps its own protections on a
+    /// range (SPIN's VM workload) checks and changes them in one pass.
+    pub fn reprotect_range(
+        &self,
+        va: u64,
+        len: u64,
+        mut decide: impl FnMut(u64, PhysAddr, Prot) -> Option<Prot>,
+    ) -> usize {
+        let first = va >> self.page_shift;
+        let last = va.saturating_add(len).saturating_add(self.page_mask()) >> self.page_shift;
+        let mut map = self.write_entries();
+        let (mut changed, mut lowered) = (0, false);
+        for vpn in first..last {
+            if let Some(e) = map.get_mut(&vpn) {
+                if let Some(p) = decide(vpn << self.page_shift, e.frame, e.prot) {
+                    lowered |= !p.contains(e.prot);
+                    e.prot = p;
+                    changed += 1;
+                }
+            }
+        }
+        drop(map);
+        if lowered {
+            self.bump_pages(first, last.saturating_sub(first).max(1));
+        }
+        changed
+    }
+
     /// Reports the mapping of the page containing `va`.
     pub fn examine(&self, va: u64) -> Option<Mapping> {
         let vpn = va >> self.page_shift;

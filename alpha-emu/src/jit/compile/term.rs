@@ -3,10 +3,10 @@
 //! interpreter.
 
 use super::regs::{freg, greg, Val};
-use super::{Cx, ENV_ITAB};
+use super::{Cx, ENV_ITAB, ENV_PC};
 use crate::decode::Kind;
 use crate::jit::x86::*;
-use crate::jit::ITAB_BITS;
+use crate::jit::{EXIT_SYSCALL, ITAB_BITS};
 
 impl Cx<'_, '_> {
     /// With the flags set by a conditional branch's test: on to the taken
@@ -162,7 +162,17 @@ impl Cx<'_, '_> {
                 self.a.bind_abs(f, self.out.miss);
                 self.a.jmp_m(mem_idx(RAX, RCX, 0, 8));
             }
-            // System calls, rpcc, illegal encodings, ...: the interpreter.
+            // `callsys`: it retires, and the guest traps after it (as the
+            // interpreter's `trap_after`), straight from compiled code.
+            CallPal if t.imm == 0x83 => {
+                self.flush();
+                self.a.mov_imm(RCX, blk.next);
+                self.a.store64(mem(RBP, ENV_PC), RCX);
+                self.a.mov_imm(RAX, EXIT_SYSCALL as u64);
+                let j = self.a.jmp();
+                self.a.bind_abs(j, self.out.exit);
+            }
+            // Other PAL calls, rpcc, illegal encodings, ...: the interpreter.
             _ => self.leave_for_interp(None, k),
         }
     }

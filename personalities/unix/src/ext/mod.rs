@@ -74,6 +74,13 @@ pub trait ExtSyscall: Send + Sync {
     fn call(&self, c: &ExtCall<'_>) -> Result<u64, Errno>;
 }
 
+/// What an extension hears about the address spaces of the mound.
+pub trait SpaceHook: Send + Sync {
+    /// `space` is about to be copied by `fork` (its writable private pages
+    /// become copy-on-write).
+    fn before_fork(&self, space: &Cap<AddressSpace>);
+}
+
 /// Why a table refused a registration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExtError {
@@ -114,6 +121,7 @@ pub struct ExtTable {
     /// Whether any extension was linked (faults are offered to extensions
     /// only then).
     any: AtomicBool,
+    hooks: RwLock<Vec<Arc<dyn SpaceHook>>>,
 }
 
 impl std::fmt::Debug for ExtTable {
@@ -137,6 +145,7 @@ impl ExtTable {
             calls: RwLock::new(Vec::new()),
             linked: Mutex::new(Vec::new()),
             any: AtomicBool::new(false),
+            hooks: RwLock::new(Vec::new()),
         }
     }
 
@@ -161,6 +170,26 @@ impl ExtTable {
                 .map(|(name, handler)| Some(Registered { name, handler })),
         );
         Ok(EXT_BASE + first as u64)
+    }
+
+    /// Adds an extension's [`SpaceHook`].
+    pub fn add_hook(&self, auth: &ExtAuthority, hook: Arc<dyn SpaceHook>) -> Result<(), ExtError> {
+        if auth.mound != self.mound {
+            return Err(ExtError::WrongMound(auth.mound));
+        }
+        self.hooks
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hook);
+        Ok(())
+    }
+
+    /// Tells the extensions `space` is about to be forked.
+    pub fn before_fork(&self, space: &Cap<AddressSpace>) {
+        let hooks = self.hooks.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for h in hooks {
+            h.before_fork(space);
+        }
     }
 
     /// Whether any extension is linked.

@@ -25,16 +25,16 @@
 //! memory manager, and registered pages should stay resident (the
 //! extension pins nothing).
 
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use spin_fs::Errno;
 use spin_kernel::event::{Guard, Handler, HandlerId, Principal};
 use spin_kernel::mem::{AddressSpace, FaultArgs, Translation};
-use spin_kernel::{MoundId, Prot};
+use spin_kernel::{Cap, MoundId, Prot};
 
-use super::{ExtCall, ExtError, ExtSyscall, ExtTable, LinkContext};
+use super::{ExtCall, ExtError, ExtSyscall, ExtTable, LinkContext, SpaceHook};
 
 /// The name programs link it by.
 pub const NAME: &str = "spin.vm-workload";
@@ -62,76 +62,99 @@ struct Region {
     base: u64,
     pages: u64,
     page_shift: u32,
-    /// Per page: 0 if the extension has not lowered its protection, else 1
-    /// + the protection bits it had before.
-    saved: Box<[AtomicU8]>,
+    /// Per page: 0 if the extension has not lowered its protection, else
+    /// `frame | prot set << 4 | 8 | protection before`. A page is given
+    /// its protection back only if it still maps that frame with the
+    /// protection the extension set: a mapping the memory manager changed
+    /// meanwhile (copy-on-write, unmapped and remapped) is its business.
+    saved: Box<[AtomicU64]>,
     /// Ring size of the Appel1 policy (0: off).
     ring: AtomicU64,
     faults: AtomicU64,
     /// Host time of the last fault, ns since the epoch.
     last_trap: AtomicU64,
     epoch: Instant,
+    /// Its ProtectionFault handler (taken when the region goes).
+    handler: std::sync::Mutex<Option<HandlerId>>,
 }
 
+const OURS: u64 = 8;
+
 impl Region {
+    fn uninstall(&self, translation: &Translation) {
+        let id = self
+            .handler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(id) = id {
+            let _ = translation.protection_fault.uninstall(id);
+        }
+    }
+
     fn contains(&self, va: u64) -> bool {
         va >= self.base && (va - self.base) >> self.page_shift < self.pages
     }
 
-    fn page_va(&self, i: u64) -> u64 {
-        self.base + (i << self.page_shift)
+    fn slot(&self, va: u64) -> &AtomicU64 {
+        &self.saved[((va - self.base) >> self.page_shift) as usize]
     }
 
-    /// Lowers page `i` to at most `prot`; false if it is no longer mapped.
-    fn protect_page(&self, space: &AddressSpace, i: u64, prot: Prot) -> bool {
-        let va = self.page_va(i);
-        let Some(m) = space.examine(va) else {
-            return false;
-        };
-        let slot = &self.saved[i as usize];
-        let before = match slot.load(Ordering::Acquire) {
-            0 => {
-                slot.store(1 + m.prot.bits(), Ordering::Release);
-                m.prot
-            }
-            s => Prot::from_bits(s - 1),
-        };
-        space.protect(va, intersect(before, prot)).is_ok()
+    /// Lowers `pages` pages from `va` to at most `prot`; returns how many
+    /// were mapped.
+    fn protect(&self, space: &AddressSpace, va: u64, pages: u64, prot: Prot) -> u64 {
+        let want = u64::from(prot.bits());
+        space.reprotect_range(va, pages << self.page_shift, |pva, frame, cur| {
+            let slot = self.slot(pva);
+            let s = slot.load(Ordering::Acquire);
+            let before = if s & OURS != 0
+                && s >> 13 << 13 == frame.0
+                && (s >> 4) & 7 == u64::from(cur.bits())
+            {
+                s & 7
+            } else {
+                u64::from(cur.bits())
+            };
+            let new = before & want;
+            slot.store(frame.0 | new << 4 | OURS | before, Ordering::Release);
+            Some(Prot::from_bits(new as u8))
+        }) as u64
     }
 
-    /// Gives page `i` its protection back (if the extension lowered it).
-    fn unprotect_page(&self, space: &AddressSpace, i: u64) {
-        let s = self.saved[i as usize].swap(0, Ordering::AcqRel);
-        if s != 0 {
-            // Raising a protection needs no TLB shootdown; a page that went
-            // away meanwhile has nothing to restore.
-            let _ = space.protect(self.page_va(i), Prot::from_bits(s - 1));
-        }
+    /// Gives the pages the extension protected in `pages` pages from `va`
+    /// their protection back; returns how many it did.
+    fn unprotect(&self, space: &AddressSpace, va: u64, pages: u64) -> u64 {
+        space.reprotect_range(va, pages << self.page_shift, |pva, frame, cur| {
+            let s = self.slot(pva).swap(0, Ordering::AcqRel);
+            let ours =
+                s & OURS != 0 && s >> 13 << 13 == frame.0 && (s >> 4) & 7 == u64::from(cur.bits());
+            ours.then(|| Prot::from_bits((s & 7) as u8))
+        }) as u64
     }
 
     /// The ProtectionFault handler: resolves faults on pages it protected.
     fn fault(&self, a: &FaultArgs) -> bool {
         let now = self.epoch.elapsed().as_nanos() as u64;
         self.last_trap.store(now, Ordering::Relaxed);
-        let i = (a.va - self.base) >> self.page_shift;
-        if self.saved[i as usize].load(Ordering::Acquire) == 0 {
+        let page = a.va >> self.page_shift << self.page_shift;
+        if self.unprotect(&a.space, page, 1) == 0 {
             // Not ours (copy-on-write, a read-only mapping): the memory
             // manager decides.
             return false;
         }
-        self.unprotect_page(&a.space, i);
         let ring = self.ring.load(Ordering::Relaxed);
         if ring > 0 {
-            let next = (i + 1) % ring;
-            self.protect_page(&a.space, next, Prot::NONE);
+            let next = ((page - self.base) >> self.page_shift).wrapping_add(1) % ring;
+            self.protect(
+                &a.space,
+                self.base + (next << self.page_shift),
+                1,
+                Prot::NONE,
+            );
         }
         self.faults.fetch_add(1, Ordering::Relaxed);
         true
     }
-}
-
-fn intersect(a: Prot, b: Prot) -> Prot {
-    Prot::from_bits(a.bits() & b.bits())
 }
 
 /// The extension's state in one mound.
@@ -140,22 +163,20 @@ struct VmWorkload {
     mound: MoundId,
     epoch: Instant,
     regions: RwLock<Vec<Arc<Region>>>,
-    handlers: Mutex<Vec<HandlerId>>,
 }
 
 impl Drop for VmWorkload {
     fn drop(&mut self) {
-        let ids = std::mem::take(&mut *self.handlers.lock().unwrap_or_else(|e| e.into_inner()));
-        for id in ids {
-            let _ = self.translation.protection_fault.uninstall(id);
+        let regions = std::mem::take(&mut *self.regions.write().unwrap_or_else(|e| e.into_inner()));
+        for r in &regions {
+            r.uninstall(&self.translation);
         }
     }
 }
 
 impl VmWorkload {
-    /// The caller's region holding `[addr, addr + pages)`, with the index
-    /// of `addr`'s page.
-    fn region(&self, c: &ExtCall<'_>, addr: u64, pages: u64) -> Result<(Arc<Region>, u64), Errno> {
+    /// The caller's region holding `[addr, addr + pages)`.
+    fn region(&self, c: &ExtCall<'_>, addr: u64, pages: u64) -> Result<Arc<Region>, Errno> {
         let asid = spin_kernel::PageTable::asid(&**c.space);
         let regions = self.regions.read().unwrap_or_else(|e| e.into_inner());
         let r = regions
@@ -169,7 +190,7 @@ impl VmWorkload {
         if pages == 0 || pages > r.pages - first {
             return Err(Errno::EINVAL);
         }
-        Ok((r.clone(), first))
+        Ok(r.clone())
     }
 
     fn register(&self, c: &ExtCall<'_>) -> Result<u64, Errno> {
@@ -197,33 +218,35 @@ impl VmWorkload {
         if regions.len() >= MAX_REGIONS {
             return Err(Errno::ENOMEM);
         }
-        let region = Arc::new(Region {
+        let mut region = Region {
             asid,
             base,
             pages,
             page_shift: shift,
-            saved: (0..pages).map(|_| AtomicU8::new(0)).collect(),
+            saved: (0..pages).map(|_| AtomicU64::new(0)).collect(),
             ring: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             last_trap: AtomicU64::new(0),
             epoch: self.epoch,
-        });
-        let r = region.clone();
-        let guard = region.clone();
-        let handler = Handler::new(move |a: &FaultArgs| r.fault(a)).guard(Guard::pred(
-            move |a: &FaultArgs| {
-                spin_kernel::PageTable::asid(&*a.space) == guard.asid && guard.contains(a.va)
-            },
-        ));
+            handler: std::sync::Mutex::new(None),
+        };
+        // The guard names the space and the range: the dispatcher calls
+        // this handler for nobody else's faults.
+        let (lo, hi) = (base, end);
+        let shared: Arc<std::sync::OnceLock<Arc<Region>>> = Arc::new(std::sync::OnceLock::new());
+        let target = shared.clone();
+        let handler = Handler::new(move |a: &FaultArgs| target.get().is_some_and(|r| r.fault(a)))
+            .guard(Guard::pred(move |a: &FaultArgs| {
+                spin_kernel::PageTable::asid(&*a.space) == asid && a.va >= lo && a.va < hi
+            }));
         let id = self
             .translation
             .protection_fault
             .install(&Principal::mound(NAME, self.mound), handler)
             .map_err(|_| Errno::EPERM)?;
-        self.handlers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(id);
+        region.handler = std::sync::Mutex::new(Some(id));
+        let region = Arc::new(region);
+        let _ = shared.set(region.clone());
         regions.push(region);
         Ok(0)
     }
@@ -234,40 +257,16 @@ impl VmWorkload {
         if bits & !u64::from(Prot::READ.bits()) != 0 {
             return Err(Errno::EINVAL);
         }
-        let prot = Prot::from_bits(bits as u8);
-        let (r, first) = self.region(c, addr, pages)?;
-        // The common case — every page unprotected with one protection —
-        // is one Translation call (one TLB generation) for the range.
-        let uniform = c.space.examine(addr).map(|m| m.prot).filter(|&p0| {
-            (first..first + pages).all(|i| {
-                r.saved[i as usize].load(Ordering::Acquire) == 0
-                    && c.space.examine(r.page_va(i)).is_some_and(|m| m.prot == p0)
-            })
-        });
-        match uniform {
-            Some(p0) => {
-                for i in first..first + pages {
-                    r.saved[i as usize].store(1 + p0.bits(), Ordering::Release);
-                }
-                c.space
-                    .protect_range(addr, pages << r.page_shift, intersect(p0, prot));
-            }
-            None => {
-                for i in first..first + pages {
-                    if !r.protect_page(c.space, i, prot) {
-                        return Err(Errno::EFAULT);
-                    }
-                }
-            }
+        let r = self.region(c, addr, pages)?;
+        if r.protect(c.space, addr, pages, Prot::from_bits(bits as u8)) != pages {
+            return Err(Errno::EFAULT);
         }
         Ok(0)
     }
 
     fn unprotect(&self, c: &ExtCall<'_>) -> Result<u64, Errno> {
-        let (r, first) = self.region(c, c.args[0], c.args[1])?;
-        for i in first..first + c.args[1] {
-            r.unprotect_page(c.space, i);
-        }
+        let r = self.region(c, c.args[0], c.args[1])?;
+        r.unprotect(c.space, c.args[0], c.args[1]);
         Ok(0)
     }
 
@@ -305,6 +304,24 @@ impl VmWorkload {
     }
 }
 
+impl SpaceHook for VmWorkload {
+    /// A fork is about to copy `space`: the extension lets go of its
+    /// regions there (their pages keep whatever protection they have; the
+    /// memory manager owns them from now on), so it can never give write
+    /// access back to a page the fork shares copy-on-write.
+    fn before_fork(&self, space: &Cap<AddressSpace>) {
+        let asid = spin_kernel::PageTable::asid(&**space);
+        let mut regions = self.regions.write().unwrap_or_else(|e| e.into_inner());
+        regions.retain(|r| {
+            if r.asid != asid {
+                return true;
+            }
+            r.uninstall(&self.translation);
+            false
+        });
+    }
+}
+
 /// One exported call: the extension and which call it is.
 struct Op(Arc<VmWorkload>, u64);
 
@@ -327,8 +344,8 @@ pub(super) fn link(table: &ExtTable, cx: &LinkContext<'_>) -> Result<u64, ExtErr
         mound: cx.mound,
         epoch: cx.epoch,
         regions: RwLock::new(Vec::new()),
-        handlers: Mutex::new(Vec::new()),
     });
+    table.add_hook(cx.auth, ext.clone())?;
     let op = |n| Arc::new(Op(ext.clone(), n)) as Arc<dyn ExtSyscall>;
     table.register(
         cx.auth,

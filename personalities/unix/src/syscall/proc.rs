@@ -161,7 +161,11 @@ fn do_clone<R: RegisterFile>(
         vm = if flags & misc::CLONE_VM != 0 {
             c.vm()
         } else {
-            Arc::new(c.vm().fork()?)
+            {
+                // Extensions let go of the pages fork makes copy-on-write.
+                c.m.ext.before_fork(c.vm().space());
+                Arc::new(c.vm().fork()?)
+            }
         };
     }
     let name = format!("{} pid {child_pid} tid {tid}", c.m.cfg.name);

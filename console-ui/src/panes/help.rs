@@ -1,0 +1,100 @@
+//! The help overlay: the keymap in force (remapped keys show as remapped),
+//! the fixed navigation keys and the mouse.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+
+use super::popup::centered;
+use crate::input::{Command, Keymap};
+use crate::theme::Theme;
+
+const FIXED: [(&str, &str); 8] = [
+    ("↑ ↓", "select / scroll"),
+    ("PgUp PgDn", "a page"),
+    ("Home End", "first / last (End: log follows)"),
+    ("← → Enter", "tree: collapse / expand"),
+    ("Esc", "clear filter, unzoom, close"),
+    ("click", "focus pane, select row"),
+    ("click header", "sort by column (again: reverse)"),
+    ("wheel", "scroll the pane under the pointer"),
+];
+
+fn entry(keys: String, what: &str, theme: &Theme) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{keys:>14}  "), theme.header_style()),
+        Span::raw(what.to_string()),
+    ])
+}
+
+/// The overlay's lines: commands, then navigation.
+pub fn lines(keymap: &Keymap, theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let commands = Command::ALL
+        .iter()
+        .map(|&c| entry(keymap.label(c), c.describe(), theme))
+        .collect();
+    let mut nav: Vec<Line> = FIXED
+        .iter()
+        .map(|(k, w)| entry((*k).to_string(), w, theme))
+        .collect();
+    nav.push(Line::from(""));
+    nav.push(Line::styled(
+        "  policy popup: ↑↓ or a letter, Enter, then y",
+        theme.muted_style(),
+    ));
+    nav.push(Line::styled(
+        "  keys and colours: ~/.config/spin/console.toml",
+        theme.muted_style(),
+    ));
+    (commands, nav)
+}
+
+/// Draws the overlay over `area`.
+pub fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
+    let (commands, nav) = lines(keymap, theme);
+    let rows = u16::try_from(commands.len()).unwrap_or(u16::MAX);
+    let popup = centered(area, 104, rows.saturating_add(2));
+    let block = Block::bordered()
+        .border_style(Style::default().fg(theme.focus))
+        .title(Line::styled(
+            " Help — any key closes ",
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+    let inner = block.inner(popup);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(block, popup);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
+    frame.render_widget(Paragraph::new(commands), left);
+    frame.render_widget(Paragraph::new(nav), right);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Key;
+    use crate::panes::tests::render;
+
+    #[test]
+    fn snapshot() {
+        let term = render(110, 26, |f, a| {
+            draw(f, a, &Keymap::default(), &Theme::default());
+        });
+        insta::assert_snapshot!(term.backend());
+    }
+
+    #[test]
+    fn shows_remapped_keys() {
+        let mut map = Keymap::default();
+        map.rebind(Command::Quit, &[Key::Char('x')]);
+        let (commands, _) = lines(&map, &Theme::default());
+        let quit: String = commands[1]
+            .spans
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect();
+        assert!(quit.trim_start().starts_with("x  quit"), "{quit}");
+    }
+}
