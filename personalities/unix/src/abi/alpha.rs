@@ -766,6 +766,9 @@ pub const SA: super::SigFlags = super::SigFlags {
     SS_ONSTACK: sig::SS_ONSTACK,
     SS_DISABLE: sig::SS_DISABLE,
     MINSIGSTKSZ: sig::MINSIGSTKSZ,
+    SIG_BLOCK: 1,
+    SIG_UNBLOCK: 2,
+    SIG_SETMASK: 3,
 };
 
 /// Linux/Alpha signal numbers (`asm/signal.h`).

@@ -76,6 +76,10 @@ pub struct SigFlags {
     pub SS_ONSTACK: u64,
     pub SS_DISABLE: u64,
     pub MINSIGSTKSZ: u64,
+    /// `rt_sigprocmask`'s `how`.
+    pub SIG_BLOCK: u64,
+    pub SIG_UNBLOCK: u64,
+    pub SIG_SETMASK: u64,
 }
 
 /// Signal numbers of one architecture (0: the architecture has no such

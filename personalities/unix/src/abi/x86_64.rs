@@ -121,6 +121,9 @@ pub const SA: super::SigFlags = super::SigFlags {
     SS_ONSTACK: 1,
     SS_DISABLE: 2,
     MINSIGSTKSZ: 2048,
+    SIG_BLOCK: 0,
+    SIG_UNBLOCK: 1,
+    SIG_SETMASK: 2,
 };
 
 /// Linux/x86-64 signal numbers (`asm/signal.h`).

@@ -132,10 +132,11 @@ fn sys_rt_sigprocmask<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let old = c.thread().mask;
     if set != 0 {
         let s = c.read_u64(set)?;
+        let sa = c.m.abi.sa;
         let new = match how {
-            1 => old | s,
-            2 => old & !s,
-            3 => s,
+            h if h == sa.SIG_BLOCK => old | s,
+            h if h == sa.SIG_UNBLOCK => old & !s,
+            h if h == sa.SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
         };
         c.thread_mut().mask = new & !c.m.abi.unblockable();
