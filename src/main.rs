@@ -181,7 +181,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 std::time::Duration::from_millis(interval),
                 ui_config,
                 format!("spin top {}", attach.display()),
-                None,
             )?;
             Ok(ExitCode::SUCCESS)
         }

@@ -125,7 +125,6 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
                 interval,
                 opts.ui_config.clone(),
                 title.to_string(),
-                deadline,
             )?;
         }
         Mode::Json => {

@@ -1,19 +1,25 @@
 //! The one place the CLI opens the dashboard (spin-console).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use spin_vmm::control::ControlPlane;
 
-/// Opens the dashboard on `plane` until the operator quits (or `deadline`).
+/// Opens the dashboard on `plane` until the operator quits.
 pub fn open(
     plane: Box<dyn ControlPlane>,
     refresh: Duration,
     config: Option<PathBuf>,
     title: String,
-    deadline: Option<Instant>,
 ) -> Result<()> {
-    let _ = (plane, refresh, config, title, deadline);
-    anyhow::bail!("the dashboard is not wired yet: use --headless")
+    spin_console::run_tui(
+        plane,
+        spin_console::TuiOptions {
+            refresh_ms: Some(refresh.as_millis() as u64),
+            config,
+            title,
+        },
+    )?;
+    Ok(())
 }

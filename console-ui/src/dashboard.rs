@@ -14,6 +14,7 @@ use spin_vmm::control::Telemetry;
 
 use crate::config::{Config, DEFAULT_REFRESH_MS, MAX_REFRESH_MS, MIN_REFRESH_MS};
 use crate::history::History;
+use crate::log_tail::LogTail;
 use crate::pane::Pane;
 use crate::strands_view::StrandsView;
 
@@ -113,6 +114,7 @@ impl Drawn {
 pub(crate) struct Frozen {
     pub telemetry: Option<Telemetry>,
     pub history: History,
+    pub log: LogTail,
 }
 
 /// The dashboard. It holds records, never live kernel objects.
@@ -122,6 +124,7 @@ pub struct Dashboard {
     pub(crate) title: String,
     pub(crate) live: Option<Telemetry>,
     pub(crate) history: History,
+    pub(crate) log: LogTail,
     pub(crate) frozen: Option<Box<Frozen>>,
     pub(crate) link: Link,
     pub(crate) status: Option<Status>,
@@ -157,6 +160,7 @@ impl Dashboard {
             title: title.into(),
             live: None,
             history: History::new(),
+            log: LogTail::default(),
             frozen: None,
             link: Link::Waiting,
             status: None,
@@ -182,6 +186,7 @@ impl Dashboard {
     /// history still grows so unfreezing shows current data.
     pub fn update(&mut self, t: Telemetry) {
         self.history.record(&t);
+        self.log.merge(&t.log);
         self.live = Some(t);
         if let Link::Lost(_) = self.link {
             // The reason the link was lost is stale now.
@@ -222,6 +227,15 @@ impl Dashboard {
         match &self.frozen {
             Some(f) => &f.history,
             None => &self.history,
+        }
+    }
+
+    /// The log being drawn (the frozen one, if frozen): the lines of every
+    /// record so far, merged.
+    pub fn shown_log(&self) -> &LogTail {
+        match &self.frozen {
+            Some(f) => &f.log,
+            None => &self.log,
         }
     }
 
@@ -308,6 +322,7 @@ impl Dashboard {
             None => Some(Box::new(Frozen {
                 telemetry: self.live.clone(),
                 history: self.history.clone(),
+                log: self.log.clone(),
             })),
         };
     }
@@ -332,6 +347,19 @@ mod tests {
         d.toggle_freeze();
         assert_eq!(d.shown().map(|t| t.seq), Some(3));
         assert_eq!(d.shown_history().samples().len(), 3);
+    }
+
+    #[test]
+    fn the_log_merges_across_records() {
+        let mut d = Dashboard::default();
+        let recs = fixture::records(30);
+        for r in &recs {
+            d.update(r.clone());
+        }
+        assert_eq!(d.shown_log().len(), recs[29].log.len(), "no duplicates");
+        d.toggle_freeze();
+        d.update(fixture::record(30));
+        assert_eq!(d.shown_log().len(), recs[29].log.len(), "frozen");
     }
 
     #[test]

@@ -87,9 +87,9 @@ impl Dashboard {
     fn draw_panes(&mut self, frame: &mut Frame, placed: &[(Pane, Rect)]) {
         // Borrow the fields one by one: the record and history are read
         // while the table states are written.
-        let (t, h) = match &self.frozen {
-            Some(f) => (f.telemetry.as_ref(), &f.history),
-            None => (self.live.as_ref(), &self.history),
+        let (t, h, log) = match &self.frozen {
+            Some(f) => (f.telemetry.as_ref(), &f.history, &f.log),
+            None => (self.live.as_ref(), &self.history, &self.log),
         };
         let theme = &self.config.theme;
         let drawn = &mut self.drawn;
@@ -140,7 +140,14 @@ impl Dashboard {
                     self.events_sel,
                     &mut drawn.events,
                 )),
-                Pane::Log => Some(panes::log::draw(frame, area, &ctx, focused, self.log_back)),
+                Pane::Log => Some(panes::log::draw(
+                    frame,
+                    area,
+                    &ctx,
+                    focused,
+                    log,
+                    self.log_back,
+                )),
             };
             if let Some(b) = body {
                 drawn.bodies.push((pane, b));

@@ -27,6 +27,7 @@ mod draw;
 pub mod fixture;
 pub mod history;
 pub mod input;
+pub mod log_tail;
 mod pane;
 pub mod panes;
 #[cfg(test)]

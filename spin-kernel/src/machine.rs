@@ -183,6 +183,22 @@ pub trait RegisterFile: Clone + Default + Send + std::fmt::Debug + 'static {
     /// Sets the software FP control word and the hardware bits that follow
     /// from it (Alpha: `osf_setsysinfo(SSI_IEEE_FP_CONTROL)`).
     fn set_sw_fp_control(&mut self, _value: u64) {}
+    /// The flags register (x86-64: RFLAGS, which signal frames save and
+    /// `rt_sigreturn` restores; Alpha: none, 0).
+    fn flags_register(&self) -> u64 {
+        0
+    }
+    /// Sets the flags register (the machine sanitizes it for user mode).
+    fn set_flags_register(&mut self, _value: u64) {}
+    /// The whole FP/vector state as the architecture's signal frame stores it
+    /// (x86-64: the 512-byte FXSAVE image). Empty when the register file has
+    /// nothing beyond [`RegisterFile::fpr`] and [`RegisterFile::fp_control`].
+    fn fp_state(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Loads an image as [`RegisterFile::fp_state`] returns it (the caller
+    /// has validated it: x86-64 MXCSR reserved bits clear).
+    fn set_fp_state(&mut self, _image: &[u8]) {}
 }
 
 /// The live registers of a CPU stopped at a system call, as a fast-trap

@@ -6,13 +6,16 @@
 //! trap → hand the trap to the strand's mound → Checkpoint / block / exit);
 //! [`host`] is the builder (configuration → kernel + machine + mounds);
 //! [`manifest`] reads the TOML manifests `spin run` takes; [`control`] is
-//! the control plane (telemetry records, requests over a Unix socket).
+//! the control plane (telemetry records, requests over a Unix socket);
+//! [`kvm`] is the KVM machine (x86-64 guests in ring 3 above a ring-0 shim).
 
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod control;
 pub mod host;
+#[allow(unsafe_code)] // the KVM ioctls, the kick signal and the preemption timer
+pub mod kvm;
 pub mod loader;
 pub mod manifest;
 pub mod runloop;

@@ -176,7 +176,7 @@ impl Dashboard {
                 self.events_sel = clamp(self.events_sel, n);
             }
             Pane::Log => {
-                let n = self.shown().map_or(0, |t| t.log.len());
+                let n = self.shown_log().len();
                 // Up scrolls back (away from the newest line).
                 self.log_back = self
                     .log_back

@@ -9,6 +9,7 @@ use super::key::{Mouse, MouseKind};
 use super::machine::WHEEL_ROWS;
 use crate::dashboard::{Action, Dashboard, Popup};
 use crate::pane::Pane;
+use crate::strands_view::Row;
 
 impl Dashboard {
     /// Applies a mouse event and says what the caller should do.
@@ -77,7 +78,11 @@ impl Dashboard {
             Pane::Strands => {
                 let i = self.drawn.strands.offset() + line;
                 self.with_strand_rows(|v, rows| {
-                    if i < rows.len() {
+                    let Some(row) = rows.get(i) else { return };
+                    // A second click on a selected mound row folds it.
+                    if v.selected == Some(row.key()) && matches!(row, Row::Mound { .. }) {
+                        v.collapse(rows, None);
+                    } else {
                         v.select_index(rows, i);
                     }
                 });

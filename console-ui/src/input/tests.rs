@@ -210,6 +210,25 @@ fn click_focuses_and_selects_and_wheel_scrolls() {
 }
 
 #[test]
+fn clicking_a_selected_mound_row_folds_it() {
+    let mut d = loaded();
+    d.on_key(Key::Char('t'));
+    drawn(&mut d);
+    let body = d.drawn.body(Pane::Strands).expect("strands body");
+    let mound2 = (body.x + 8, body.y + 4);
+    d.on_mouse(Mouse::click(mound2.0, mound2.1));
+    assert_eq!(d.strands_view().selected, Some(RowKey::Mound(MoundId(2))));
+    assert!(
+        d.strands_view().collapsed.is_empty(),
+        "the first click selects"
+    );
+    d.on_mouse(Mouse::click(mound2.0, mound2.1));
+    assert!(d.strands_view().collapsed.contains(&MoundId(2)));
+    d.on_mouse(Mouse::click(mound2.0, mound2.1));
+    assert!(d.strands_view().collapsed.is_empty());
+}
+
+#[test]
 fn filter_typing_backspace_enter_and_esc() {
     let mut d = loaded();
     d.on_key(Key::Char('/'));
@@ -349,10 +368,7 @@ fn log_scrolls_back_and_end_follows() {
     keys(&mut d, &[Key::Up, Key::Up]);
     assert_eq!(d.log_scrolled_back(), 2);
     d.on_key(Key::Home);
-    assert_eq!(
-        d.log_scrolled_back(),
-        d.shown().map_or(0, |t| t.log.len() - 1)
-    );
+    assert_eq!(d.log_scrolled_back(), d.shown_log().len() - 1);
     d.on_key(Key::End);
     assert_eq!(d.log_scrolled_back(), 0);
 }

@@ -108,7 +108,12 @@ fn handler_row(
         Mode::Async => " async",
         Mode::Bounded(_) => " bounded",
     };
-    let role = if h.primary { " primary" } else { "" };
+    // Some primaries are installed under the name `primary` already.
+    let role = if h.primary && !h.installer.contains("primary") {
+        " primary"
+    } else {
+        ""
+    };
     let name = format!(
         " {} #{} {}{role}{mode}",
         if last { '└' } else { '├' },

@@ -17,7 +17,7 @@ const FIXED: [(&str, &str); 8] = [
     ("Home End", "first / last (End: log follows)"),
     ("← → Enter", "tree: collapse / expand"),
     ("Esc", "clear filter, unzoom, close"),
-    ("click", "focus pane, select row"),
+    ("click", "focus pane, select row (again: fold mound)"),
     ("click header", "sort by column (again: reverse)"),
     ("wheel", "scroll the pane under the pointer"),
 ];

@@ -10,6 +10,7 @@ use spin_kernel::MoundId;
 use spin_vmm::control::LogLine;
 
 use super::{fit, pane_block, Ctx};
+use crate::log_tail::LogTail;
 use crate::pane::Pane;
 
 /// Host milliseconds as `s.mmm`.
@@ -18,6 +19,9 @@ pub fn fmt_host_ms(ms: u64) -> String {
 }
 
 fn source_color(ctx: &Ctx, source: &str) -> Style {
+    if source == "console" {
+        return Style::default().fg(ctx.theme.warn);
+    }
     let id = if source == "kernel" {
         Some(MoundId::KERNEL)
     } else {
@@ -39,10 +43,17 @@ fn line(ctx: &Ctx, l: &LogLine, width: u16) -> Line<'static> {
     ])
 }
 
-/// Draws the pane, `back` lines scrolled back from the newest. Returns the
+/// Draws `log`, `back` lines scrolled back from the newest. Returns the
 /// body.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, focused: bool, back: usize) -> Rect {
-    let log = &ctx.t.log;
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Ctx,
+    focused: bool,
+    log: &LogTail,
+    back: usize,
+) -> Rect {
+    let log = log.lines();
     let title = if back == 0 {
         format!("Log ({} lines)", log.len())
     } else {
@@ -56,8 +67,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, focused: bool, back: usize
         .len()
         .saturating_sub(back.min(log.len().saturating_sub(1)));
     let start = end.saturating_sub(h);
-    let lines: Vec<Line> = log[start..end]
-        .iter()
+    let lines: Vec<Line> = log
+        .range(start..end)
         .map(|l| line(ctx, l, inner.width))
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
@@ -91,8 +102,10 @@ mod tests {
             h: &h,
             theme: &Theme::default(),
         };
+        let mut log = LogTail::default();
+        log.merge(&t.log);
         render(80, 8, |f, a| {
-            draw(f, a, &ctx, false, back);
+            draw(f, a, &ctx, false, &log, back);
         })
         .backend()
         .to_string()

@@ -6,7 +6,10 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row as TableRow, Table, TableState};
+use ratatui::widgets::{
+    Cell, HighlightSpacing, Paragraph, Row as TableRow, Scrollbar, ScrollbarOrientation,
+    ScrollbarState, Table, TableState,
+};
 use ratatui::Frame;
 use spin_kernel::StrandState;
 use spin_scheduler::telemetry::StrandRow;
@@ -299,6 +302,22 @@ pub fn draw(
         height: table_area.height.saturating_sub(1),
         ..table_area
     };
+    let visible = usize::from(body.height);
+    if rows.len() > visible && visible > 0 {
+        let mut sb = ScrollbarState::new(rows.len() - visible).position(state.offset());
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .style(ctx.theme.muted_style())
+                .begin_symbol(None)
+                .end_symbol(None),
+            Rect {
+                y: body.y,
+                height: body.height,
+                ..area
+            },
+            &mut sb,
+        );
+    }
     if rows.is_empty() && body.height > 0 {
         let why = if view.filter.is_empty() {
             "no strands".to_string()

@@ -1,8 +1,10 @@
-//! Signals: actions, default dispositions, and Alpha signal frames.
+//! Signals: actions, default dispositions, and signal frames (Alpha here,
+//! x86-64 in [`x86_64`]).
 //!
 //! Signal numbers inside the mound are the guest architecture's own (a mound
-//! runs one architecture); masks are `u64` with bit `n - 1` for signal `n`,
-//! as the guest's `sigset_t` has them. Frames follow Linux/Alpha's
+//! runs one architecture; [`crate::abi::SigNums`] names them); masks are
+//! `u64` with bit `n - 1` for signal `n`, as the guest's `sigset_t` has them.
+//! Alpha frames follow Linux/Alpha's
 //! `arch/alpha/kernel/signal.c`: `struct sigframe { sigcontext sc; u32
 //! retcode[3]; }` for plain handlers, `struct rt_sigframe { siginfo info;
 //! ucontext uc; u32 retcode[3]; }` for `SA_SIGINFO` ones, 32-byte aligned
@@ -11,11 +13,15 @@
 use spin_kernel::RegisterFile;
 
 use crate::abi::alpha::sig as sa;
+use crate::abi::SigNums;
+
+pub mod x86_64;
 
 /// Highest signal number.
 pub const NSIG: usize = 64;
 
-/// Alpha signal numbers the mound itself sends or treats specially.
+/// Linux/Alpha signal numbers (the mound itself uses the guest's own, from
+/// [`crate::abi::Abi::signo`]).
 #[allow(missing_docs)]
 pub mod num {
     pub const SIGHUP: u32 = 1;
@@ -62,6 +68,8 @@ pub mod code {
     pub const BUS_ADRALN: i32 = 1;
     pub const BUS_ADRERR: i32 = 2;
     pub const ILL_ILLOPC: i32 = 1;
+    pub const ILL_ILLOPN: i32 = 2;
+    pub const ILL_PRVOPC: i32 = 5;
     pub const FPE_INTDIV: i32 = 1;
     pub const FPE_INTOVF: i32 = 2;
     pub const FPE_FLTDIV: i32 = 3;
@@ -70,6 +78,7 @@ pub mod code {
     pub const FPE_FLTRES: i32 = 6;
     pub const FPE_FLTINV: i32 = 7;
     pub const TRAP_BRKPT: i32 = 1;
+    pub const TRAP_TRACE: i32 = 2;
     pub const CLD_EXITED: i32 = 1;
     pub const CLD_KILLED: i32 = 2;
     pub const CLD_DUMPED: i32 = 3;
@@ -106,8 +115,13 @@ pub const fn bit(sig: u32) -> u64 {
     }
 }
 
-/// Signals that can be neither caught nor blocked.
+/// Signals that can be neither caught nor blocked (Alpha numbering).
 pub const UNBLOCKABLE: u64 = bit(num::SIGKILL) | bit(num::SIGSTOP);
+
+/// Signals that can be neither caught nor blocked, in `signo`'s numbering.
+pub const fn unblockable(signo: &SigNums) -> u64 {
+    bit(signo.SIGKILL) | bit(signo.SIGSTOP)
+}
 
 /// A handler disposition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,16 +156,25 @@ pub enum Default {
     Continue,
 }
 
-/// Default action of signal `sig` (Alpha numbering).
-pub fn default_action(sig: u32) -> Default {
-    use num::*;
-    match sig {
-        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGEMT | SIGFPE | SIGBUS | SIGSEGV | SIGSYS
-        | SIGXCPU | SIGXFSZ => Default::Core,
-        SIGCHLD | SIGURG | SIGWINCH => Default::Ignore,
-        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => Default::Stop,
-        SIGCONT => Default::Continue,
-        _ => Default::Terminate,
+/// Default action of signal `sig` (numbered as in `s`).
+pub fn default_action(s: &SigNums, sig: u32) -> Default {
+    if sig == 0 {
+        return Default::Ignore;
+    }
+    let core = [
+        s.SIGQUIT, s.SIGILL, s.SIGTRAP, s.SIGABRT, s.SIGEMT, s.SIGFPE, s.SIGBUS, s.SIGSEGV,
+        s.SIGSYS, s.SIGXCPU, s.SIGXFSZ,
+    ];
+    if core.contains(&sig) {
+        Default::Core
+    } else if [s.SIGCHLD, s.SIGURG, s.SIGWINCH].contains(&sig) {
+        Default::Ignore
+    } else if [s.SIGSTOP, s.SIGTSTP, s.SIGTTIN, s.SIGTTOU].contains(&sig) {
+        Default::Stop
+    } else if sig == s.SIGCONT {
+        Default::Continue
+    } else {
+        Default::Terminate
     }
 }
 
@@ -194,25 +217,23 @@ impl SigInfo {
         }
     }
 
-    /// The 128-byte Linux/Alpha `siginfo_t`.
-    pub fn to_bytes(&self) -> [u8; 128] {
+    /// The 128-byte Linux `siginfo_t` (the same layout on Alpha and
+    /// x86-64) for signals numbered as in `s`.
+    pub fn to_bytes(&self, s: &SigNums) -> [u8; 128] {
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
-        use num::*;
-        match self.signo {
-            SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP if self.code > 0 => {
-                b[16..24].copy_from_slice(&self.addr.to_le_bytes());
-            }
-            SIGCHLD => {
-                b[16..20].copy_from_slice(&self.pid.to_le_bytes());
-                b[20..24].copy_from_slice(&self.uid.to_le_bytes());
-                b[24..28].copy_from_slice(&self.status.to_le_bytes());
-            }
-            _ => {
-                b[16..20].copy_from_slice(&self.pid.to_le_bytes());
-                b[20..24].copy_from_slice(&self.uid.to_le_bytes());
-            }
+        let sig = self.signo;
+        let fault = [s.SIGSEGV, s.SIGBUS, s.SIGILL, s.SIGFPE, s.SIGTRAP].contains(&sig);
+        if fault && self.code > 0 {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else if sig == s.SIGCHLD {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
         }
         b
     }
@@ -327,7 +348,7 @@ pub fn setup_frame<R: RegisterFile>(
     let retcode_off;
     let nr;
     if rt {
-        bytes[..128].copy_from_slice(&info.to_bytes());
+        bytes[..128].copy_from_slice(&info.to_bytes(&crate::abi::alpha::SIGNO));
         let uc = RT_UC as usize;
         bytes[uc + 16..uc + 24].copy_from_slice(&old_mask.to_le_bytes());
         bytes[uc + 24..uc + 32].copy_from_slice(&altstack.sp.to_le_bytes());
@@ -426,9 +447,23 @@ mod tests {
 
     #[test]
     fn default_actions() {
-        assert_eq!(default_action(num::SIGSEGV), Default::Core);
-        assert_eq!(default_action(num::SIGCHLD), Default::Ignore);
-        assert_eq!(default_action(num::SIGUSR1), Default::Terminate);
-        assert_eq!(default_action(40), Default::Terminate);
+        let a = &crate::abi::alpha::SIGNO;
+        assert_eq!(default_action(a, num::SIGSEGV), Default::Core);
+        assert_eq!(default_action(a, num::SIGCHLD), Default::Ignore);
+        assert_eq!(default_action(a, num::SIGUSR1), Default::Terminate);
+        assert_eq!(default_action(a, num::SIGEMT), Default::Core);
+        assert_eq!(default_action(a, 40), Default::Terminate);
+        let x = &crate::abi::x86_64::SIGNO;
+        assert_eq!(default_action(x, 7), Default::Core); // SIGBUS
+        assert_eq!(default_action(x, 17), Default::Ignore); // SIGCHLD
+        assert_eq!(default_action(x, 18), Default::Continue); // SIGCONT
+        assert_eq!(default_action(x, 19), Default::Stop); // SIGSTOP
+        assert_eq!(default_action(x, 20), Default::Stop); // SIGTSTP
+        assert_eq!(default_action(x, 10), Default::Terminate); // SIGUSR1
+        assert_eq!(default_action(x, 30), Default::Terminate); // SIGPWR
+        assert_eq!(default_action(x, 31), Default::Core); // SIGSYS
+        assert_eq!(default_action(x, 23), Default::Ignore); // SIGURG
+        assert_eq!(unblockable(x), (1 << 8) | (1 << 18));
+        assert_eq!(unblockable(a), UNBLOCKABLE);
     }
 }

@@ -78,7 +78,9 @@ mod swap;
 mod types;
 mod vm;
 
-pub use exec::{build_stack, load_elf, Creds, ElfImage, ExecError, TlsInfo};
+pub use exec::{
+    build_stack, build_stack_for, load_elf, AuxvMachine, Creds, ElfImage, ExecError, TlsInfo,
+};
 pub use layout::Layout;
 pub use manager::MemoryManager;
 pub use spin_kernel::{Access, MoundId, Prot};

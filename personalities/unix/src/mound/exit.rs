@@ -9,7 +9,7 @@ use spin_unix_mm::Vm;
 
 use super::{UnixMound, Zombie, KEY_CHILD, KEY_VFORK};
 use crate::process::{ExitKind, Pid};
-use crate::signal::{code, num, SigInfo, SIG_IGN};
+use crate::signal::{code, SigInfo, SIG_IGN};
 
 impl<R: RegisterFile> UnixMound<R> {
     /// Ends every thread of `pid` with `kind` (exit_group, fatal signal).
@@ -124,7 +124,7 @@ impl<R: RegisterFile> UnixMound<R> {
             self.status = Some(kind);
             // Like the init of a PID namespace: its end ends the mound.
             for other in self.procs.keys().copied().collect::<Vec<_>>() {
-                self.kill_process(other, ExitKind::Signaled(num::SIGKILL), host);
+                self.kill_process(other, ExitKind::Signaled(self.abi.signo.SIGKILL), host);
             }
         }
         let ppid = p.ppid;
@@ -132,8 +132,8 @@ impl<R: RegisterFile> UnixMound<R> {
         let exit_signal = p.exit_signal;
         drop(p);
         let parent_ignores = self.procs.get(&ppid).is_some_and(|pp| {
-            let a = &pp.actions[num::SIGCHLD as usize];
-            a.handler == SIG_IGN || a.flags & crate::abi::alpha::sig::SA_NOCLDWAIT != 0
+            let a = &pp.actions[self.abi.signo.SIGCHLD as usize];
+            a.handler == SIG_IGN || a.flags & self.abi.sa.SA_NOCLDWAIT != 0
         });
         if self.procs.contains_key(&ppid) && !parent_ignores {
             self.zombies.insert(pid, Zombie { ppid, pgid, kind });

@@ -23,7 +23,7 @@ use crate::abi::Abi;
 use crate::config::{Stdio, UnixConfig};
 use crate::ext::{ExtAuthority, ExtTable};
 use crate::process::{Blocked, ExitKind, Pid, Process, Thread, FIRST_PID};
-use crate::signal::{self, code, num, SigInfo};
+use crate::signal::{self, code, SigInfo};
 use crate::syscall::{self, SysFn};
 use fast::FastCall;
 
@@ -437,7 +437,7 @@ impl<R: RegisterFile> UnixMound<R> {
                 exiting: None,
                 itimer: None,
                 vfork_parent: None,
-                exit_signal: num::SIGCHLD,
+                exit_signal: self.abi.signo.SIGCHLD,
             },
         );
         self.threads.insert(pid, Thread::new(pid, pid, strand, 0));
@@ -463,11 +463,12 @@ impl<R: RegisterFile> UnixMound<R> {
                 TrapOutcome::Continue
             }
             Err(f) => {
+                let s = self.abi.signo;
                 let info = match f {
-                    Fault::MapErr => SigInfo::fault(num::SIGSEGV, code::SEGV_MAPERR, va),
-                    Fault::AccErr => SigInfo::fault(num::SIGSEGV, code::SEGV_ACCERR, va),
-                    Fault::Bus => SigInfo::fault(num::SIGBUS, code::BUS_ADRERR, va),
-                    Fault::Oom => SigInfo::fault(num::SIGKILL, code::SI_KERNEL, va),
+                    Fault::MapErr => SigInfo::fault(s.SIGSEGV, code::SEGV_MAPERR, va),
+                    Fault::AccErr => SigInfo::fault(s.SIGSEGV, code::SEGV_ACCERR, va),
+                    Fault::Bus => SigInfo::fault(s.SIGBUS, code::BUS_ADRERR, va),
+                    Fault::Oom => SigInfo::fault(s.SIGKILL, code::SI_KERNEL, va),
                 };
                 let _ = pc;
                 self.force_signal(tid, info);
@@ -477,7 +478,24 @@ impl<R: RegisterFile> UnixMound<R> {
     }
 
     fn arch_trap(&mut self, tid: Pid, regs: &mut R, trap: Trap) -> TrapOutcome {
-        let info = match trap {
+        let info = match self.abi.arch {
+            spin_kernel::Arch::Alpha => match Self::alpha_trap_signal(regs, trap) {
+                Some(info) => info,
+                None => return TrapOutcome::Continue,
+            },
+            spin_kernel::Arch::X86_64 => match crate::signal::x86_64::trap_signal(&self.abi, regs, trap) {
+                Some(info) => info,
+                None => return TrapOutcome::Continue,
+            },
+        };
+        self.force_signal(tid, info);
+        TrapOutcome::Continue
+    }
+
+    /// The signal a Linux/Alpha kernel sends for `trap` (None: not a fault).
+    fn alpha_trap_signal(regs: &R, trap: Trap) -> Option<SigInfo> {
+        use crate::signal::num;
+        Some(match trap {
             Trap::Unaligned { va, .. } => SigInfo::fault(num::SIGBUS, code::BUS_ADRALN, va),
             Trap::IllegalInstruction { pc, .. } => {
                 SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
@@ -522,12 +540,8 @@ impl<R: RegisterFile> UnixMound<R> {
             Trap::PalCall { pc, .. } | Trap::Halt { pc } => {
                 SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
             }
-            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => {
-                return TrapOutcome::Continue
-            }
-        };
-        self.force_signal(tid, info);
-        TrapOutcome::Continue
+            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => return None,
+        })
     }
 
     fn dispatch(
@@ -580,7 +594,10 @@ impl<R: RegisterFile> UnixMound<R> {
             }
             Ok(syscall::Done::Val2(v, w)) => {
                 regs.set_syscall_result(Ok(v));
-                regs.set_gpr(20, w);
+                // Only Alpha has two-value calls (the second in a4).
+                if self.abi.arch == spin_kernel::Arch::Alpha {
+                    regs.set_gpr(20, w);
+                }
                 TrapOutcome::Continue
             }
             Ok(syscall::Done::Raw) => TrapOutcome::Continue,
@@ -589,7 +606,7 @@ impl<R: RegisterFile> UnixMound<R> {
                 return TrapOutcome::Block;
             }
             Ok(syscall::Done::Block { restartable }) => {
-                regs.set_pc(regs.pc().wrapping_sub(4));
+                regs.set_pc(regs.pc().wrapping_sub(self.abi.syscall_insn_len()));
                 // A signal already waiting interrupts the call at the next
                 // Resume instead of the thread sleeping.
                 let interrupted = self.has_deliverable(tid);
@@ -863,7 +880,7 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
                 self.itimers.insert((at, pid));
             }
             let info = SigInfo {
-                signo: num::SIGALRM,
+                signo: self.abi.signo.SIGALRM,
                 code: code::SI_KERNEL,
                 ..SigInfo::default()
             };
@@ -918,7 +935,7 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         self.stopped = true;
         self.log(format_args!("stopped by the operator"));
         for pid in self.procs.keys().copied().collect::<Vec<_>>() {
-            self.kill_process(pid, ExitKind::Signaled(num::SIGKILL), host);
+            self.kill_process(pid, ExitKind::Signaled(self.abi.signo.SIGKILL), host);
         }
     }
 
@@ -936,7 +953,7 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
             );
         }
         for pid in self.procs.keys().copied().collect::<Vec<_>>() {
-            self.kill_process(pid, ExitKind::Signaled(num::SIGKILL), host);
+            self.kill_process(pid, ExitKind::Signaled(self.abi.signo.SIGKILL), host);
         }
     }
 }

@@ -3,11 +3,11 @@
 
 use spin_fs::Errno;
 use spin_kernel::mound::StrandHost;
-use spin_kernel::RegisterFile;
+use spin_kernel::{Arch, RegisterFile};
 
 use super::UnixMound;
 use crate::process::{Blocked, ExitKind, Pid};
-use crate::signal::{self, bit, num, Default as SigDefault, SigInfo, SIG_DFL, SIG_IGN};
+use crate::signal::{self, bit, Default as SigDefault, SigInfo, SIG_DFL, SIG_IGN};
 
 impl<R: RegisterFile> UnixMound<R> {
     pub(super) fn ignored(&self, pid: Pid, sig: u32) -> bool {
@@ -16,9 +16,9 @@ impl<R: RegisterFile> UnixMound<R> {
         };
         let a = &p.actions[sig as usize];
         match a.handler {
-            SIG_IGN => sig != num::SIGKILL && sig != num::SIGSTOP,
+            SIG_IGN => sig != self.abi.signo.SIGKILL && sig != self.abi.signo.SIGSTOP,
             SIG_DFL => matches!(
-                signal::default_action(sig),
+                signal::default_action(self.abi.signo, sig),
                 SigDefault::Ignore | SigDefault::Stop | SigDefault::Continue
             ),
             _ => false,
@@ -31,7 +31,7 @@ impl<R: RegisterFile> UnixMound<R> {
         if sig == 0 || sig as usize > signal::NSIG {
             return;
         }
-        if sig == num::SIGKILL {
+        if sig == self.abi.signo.SIGKILL {
             self.kill_process(pid, ExitKind::Signaled(sig), host);
             return;
         }
@@ -66,7 +66,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
             return;
         };
-        if sig == num::SIGKILL {
+        if sig == self.abi.signo.SIGKILL {
             self.kill_process(pid, ExitKind::Signaled(sig), host);
             return;
         }
@@ -107,8 +107,9 @@ impl<R: RegisterFile> UnixMound<R> {
 
     /// Takes the next deliverable signal of `tid`.
     pub(super) fn take_signal(&mut self, tid: Pid) -> Option<SigInfo> {
+        let unblockable = self.abi.unblockable();
         let t = self.threads.get_mut(&tid)?;
-        let mask = t.mask & !signal::UNBLOCKABLE;
+        let mask = t.mask & !unblockable;
         if let Some(sig) = t.pending.keys().copied().find(|&s| bit(s) & mask == 0) {
             return signal::dequeue(&mut t.pending, sig);
         }
@@ -122,7 +123,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let Some(t) = self.threads.get(&tid) else {
             return false;
         };
-        let mask = t.mask & !signal::UNBLOCKABLE;
+        let mask = t.mask & !self.abi.unblockable();
         t.pending.keys().any(|&s| bit(s) & mask == 0)
             || self
                 .procs
@@ -141,7 +142,7 @@ impl<R: RegisterFile> UnixMound<R> {
             let action = self.procs[&pid].actions[sig as usize];
             match action.handler {
                 SIG_IGN => continue,
-                SIG_DFL => match signal::default_action(sig) {
+                SIG_DFL => match signal::default_action(self.abi.signo, sig) {
                     SigDefault::Terminate | SigDefault::Core => {
                         self.kill_process(pid, ExitKind::Signaled(sig), host);
                         return false;
@@ -152,10 +153,10 @@ impl<R: RegisterFile> UnixMound<R> {
             }
             let t = self.threads.get_mut(&tid).expect("checked above");
             if let Some(Blocked::Syscall { restartable, .. }) = t.blocked.take() {
-                let restart = restartable && action.flags & crate::abi::alpha::sig::SA_RESTART != 0;
+                let restart = restartable && action.flags & self.abi.sa.SA_RESTART != 0;
                 if !restart {
                     // Complete the interrupted call with EINTR.
-                    regs.set_pc(regs.pc() + 4);
+                    regs.set_pc(regs.pc() + self.abi.syscall_insn_len());
                     regs.set_syscall_result(Err(self.abi.errno_value(Errno::EINTR)));
                     if let (Some(rem), Some((_, deadline))) = (t.sleep_rem, t.deadline) {
                         let left = deadline.saturating_sub(host.now());
@@ -175,27 +176,36 @@ impl<R: RegisterFile> UnixMound<R> {
             let t = self.threads.get_mut(&tid).expect("checked above");
             let old_mask = t.saved_mask.take().unwrap_or(t.mask);
             let altstack = t.altstack;
-            let frame = signal::setup_frame(
-                regs,
-                &action,
-                &info,
-                old_mask,
-                &altstack,
-                self.abi.syscall("sigreturn").unwrap_or(103),
-                self.abi.syscall("rt_sigreturn").unwrap_or(351),
-            );
+            let frame = match self.abi.arch {
+                Arch::Alpha => Some(signal::setup_frame(
+                    regs,
+                    &action,
+                    &info,
+                    old_mask,
+                    &altstack,
+                    self.abi.syscall("sigreturn").unwrap_or(103),
+                    self.abi.syscall("rt_sigreturn").unwrap_or(351),
+                )),
+                Arch::X86_64 => signal::x86_64::setup_rt_frame(
+                    &self.abi, regs, &action, &info, old_mask, &altstack,
+                ),
+            };
             let mut new_mask = old_mask | action.mask;
-            if action.flags & crate::abi::alpha::sig::SA_NODEFER == 0 {
+            if action.flags & self.abi.sa.SA_NODEFER == 0 {
                 new_mask |= bit(sig);
             }
-            t.mask = new_mask & !signal::UNBLOCKABLE;
+            t.mask = new_mask & !self.abi.unblockable();
             let p = self.procs.get_mut(&pid).expect("thread's process exists");
-            if action.flags & crate::abi::alpha::sig::SA_RESETHAND != 0 {
+            if action.flags & self.abi.sa.SA_RESETHAND != 0 {
                 p.actions[sig as usize] = signal::SigAction::default();
             }
-            if p.vm.write(frame.addr, &frame.bytes).is_err() {
+            let written = frame
+                .as_ref()
+                .is_some_and(|f| p.vm.write(f.addr, &f.bytes).is_ok());
+            if !written {
                 // No room for the frame: the process dies of SIGSEGV.
-                self.kill_process(pid, ExitKind::Signaled(num::SIGSEGV), host);
+                let segv = self.abi.signo.SIGSEGV;
+                self.kill_process(pid, ExitKind::Signaled(segv), host);
                 return false;
             }
             self.stats.signals += 1;

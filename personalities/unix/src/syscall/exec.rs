@@ -105,13 +105,19 @@ fn load<R: RegisterFile>(
         egid: m.cfg.gid,
     };
     let page = m.kernel.translation.page_size();
-    let sp = spin_unix_mm::build_stack(vm, &image, argv, envp, &exe, random, page, creds)
-        .map_err(|e| (e, format!("cannot build the stack: {e}")))?;
+    let mach = spin_unix_mm::AuxvMachine::for_arch(m.abi.arch);
+    let sp = spin_unix_mm::build_stack_for(
+        vm, &image, argv, envp, &exe, random, page, creds, &mach,
+    )
+    .map_err(|e| (e, format!("cannot build the stack: {e}")))?;
     *regs = R::default();
     regs.set_pc(image.entry);
     regs.set_sp(sp);
-    // Linux/Alpha enters with t12 (pv) = entry, as for any procedure call.
-    regs.set_gpr(27, image.entry);
+    if m.abi.arch == spin_kernel::Arch::Alpha {
+        // Linux/Alpha enters with t12 (pv) = entry, as for any procedure call.
+        regs.set_gpr(27, image.entry);
+    }
+    // x86-64 enters with every general register 0 (rdx: no atexit hook).
     Ok(())
 }
 
@@ -194,9 +200,10 @@ pub(crate) fn sys_execve<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done
         }
     }
     let vfork_parent = p.vfork_parent.take();
+    let disable = c.m.abi.sa.SS_DISABLE;
     let th = c.thread_mut();
     th.altstack = crate::process::AltStack {
-        flags: crate::abi::alpha::sig::SS_DISABLE,
+        flags: disable,
         ..Default::default()
     };
     th.clear_child_tid = 0;

@@ -5,7 +5,22 @@ use spin_fs::{Errno, LockKind, LockRange, OpenFlags, Stat, SysResult, Whence};
 use spin_kernel::RegisterFile;
 
 use super::{sys_ok, Call, Done, SysFn};
-use crate::abi::alpha::{misc, o};
+use crate::abi::{x86_64::layout as x86, OpenBits};
+use spin_kernel::Arch;
+
+/// Calls only x86-64 has under these names (Alpha's `stat`/`fstat` numbers
+/// are OSF/1's old forms, which the mound leaves unimplemented).
+pub(super) fn register_x86_64<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([
+        ("stat", sys_stat64 as SysFn<R>),
+        ("lstat", sys_lstat64),
+        ("fstat", sys_fstat64),
+        ("newfstatat", sys_fstatat64),
+        ("statfs", sys_statfs),
+        ("fstatfs", sys_fstatfs),
+        ("creat", sys_creat),
+    ]);
+}
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -59,44 +74,44 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     ]);
 }
 
-/// Guest `O_*` bits → the file system's flags.
-pub(crate) fn open_flags(bits: u64) -> SysResult<OpenFlags> {
-    let acc = bits & o::ACCMODE;
+/// Guest `O_*` bits (numbered as in `o`) → the file system's flags.
+pub(crate) fn open_flags(o: &OpenBits, bits: u64) -> SysResult<OpenFlags> {
+    let acc = bits & o.ACCMODE;
     if acc == 3 {
         return Err(Errno::EINVAL);
     }
-    if bits & o::TMPFILE == o::TMPFILE {
+    if bits & o.TMPFILE == o.TMPFILE {
         return Err(Errno::EOPNOTSUPP);
     }
     Ok(OpenFlags {
-        read: acc == 0 || acc == o::RDWR,
-        write: acc == o::WRONLY || acc == o::RDWR,
-        create: bits & o::CREAT != 0,
-        excl: bits & o::EXCL != 0,
-        trunc: bits & o::TRUNC != 0,
-        append: bits & o::APPEND != 0,
-        nonblock: bits & o::NONBLOCK != 0,
-        directory: bits & o::DIRECTORY != 0,
-        nofollow: bits & o::NOFOLLOW != 0,
-        path_only: bits & o::PATH != 0,
+        read: acc == 0 || acc == o.RDWR,
+        write: acc == o.WRONLY || acc == o.RDWR,
+        create: bits & o.CREAT != 0,
+        excl: bits & o.EXCL != 0,
+        trunc: bits & o.TRUNC != 0,
+        append: bits & o.APPEND != 0,
+        nonblock: bits & o.NONBLOCK != 0,
+        directory: bits & o.DIRECTORY != 0,
+        nofollow: bits & o.NOFOLLOW != 0,
+        path_only: bits & o.PATH != 0,
     })
 }
 
 /// The file system's flags → guest `O_*` bits (F_GETFL).
-fn flag_bits(f: &OpenFlags) -> u64 {
+fn flag_bits(o: &OpenBits, f: &OpenFlags) -> u64 {
     let mut b = match (f.read, f.write) {
-        (true, true) => o::RDWR,
-        (false, true) => o::WRONLY,
+        (true, true) => o.RDWR,
+        (false, true) => o.WRONLY,
         _ => 0,
     };
     if f.append {
-        b |= o::APPEND;
+        b |= o.APPEND;
     }
     if f.nonblock {
-        b |= o::NONBLOCK;
+        b |= o.NONBLOCK;
     }
     if f.path_only {
-        b |= o::PATH;
+        b |= o.PATH;
     }
     b
 }
@@ -107,7 +122,7 @@ fn at_path<R: RegisterFile>(
     dirfd: u64,
     path: Vec<u8>,
 ) -> SysResult<(Vec<u8>, Vec<u8>)> {
-    if path.first() == Some(&b'/') || dirfd as i64 as i32 == misc::AT_FDCWD as i32 {
+    if path.first() == Some(&b'/') || dirfd as i64 as i32 == c.m.abi.misc.AT_FDCWD as i32 {
         return Ok((c.proc().cwd.clone(), path));
     }
     let f = c.fd(dirfd)?;
@@ -127,7 +142,8 @@ fn open_common<R: RegisterFile>(
 ) -> SysResult<Done> {
     let path = c.path(path_va)?;
     let (cwd, path) = at_path(c, dirfd, path)?;
-    let of = open_flags(flags)?;
+    let o = c.m.abi.o;
+    let of = open_flags(o, flags)?;
     let umask = c.proc().umask;
     let file = if path == b"/proc/self/exe" {
         let exe = c.proc().exe.clone();
@@ -140,12 +156,19 @@ fn open_common<R: RegisterFile>(
             c.m.mm.file_changed(b.id(), 0, u64::MAX);
         }
     }
-    let fd = c.proc_mut().fds.insert(file, flags & o::CLOEXEC != 0)?;
+    let fd = c.proc_mut().fds.insert(file, flags & o.CLOEXEC != 0)?;
     Ok(Done::Val(fd as u64))
 }
 
 fn sys_open<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    open_common(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+    open_common(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+}
+
+/// x86-64 `creat(path, mode)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
+fn sys_creat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let o = c.m.abi.o;
+    let flags = o.CREAT | o.WRONLY | o.TRUNC;
+    open_common(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), flags, c.arg(1))
 }
 
 fn sys_openat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -202,10 +225,11 @@ fn sys_dup2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_dup3<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    if c.arg(0) == c.arg(1) || c.arg(2) & !o::CLOEXEC != 0 {
+    let cloexec = c.m.abi.o.CLOEXEC;
+    if c.arg(0) == c.arg(1) || c.arg(2) & !cloexec != 0 {
         return Err(Errno::EINVAL);
     }
-    dup_to(c, c.arg(0), c.arg(1), c.arg(2) & o::CLOEXEC != 0)
+    dup_to(c, c.arg(0), c.arg(1), c.arg(2) & cloexec != 0)
 }
 
 fn read_flock<R: RegisterFile>(
@@ -218,10 +242,11 @@ fn read_flock<R: RegisterFile>(
     let whence = u16::from_le_bytes([b[2], b[3]]);
     let start = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
     let len = i64::from_le_bytes(b[16..24].try_into().expect("8 bytes"));
+    let misc = c.m.abi.misc;
     let kind = match ty {
-        misc::F_RDLCK => LockKind::Read,
-        misc::F_WRLCK => LockKind::Write,
-        misc::F_UNLCK => LockKind::Unlock,
+        t if t == misc.F_RDLCK => LockKind::Read,
+        t if t == misc.F_WRLCK => LockKind::Write,
+        t if t == misc.F_UNLCK => LockKind::Unlock,
         _ => return Err(Errno::EINVAL),
     };
     let base: i64 = match whence {
@@ -250,9 +275,10 @@ fn read_flock<R: RegisterFile>(
 fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let fd = c.arg(0);
     let f = c.fd(fd)?;
+    let (misc, o) = (c.m.abi.misc, c.m.abi.o);
     match c.arg(1) {
-        misc::F_DUPFD | misc::F_DUPFD_CLOEXEC => {
-            let cloexec = c.arg(1) == misc::F_DUPFD_CLOEXEC;
+        cmd if cmd == misc.F_DUPFD || cmd == misc.F_DUPFD_CLOEXEC => {
+            let cloexec = cmd == misc.F_DUPFD_CLOEXEC;
             let min = c.arg(2) as i32;
             if min < 0 {
                 return Err(Errno::EINVAL);
@@ -261,27 +287,27 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
                 c.proc_mut().fds.insert_from(min, f, cloexec)? as u64
             ))
         }
-        misc::F_GETFD => Ok(Done::Val(u64::from(c.proc().fds.cloexec(fd as i32)?))),
-        misc::F_SETFD => {
+        cmd if cmd == misc.F_GETFD => Ok(Done::Val(u64::from(c.proc().fds.cloexec(fd as i32)?))),
+        cmd if cmd == misc.F_SETFD => {
             let on = c.arg(2) & 1 != 0;
             c.proc_mut().fds.set_cloexec(fd as i32, on)?;
             Ok(Done::Val(0))
         }
-        misc::F_GETFL => Ok(Done::Val(flag_bits(&f.flags()))),
-        misc::F_SETFL => {
-            f.set_nonblock(c.arg(2) & o::NONBLOCK != 0);
-            f.set_append(c.arg(2) & o::APPEND != 0);
+        cmd if cmd == misc.F_GETFL => Ok(Done::Val(flag_bits(o, &f.flags()))),
+        cmd if cmd == misc.F_SETFL => {
+            f.set_nonblock(c.arg(2) & o.NONBLOCK != 0);
+            f.set_append(c.arg(2) & o.APPEND != 0);
             Ok(Done::Val(0))
         }
-        misc::F_GETLK => {
+        cmd if cmd == misc.F_GETLK => {
             let want = read_flock(c, c.arg(2), &f)?;
             let mut b = c.read_bytes(c.arg(2), 32)?;
             match f.get_lock(want)? {
-                None => b[0..2].copy_from_slice(&misc::F_UNLCK.to_le_bytes()),
+                None => b[0..2].copy_from_slice(&misc.F_UNLCK.to_le_bytes()),
                 Some(l) => {
                     let ty = match l.kind {
-                        LockKind::Read => misc::F_RDLCK,
-                        _ => misc::F_WRLCK,
+                        LockKind::Read => misc.F_RDLCK,
+                        _ => misc.F_WRLCK,
                     };
                     b[0..2].copy_from_slice(&ty.to_le_bytes());
                     b[2..4].copy_from_slice(&0u16.to_le_bytes());
@@ -293,7 +319,7 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
             c.write_bytes(c.arg(2), &b)?;
             Ok(Done::Val(0))
         }
-        misc::F_SETLK | misc::F_SETLKW => {
+        cmd if cmd == misc.F_SETLK || cmd == misc.F_SETLKW => {
             let want = read_flock(c, c.arg(2), &f)?;
             match want.kind {
                 LockKind::Read if !f.flags().read => return Err(Errno::EBADF),
@@ -301,7 +327,7 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
                 _ => {}
             }
             match f.set_lock(want) {
-                Err(Errno::EAGAIN) if c.arg(1) == misc::F_SETLKW => {
+                Err(Errno::EAGAIN) if cmd == misc.F_SETLKW => {
                     if c.signal_pending() {
                         return Err(Errno::EINTR);
                     }
@@ -311,55 +337,78 @@ fn sys_fcntl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
                 Ok(()) => Ok(Done::Val(0)),
             }
         }
-        // F_SETOWN/F_GETOWN, F_SETSIG, leases: accepted, no effect.
-        5 | 6 => Ok(Done::Val(0)),
+        // F_SETOWN/F_GETOWN: accepted, no effect.
+        cmd if cmd == misc.F_SETOWN || cmd == misc.F_GETOWN => Ok(Done::Val(0)),
         _ => Err(Errno::EINVAL),
     }
 }
 
 fn sys_ioctl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let f = c.fd(c.arg(0))?;
-    match c.arg(1) {
-        misc::TCGETS | misc::TCSETS | misc::TIOCGWINSZ | misc::TIOCGPGRP => {
-            if !f.is_tty() {
-                return Err(Errno::ENOTTY);
-            }
-            match c.arg(1) {
-                misc::TIOCGWINSZ => {
-                    // 24 rows, 80 columns.
-                    let mut b = [0u8; 8];
-                    b[0..2].copy_from_slice(&24u16.to_le_bytes());
-                    b[2..4].copy_from_slice(&80u16.to_le_bytes());
-                    c.write_bytes(c.arg(2), &b)?;
-                }
-                misc::TCGETS => {
-                    // A cooked terminal: ICRNL | IXON, OPOST | ONLCR, B38400 | CS8 | CREAD, ISIG | ICANON | ECHO.
-                    let mut b = vec![0u8; 44];
-                    b[0..4].copy_from_slice(&0x0500u32.to_le_bytes());
-                    b[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
-                    b[8..12].copy_from_slice(&0x0bf0u32.to_le_bytes());
-                    b[12..16].copy_from_slice(&0x0088u32.to_le_bytes());
-                    c.write_bytes(c.arg(2), &b)?;
-                }
-                misc::TIOCGPGRP => {
-                    let pg = c.proc().pgid;
-                    c.write_u32(c.arg(2), pg)?;
-                }
-                _ => {}
-            }
-            Ok(Done::Val(0))
+    let misc = c.m.abi.misc;
+    let req = c.arg(1);
+    let tty_req = [misc.TCGETS, misc.TCSETS, misc.TIOCGWINSZ, misc.TIOCGPGRP];
+    if tty_req.contains(&req) {
+        if !f.is_tty() {
+            return Err(Errno::ENOTTY);
         }
-        misc::FIONREAD => {
-            let n = if f.poll().readable { 1u32 } else { 0 };
-            c.write_u32(c.arg(2), n)?;
-            Ok(Done::Val(0))
+        if req == misc.TIOCGWINSZ {
+            // 24 rows, 80 columns.
+            let mut b = [0u8; 8];
+            b[0..2].copy_from_slice(&24u16.to_le_bytes());
+            b[2..4].copy_from_slice(&80u16.to_le_bytes());
+            c.write_bytes(c.arg(2), &b)?;
+        } else if req == misc.TCGETS {
+            c.write_bytes(c.arg(2), &cooked_termios(c.m.abi.arch))?;
+        } else if req == misc.TIOCGPGRP {
+            let pg = c.proc().pgid;
+            c.write_u32(c.arg(2), pg)?;
         }
-        misc::FIONBIO => {
-            let on = c.read_u32(c.arg(2))? != 0;
-            f.set_nonblock(on);
-            Ok(Done::Val(0))
+        return Ok(Done::Val(0));
+    }
+    if req == misc.FIONREAD {
+        let n = if f.poll().readable { 1u32 } else { 0 };
+        c.write_u32(c.arg(2), n)?;
+        return Ok(Done::Val(0));
+    }
+    if req == misc.FIONBIO {
+        let on = c.read_u32(c.arg(2))? != 0;
+        f.set_nonblock(on);
+        return Ok(Done::Val(0));
+    }
+    Err(Errno::ENOTTY)
+}
+
+/// The kernel `struct termios` of a cooked terminal, as `TCGETS` returns it:
+/// ICRNL | IXON, OPOST | ONLCR, B38400 | CS8 | CREAD, ISIG | ICANON | ECHO
+/// (Alpha: 44 bytes, `c_cc` before `c_line`, its own bit values; x86-64: 36
+/// bytes, the generic values, default control characters).
+pub(crate) fn cooked_termios(arch: Arch) -> Vec<u8> {
+    match arch {
+        Arch::Alpha => {
+            let mut b = vec![0u8; 44];
+            b[0..4].copy_from_slice(&0x0500u32.to_le_bytes());
+            b[4..8].copy_from_slice(&0x0005u32.to_le_bytes());
+            b[8..12].copy_from_slice(&0x0bf0u32.to_le_bytes());
+            b[12..16].copy_from_slice(&0x0088u32.to_le_bytes());
+            b
         }
-        _ => Err(Errno::ENOTTY),
+        Arch::X86_64 => {
+            let mut b = vec![0u8; x86::TERMIOS_SIZE];
+            // ICRNL 0o400 | IXON 0o2000.
+            b[0..4].copy_from_slice(&0o2400u32.to_le_bytes());
+            // OPOST 1 | ONLCR 4.
+            b[4..8].copy_from_slice(&0o5u32.to_le_bytes());
+            // B38400 0o17 | CS8 0o60 | CREAD 0o200.
+            b[8..12].copy_from_slice(&0o277u32.to_le_bytes());
+            // ISIG 1 | ICANON 2 | ECHO 0o10 | ECHOE 0o20 | ECHOK 0o40 | IEXTEN 0o100000.
+            b[12..16].copy_from_slice(&0o100073u32.to_le_bytes());
+            // c_line 0, then c_cc: VINTR ^C, VQUIT ^\, VERASE DEL, VKILL ^U,
+            // VEOF ^D, VTIME 0, VMIN 1, ..., VSUSP ^Z.
+            let cc: [u8; 11] = [3, 0x1c, 0x7f, 0x15, 4, 0, 1, 0, 0x11, 0x13, 0x1a];
+            b[17..17 + cc.len()].copy_from_slice(&cc);
+            b
+        }
     }
 }
 
@@ -387,13 +436,82 @@ pub(crate) fn stat64_bytes(s: &Stat) -> [u8; 136] {
     b
 }
 
+/// Linux/x86-64 `struct stat` (144 bytes; `stat`, `fstat`, `lstat`,
+/// `newfstatat`).
+pub(crate) fn stat_x86_64_bytes(s: &Stat) -> [u8; x86::STAT_SIZE] {
+    let mut b = [0u8; x86::STAT_SIZE];
+    let mut put =
+        |off: usize, v: u64, n: usize| b[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+    put(0, s.dev, 8);
+    put(8, s.ino, 8);
+    put(x86::ST_NLINK, u64::from(s.nlink), 8);
+    put(x86::ST_MODE, u64::from(s.mode), 4);
+    put(x86::ST_UID, u64::from(s.uid), 4);
+    put(x86::ST_GID, u64::from(s.gid), 4);
+    put(x86::ST_RDEV, s.rdev, 8);
+    put(x86::ST_SIZE, s.size, 8);
+    put(x86::ST_BLKSIZE, u64::from(s.blksize), 8);
+    put(x86::ST_BLOCKS, s.blocks, 8);
+    let t = x86::ST_ATIME;
+    put(t, s.atime.0 as u64, 8);
+    put(t + 8, s.atime.1 as u64, 8);
+    put(t + 16, s.mtime.0 as u64, 8);
+    put(t + 24, s.mtime.1 as u64, 8);
+    put(t + 32, s.ctime.0 as u64, 8);
+    put(t + 40, s.ctime.1 as u64, 8);
+    b
+}
+
 fn put_stat<R: RegisterFile>(c: &mut Call<'_, R>, va: u64, mut s: Stat) -> SysResult<Done> {
     s.uid = if s.uid == u32::MAX {
         c.m.cfg.uid
     } else {
         s.uid
     };
-    c.write_bytes(va, &stat64_bytes(&s))?;
+    match c.m.abi.arch {
+        Arch::Alpha => c.write_bytes(va, &stat64_bytes(&s))?,
+        Arch::X86_64 => c.write_bytes(va, &stat_x86_64_bytes(&s))?,
+    }
+    Ok(Done::Val(0))
+}
+
+/// Linux/x86-64 `struct statfs` for the mound's file system: a tmpfs-like
+/// file system of the mound's memory, 4 KiB blocks.
+fn statfs_bytes<R: RegisterFile>(c: &Call<'_, R>) -> [u8; x86::STATFS_SIZE] {
+    let mut b = [0u8; x86::STATFS_SIZE];
+    let phys = &c.m.kernel.phys;
+    let per_frame = (phys.frame_size() / 4096).max(1);
+    let fields: [u64; 7] = [
+        0x0102_1994, // TMPFS_MAGIC
+        4096,
+        phys.total_frames() * per_frame,
+        phys.free_frames() * per_frame,
+        phys.free_frames() * per_frame,
+        1 << 20,
+        1 << 20,
+    ];
+    for (i, v) in fields.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    // f_fsid (two ints) at 56, f_namelen 64, f_frsize 72, f_flags 80.
+    b[64..72].copy_from_slice(&255u64.to_le_bytes());
+    b[72..80].copy_from_slice(&4096u64.to_le_bytes());
+    b
+}
+
+fn sys_statfs<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let p = c.path(c.arg(0))?;
+    let cwd = c.proc().cwd.clone();
+    c.m.vfs.stat(&cwd, &p, true)?;
+    let b = statfs_bytes(c);
+    c.write_bytes(c.arg(1), &b)?;
+    Ok(Done::Val(0))
+}
+
+fn sys_fstatfs<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    c.fd(c.arg(0))?;
+    let b = statfs_bytes(c);
+    c.write_bytes(c.arg(1), &b)?;
     Ok(Done::Val(0))
 }
 
@@ -415,14 +533,14 @@ fn stat_path<R: RegisterFile>(
         c.proc().vm.read_cstr(path_va, super::PATH_MAX)?
     };
     if raw.is_empty() {
-        if flags & misc::AT_EMPTY_PATH == 0 {
+        if flags & c.m.abi.misc.AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
         }
         let s = c.fd(dirfd)?.stat()?;
         return put_stat(c, out, s);
     }
     let (cwd, path) = at_path(c, dirfd, raw)?;
-    let follow = flags & misc::AT_SYMLINK_NOFOLLOW == 0;
+    let follow = flags & c.m.abi.misc.AT_SYMLINK_NOFOLLOW == 0;
     let path = if path == b"/proc/self/exe" && follow {
         c.proc().exe.clone()
     } else {
@@ -433,15 +551,15 @@ fn stat_path<R: RegisterFile>(
 }
 
 fn sys_stat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    stat_path(c, misc::AT_FDCWD as u64, c.arg(0), 0, c.arg(1))
+    stat_path(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), 0, c.arg(1))
 }
 
 fn sys_lstat64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     stat_path(
         c,
-        misc::AT_FDCWD as u64,
+        c.m.abi.misc.AT_FDCWD as u64,
         c.arg(0),
-        misc::AT_SYMLINK_NOFOLLOW,
+        c.m.abi.misc.AT_SYMLINK_NOFOLLOW,
         c.arg(1),
     )
 }
@@ -482,7 +600,7 @@ fn sys_getdents64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_mkdir<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    mkdir_at(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1))
+    mkdir_at(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), c.arg(1))
 }
 
 fn sys_mkdirat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -519,7 +637,7 @@ fn sys_unlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 fn sys_unlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let p = c.path(c.arg(1))?;
     let (cwd, p) = at_path(c, c.arg(0), p)?;
-    if c.arg(2) & misc::AT_REMOVEDIR != 0 {
+    if c.arg(2) & c.m.abi.misc.AT_REMOVEDIR != 0 {
         c.m.vfs.rmdir(&cwd, &p)?;
     } else {
         c.m.vfs.unlink(&cwd, &p)?;
@@ -548,7 +666,7 @@ fn rename_at<R: RegisterFile>(
 }
 
 fn sys_rename<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let at = misc::AT_FDCWD as u64;
+    let at = c.m.abi.misc.AT_FDCWD as u64;
     rename_at(c, at, c.arg(0), at, c.arg(1))
 }
 
@@ -636,7 +754,7 @@ fn readlink_common<R: RegisterFile>(
 }
 
 fn sys_readlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    readlink_common(c, misc::AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+    readlink_common(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
 }
 
 fn sys_readlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {

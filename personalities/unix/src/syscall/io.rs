@@ -6,8 +6,7 @@ use spin_fs::{Errno, SysResult, Whence};
 use spin_kernel::RegisterFile;
 
 use super::{iovecs, read_timespec, Call, Done, SysFn};
-use crate::abi::alpha::o;
-use crate::signal::{num, SigInfo};
+use crate::signal::SigInfo;
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -86,7 +85,7 @@ fn do_read<R: RegisterFile>(
 /// A write hit a pipe without readers: the writer gets SIGPIPE and EPIPE.
 fn broken_pipe<R: RegisterFile>(c: &mut Call<'_, R>) -> Errno {
     let (pid, uid, tid) = (c.pid, c.m.cfg.uid, c.tid);
-    c.m.signal_thread(tid, SigInfo::user(num::SIGPIPE, pid, uid), c.host);
+    c.m.signal_thread(tid, SigInfo::user(c.m.abi.signo.SIGPIPE, pid, uid), c.host);
     Errno::EPIPE
 }
 
@@ -232,15 +231,16 @@ fn sys_writev<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn make_pipe<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64) -> SysResult<(i32, i32)> {
-    if flags & !(o::CLOEXEC | o::NONBLOCK) != 0 {
+    let o = c.m.abi.o;
+    if flags & !(o.CLOEXEC | o.NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
     let (r, w) = c.m.vfs.pipe();
-    if flags & o::NONBLOCK != 0 {
+    if flags & o.NONBLOCK != 0 {
         r.set_nonblock(true);
         w.set_nonblock(true);
     }
-    let cloexec = flags & o::CLOEXEC != 0;
+    let cloexec = flags & o.CLOEXEC != 0;
     let fds = &mut c.proc_mut().fds;
     let rfd = fds.insert(r, cloexec)?;
     match fds.insert(w, cloexec) {
@@ -252,20 +252,28 @@ fn make_pipe<R: RegisterFile>(c: &mut Call<'_, R>, flags: u64) -> SysResult<(i32
     }
 }
 
-/// Alpha's `pipe()`: the two descriptors come back in v0 and a4.
+/// Alpha's `pipe()`: the two descriptors come back in v0 and a4; x86-64's
+/// `pipe(fds)` stores them like `pipe2(fds, 0)`.
 fn sys_pipe<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if c.m.abi.arch == spin_kernel::Arch::X86_64 {
+        return pipe_into(c, c.arg(0), 0);
+    }
     let (r, w) = make_pipe(c, 0)?;
     Ok(Done::Val2(r as u64, w as u64))
 }
 
 fn sys_pipe2<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    let va = c.arg(0);
-    if c.arg(1) & !(o::CLOEXEC | o::NONBLOCK) != 0 {
+    pipe_into(c, c.arg(0), c.arg(1))
+}
+
+fn pipe_into<R: RegisterFile>(c: &mut Call<'_, R>, va: u64, flags: u64) -> SysResult<Done> {
+    let o = c.m.abi.o;
+    if flags & !(o.CLOEXEC | o.NONBLOCK) != 0 {
         return Err(Errno::EINVAL);
     }
     // Check the target first so a bad pointer leaks no descriptors.
     c.probe_writable(va, 8)?;
-    let (r, w) = make_pipe(c, c.arg(1))?;
+    let (r, w) = make_pipe(c, flags)?;
     let mut b = [0u8; 8];
     b[..4].copy_from_slice(&r.to_le_bytes());
     b[4..].copy_from_slice(&w.to_le_bytes());

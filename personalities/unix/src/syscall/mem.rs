@@ -6,7 +6,6 @@ use spin_kernel::{Prot, RegisterFile};
 use spin_unix_mm::MapFlags;
 
 use super::{sys_ok, Call, Done, SysFn};
-use crate::abi::alpha::map;
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -45,23 +44,24 @@ fn sys_mmap<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let (addr, len, pr, flags, fd, off) =
         (c.arg(0), c.arg(1), c.arg(2), c.arg(3), c.arg(4), c.arg(5));
     let p = prot(pr)?;
-    let kind = flags & (map::SHARED | map::PRIVATE);
-    if kind == 0 || kind == (map::SHARED | map::PRIVATE) {
+    let map = c.m.abi.map;
+    let kind = flags & (map.SHARED | map.PRIVATE);
+    if kind == 0 || kind == (map.SHARED | map.PRIVATE) {
         return Err(Errno::EINVAL);
     }
     if len == 0 {
         return Err(Errno::EINVAL);
     }
     let mf = MapFlags {
-        shared: flags & map::SHARED != 0,
-        private: flags & map::PRIVATE != 0,
-        fixed: flags & map::FIXED != 0,
-        fixed_noreplace: flags & map::FIXED_NOREPLACE != 0,
-        anonymous: flags & map::ANONYMOUS != 0,
-        populate: flags & map::POPULATE != 0,
-        growsdown: flags & map::GROWSDOWN != 0,
-        stack: flags & map::STACK != 0,
-        noreserve: flags & map::NORESERVE != 0,
+        shared: flags & map.SHARED != 0,
+        private: flags & map.PRIVATE != 0,
+        fixed: flags & map.FIXED != 0,
+        fixed_noreplace: flags & map.FIXED_NOREPLACE != 0,
+        anonymous: flags & map.ANONYMOUS != 0,
+        populate: flags & map.POPULATE != 0,
+        growsdown: flags & map.GROWSDOWN != 0,
+        stack: flags & map.STACK != 0,
+        noreserve: flags & map.NORESERVE != 0,
     };
     let file = if mf.anonymous {
         None
@@ -90,26 +90,28 @@ fn sys_mprotect<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_mremap<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let flags = c.arg(3);
-    if flags & !(map::MREMAP_MAYMOVE | map::MREMAP_FIXED) != 0 {
+    let map = c.m.abi.map;
+    if flags & !(map.MREMAP_MAYMOVE | map.MREMAP_FIXED) != 0 {
         return Err(Errno::EINVAL);
     }
-    let fixed = (flags & map::MREMAP_FIXED != 0).then(|| c.arg(4));
-    if fixed.is_some() && flags & map::MREMAP_MAYMOVE == 0 {
+    let fixed = (flags & map.MREMAP_FIXED != 0).then(|| c.arg(4));
+    if fixed.is_some() && flags & map.MREMAP_MAYMOVE == 0 {
         return Err(Errno::EINVAL);
     }
     let r = c.vm().mremap(
         c.arg(0),
         c.arg(1),
         c.arg(2),
-        flags & map::MREMAP_MAYMOVE != 0,
+        flags & map.MREMAP_MAYMOVE != 0,
         fixed,
     )?;
     Ok(Done::Val(r))
 }
 
 fn sys_madvise<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    // MADV_DONTNEED (6 on Alpha) drops the pages; other advice is a hint.
-    if c.arg(2) == 6 {
+    // MADV_DONTNEED (6 on Alpha, 4 on x86-64) drops the pages; other
+    // advice is a hint.
+    if c.arg(2) == c.m.abi.map.MADV_DONTNEED {
         c.vm().madvise_dontneed(c.arg(0), c.arg(1))?;
     }
     Ok(Done::Val(0))

@@ -3,7 +3,7 @@
 //! Each handler is a plain function over a [`Call`] (the mound, the calling
 //! thread, its registers and the loop) returning [`Done`] or an [`Errno`].
 //! The table maps the guest architecture's numbers to handlers by name
-//! (`abi::alpha::SYSCALLS`), so a call the guest makes by number reaches the
+//! (`abi::alpha::SYSCALLS`, `abi::x86_64_syscalls::SYSCALLS`), so a call the guest makes by number reaches the
 //! handler of the same name; numbers without a handler return `ENOSYS` and
 //! are logged once with their name.
 
@@ -92,9 +92,9 @@ impl<R: RegisterFile> Call<'_, R> {
     pub fn now(&self) -> Nanos {
         self.host.now()
     }
-    /// The PC of the `callsys` being served.
+    /// The PC of the system-call instruction being served.
     pub fn call_pc(&self) -> u64 {
-        self.regs.pc().wrapping_sub(4)
+        self.regs.pc().wrapping_sub(self.m.abi.syscall_insn_len())
     }
     /// The open file behind descriptor `fd`.
     pub fn fd(&self, fd: u64) -> SysResult<Arc<OpenFile>> {
@@ -202,8 +202,10 @@ pub(crate) fn put_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64, ns: u64) -
     c.write_bytes(va, &b)
 }
 
-/// Every handler, by Linux name.
-fn handlers<R: RegisterFile>() -> Vec<(&'static str, SysFn<R>)> {
+/// Every handler of `arch`, by Linux name: the common ones, then those
+/// only one architecture's table names (on x86-64: `stat`/`fstat`/`lstat`/
+/// `newfstatat`, `getpid`, `arch_prctl`, `time`, ...).
+fn handlers<R: RegisterFile>(arch: spin_kernel::Arch) -> Vec<(&'static str, SysFn<R>)> {
     let mut v: Vec<(&'static str, SysFn<R>)> = Vec::new();
     fs::register(&mut v);
     io::register(&mut v);
@@ -211,12 +213,17 @@ fn handlers<R: RegisterFile>() -> Vec<(&'static str, SysFn<R>)> {
     proc::register(&mut v);
     sig::register(&mut v);
     time::register(&mut v);
+    if arch == spin_kernel::Arch::X86_64 {
+        fs::register_x86_64(&mut v);
+        proc::register_x86_64(&mut v);
+        time::register_x86_64(&mut v);
+    }
     v
 }
 
 /// The dispatch table for `abi`: handler by call number.
 pub(crate) fn table<R: RegisterFile>(abi: &Abi) -> Vec<Option<SysFn<R>>> {
-    let hs = handlers::<R>();
+    let hs = handlers::<R>(abi.arch);
     let max = abi.max_syscall() as usize;
     let mut t: Vec<Option<SysFn<R>>> = vec![None; max + 1];
     for (name, f) in hs {

@@ -8,11 +8,97 @@ use spin_fs::{Errno, SysResult};
 use spin_kernel::RegisterFile;
 use spin_unix_mm::Vm;
 
+use spin_kernel::Arch;
+
 use super::{read_timespec, sys_ok, Call, Done, SysFn};
-use crate::abi::alpha::misc;
+use crate::abi::alpha::misc as alpha_misc;
+use crate::abi::x86_64::arch_prctl as ap;
 use crate::mound::{KEY_CHILD, KEY_VFORK};
 use crate::process::{ExitKind, Pid, Process, Thread};
 use crate::signal::{SigInfo, NSIG};
+
+/// Calls only x86-64 has (or that only its table names).
+pub(super) fn register_x86_64<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([
+        ("getpid", sys_getpid as SysFn<R>),
+        ("getuid", sys_geteuid),
+        ("getgid", sys_getegid),
+        ("getgroups", sys_getgroups),
+        ("setgroups", sys_ok),
+        ("getresuid", sys_getresuid),
+        ("getresgid", sys_getresgid),
+        ("arch_prctl", sys_arch_prctl),
+        // glibc falls back when these are missing; answering ENOSYS
+        // without the "unimplemented" log line.
+        ("rseq", sys_enosys),
+        ("clone3", sys_enosys),
+    ]);
+}
+
+fn sys_enosys<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
+    Err(Errno::ENOSYS)
+}
+
+fn sys_getpid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    Ok(Done::Val(u64::from(c.pid)))
+}
+
+/// The mound has one user: no supplementary groups.
+fn sys_getgroups<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if (c.arg(0) as i64 as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Done::Val(0))
+}
+
+fn put_three<R: RegisterFile>(c: &mut Call<'_, R>, v: u32) -> SysResult<Done> {
+    for i in 0..3 {
+        c.write_u32(c.arg(i), v)?;
+    }
+    Ok(Done::Val(0))
+}
+
+fn sys_getresuid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let u = c.m.cfg.uid;
+    put_three(c, u)
+}
+
+fn sys_getresgid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let g = c.m.cfg.gid;
+    put_three(c, g)
+}
+
+/// Lowest address outside x86-64 user space (`TASK_SIZE_MAX`).
+const X86_64_TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// `arch_prctl(code, addr)`: the FS base is the register file's thread
+/// pointer; the GS base is not kept per thread (glibc never sets it), so
+/// `ARCH_SET_GS` is refused and `ARCH_GET_GS` reads 0.
+fn sys_arch_prctl<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let (code, addr) = (c.arg(0), c.arg(1));
+    match code {
+        ap::SET_FS => {
+            if addr >= X86_64_TASK_SIZE {
+                return Err(Errno::EPERM);
+            }
+            c.regs.set_thread_pointer(addr);
+            Ok(Done::Val(0))
+        }
+        ap::GET_FS => {
+            let fs = c.regs.thread_pointer();
+            c.write_u64(addr, fs)?;
+            Ok(Done::Val(0))
+        }
+        ap::GET_GS => {
+            c.write_u64(addr, 0)?;
+            Ok(Done::Val(0))
+        }
+        // CPUID is never made to fault here.
+        ap::GET_CPUID => Ok(Done::Val(1)),
+        ap::SET_GS | ap::SET_CPUID => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
+    }
+}
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -132,22 +218,26 @@ fn do_clone<R: RegisterFile>(
     ctid: u64,
     tls: u64,
 ) -> SysResult<Done> {
-    let thread = flags & misc::CLONE_THREAD != 0;
-    if thread && (flags & misc::CLONE_VM == 0 || flags & misc::CLONE_SIGHAND == 0) {
+    let misc = c.m.abi.misc;
+    let thread = flags & misc.CLONE_THREAD != 0;
+    if thread && (flags & misc.CLONE_VM == 0 || flags & misc.CLONE_SIGHAND == 0) {
         return Err(Errno::EINVAL);
     }
-    if flags & misc::CLONE_SIGHAND != 0 && flags & misc::CLONE_VM == 0 {
+    if flags & misc.CLONE_SIGHAND != 0 && flags & misc.CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
     let tid = c.m.alloc_pid();
     let mut regs = c.regs.clone();
     regs.set_syscall_result(Ok(0));
-    // OSF/1 heritage: a4 tells the child it is the child.
-    regs.set_gpr(20, 1);
+    let alpha = c.m.abi.arch == Arch::Alpha;
+    if alpha {
+        // OSF/1 heritage: a4 tells the child it is the child.
+        regs.set_gpr(20, 1);
+    }
     if newsp != 0 {
         regs.set_sp(newsp);
     }
-    if flags & misc::CLONE_SETTLS != 0 {
+    if flags & misc.CLONE_SETTLS != 0 {
         regs.set_thread_pointer(tls);
     }
     let parent_pid = c.pid;
@@ -158,7 +248,7 @@ fn do_clone<R: RegisterFile>(
         vm = c.vm();
     } else {
         child_pid = tid;
-        vm = if flags & misc::CLONE_VM != 0 {
+        vm = if flags & misc.CLONE_VM != 0 {
             c.vm()
         } else {
             {
@@ -177,7 +267,7 @@ fn do_clone<R: RegisterFile>(
         .map_err(|_| Errno::EAGAIN)?;
     let mask = c.thread().mask;
     let mut t = Thread::new(tid, child_pid, strand, mask);
-    if flags & misc::CLONE_CHILD_CLEARTID != 0 {
+    if flags & misc.CLONE_CHILD_CLEARTID != 0 {
         t.clear_child_tid = ctid;
     }
     c.m.threads.insert(tid, t);
@@ -186,7 +276,7 @@ fn do_clone<R: RegisterFile>(
         c.proc_mut().threads.push(tid);
     } else {
         let p = c.proc();
-        let ppid = if flags & misc::CLONE_PARENT != 0 {
+        let ppid = if flags & misc.CLONE_PARENT != 0 {
             p.ppid
         } else {
             parent_pid
@@ -207,7 +297,7 @@ fn do_clone<R: RegisterFile>(
             children: Vec::new(),
             exiting: None,
             itimer: None,
-            vfork_parent: (flags & misc::CLONE_VFORK != 0).then_some(parent_pid),
+            vfork_parent: (flags & misc.CLONE_VFORK != 0).then_some(parent_pid),
             exit_signal: (flags & 0xff) as u32,
         };
         c.m.procs.insert(child_pid, child);
@@ -216,14 +306,16 @@ fn do_clone<R: RegisterFile>(
         }
         c.m.stats.forks += 1;
     }
-    if flags & misc::CLONE_PARENT_SETTID != 0 {
+    if flags & misc.CLONE_PARENT_SETTID != 0 {
         let _ = c.write_u32(ptid, tid);
     }
-    if flags & misc::CLONE_CHILD_SETTID != 0 {
+    if flags & misc.CLONE_CHILD_SETTID != 0 {
         let _ = vm.write_u32(ctid, tid);
     }
-    c.regs.set_gpr(20, 0);
-    if flags & misc::CLONE_VFORK != 0 {
+    if alpha {
+        c.regs.set_gpr(20, 0);
+    }
+    if flags & misc.CLONE_VFORK != 0 {
         // The parent sleeps until the child execs or exits; the call has
         // already produced its value.
         c.m.wait_on(c.tid, KEY_VFORK + u64::from(child_pid));
@@ -238,11 +330,14 @@ fn sys_clone<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 }
 
 fn sys_fork<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    do_clone(c, 20, 0, 0, 0, 0)
+    let chld = u64::from(c.m.abi.signo.SIGCHLD);
+    do_clone(c, chld, 0, 0, 0, 0)
 }
 
 fn sys_vfork<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    do_clone(c, misc::CLONE_VM | misc::CLONE_VFORK | 20, 0, 0, 0, 0)
+    let misc = c.m.abi.misc;
+    let chld = u64::from(c.m.abi.signo.SIGCHLD);
+    do_clone(c, misc.CLONE_VM | misc.CLONE_VFORK | chld, 0, 0, 0, 0)
 }
 
 fn sys_wait4<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
@@ -250,7 +345,8 @@ fn sys_wait4<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let status_va = c.arg(1);
     let options = c.arg(2);
     let rusage_va = c.arg(3);
-    if options & !(misc::WNOHANG | misc::WUNTRACED | 0x4000_0000 | 0x8000_0000 | 8 | 4) != 0 {
+    let misc = c.m.abi.misc;
+    if options & !(misc.WNOHANG | misc.WUNTRACED | 0x4000_0000 | 0x8000_0000 | 8 | 4) != 0 {
         return Err(Errno::EINVAL);
     }
     let my_pgid = c.proc().pgid;
@@ -287,7 +383,7 @@ fn sys_wait4<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     if !any {
         return Err(Errno::ECHILD);
     }
-    if options & misc::WNOHANG != 0 {
+    if options & misc.WNOHANG != 0 {
         return Ok(Done::Val(0));
     }
     let pid = c.pid;
@@ -425,16 +521,17 @@ fn sys_getsid<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         .ok_or(Errno::ESRCH)
 }
 
-/// (soft, hard) limit of `resource` (Alpha numbering).
+/// (soft, hard) limit of `resource` (the guest's numbering).
 fn limit<R: RegisterFile>(c: &Call<'_, R>, resource: u64) -> SysResult<(u64, u64)> {
     const INF: u64 = u64::MAX;
+    let misc = c.m.abi.misc;
     Ok(match resource {
-        3 => (8 << 20, INF),
-        6 => {
+        r if r == misc.RLIMIT_STACK => (8 << 20, INF),
+        r if r == misc.RLIMIT_NOFILE => {
             let n = c.proc().fds.limit() as u64;
             (n, 4096.max(n))
         }
-        4 => (0, INF),
+        r if r == misc.RLIMIT_CORE => (0, INF),
         0..=15 => (INF, INF),
         _ => return Err(Errno::EINVAL),
     })
@@ -447,7 +544,7 @@ fn set_limit<R: RegisterFile>(c: &mut Call<'_, R>, resource: u64, va: u64) -> Sy
     if cur > max {
         return Err(Errno::EINVAL);
     }
-    if resource == 6 {
+    if resource == c.m.abi.misc.RLIMIT_NOFILE {
         if cur > 65536 {
             return Err(Errno::EPERM);
         }
@@ -497,7 +594,7 @@ fn sys_uname<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         b"spin",
         b"6.1.0-spin",
         b"#1 SPIN",
-        b"alpha",
+        c.m.abi.uname_machine(),
         b"(none)",
     ];
     for (i, f) in fields.iter().enumerate() {
@@ -670,12 +767,12 @@ fn sys_getpriority<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_osf_getsysinfo<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     match c.arg(0) {
-        misc::GSI_IEEE_FP_CONTROL => {
+        alpha_misc::GSI_IEEE_FP_CONTROL => {
             let w = c.regs.sw_fp_control();
             c.write_u64(c.arg(1), w)?;
             Ok(Done::Val(0))
         }
-        misc::GSI_UACPROC => {
+        alpha_misc::GSI_UACPROC => {
             c.write_u32(c.arg(1), 0)?;
             Ok(Done::Val(0))
         }
@@ -685,14 +782,14 @@ fn sys_osf_getsysinfo<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 
 fn sys_osf_setsysinfo<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     match c.arg(0) {
-        misc::SSI_IEEE_FP_CONTROL => {
+        alpha_misc::SSI_IEEE_FP_CONTROL => {
             let w = c.read_u64(c.arg(1))?;
             c.regs.set_sw_fp_control(w);
             Ok(Done::Val(0))
         }
-        misc::SSI_IEEE_STATE_AT_SIGNAL
-        | misc::SSI_IEEE_IGNORE_STATE_AT_SIGNAL
-        | misc::SSI_NVPAIRS => Ok(Done::Val(0)),
+        alpha_misc::SSI_IEEE_STATE_AT_SIGNAL
+        | alpha_misc::SSI_IEEE_IGNORE_STATE_AT_SIGNAL
+        | alpha_misc::SSI_NVPAIRS => Ok(Done::Val(0)),
         _ => Err(Errno::EOPNOTSUPP),
     }
 }

@@ -4,10 +4,12 @@
 use spin_fs::{Errno, SysResult};
 use spin_kernel::RegisterFile;
 
+use spin_kernel::Arch;
+
 use super::{Call, Done, SysFn};
-use crate::abi::alpha::sig as sa;
+use crate::abi::x86_64::layout as x86;
 use crate::process::AltStack;
-use crate::signal::{self, bit, num, SigAction, SigInfo, NSIG, SIG_DFL, SIG_IGN, UNBLOCKABLE};
+use crate::signal::{self, bit, SigAction, SigInfo, NSIG, SIG_DFL, SIG_IGN};
 
 pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     v.extend([
@@ -31,38 +33,82 @@ fn sig_arg(v: u64) -> SysResult<u32> {
     Ok(v as u32)
 }
 
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
+}
+
+/// The kernel's `struct sigaction` of the guest architecture → ours.
+/// Alpha: handler, flags (u32), mask; the restorer is `rt_sigaction`'s
+/// fifth argument. x86-64: handler, flags, restorer, mask.
+fn read_sigaction<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<SigAction> {
+    let unblockable = c.m.abi.unblockable();
+    Ok(match c.m.abi.arch {
+        Arch::Alpha => {
+            let b = c.read_bytes(va, 24)?;
+            SigAction {
+                handler: u64_at(&b, 0),
+                flags: u64::from(u32::from_le_bytes(b[8..12].try_into().expect("4 bytes"))),
+                mask: u64_at(&b, 16) & !unblockable,
+                restorer: c.arg(4),
+            }
+        }
+        Arch::X86_64 => {
+            let b = c.read_bytes(va, x86::SIGACTION_SIZE)?;
+            SigAction {
+                handler: u64_at(&b, 0),
+                flags: u64_at(&b, x86::SA_FLAGS) & 0xffff_ffff,
+                mask: u64_at(&b, x86::SA_MASK) & !unblockable,
+                restorer: u64_at(&b, x86::SA_RESTORER),
+            }
+        }
+    })
+}
+
+/// Ours → the guest's `struct sigaction` bytes.
+fn sigaction_bytes(arch: Arch, a: &SigAction) -> Vec<u8> {
+    match arch {
+        Arch::Alpha => {
+            let mut b = vec![0u8; 24];
+            b[0..8].copy_from_slice(&a.handler.to_le_bytes());
+            b[8..16].copy_from_slice(&a.flags.to_le_bytes());
+            b[16..24].copy_from_slice(&a.mask.to_le_bytes());
+            b
+        }
+        Arch::X86_64 => {
+            let mut b = vec![0u8; x86::SIGACTION_SIZE];
+            b[0..8].copy_from_slice(&a.handler.to_le_bytes());
+            b[x86::SA_FLAGS..x86::SA_FLAGS + 8].copy_from_slice(&a.flags.to_le_bytes());
+            b[x86::SA_RESTORER..x86::SA_RESTORER + 8].copy_from_slice(&a.restorer.to_le_bytes());
+            b[x86::SA_MASK..x86::SA_MASK + 8].copy_from_slice(&a.mask.to_le_bytes());
+            b
+        }
+    }
+}
+
 fn sys_rt_sigaction<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let sig = sig_arg(c.arg(0))?;
-    let (act, oact, size, restorer) = (c.arg(1), c.arg(2), c.arg(3), c.arg(4));
+    let (act, oact, size) = (c.arg(1), c.arg(2), c.arg(3));
     if size != 8 {
         return Err(Errno::EINVAL);
     }
+    let s = c.m.abi.signo;
     let new = if act != 0 {
-        if sig == num::SIGKILL || sig == num::SIGSTOP {
+        if sig == s.SIGKILL || sig == s.SIGSTOP {
             return Err(Errno::EINVAL);
         }
-        let b = c.read_bytes(act, 24)?;
-        Some(SigAction {
-            handler: u64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
-            flags: u64::from(u32::from_le_bytes(b[8..12].try_into().expect("4 bytes"))),
-            mask: u64::from_le_bytes(b[16..24].try_into().expect("8 bytes")) & !UNBLOCKABLE,
-            restorer,
-        })
+        Some(read_sigaction(c, act)?)
     } else {
         None
     };
     let old = c.proc().actions[sig as usize];
     if oact != 0 {
-        let mut b = [0u8; 24];
-        b[0..8].copy_from_slice(&old.handler.to_le_bytes());
-        b[8..16].copy_from_slice(&old.flags.to_le_bytes());
-        b[16..24].copy_from_slice(&old.mask.to_le_bytes());
+        let b = sigaction_bytes(c.m.abi.arch, &old);
         c.write_bytes(oact, &b)?;
     }
     if let Some(a) = new {
         let discard = a.handler == SIG_IGN
             || (a.handler == SIG_DFL
-                && matches!(signal::default_action(sig), signal::Default::Ignore));
+                && matches!(signal::default_action(s, sig), signal::Default::Ignore));
         let p = c.proc_mut();
         p.actions[sig as usize] = a;
         if discard {
@@ -86,13 +132,14 @@ fn sys_rt_sigprocmask<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let old = c.thread().mask;
     if set != 0 {
         let s = c.read_u64(set)?;
+        let sa = c.m.abi.sa;
         let new = match how {
-            1 => old | s,
-            2 => old & !s,
-            3 => s,
+            h if h == sa.SIG_BLOCK => old | s,
+            h if h == sa.SIG_UNBLOCK => old & !s,
+            h if h == sa.SIG_SETMASK => s,
             _ => return Err(Errno::EINVAL),
         };
-        c.thread_mut().mask = new & !UNBLOCKABLE;
+        c.thread_mut().mask = new & !c.m.abi.unblockable();
     }
     if oset != 0 {
         c.write_u64(oset, old)?;
@@ -117,7 +164,7 @@ fn sys_rt_sigsuspend<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     if c.arg(1) != 8 {
         return Err(Errno::EINVAL);
     }
-    let new = c.read_u64(c.arg(0))? & !UNBLOCKABLE;
+    let new = c.read_u64(c.arg(0))? & !c.m.abi.unblockable();
     let t = c.thread_mut();
     if t.saved_mask.is_none() {
         t.saved_mask = Some(t.mask);
@@ -137,17 +184,18 @@ fn read_stack<R: RegisterFile>(c: &Call<'_, R>, va: u64) -> SysResult<AltStack> 
 }
 
 fn sys_sigaltstack<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let sa = c.m.abi.sa;
     let (ss, old) = (c.arg(0), c.arg(1));
     let cur = c.thread().altstack;
     let sp = c.regs.sp();
-    let on = cur.flags & sa::SS_DISABLE == 0 && sp > cur.sp && sp <= cur.sp + cur.size;
+    let on = cur.flags & sa.SS_DISABLE == 0 && sp > cur.sp && sp <= cur.sp + cur.size;
     if old != 0 {
         let mut b = [0u8; 24];
         b[0..8].copy_from_slice(&cur.sp.to_le_bytes());
         let flags = if on {
-            sa::SS_ONSTACK
+            sa.SS_ONSTACK
         } else {
-            cur.flags & sa::SS_DISABLE
+            cur.flags & sa.SS_DISABLE
         };
         b[8..12].copy_from_slice(&(flags as u32).to_le_bytes());
         b[16..24].copy_from_slice(&cur.size.to_le_bytes());
@@ -159,17 +207,17 @@ fn sys_sigaltstack<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
             return Err(Errno::EPERM);
         }
         let flags = new.flags & !(1 << 31);
-        if flags != 0 && flags != sa::SS_DISABLE && flags != sa::SS_ONSTACK {
+        if flags != 0 && flags != sa.SS_DISABLE && flags != sa.SS_ONSTACK {
             return Err(Errno::EINVAL);
         }
-        let stack = if flags == sa::SS_DISABLE {
+        let stack = if flags == sa.SS_DISABLE {
             AltStack {
                 sp: 0,
                 size: 0,
-                flags: sa::SS_DISABLE,
+                flags: sa.SS_DISABLE,
             }
         } else {
-            if new.size < sa::MINSIGSTKSZ {
+            if new.size < sa.MINSIGSTKSZ {
                 return Err(Errno::ENOMEM);
             }
             AltStack {
@@ -186,38 +234,80 @@ fn sys_sigaltstack<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
 fn sys_sigreturn<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let sc = c.read_bytes(c.arg(0), signal::SIGRETURN_READ as usize);
     let Ok(sc) = sc else {
-        return bad_frame(c);
+        return bad_frame(c, c.arg(0));
     };
     let mask = signal::sigreturn(c.regs, &sc);
-    c.thread_mut().mask = mask & !UNBLOCKABLE;
+    c.thread_mut().mask = mask & !c.m.abi.unblockable();
     Ok(Done::Raw)
 }
 
 fn sys_rt_sigreturn<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    if c.m.abi.arch == Arch::X86_64 {
+        return rt_sigreturn_x86_64(c);
+    }
     let frame = c.read_bytes(c.arg(0), signal::RT_SIGRETURN_READ as usize);
     let Ok(frame) = frame else {
-        return bad_frame(c);
+        return bad_frame(c, c.arg(0));
     };
     let (mask, (sp, flags, size)) = signal::rt_sigreturn(c.regs, &frame);
+    restore_after_handler(c, mask, (sp, flags, size));
+    Ok(Done::Raw)
+}
+
+/// x86-64 `rt_sigreturn()`: the frame is just below rsp (the handler's
+/// `ret` popped `pretcode`); the FP image is where `uc_mcontext.fpstate`
+/// points.
+fn rt_sigreturn_x86_64<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    use crate::signal::x86_64 as frame_x86;
+    let at = frame_x86::frame_of(&*c.regs);
+    let Ok(frame) = c.read_bytes(at, x86::RT_FRAME_SIZE) else {
+        return bad_frame(c, at);
+    };
+    let fpstate = u64_at(&frame, x86::RT_UC + x86::UC_MCONTEXT + x86::SC_FPSTATE);
+    let image = if fpstate == 0 {
+        None
+    } else {
+        match c.read_bytes(fpstate, x86::FPSTATE_SIZE) {
+            Ok(b) => Some(b),
+            Err(_) => return bad_frame(c, at),
+        }
+    };
+    let mut regs = c.regs.clone();
+    let r = frame_x86::rt_sigreturn(&mut regs, &frame);
+    if !frame_x86::restore_fp(&mut regs, image.as_deref()) {
+        return bad_frame(c, at);
+    }
+    *c.regs = regs;
+    restore_after_handler(c, r.mask, r.stack);
+    Ok(Done::Raw)
+}
+
+/// The mask and alternate stack a returning handler's frame names.
+fn restore_after_handler<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    mask: u64,
+    (sp, flags, size): (u64, u64, u64),
+) {
+    let sa = c.m.abi.sa;
+    let unblockable = c.m.abi.unblockable();
     let t = c.thread_mut();
-    t.mask = mask & !UNBLOCKABLE;
-    if flags & sa::SS_DISABLE != 0 {
+    t.mask = mask & !unblockable;
+    if flags & sa.SS_DISABLE != 0 {
         t.altstack = AltStack {
             sp: 0,
             size: 0,
-            flags: sa::SS_DISABLE,
+            flags: sa.SS_DISABLE,
         };
-    } else if size >= sa::MINSIGSTKSZ {
+    } else if size >= sa.MINSIGSTKSZ {
         t.altstack = AltStack { sp, size, flags: 0 };
     }
-    Ok(Done::Raw)
 }
 
 /// A frame that cannot be read: the process dies of SIGSEGV (as Linux's
 /// `force_sig(SIGSEGV)` on a bad sigreturn).
-fn bad_frame<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+fn bad_frame<R: RegisterFile>(c: &mut Call<'_, R>, at: u64) -> SysResult<Done> {
     let tid = c.tid;
-    let info = SigInfo::fault(num::SIGSEGV, signal::code::SI_KERNEL, c.arg(0));
+    let info = SigInfo::fault(c.m.abi.signo.SIGSEGV, signal::code::SI_KERNEL, at);
     c.m.force_signal(tid, info);
     Ok(Done::Raw)
 }

@@ -17,6 +17,20 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     ]);
 }
 
+/// Calls only x86-64 has.
+pub(super) fn register_x86_64<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([("time", sys_time as SysFn<R>)]);
+}
+
+/// `time(tloc)`: seconds since the epoch, also stored at `tloc` if given.
+fn sys_time<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let secs = (c.m.boot_epoch_ns + now(c)) / 1_000_000_000;
+    if c.arg(0) != 0 {
+        c.write_u64(c.arg(0), secs)?;
+    }
+    Ok(Done::Val(secs))
+}
+
 /// The guest's "now": machine time, or host time since the mound started
 /// when it reads the host's clock (`UnixConfig::host_clock`).
 fn now<R: RegisterFile>(c: &Call<'_, R>) -> u64 {

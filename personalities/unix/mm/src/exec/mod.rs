@@ -24,7 +24,7 @@ use spin_kernel::Prot;
 use crate::manager::read_full;
 use crate::types::MapFlags;
 use crate::vm::Vm;
-pub use stack::{build_stack, Creds};
+pub use stack::{build_stack, build_stack_for, AuxvMachine, Creds};
 
 /// Largest total of segment sizes accepted, in bytes.
 pub const MAX_IMAGE_BYTES: u64 = 1 << 30;

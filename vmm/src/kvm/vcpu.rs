@@ -1,0 +1,749 @@
+//! One vCPU: entering ring 3 through the shim, and turning every exit into
+//! either work done in place (a demand fill, a queue refill, a kick that
+//! was not the deadline) or a [`Trap`] for the kernel.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
+
+use kvm_bindings::{kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, Msrs};
+use kvm_ioctls::{SyncReg, VcpuExit, VcpuFd};
+use spin_kernel::machine::{Access, Cpu, MachineError, Trap};
+use spin_kernel::mem::PageTable;
+use vm_memory::{Bytes, GuestAddress};
+
+use super::kick::{self, Running, Timer};
+use super::layout::{
+    self, cpu, frame, is_user_canonical, private, user_rflags, PORT_MORE, PORT_TRAP, VEC_KICK,
+    VEC_SYSCALL,
+};
+use super::machine::{Inner, VcpuShared};
+use super::paging::{Entry, Loaded, Op, Tables};
+use super::regs::{X86Regs, RSP};
+use super::shim::GPR_ORDER;
+use super::tables;
+
+/// `Trap::PalCall` code of an x86 exception that has no `Trap` of its own
+/// (#GP, #SS, #NP, ...): `X86_EXCEPTION | vector`. Linux sends SIGSEGV for
+/// them; the x86-64 ABI of a mound decides.
+pub const X86_EXCEPTION: u32 = 0x8000_0000;
+
+/// Shortest slice a run gets before its timer fires, so a tiny budget
+/// still makes progress.
+const MIN_SLICE: Duration = Duration::from_micros(50);
+/// Demand fills of one page in a row before the fault goes to the kernel.
+const FILL_RETRIES: u32 = 4;
+
+vmm_sys_util::ioctl_iow_nr!(KVM_INTERRUPT, 0xae, 0x86, kvm_interrupt);
+
+const MSR_STAR: u32 = 0xc000_0081;
+const MSR_LSTAR: u32 = 0xc000_0082;
+const MSR_CSTAR: u32 = 0xc000_0083;
+const MSR_SFMASK: u32 = 0xc000_0084;
+const MSR_FS_BASE: u32 = 0xc000_0100;
+const MSR_GS_BASE: u32 = 0xc000_0101;
+const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
+
+/// Exit-reason slots (see [`super::EXIT_REASONS`]).
+mod reason {
+    pub const SYSCALL: usize = 0;
+    pub const PAGE_FAULT: usize = 1;
+    pub const DEMAND_FILL: usize = 2;
+    pub const EXCEPTION: usize = 3;
+    pub const KICK: usize = 4;
+    pub const QUEUE: usize = 5;
+    pub const INTR: usize = 6;
+    pub const IRQ_WINDOW: usize = 7;
+    pub const OTHER: usize = 8;
+}
+
+/// A virtual CPU of a [`super::KvmMachine`].
+pub struct KvmCpu {
+    fd: VcpuFd,
+    m: Arc<Inner>,
+    shared: Arc<VcpuShared>,
+    /// Private-region offset of this vCPU's block.
+    block: u64,
+    /// Private-region offset of the trap frame (RSP0 − frame).
+    frame: u64,
+    /// Its kernel virtual address (RSP at every trap exit).
+    frame_kva: u64,
+    retired: u64,
+    loaded: Loaded,
+    ops: Vec<Op>,
+    /// Queued stores beyond one trip through the shim.
+    pending: Vec<Op>,
+    timer: Option<Timer>,
+    /// FS/GS bases the vCPU holds.
+    bases: (u64, u64),
+    /// The last system call came through the native entry (sysretq allowed).
+    native_syscall: bool,
+    /// Page of the last demand fill and how often in a row.
+    last_fill: (u64, u32),
+}
+
+fn lock(t: &std::sync::Mutex<Tables>) -> MutexGuard<'_, Tables> {
+    t.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn segment(selector: u16, code: bool) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xffff_ffff,
+        selector,
+        type_: if code { 11 } else { 3 },
+        present: 1,
+        dpl: (selector & 3) as u8,
+        db: u8::from(!code),
+        s: 1,
+        l: u8::from(code),
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+impl KvmCpu {
+    pub(super) fn new(m: Arc<Inner>, index: usize) -> Result<KvmCpu, MachineError> {
+        let err = |what: &str, e: kvm_ioctls::Error| MachineError::Cpu {
+            index,
+            reason: format!("{what}: {e}"),
+        };
+        if index >= private::MAX_CPUS {
+            return Err(MachineError::Cpu {
+                index,
+                reason: format!("at most {} vCPUs", private::MAX_CPUS),
+            });
+        }
+        let mut fd = m
+            .vm
+            .create_vcpu(index as u64)
+            .map_err(|e| err("KVM_CREATE_VCPU", e))?;
+        // CPUID first: KVM checks CR4 against it.
+        fd.set_cpuid2(&m.cpuid)
+            .map_err(|e| err("KVM_SET_CPUID2", e))?;
+
+        let mem = &m.private;
+        let block = private::CPUS + private::CPU_BYTES * index as u64;
+        let tss_kva = mem.kva(block + cpu::TSS);
+        let gdt: Vec<u8> = tables::gdt(tss_kva)
+            .iter()
+            .flat_map(|d| d.to_le_bytes())
+            .collect();
+        mem.write(block + cpu::GDT, &gdt);
+        mem.write(
+            block + cpu::TSS,
+            &tables::tss(
+                mem.kva(block + cpu::RSP0),
+                [
+                    mem.kva(block + cpu::IST_DF),
+                    mem.kva(block + cpu::IST_NMI),
+                    mem.kva(block + cpu::IST_MC),
+                ],
+            ),
+        );
+        mem.store(block + cpu::SCRATCH_KSTACK, mem.kva(block + cpu::RSP0));
+
+        let mut s = fd.get_sregs().map_err(|e| err("KVM_GET_SREGS", e))?;
+        s.cs = segment(layout::KERNEL_CS, true);
+        s.ss = segment(layout::KERNEL_DS, false);
+        s.ds = segment(layout::KERNEL_DS, false);
+        s.es = segment(layout::KERNEL_DS, false);
+        s.fs = segment(layout::KERNEL_DS, false);
+        s.gs = segment(layout::KERNEL_DS, false);
+        s.tr = kvm_segment {
+            base: tss_kva,
+            limit: layout::TSS_LIMIT,
+            selector: layout::TSS_SEL,
+            type_: 11,
+            present: 1,
+            ..Default::default()
+        };
+        s.ldt = kvm_segment {
+            type_: 2,
+            unusable: 1,
+            ..Default::default()
+        };
+        s.gdt.base = mem.kva(block + cpu::GDT);
+        s.gdt.limit = (layout::GDT_BYTES - 1) as u16;
+        s.idt.base = mem.kva(private::IDT);
+        s.idt.limit = 4095;
+        s.cr0 = layout::CR0;
+        s.cr3 = mem.phys(m.boot_pml4);
+        s.cr4 = layout::CR4;
+        s.efer = layout::EFER;
+        fd.set_sregs(&s).map_err(|e| err("KVM_SET_SREGS", e))?;
+
+        let entries = [
+            (
+                MSR_STAR,
+                (u64::from(layout::USER32_CS) << 48) | (u64::from(layout::KERNEL_CS) << 32),
+            ),
+            (MSR_LSTAR, m.shim.syscall_entry),
+            (MSR_CSTAR, m.shim.syscall_entry),
+            (MSR_SFMASK, layout::SFMASK),
+            (MSR_KERNEL_GS_BASE, mem.kva(block)),
+            (MSR_FS_BASE, 0),
+            (MSR_GS_BASE, 0),
+        ]
+        .map(|(index, data)| kvm_msr_entry {
+            index,
+            data,
+            ..Default::default()
+        });
+        let msrs = Msrs::from_entries(&entries).map_err(|e| MachineError::Cpu {
+            index,
+            reason: format!("MSR list: {e:?}"),
+        })?;
+        let n = fd.set_msrs(&msrs).map_err(|e| err("KVM_SET_MSRS", e))?;
+        if n != entries.len() {
+            return Err(MachineError::Cpu {
+                index,
+                reason: format!(
+                    "KVM_SET_MSRS took {n} of {} MSRs (MSR {:#x} refused)",
+                    entries.len(),
+                    entries[n].index
+                ),
+            });
+        }
+        let frame = block + cpu::RSP0 - frame::BYTES;
+        fd.set_regs(&kvm_regs {
+            rflags: 2,
+            rip: m.shim.resume,
+            rsp: mem.kva(frame),
+            ..Default::default()
+        })
+        .map_err(|e| err("KVM_SET_REGS", e))?;
+        fd.set_sync_valid_reg(SyncReg::Register);
+
+        let shared = Arc::new(VcpuShared {
+            index,
+            ..Default::default()
+        });
+        m.vcpus
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(shared.clone());
+        Ok(KvmCpu {
+            frame_kva: mem.kva(frame),
+            frame,
+            block,
+            fd,
+            m,
+            shared,
+            retired: 0,
+            loaded: Loaded::default(),
+            ops: Vec::new(),
+            pending: Vec::new(),
+            timer: None,
+            bases: (0, 0),
+            native_syscall: false,
+            last_fill: (u64::MAX, 0),
+        })
+    }
+
+    /// This vCPU's index.
+    pub fn index(&self) -> usize {
+        self.shared.index
+    }
+
+    fn immediate_exit_ptr(&mut self) -> *mut u8 {
+        &mut self.fd.get_kvm_run().immediate_exit as *mut u8
+    }
+
+    /// Arms this thread's preemption timer for `at`.
+    fn arm(&mut self, at: Instant) {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        if self.timer.as_ref().map(Timer::tid) != Some(tid) {
+            self.timer = Timer::for_this_thread().ok();
+        }
+        if let Some(t) = &self.timer {
+            t.arm(at);
+        }
+    }
+
+    /// Sets the FS/GS bases ring 3 will see.
+    fn set_bases(&mut self, fs: u64, gs: u64) -> Result<(), ()> {
+        if self.bases == (fs, gs) {
+            return Ok(());
+        }
+        let entries = [(MSR_FS_BASE, fs), (MSR_GS_BASE, gs)].map(|(index, data)| kvm_msr_entry {
+            index,
+            data,
+            ..Default::default()
+        });
+        let msrs = Msrs::from_entries(&entries).map_err(|_| ())?;
+        match self.fd.set_msrs(&msrs) {
+            Ok(2) => {
+                self.bases = (fs, gs);
+                Ok(())
+            }
+            _ => Err(()),
+        }
+    }
+
+    /// Writes ring 3's state where the full-restore path reads it.
+    fn write_user(&self, regs: &X86Regs) {
+        let mem = &self.m.private;
+        let f = [
+            regs.rip,
+            u64::from(layout::USER_CS),
+            user_rflags(regs.rflags),
+            regs.gpr[RSP],
+            u64::from(layout::USER_DS),
+        ];
+        let mut bytes = [0u8; 40];
+        for (i, v) in f.iter().enumerate() {
+            bytes[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        mem.write(self.frame + frame::RIP, &bytes);
+        let mut gprs = [0u8; 120];
+        for (slot, &n) in GPR_ORDER.iter().enumerate() {
+            gprs[8 * slot..8 * slot + 8].copy_from_slice(&regs.gpr[n].to_le_bytes());
+        }
+        mem.write(self.block + cpu::GPRS, &gprs);
+        mem.write(self.block + cpu::FXSAVE, &regs.fx.0);
+    }
+
+    /// Copies ring 3's live general registers (from sync regs) to the GPR area.
+    fn write_live_gprs(&mut self) {
+        let r = self.fd.sync_regs().regs;
+        let v = [
+            r.rax, r.rcx, r.rdx, r.rbx, r.rbp, r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12,
+            r.r13, r.r14, r.r15,
+        ];
+        let mut gprs = [0u8; 120];
+        for (slot, x) in v.iter().enumerate() {
+            gprs[8 * slot..8 * slot + 8].copy_from_slice(&x.to_le_bytes());
+        }
+        self.m.private.write(self.block + cpu::GPRS, &gprs);
+    }
+
+    /// Loads up to one queue's worth of `ops` (the rest wait in `pending`)
+    /// and points the vCPU at the full-restore path.
+    fn enter_resume(&mut self, cr3: u64) {
+        let ops = std::mem::take(&mut self.ops);
+        self.pending.clear();
+        let n = ops.len().min(cpu::QUEUE_OPS);
+        self.write_queue(&ops[..n]);
+        self.pending.extend_from_slice(&ops[n..]);
+        self.ops = ops;
+        self.ops.clear();
+        let more = !self.pending.is_empty();
+        let queue = self.m.private.kva(self.block + cpu::QUEUE);
+        let frame_kva = self.frame_kva;
+        let resume = self.m.shim.resume;
+        let r = &mut self.fd.sync_regs_mut().regs;
+        r.rip = resume;
+        r.rsp = frame_kva;
+        r.rflags = 2;
+        r.rdi = queue;
+        r.rsi = n as u64;
+        r.r8 = cr3;
+        r.r9 = u64::from(more);
+        self.fd.set_sync_dirty_reg(SyncReg::Register);
+    }
+
+    fn write_queue(&self, ops: &[Op]) {
+        let mem = &self.m.private;
+        let mut bytes = Vec::with_capacity(ops.len() * cpu::OP_BYTES as usize);
+        for op in ops {
+            bytes.extend_from_slice(&mem.kva(op.pte).to_le_bytes());
+            bytes.extend_from_slice(&op.value.to_le_bytes());
+            bytes.extend_from_slice(&op.va.to_le_bytes());
+        }
+        mem.write(self.block + cpu::QUEUE, &bytes);
+        self.shared
+            .pte_ops
+            .fetch_add(ops.len() as u64, Ordering::Relaxed);
+    }
+
+    /// The shim finished a queue load and the host has more.
+    fn refill(&mut self) {
+        let n = self.pending.len().min(cpu::QUEUE_OPS);
+        let batch: Vec<Op> = self.pending.drain(..n).collect();
+        self.write_queue(&batch);
+        let more = !self.pending.is_empty();
+        let queue = self.m.private.kva(self.block + cpu::QUEUE);
+        let r = &mut self.fd.sync_regs_mut().regs;
+        r.rdi = queue;
+        r.rsi = n as u64;
+        r.r9 = u64::from(more);
+        self.fd.set_sync_dirty_reg(SyncReg::Register);
+    }
+
+    /// Asks KVM to deliver the kick interrupt as soon as ring 3 can take it.
+    fn inject_kick(&mut self) {
+        let run = self.fd.get_kvm_run();
+        run.immediate_exit = 0;
+        if run.ready_for_interrupt_injection != 0 && run.if_flag != 0 {
+            run.request_interrupt_window = 0;
+            let irq = kvm_interrupt {
+                irq: u32::from(VEC_KICK),
+            };
+            // SAFETY: KVM_INTERRUPT reads one kvm_interrupt from the
+            // pointer; `fd` is a vCPU fd.
+            let rc = unsafe { vmm_sys_util::ioctl::ioctl_with_ref(&self.fd, KVM_INTERRUPT(), &irq) };
+            if rc != 0 {
+                self.fd.get_kvm_run().request_interrupt_window = 1;
+            }
+        } else {
+            run.request_interrupt_window = 1;
+        }
+    }
+
+    /// Brings the mirror up to date after work done in place; if that
+    /// queued stores, the return goes through the full-restore path.
+    fn resume_in_place(&mut self, space: &dyn PageTable) {
+        let shootdown = lock(&self.m.tables).refresh(&self.m.private, space, &mut self.loaded, &mut self.ops);
+        if shootdown {
+            self.m.shootdown(space.asid(), self.shared.index);
+        }
+        if !self.ops.is_empty() {
+            self.write_live_gprs();
+            self.enter_resume(0);
+        }
+    }
+
+    /// Fills `regs` from the live vCPU after a trap exit.
+    fn capture(&self, regs: &mut X86Regs, r: &kvm_regs, rip: u64, rflags: u64, rsp: u64) {
+        regs.gpr = [
+            r.rax, r.rcx, r.rdx, r.rbx, rsp, r.rbp, r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12,
+            r.r13, r.r14, r.r15,
+        ];
+        regs.rip = rip;
+        regs.rflags = rflags;
+        self.m.private.read(self.block + cpu::FXSAVE, &mut regs.fx.0);
+    }
+
+    /// Up to 8 bytes of the instruction at `pc` (0 where unreadable).
+    fn insn_bytes(&self, space: &dyn PageTable, pc: u64) -> u64 {
+        let Ok(pte) = space.walk(pc, Access::Execute) else {
+            return 0;
+        };
+        let mask = (1u64 << space.page_shift()) - 1;
+        let n = (mask + 1 - (pc & mask)).min(8) as usize;
+        let mut b = [0u8; 8];
+        let _ = self
+            .m
+            .ram
+            .read_slice(&mut b[..n], GuestAddress(pte.frame.0 + (pc & mask)));
+        u64::from_le_bytes(b)
+    }
+
+    /// Handles a `PORT_TRAP` exit: `Some(trap)` for the kernel, `None`
+    /// when handled in place (the vCPU continues).
+    fn on_trap(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        deadline: Option<Instant>,
+    ) -> Option<Trap> {
+        let r = self.fd.sync_regs().regs;
+        if r.rsp != self.frame_kva {
+            // A trap taken inside the shim (or on an IST stack): not the
+            // guest's doing, and nothing to resume.
+            self.shared.count(reason::OTHER);
+            return Some(Trap::Halt { pc: r.rip });
+        }
+        let mut raw = [0u8; 64];
+        self.m.private.read(self.frame, &mut raw);
+        let q = |i: u64| {
+            let i = i as usize;
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&raw[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let (vector, cr2, err) = (q(frame::VECTOR), q(frame::CR2), q(frame::ERROR));
+        let (rip, cs, rflags, rsp) = (q(frame::RIP), q(frame::CS), q(frame::RFLAGS), q(frame::RSP));
+        if cs & 3 != 3 {
+            self.shared.count(reason::OTHER);
+            return Some(Trap::Halt { pc: rip });
+        }
+        let syscall = vector == VEC_SYSCALL || (vector == 14 && rip == self.m.shim.syscall_entry);
+        if syscall {
+            self.shared.count(reason::SYSCALL);
+            self.native_syscall = vector == VEC_SYSCALL;
+            self.capture(regs, &r, r.rcx, r.r11, rsp);
+            return Some(Trap::Syscall);
+        }
+        match vector {
+            v if v == u64::from(VEC_KICK) => {
+                self.shared.count(reason::KICK);
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    self.capture(regs, &r, rip, rflags, rsp);
+                    return Some(Trap::BudgetExpired);
+                }
+                self.resume_in_place(space);
+                None
+            }
+            14 => {
+                let access = if err & 0x10 != 0 {
+                    Access::Execute
+                } else if err & 2 != 0 {
+                    Access::Write
+                } else {
+                    Access::Read
+                };
+                if is_user_canonical(cr2) && err & 8 == 0 {
+                    if let Ok(pte) = space.walk(cr2, access) {
+                        let page = cr2 & !0xfff;
+                        self.last_fill = match self.last_fill {
+                            (p, n) if p == page => (p, n + 1),
+                            _ => (page, 1),
+                        };
+                        if self.last_fill.1 <= FILL_RETRIES {
+                            let filled = lock(&self.m.tables).fill(
+                                &self.m.private,
+                                space,
+                                cr2,
+                                pte,
+                                access,
+                                &mut self.ops,
+                            );
+                            if filled.is_ok() {
+                                self.shared.count(reason::DEMAND_FILL);
+                                self.resume_in_place(space);
+                                return None;
+                            }
+                        }
+                    }
+                }
+                self.last_fill = (u64::MAX, 0);
+                self.shared.count(reason::PAGE_FAULT);
+                self.capture(regs, &r, rip, rflags, rsp);
+                Some(Trap::PageFault {
+                    va: cr2,
+                    access,
+                    pc: rip,
+                })
+            }
+            v => {
+                self.shared.count(reason::EXCEPTION);
+                self.capture(regs, &r, rip, rflags, rsp);
+                Some(match v {
+                    0 => Trap::Arithmetic { pc: rip, summary: 0 },
+                    16 | 19 => Trap::Arithmetic { pc: rip, summary: v },
+                    1 => Trap::Breakpoint { pc: rip },
+                    3 => Trap::Breakpoint {
+                        pc: rip.wrapping_sub(1),
+                    },
+                    6 | 7 => Trap::IllegalInstruction {
+                        pc: rip,
+                        insn: self.insn_bytes(space, rip),
+                    },
+                    17 => Trap::Unaligned { va: 0, pc: rip },
+                    v => Trap::PalCall {
+                        pc: rip,
+                        code: X86_EXCEPTION | v as u32,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Sets the vCPU up to enter ring 3 with `regs` in `space`; `None` when
+    /// it can, or the trap that stops it first.
+    fn enter(&mut self, regs: &X86Regs, space: &dyn PageTable) -> Option<Trap> {
+        if !is_user_canonical(regs.rip) {
+            // iretq to it would fault in ring 0; Linux's answer is SIGSEGV.
+            return Some(Trap::PageFault {
+                va: regs.rip,
+                access: Access::Execute,
+                pc: regs.rip,
+            });
+        }
+        if self.set_bases(regs.fs_base, regs.gs_base).is_err() {
+            return Some(Trap::Halt { pc: regs.rip });
+        }
+        self.ops.clear();
+        let entry: Entry = match lock(&self.m.tables).enter(
+            &self.m.private,
+            space,
+            &mut self.loaded,
+            &mut self.ops,
+        ) {
+            Ok(e) => e,
+            Err(_) => return Some(Trap::Halt { pc: regs.rip }),
+        };
+        if entry.shootdown {
+            self.m.shootdown(space.asid(), self.shared.index);
+        }
+        self.write_user(regs);
+        let sysret = self.native_syscall
+            && entry.cr3 == 0
+            && self.ops.is_empty()
+            && regs.gpr[1] == regs.rip
+            && regs.gpr[11] == user_rflags(regs.rflags);
+        if sysret {
+            // Every register from the file; RCX/R11 are the return RIP and
+            // RFLAGS sysretq wants (checked canonical and sanitized above).
+            let g = &regs.gpr;
+            let (rip, rsp) = (self.m.shim.sysret, self.frame_kva);
+            let r = &mut self.fd.sync_regs_mut().regs;
+            *r = kvm_regs {
+                rax: g[0],
+                rcx: g[1],
+                rdx: g[2],
+                rbx: g[3],
+                rsp,
+                rbp: g[5],
+                rsi: g[6],
+                rdi: g[7],
+                r8: g[8],
+                r9: g[9],
+                r10: g[10],
+                r11: g[11],
+                r12: g[12],
+                r13: g[13],
+                r14: g[14],
+                r15: g[15],
+                rip,
+                rflags: 2,
+            };
+            self.fd.set_sync_dirty_reg(SyncReg::Register);
+        } else {
+            self.enter_resume(entry.cr3);
+        }
+        self.native_syscall = false;
+        None
+    }
+
+    /// Runs until a trap for the kernel.
+    fn exits(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        deadline: Option<Instant>,
+    ) -> Trap {
+        loop {
+            let port = match self.fd.run() {
+                Ok(VcpuExit::IoOut(port, _)) => Ok(port),
+                Ok(VcpuExit::IrqWindowOpen) => Err(reason::IRQ_WINDOW),
+                Ok(_) => Err(reason::OTHER),
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                    Err(reason::INTR)
+                }
+                Err(_) => Err(usize::MAX),
+            };
+            match port {
+                Ok(p) if p == u16::from(PORT_TRAP) => {
+                    if let Some(trap) = self.on_trap(regs, space, deadline) {
+                        return trap;
+                    }
+                }
+                Ok(p) if p == u16::from(PORT_MORE) => {
+                    self.shared.count(reason::QUEUE);
+                    self.refill();
+                }
+                Err(reason::IRQ_WINDOW) => {
+                    self.shared.count(reason::IRQ_WINDOW);
+                    self.inject_kick();
+                }
+                Err(reason::INTR) => {
+                    self.shared.count(reason::INTR);
+                    self.inject_kick();
+                }
+                _ => {
+                    self.shared.count(reason::OTHER);
+                    return Trap::Halt {
+                        pc: self.fd.sync_regs().regs.rip,
+                    };
+                }
+            }
+        }
+    }
+
+    /// The raw round trip, for benchmarks: enters ring 3 like
+    /// [`Cpu::run`], then answers `count` system calls with the least
+    /// possible work (return address and flags into the frame, `rax`
+    /// untouched, no register file, no page-table check) and returns the
+    /// host nanoseconds between consecutive calls. Other traps end it early.
+    pub fn raw_syscalls(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        count: usize,
+    ) -> Result<Vec<u64>, Trap> {
+        if let Some(t) = self.enter(regs, space) {
+            return Err(t);
+        }
+        let asid = space.asid();
+        let mut times = Vec::with_capacity(count);
+        let mut last = None;
+        let entry = self.m.shim.syscall_entry;
+        while times.len() < count {
+            let exit = self.fd.run();
+            if !matches!(exit, Ok(VcpuExit::IoOut(p, _)) if p == u16::from(PORT_TRAP)) {
+                drop(exit);
+                lock(&self.m.tables).leave(asid);
+                return Err(Trap::Halt { pc: 0 });
+            }
+            let r = self.fd.sync_regs().regs;
+            let vector = self.m.private.load(self.frame + frame::VECTOR);
+            let rip = self.m.private.load(self.frame + frame::RIP);
+            if vector == VEC_SYSCALL || (vector == 14 && rip == entry) {
+                let now = Instant::now();
+                if let Some(l) = last {
+                    times.push(now.duration_since(l).as_nanos() as u64);
+                }
+                last = Some(now);
+                self.m.private.store(self.frame + frame::RIP, r.rcx);
+                self.m.private.store(self.frame + frame::CS, u64::from(layout::USER_CS));
+                self.m.private.store(self.frame + frame::RFLAGS, user_rflags(r.r11));
+            } else if let Some(t) = self.on_trap(regs, space, None) {
+                lock(&self.m.tables).leave(asid);
+                return Err(t);
+            }
+        }
+        lock(&self.m.tables).leave(asid);
+        Ok(times)
+    }
+}
+
+impl Cpu for KvmCpu {
+    type Regs = X86Regs;
+
+    fn run(&mut self, regs: &mut X86Regs, space: &dyn PageTable, budget: u64) -> Trap {
+        let start = Instant::now();
+        if budget == 0 {
+            return Trap::BudgetExpired;
+        }
+        let flag = self.immediate_exit_ptr();
+        let _running = Running::new(flag);
+        self.shared.target.enter(flag);
+        self.shared.asid.store(space.asid(), Ordering::Release);
+        self.fd.get_kvm_run().immediate_exit = 0;
+        let deadline = start.checked_add(Duration::from_nanos(budget));
+        if let Some(d) = deadline {
+            self.arm(d.max(start + MIN_SLICE));
+        }
+        let trap = match self.enter(regs, space) {
+            Some(t) => t,
+            None => {
+                let t = self.exits(regs, space, deadline);
+                lock(&self.m.tables).leave(space.asid());
+                t
+            }
+        };
+        self.shared.asid.store(0, Ordering::Release);
+        self.shared.target.leave();
+        let ns = start.elapsed().as_nanos() as u64;
+        self.retired += ns;
+        self.shared.run_ns.fetch_add(ns, Ordering::Relaxed);
+        trap
+    }
+
+    fn retired(&self) -> u64 {
+        self.retired
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<KvmCpu>();
+    let _ = kick::signal;
+}
