@@ -11,8 +11,11 @@ use ratatui::Terminal;
 use spin_console::{Action, Dashboard, Key};
 use spin_unix::{GuestFile, SharedWriter, Stdio, UnixConfig};
 use spin_vmm::control::{ControlPlane, Controller, LogBook, Reply, Request};
-use spin_vmm::demo::{CRC, PRIMES};
 use spin_vmm::host::{Host, HostConfig, MoundConfig};
+
+/// Two freestanding Alpha programs (guest/freestanding, prebuilt).
+const PRIMES: &[u8] = include_bytes!("../../guest/prebuilt/primes.alpha");
+const CRC: &[u8] = include_bytes!("../../guest/prebuilt/crc.alpha");
 
 fn footer(d: &mut Dashboard) -> String {
     let mut term = Terminal::new(TestBackend::new(140, 45)).expect("test backend");

@@ -188,7 +188,7 @@ impl Kernel {
                 total: self.phys.total_frames(),
                 free: self.phys.free_frames(),
                 owners: self.phys.owners(),
-                map: self.phys.frame_map(64),
+                map: self.phys.frame_map(128),
             },
             strands: self.strands.telemetry(),
         }

@@ -44,7 +44,8 @@ pub struct FrameTelemetry {
     pub free: u64,
     /// Per-owner use.
     pub owners: Vec<OwnerTelemetry>,
-    /// The frame map in 64 buckets: owner holding most of each (None = mostly free).
+    /// The frame map in 128 buckets: the owner holding most allocated frames
+    /// of each (None = the bucket is entirely free).
     pub map: Vec<Option<MoundId>>,
 }
 

@@ -403,7 +403,8 @@ impl PhysAddrService {
     }
 
     /// The physical frame map in `buckets` equal slices: for each, the owner
-    /// holding most of its frames (`None` if mostly free).
+    /// holding most of its allocated frames (`None` only if the slice is
+    /// entirely free, so a small mound on a large machine still shows).
     pub fn frame_map(&self, buckets: usize) -> Vec<Option<FrameOwner>> {
         let st = self.lock();
         let buckets = buckets.max(1) as u64;
@@ -412,18 +413,12 @@ impl PhysAddrService {
         let mut counts: BTreeMap<FrameOwner, u64> = BTreeMap::new();
         for b in 0..buckets {
             counts.clear();
-            let lo = b * per;
+            let lo = (b * per).min(self.frames);
             let hi = ((b + 1) * per).min(self.frames);
             for (_, info) in st.allocated.range(lo..hi) {
                 *counts.entry(info.owner).or_default() += 1;
             }
-            let used: u64 = counts.values().sum();
-            let top = counts.iter().max_by_key(|(_, c)| **c).map(|(o, _)| *o);
-            out.push(if used * 2 >= hi.saturating_sub(lo).max(1) {
-                top
-            } else {
-                None
-            });
+            out.push(counts.iter().max_by_key(|(_, c)| **c).map(|(o, _)| *o));
         }
         out
     }
