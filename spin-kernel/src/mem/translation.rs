@@ -69,13 +69,39 @@ struct Entry {
     dirty: AtomicBool,
 }
 
+/// A page table keyed by virtual page number. Page numbers need no
+/// cryptographic mixing: one multiply spreads them (SipHash cost a third of
+/// every protection change). A guest can only collide pages of its own
+/// address space.
+type VpnMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<VpnHasher>>;
+
+/// Fibonacci hashing of a page number (see [`VpnMap`]).
+#[derive(Default, Clone, Copy)]
+struct VpnHasher(u64);
+
+impl std::hash::Hasher for VpnHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// One address-space context.
 pub struct AddressSpace {
     asid: u64,
     owner: MoundId,
     page_shift: u32,
     ram: Arc<GuestRam>,
-    entries: RwLock<HashMap<u64, Entry>>,
+    entries: RwLock<VpnMap<Entry>>,
     generation: AtomicU64,
     /// The pages each recent generation changed, so a CPU a few generations
     /// behind drops only those translations instead of all of them.
@@ -107,13 +133,13 @@ impl AddressSpace {
         (1u64 << self.page_shift) - 1
     }
 
-    fn read_entries(&self) -> std::sync::RwLockReadGuard<'_, HashMap<u64, Entry>> {
+    fn read_entries(&self) -> std::sync::RwLockReadGuard<'_, VpnMap<Entry>> {
         // A poisoned lock means a panic while holding it; the map itself is still
         // consistent because every write is a single insert/remove.
         self.entries.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write_entries(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<u64, Entry>> {
+    fn write_entries(&self) -> std::sync::RwLockWriteGuard<'_, VpnMap<Entry>> {
         self.entries.write().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -458,7 +484,7 @@ impl Translation {
             owner,
             page_shift: self.page_shift,
             ram: self.ram.clone(),
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(VpnMap::default()),
             generation: AtomicU64::new(0),
             changes: Mutex::new(ChangeLog::default()),
         })

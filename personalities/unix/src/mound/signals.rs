@@ -183,8 +183,8 @@ impl<R: RegisterFile> UnixMound<R> {
                     &info,
                     old_mask,
                     &altstack,
-                    self.abi.syscall("sigreturn").unwrap_or(103),
-                    self.abi.syscall("rt_sigreturn").unwrap_or(351),
+                    alpha_sigreturn_numbers(&self.abi).0,
+                    alpha_sigreturn_numbers(&self.abi).1,
                 )),
                 Arch::X86_64 => signal::x86_64::setup_rt_frame(
                     &self.abi, regs, &action, &info, old_mask, &altstack,
@@ -213,4 +213,16 @@ impl<R: RegisterFile> UnixMound<R> {
         }
         true
     }
+}
+
+/// Alpha's `sigreturn` and `rt_sigreturn` numbers (the trampolines in a
+/// signal frame call them), looked up by name once rather than per signal.
+fn alpha_sigreturn_numbers(abi: &crate::abi::Abi) -> (u64, u64) {
+    static NUMBERS: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+    *NUMBERS.get_or_init(|| {
+        (
+            abi.syscall("sigreturn").unwrap_or(103),
+            abi.syscall("rt_sigreturn").unwrap_or(351),
+        )
+    })
 }
