@@ -50,8 +50,10 @@ fn main() {
         .map(0x7fff_f000, PhysAddr(0x11_0000), Prot::RW)
         .expect("map stack");
     let mut cpu = machine.create_cpu(0).expect("vCPU");
-    let mut regs = X86Regs::default();
-    regs.rip = CODE;
+    let mut regs = X86Regs {
+        rip: CODE,
+        ..Default::default()
+    };
     regs.set_sp(0x7fff_ff00);
 
     let median = |v: &mut Vec<u64>| {

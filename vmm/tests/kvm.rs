@@ -66,8 +66,10 @@ impl World {
     }
 
     fn regs(&self) -> X86Regs {
-        let mut r = X86Regs::default();
-        r.rip = CODE;
+        let mut r = X86Regs {
+            rip: CODE,
+            ..Default::default()
+        };
         r.set_sp(STACK_TOP - 64);
         r
     }
@@ -441,4 +443,25 @@ fn a_removal_on_one_vcpu_shoots_down_the_other() {
         );
         assert!(took < std::time::Duration::from_secs(2), "{took:?}");
     });
+}
+
+#[test]
+fn the_host_builds_and_runs_on_the_kvm_machine() {
+    if let Err(e) = kvm::available() {
+        println!("SKIP: /dev/kvm unusable: {e}");
+        return;
+    }
+    use spin_vmm::host::{Host, HostConfig, MachineKind};
+    let host = Host::build(HostConfig {
+        machine: MachineKind::Kvm,
+        ram: 64 << 20,
+        ..HostConfig::default()
+    })
+    .expect("a KVM host builds");
+    let report = host.run(|_| {}).expect("and runs");
+    assert!(report.mounds.is_empty());
+    let t = host.telemetry();
+    assert_eq!(t.machine, "kvm");
+    assert_eq!(t.vcpus.len(), 1, "vCPU 0 is listed: {:?}", t.vcpus);
+    assert_eq!(t.vcpus[0].reasons.len(), kvm::EXIT_REASONS.len());
 }

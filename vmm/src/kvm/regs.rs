@@ -218,8 +218,10 @@ mod tests {
 
     #[test]
     fn linux_syscall_convention() {
-        let mut r = X86Regs::default();
-        r.gpr = core::array::from_fn(|i| i as u64 * 10);
+        let mut r = X86Regs {
+            gpr: core::array::from_fn(|i| i as u64 * 10),
+            ..Default::default()
+        };
         assert_eq!(r.syscall_number(), 0);
         let args: Vec<u64> = (0..6).map(|i| r.syscall_arg(i)).collect();
         assert_eq!(args, vec![70, 60, 20, 100, 80, 90]);
