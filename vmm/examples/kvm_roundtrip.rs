@@ -44,8 +44,11 @@ fn main() {
     let machine = KvmMachine::new(ram.clone()).expect("KVM machine");
     let t = Translation::new(ram.clone(), 12);
     let space = t.create(MoundId(1));
-    ram.write_slice(&code, GuestAddress(0x10_0000)).expect("code");
-    space.map(CODE, PhysAddr(0x10_0000), Prot::RX).expect("map code");
+    ram.write_slice(&code, GuestAddress(0x10_0000))
+        .expect("code");
+    space
+        .map(CODE, PhysAddr(0x10_0000), Prot::RX)
+        .expect("map code");
     space
         .map(0x7fff_f000, PhysAddr(0x11_0000), Prot::RW)
         .expect("map stack");
@@ -100,9 +103,18 @@ fn main() {
     );
     println!("| path | median per call |");
     println!("|---|---:|");
-    println!("| raw: ring 3 → shim → PIO exit → ring 3 | {:.2} µs |", r as f64 / 1e3);
-    println!("| full: Cpu::run → Trap::Syscall → Cpu::run | {:.2} µs |", f as f64 / 1e3);
-    println!("| ratio full / raw (target ≤ 1.2) | {:.3} |", f as f64 / r as f64);
+    println!(
+        "| raw: ring 3 → shim → PIO exit → ring 3 | {:.2} µs |",
+        r as f64 / 1e3
+    );
+    println!(
+        "| full: Cpu::run → Trap::Syscall → Cpu::run | {:.2} µs |",
+        f as f64 / 1e3
+    );
+    println!(
+        "| ratio full / raw (target ≤ 1.2) | {:.3} |",
+        f as f64 / r as f64
+    );
     let tel = &machine.telemetry()[0];
     println!("vCPU 0 exits: {} {:?}", tel.exits, tel.reasons);
 }

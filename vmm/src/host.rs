@@ -19,9 +19,9 @@ use spin_scheduler::{SchedTelemetry, Scheduler, SchedulerConfig};
 use spin_unix::{UnixConfig, UnixMound};
 
 use crate::kvm::VcpuTelemetry;
-use crate::runloop::{lock, RunLoop, Turn};
 #[cfg(target_arch = "x86_64")]
 use crate::kvm::{KvmMachine, X86Regs};
+use crate::runloop::{lock, RunLoop, Turn};
 
 /// Which machine runs guest code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -246,13 +246,14 @@ impl Host {
         let rl = match cfg.machine {
             MachineKind::Alpha => {
                 let machine = Arc::new(AlphaMachine::new(ram));
-                Loop::Alpha(RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?)
+                Loop::Alpha(
+                    RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?,
+                )
             }
             #[cfg(target_arch = "x86_64")]
             MachineKind::Kvm => {
-                let machine = Arc::new(
-                    KvmMachine::new(ram).map_err(|e| HostError::Machine(e.to_string()))?,
-                );
+                let machine =
+                    Arc::new(KvmMachine::new(ram).map_err(|e| HostError::Machine(e.to_string()))?);
                 let rl = RunLoop::new(kernel.clone(), machine.clone(), scheduler)
                     .map_err(|e| setup(&e))?;
                 Loop::Kvm(rl, machine)
@@ -286,9 +287,13 @@ impl Host {
         let name = cfg.name().to_string();
         let MoundConfig::Unix(u) = cfg;
         let shared = match &self.rl {
-            Loop::Alpha(rl) => SharedMound::Alpha(launch_unix::<AlphaMachine>(rl, &self.kernel, id, u)?),
+            Loop::Alpha(rl) => {
+                SharedMound::Alpha(launch_unix::<AlphaMachine>(rl, &self.kernel, id, u)?)
+            }
             #[cfg(target_arch = "x86_64")]
-            Loop::Kvm(rl, _) => SharedMound::Kvm(launch_unix::<KvmMachine>(rl, &self.kernel, id, u)?),
+            Loop::Kvm(rl, _) => {
+                SharedMound::Kvm(launch_unix::<KvmMachine>(rl, &self.kernel, id, u)?)
+            }
         };
         self.mounds.push((id, name, shared));
         Ok(())
@@ -340,11 +345,7 @@ impl Host {
     /// The state now, for the control plane. Takes each mound's lock and
     /// the scheduler's lock one at a time, never nested.
     pub fn telemetry(&self) -> HostTelemetry {
-        let mounds = self
-            .mounds
-            .iter()
-            .map(|(_, _, m)| m.telemetry())
-            .collect();
+        let mounds = self.mounds.iter().map(|(_, _, m)| m.telemetry()).collect();
         let now = with_loop!(&self.rl, rl => rl.now());
         HostTelemetry {
             machine: match self.machine {

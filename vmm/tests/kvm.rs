@@ -168,16 +168,23 @@ fn page_faults_name_address_access_and_retry() {
     assert_eq!((va, access), (FAR + 16, Access::Write));
     assert_eq!(regs.gpr[0], 0xabcd, "the read went through");
     space.protect(FAR, Prot::RW).unwrap();
-    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::PageFault {
-        va: DATA,
-        access: Access::Execute,
-        pc: DATA
-    });
+    assert_eq!(
+        cpu.run(&mut regs, &*space, BUDGET),
+        Trap::PageFault {
+            va: DATA,
+            access: Access::Execute,
+            pc: DATA
+        }
+    );
     let _ = pc;
     let mut back = 0u64;
     back = w.ram.read_obj(GuestAddress(f.0 + 16)).unwrap_or(back);
     assert_eq!(back, 0xabcd, "the write landed in the kernel's frame");
-    assert_eq!(regs.sp(), STACK_TOP - 64 - 8, "the call pushed its return address");
+    assert_eq!(
+        regs.sp(),
+        STACK_TOP - 64 - 8,
+        "the call pushed its return address"
+    );
 }
 
 #[test]
@@ -311,7 +318,11 @@ fn budget_preempts_a_spinning_guest() {
         assert!(wall < std::time::Duration::from_millis(500), "{wall:?}");
         assert!(regs.rip == CODE || regs.rip == CODE + 4, "{regs:?}");
     }
-    assert!(regs.gpr[3] > 1000, "the guest made progress: {}", regs.gpr[3]);
+    assert!(
+        regs.gpr[3] > 1000,
+        "the guest made progress: {}",
+        regs.gpr[3]
+    );
     assert!(w.machine.telemetry()[0].exits_for("kick") >= 3);
 }
 

@@ -46,7 +46,10 @@ pub fn install() -> Result<(), String> {
             libc::sigaction(signal(), &act, std::ptr::null_mut())
         };
         if rc != 0 {
-            ERR.store(std::io::Error::last_os_error().raw_os_error().unwrap_or(-1), Ordering::Relaxed);
+            ERR.store(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(-1),
+                Ordering::Relaxed,
+            );
         }
     });
     match ERR.load(Ordering::Relaxed) {
@@ -147,7 +150,9 @@ impl Timer {
 
     /// Fires once at `at` (never earlier than 1 µs from now).
     pub fn arm(&self, at: Instant) {
-        let d = at.saturating_duration_since(Instant::now()).max(Duration::from_micros(1));
+        let d = at
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_micros(1));
         let spec = libc::itimerspec {
             it_interval: libc::timespec {
                 tv_sec: 0,

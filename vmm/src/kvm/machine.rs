@@ -218,9 +218,7 @@ impl KvmMachine {
         // Guest RDMSR/WRMSR: denied (the shim needs none; the host sets the
         // MSRs it wants with KVM_SET_MSRS, which the filter does not cover).
         let msr_filter = kvm.check_extension(Cap::X86MsrFilter)
-            && vm
-                .set_msr_filter(MsrFilterDefaultAction::DENY, &[])
-                .is_ok();
+            && vm.set_msr_filter(MsrFilterDefaultAction::DENY, &[]).is_ok();
 
         let cpuid = guest_cpuid(&kvm)?;
         Ok(KvmMachine {
@@ -265,7 +263,13 @@ impl KvmMachine {
 ///
 /// # Safety
 /// `host..host + len` must be a mapping that stays valid while the VM lives.
-unsafe fn set_slot(vm: &VmFd, slot: u32, gpa: u64, len: u64, host: u64) -> Result<(), MachineError> {
+unsafe fn set_slot(
+    vm: &VmFd,
+    slot: u32,
+    gpa: u64,
+    len: u64,
+    host: u64,
+) -> Result<(), MachineError> {
     let region = kvm_userspace_memory_region {
         slot,
         guest_phys_addr: gpa,
@@ -274,8 +278,7 @@ unsafe fn set_slot(vm: &VmFd, slot: u32, gpa: u64, len: u64, host: u64) -> Resul
         flags: 0,
     };
     // SAFETY: the caller guarantees the mapping outlives the VM.
-    unsafe { vm.set_user_memory_region(region) }
-        .map_err(kvm_err("KVM_SET_USER_MEMORY_REGION"))
+    unsafe { vm.set_user_memory_region(region) }.map_err(kvm_err("KVM_SET_USER_MEMORY_REGION"))
 }
 
 impl Machine for KvmMachine {

@@ -119,10 +119,9 @@ impl KvmCpu {
                 reason: format!("at most {} vCPUs", private::MAX_CPUS),
             });
         }
-        let mut fd = m
-            .vm
-            .create_vcpu(index as u64)
-            .map_err(|e| err("KVM_CREATE_VCPU", e))?;
+        let mut fd =
+            m.vm.create_vcpu(index as u64)
+                .map_err(|e| err("KVM_CREATE_VCPU", e))?;
         // CPUID first: KVM checks CR4 against it.
         fd.set_cpuid2(&m.cpuid)
             .map_err(|e| err("KVM_SET_CPUID2", e))?;
@@ -422,7 +421,8 @@ impl KvmCpu {
             };
             // SAFETY: KVM_INTERRUPT reads one kvm_interrupt from the
             // pointer; `fd` is a vCPU fd.
-            let rc = unsafe { vmm_sys_util::ioctl::ioctl_with_ref(&self.fd, KVM_INTERRUPT(), &irq) };
+            let rc =
+                unsafe { vmm_sys_util::ioctl::ioctl_with_ref(&self.fd, KVM_INTERRUPT(), &irq) };
             if rc != 0 {
                 self.fd.get_kvm_run().request_interrupt_window = 1;
             }
@@ -434,7 +434,8 @@ impl KvmCpu {
     /// Brings the mirror up to date after work done in place; if that
     /// queued stores, the return goes through the full-restore path.
     fn resume_in_place(&mut self, space: &dyn PageTable) {
-        let shootdown = lock(&self.m.tables).refresh(&self.m.private, space, &mut self.loaded, &mut self.ops);
+        let shootdown =
+            lock(&self.m.tables).refresh(&self.m.private, space, &mut self.loaded, &mut self.ops);
         if shootdown {
             self.m.shootdown(space.asid(), self.shared.index);
         }
@@ -452,7 +453,9 @@ impl KvmCpu {
         ];
         regs.rip = rip;
         regs.rflags = rflags;
-        self.m.private.read(self.block + cpu::FXSAVE, &mut regs.fx.0);
+        self.m
+            .private
+            .read(self.block + cpu::FXSAVE, &mut regs.fx.0);
     }
 
     /// Up to 8 bytes of the instruction at `pc` (0 where unreadable).
@@ -564,8 +567,14 @@ impl KvmCpu {
                 self.shared.count(reason::EXCEPTION);
                 self.capture(regs, &r, rip, rflags, rsp);
                 Some(match v {
-                    0 => Trap::Arithmetic { pc: rip, summary: 0 },
-                    16 | 19 => Trap::Arithmetic { pc: rip, summary: v },
+                    0 => Trap::Arithmetic {
+                        pc: rip,
+                        summary: 0,
+                    },
+                    16 | 19 => Trap::Arithmetic {
+                        pc: rip,
+                        summary: v,
+                    },
                     1 => Trap::Breakpoint { pc: rip },
                     3 => Trap::Breakpoint {
                         pc: rip.wrapping_sub(1),
@@ -718,8 +727,12 @@ impl KvmCpu {
                 }
                 last = Some(now);
                 self.m.private.store(self.frame + frame::RIP, r.rcx);
-                self.m.private.store(self.frame + frame::CS, u64::from(layout::USER_CS));
-                self.m.private.store(self.frame + frame::RFLAGS, user_rflags(r.r11));
+                self.m
+                    .private
+                    .store(self.frame + frame::CS, u64::from(layout::USER_CS));
+                self.m
+                    .private
+                    .store(self.frame + frame::RFLAGS, user_rflags(r.r11));
             } else if let Some(t) = self.on_trap(regs, space, None) {
                 lock(&self.m.tables).leave(asid);
                 return Err(t);
