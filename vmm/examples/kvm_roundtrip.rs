@@ -115,6 +115,14 @@ fn main() {
         "| ratio full / raw (target ≤ 1.2) | {:.3} |",
         f as f64 / r as f64
     );
+    println!(
+        "guest MSR filter (deny all): {}",
+        if machine.msr_filter() {
+            "on"
+        } else {
+            "not supported by this host"
+        }
+    );
     let tel = &machine.telemetry()[0];
     println!("vCPU 0 exits: {} {:?}", tel.exits, tel.reasons);
 }
