@@ -488,6 +488,7 @@ pub fn record(i: u64) -> Telemetry {
         sched,
         kernel,
         log: log(i),
+        vcpus: Vec::new(),
     }
 }
 

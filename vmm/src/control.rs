@@ -53,6 +53,10 @@ pub struct Telemetry {
     pub kernel: KernelSnapshot,
     /// The newest log lines (at most [`LOG_IN_RECORD`]), oldest first.
     pub log: Vec<LogLine>,
+    /// Per-vCPU exit counts and reasons, as kvm_stat shows them (KVM
+    /// machine only; empty on Alpha and in records from older hosts).
+    #[serde(default)]
+    pub vcpus: Vec<crate::kvm::VcpuTelemetry>,
 }
 
 /// Log lines carried in one record.
@@ -334,6 +338,7 @@ impl Controller {
             sched: t.sched,
             kernel: t.kernel,
             log: self.log.since(0, LOG_IN_RECORD),
+            vcpus: t.vcpus,
         }
     }
 

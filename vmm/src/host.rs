@@ -2,8 +2,9 @@
 //! mounds from a [`HostConfig`], and runs them to completion.
 //!
 //! `spin exec` builds a host with one UNIX mound; the dashboard's mixed
-//! launch builds one with several. The machine is the Alpha emulator (KVM
-//! comes with its own issue).
+//! launch builds one with several. The machine is the Alpha emulator or,
+//! on an x86-64 host with a usable `/dev/kvm`, the KVM machine
+//! ([`crate::kvm`]); one run loop per machine type, chosen at build time.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,9 @@ use spin_scheduler::{
 };
 use spin_unix::{UnixConfig, UnixMound};
 
+use crate::kvm::VcpuTelemetry;
+#[cfg(target_arch = "x86_64")]
+use crate::kvm::{KvmMachine, X86Regs};
 use crate::runloop::{lock, RunLoop, Turn};
 
 /// Which machine runs guest code.
@@ -142,14 +146,73 @@ pub struct RunReport {
     pub trace: Vec<Turn>,
 }
 
-type AlphaMound = Arc<Mutex<Box<dyn GuestMound<AlphaRegs>>>>;
+/// A mound's shared handle, whichever register file its machine runs.
+enum SharedMound {
+    Alpha(Arc<Mutex<Box<dyn GuestMound<AlphaRegs>>>>),
+    #[cfg(target_arch = "x86_64")]
+    Kvm(Arc<Mutex<Box<dyn GuestMound<X86Regs>>>>),
+}
+
+impl SharedMound {
+    fn telemetry(&self) -> MoundTelemetry {
+        match self {
+            SharedMound::Alpha(m) => lock(m).telemetry(),
+            #[cfg(target_arch = "x86_64")]
+            SharedMound::Kvm(m) => lock(m).telemetry(),
+        }
+    }
+
+    fn exit_status(&self) -> Option<i32> {
+        match self {
+            SharedMound::Alpha(m) => lock(m).exit_status(),
+            #[cfg(target_arch = "x86_64")]
+            SharedMound::Kvm(m) => lock(m).exit_status(),
+        }
+    }
+}
+
+/// The run loop of the machine the host was built with.
+enum Loop {
+    Alpha(RunLoop<AlphaMachine>),
+    #[cfg(target_arch = "x86_64")]
+    Kvm(RunLoop<KvmMachine>, Arc<KvmMachine>),
+}
+
+/// Runs `$body` with `$rl` bound to whichever run loop `$loop` holds.
+macro_rules! with_loop {
+    ($loop:expr, $rl:ident => $body:expr) => {
+        match $loop {
+            Loop::Alpha($rl) => $body,
+            #[cfg(target_arch = "x86_64")]
+            Loop::Kvm($rl, _) => $body,
+        }
+    };
+}
+
+/// What the `between` callback of [`Host::run`] sees after each turn,
+/// whichever machine runs.
+pub trait TurnView {
+    /// Machine time so far, ns.
+    fn now(&self) -> Nanos;
+    /// Turns taken so far.
+    fn turns(&self) -> u64;
+}
+
+impl<M: spin_kernel::Machine + 'static> TurnView for RunLoop<M> {
+    fn now(&self) -> Nanos {
+        RunLoop::now(self)
+    }
+    fn turns(&self) -> u64 {
+        RunLoop::turns(self)
+    }
+}
 
 /// A built host, ready to run.
 pub struct Host {
     kernel: Arc<Kernel>,
     authority: Authority,
-    rl: RunLoop<AlphaMachine>,
-    mounds: Vec<(MoundId, String, AlphaMound)>,
+    rl: Loop,
+    mounds: Vec<(MoundId, String, SharedMound)>,
     cpus: usize,
     machine: MachineKind,
     running: AtomicBool,
@@ -175,26 +238,30 @@ pub struct HostTelemetry {
     pub sched: SchedTelemetry,
     /// The kernel.
     pub kernel: KernelSnapshot,
+    /// Per-vCPU exit counts and reasons (KVM machine; empty on Alpha).
+    pub vcpus: Vec<VcpuTelemetry>,
 }
 
 impl Host {
     /// Boots a kernel on the configured machine and starts every mound.
     pub fn build(cfg: HostConfig) -> Result<Host, HostError> {
-        if cfg.machine == MachineKind::Kvm {
-            return Err(HostError::Machine(
-                "the KVM machine is not built yet: run Alpha programs (--machine alpha)".into(),
-            ));
-        }
         let setup = |e: &dyn std::fmt::Display| HostError::Setup(e.to_string());
+        if cfg.machine == MachineKind::Kvm {
+            crate::kvm::available()
+                .map_err(|e| HostError::Machine(format!("the KVM machine is unavailable: {e}")))?;
+        }
+        let arch = match cfg.machine {
+            MachineKind::Alpha => Arch::Alpha,
+            MachineKind::Kvm => Arch::X86_64,
+        };
         let ram = new_guest_ram(cfg.ram).map_err(|e| setup(&e))?;
         let (kernel, authority) = Kernel::boot(
             ram.clone(),
             KernelConfig {
-                arch: Arch::Alpha,
+                arch,
                 ..KernelConfig::default()
             },
         );
-        let machine = Arc::new(AlphaMachine::new(ram));
         let mut scheduler =
             Scheduler::new(kernel.id(), cfg.scheduler.clone()).map_err(|e| setup(&e))?;
         for g in &cfg.groups {
@@ -209,8 +276,29 @@ impl Host {
                 .add_group(g.mound, g.params, local)
                 .map_err(|e| setup(&e))?;
         }
-        let rl = RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?;
-        rl.record_trace(cfg.trace);
+        let rl = match cfg.machine {
+            MachineKind::Alpha => {
+                let machine = Arc::new(AlphaMachine::new(ram));
+                Loop::Alpha(
+                    RunLoop::new(kernel.clone(), machine, scheduler).map_err(|e| setup(&e))?,
+                )
+            }
+            #[cfg(target_arch = "x86_64")]
+            MachineKind::Kvm => {
+                let machine =
+                    Arc::new(KvmMachine::new(ram).map_err(|e| HostError::Machine(e.to_string()))?);
+                let rl = RunLoop::new(kernel.clone(), machine.clone(), scheduler)
+                    .map_err(|e| setup(&e))?;
+                Loop::Kvm(rl, machine)
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            MachineKind::Kvm => {
+                return Err(HostError::Machine(
+                    "the KVM machine needs an x86-64 host".into(),
+                ))
+            }
+        };
+        with_loop!(&rl, l => l.record_trace(cfg.trace));
         let mut host = Host {
             kernel,
             authority,
@@ -230,20 +318,17 @@ impl Host {
     /// Adds and starts a mound.
     pub fn launch(&mut self, id: MoundId, cfg: MoundConfig) -> Result<(), HostError> {
         let name = cfg.name().to_string();
-        match cfg {
-            MoundConfig::Unix(u) => {
-                let waker = self.rl.waker(id);
-                let wake: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |k| waker.wake(k));
-                let mound = UnixMound::<AlphaRegs>::new(self.kernel.clone(), id, u, wake)
-                    .map_err(HostError::Mound)?;
-                let shared = self.rl.add_mound(Box::new(mound));
-                self.rl
-                    .with_mound(id, |m, host| m.start(host))
-                    .map_err(|e| HostError::Setup(e.to_string()))?
-                    .map_err(HostError::Mound)?;
-                self.mounds.push((id, name, shared));
+        let MoundConfig::Unix(u) = cfg;
+        let shared = match &self.rl {
+            Loop::Alpha(rl) => {
+                SharedMound::Alpha(launch_unix::<AlphaMachine>(rl, &self.kernel, id, u)?)
             }
-        }
+            #[cfg(target_arch = "x86_64")]
+            Loop::Kvm(rl, _) => {
+                SharedMound::Kvm(launch_unix::<KvmMachine>(rl, &self.kernel, id, u)?)
+            }
+        };
+        self.mounds.push((id, name, shared));
         Ok(())
     }
 
@@ -257,25 +342,28 @@ impl Host {
         &self.authority
     }
 
-    /// The scheduling loop.
-    pub fn run_loop(&self) -> &RunLoop<AlphaMachine> {
-        &self.rl
+    /// The scheduling loop, when the machine is the Alpha emulator.
+    pub fn run_loop(&self) -> Option<&RunLoop<AlphaMachine>> {
+        match &self.rl {
+            Loop::Alpha(rl) => Some(rl),
+            #[cfg(target_arch = "x86_64")]
+            Loop::Kvm(..) => None,
+        }
     }
 
     /// Runs until every mound is done, calling `between` after every turn.
-    pub fn run(
-        &self,
-        between: impl FnMut(&RunLoop<AlphaMachine>) + Send,
-    ) -> Result<RunReport, HostError> {
+    pub fn run(&self, between: impl FnMut(&dyn TurnView) + Send) -> Result<RunReport, HostError> {
+        self.running.store(true, Ordering::Relaxed);
         let _done = ClearOnDrop(&self.running);
-        if self.cpus == 1 {
-            let mut between = between;
-            self.rl.run(|rl| between(rl));
-        } else {
-            self.rl
-                .run_smp(self.cpus, between)
-                .map_err(|e| HostError::Setup(e.to_string()))?;
-        }
+        let mut between = between;
+        with_loop!(&self.rl, rl => {
+            if self.cpus == 1 {
+                rl.run(|rl| between(rl));
+            } else {
+                rl.run_smp(self.cpus, |rl| between(rl))
+                    .map_err(|e| HostError::Setup(e.to_string()))?;
+            }
+        });
         Ok(self.report())
     }
 
@@ -290,12 +378,8 @@ impl Host {
     /// The state now, for the control plane. Takes each mound's lock and
     /// the scheduler's lock one at a time, never nested.
     pub fn telemetry(&self) -> HostTelemetry {
-        let mounds = self
-            .mounds
-            .iter()
-            .map(|(_, _, m)| lock(m).telemetry())
-            .collect();
-        let now = self.rl.now();
+        let mounds = self.mounds.iter().map(|(_, _, m)| m.telemetry()).collect();
+        let now = with_loop!(&self.rl, rl => rl.now());
         HostTelemetry {
             machine: match self.machine {
                 MachineKind::Alpha => "alpha".into(),
@@ -303,24 +387,35 @@ impl Host {
             },
             cpus: self.cpus,
             machine_ns: now,
-            turns: self.rl.turns(),
+            turns: with_loop!(&self.rl, rl => rl.turns()),
             running: self.running.load(Ordering::Relaxed),
             mounds,
-            sched: lock(self.rl.scheduler()).telemetry(now),
+            sched: with_loop!(&self.rl, rl => lock(rl.scheduler()).telemetry(now)),
             kernel: self.kernel.snapshot(),
+            vcpus: self.vcpus(),
+        }
+    }
+
+    /// Per-vCPU exit counts and reasons (empty on the Alpha machine).
+    pub fn vcpus(&self) -> Vec<VcpuTelemetry> {
+        match &self.rl {
+            Loop::Alpha(_) => Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            Loop::Kvm(_, m) => m.telemetry(),
         }
     }
 
     /// The global policy's name.
     pub fn policy(&self) -> String {
-        lock(self.rl.scheduler()).policy_name().to_string()
+        with_loop!(&self.rl, rl => lock(rl.scheduler()).policy_name().to_string())
     }
 
     /// Swaps the global policy at the next scheduling point (the scheduler
     /// lock is the scheduling point). Returns the policy before.
     pub fn set_policy(&self, policy: &str, who: &str) -> Result<String, HostError> {
-        let now = self.rl.now();
-        let mut s = lock(self.rl.scheduler());
+        let now = with_loop!(&self.rl, rl => rl.now());
+        let sched = with_loop!(&self.rl, rl => rl.scheduler().clone());
+        let mut s = lock(&sched);
         let from = s.policy_name().to_string();
         s.swap(
             &self.authority.swap_scheduler,
@@ -335,42 +430,60 @@ impl Host {
 
     /// Stops mound `id`: its strands are killed, the other mounds go on.
     pub fn stop_mound(&self, id: u32) -> Result<(), HostError> {
-        self.rl
+        with_loop!(&self.rl, rl => rl
             .with_mound(MoundId(id), |m, host| m.stop(host))
-            .map_err(|_| HostError::Refused(format!("no mound {id}")))
+            .map_err(|_| HostError::Refused(format!("no mound {id}"))))
     }
 
     /// Stops every mound (quitting the dashboard, the end of `--duration`).
     pub fn stop_all(&self) {
         for (id, _, _) in &self.mounds {
-            let _ = self.rl.with_mound(*id, |m, host| m.stop(host));
+            let _ = self.stop_mound(id.0);
         }
     }
 
     /// A report of the state now.
     pub fn report(&self) -> RunReport {
-        let now = self.rl.now();
+        let now = with_loop!(&self.rl, rl => rl.now());
         let mounds = self
             .mounds
             .iter()
-            .map(|(id, name, m)| {
-                let m = lock(m);
-                MoundReport {
-                    id: id.0,
-                    name: name.clone(),
-                    status: m.exit_status(),
-                }
+            .map(|(id, name, m)| MoundReport {
+                id: id.0,
+                name: name.clone(),
+                status: m.exit_status(),
             })
             .collect();
         RunReport {
             mounds,
             machine_ns: now,
-            turns: self.rl.turns(),
-            scheduler: lock(self.rl.scheduler()).telemetry(now),
+            turns: with_loop!(&self.rl, rl => rl.turns()),
+            scheduler: with_loop!(&self.rl, rl => lock(rl.scheduler()).telemetry(now)),
             kernel: self.kernel.snapshot(),
-            trace: self.rl.trace(),
+            trace: with_loop!(&self.rl, rl => rl.trace()),
         }
     }
+}
+
+type MoundOf<M> =
+    Arc<Mutex<Box<dyn GuestMound<<<M as spin_kernel::Machine>::Cpu as spin_kernel::Cpu>::Regs>>>>;
+
+/// Creates a UNIX mound on `rl`'s machine and starts it.
+fn launch_unix<M: spin_kernel::Machine + 'static>(
+    rl: &RunLoop<M>,
+    kernel: &Arc<Kernel>,
+    id: MoundId,
+    cfg: UnixConfig,
+) -> Result<MoundOf<M>, HostError> {
+    let waker = rl.waker(id);
+    let wake: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |k| waker.wake(k));
+    let mound = UnixMound::<<M::Cpu as spin_kernel::Cpu>::Regs>::new(kernel.clone(), id, cfg, wake)
+        .map_err(HostError::Mound)?;
+    let shared = rl.add_mound(Box::new(mound));
+    rl.with_mound(id, |m, host| m.start(host))
+        .map_err(|e| HostError::Setup(e.to_string()))?
+        .map_err(HostError::Mound)?;
+    Ok(shared)
 }
 
 /// Clears a flag when dropped (also when the run panics).

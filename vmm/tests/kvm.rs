@@ -11,6 +11,7 @@ use std::sync::Arc;
 use iced_x86::code_asm::*;
 use spin_kernel::machine::{new_guest_ram, Access, Cpu, GuestRam, Machine, RegisterFile, Trap};
 use spin_kernel::mem::{AddressSpace, PageTable, PhysAddr, Prot, Translation};
+
 use spin_kernel::{Cap, MoundId};
 use spin_vmm::kvm::{self, KvmMachine, X86Regs};
 use vm_memory::{Bytes, GuestAddress};
@@ -65,8 +66,10 @@ impl World {
     }
 
     fn regs(&self) -> X86Regs {
-        let mut r = X86Regs::default();
-        r.rip = CODE;
+        let mut r = X86Regs {
+            rip: CODE,
+            ..Default::default()
+        };
         r.set_sp(STACK_TOP - 64);
         r
     }
@@ -113,5 +116,363 @@ fn syscalls_carry_arguments_and_results() {
     assert_eq!(regs.syscall_number(), 60);
     assert_eq!(regs.syscall_arg(0), 1234);
     assert_eq!(regs.gpr[3], 0x1122_3344_5566_7788);
-    println!("{:?}", w.machine.telemetry());
+    let t = &w.machine.telemetry()[0];
+    assert_eq!(t.exits_for("syscall"), 2);
+}
+
+trait ExitsFor {
+    fn exits_for(&self, reason: &str) -> u64;
+}
+
+impl ExitsFor for kvm::VcpuTelemetry {
+    fn exits_for(&self, reason: &str) -> u64 {
+        self.reasons
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+#[test]
+fn page_faults_name_address_access_and_retry() {
+    let Some(w) = world() else { return };
+    const FAR: u64 = 0x1234_5000;
+    let code = asm(|a| {
+        a.mov(rbx, FAR)?;
+        a.mov(rax, qword_ptr(rbx + 8))?; // read: not present
+        a.mov(qword_ptr(rbx + 16), rax)?; // write: read-only
+        a.mov(rcx, DATA)?;
+        a.call(rcx)?; // execute: not executable
+        a.ud2()
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    assert_eq!(
+        t,
+        Trap::PageFault {
+            va: FAR + 8,
+            access: Access::Read,
+            pc: CODE + 10
+        }
+    );
+    assert_eq!(regs.rip, CODE + 10, "the faulting instruction is retried");
+    let f = w.frame();
+    w.ram.write_obj(0xabcd_u64, GuestAddress(f.0 + 8)).unwrap();
+    space.map(FAR, f, Prot::READ).unwrap();
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    let Trap::PageFault { va, access, pc } = t else {
+        panic!("{t:?}")
+    };
+    assert_eq!((va, access), (FAR + 16, Access::Write));
+    assert_eq!(regs.gpr[0], 0xabcd, "the read went through");
+    space.protect(FAR, Prot::RW).unwrap();
+    assert_eq!(
+        cpu.run(&mut regs, &*space, BUDGET),
+        Trap::PageFault {
+            va: DATA,
+            access: Access::Execute,
+            pc: DATA
+        }
+    );
+    let _ = pc;
+    let mut back = 0u64;
+    back = w.ram.read_obj(GuestAddress(f.0 + 16)).unwrap_or(back);
+    assert_eq!(back, 0xabcd, "the write landed in the kernel's frame");
+    assert_eq!(
+        regs.sp(),
+        STACK_TOP - 64 - 8,
+        "the call pushed its return address"
+    );
+}
+
+#[test]
+fn exceptions_are_reflected_and_the_host_may_rewrite_the_frame() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        a.ud2()?; // CODE + 0
+        a.mov(rdi, rax)?; // CODE + 2: the host skipped here with rax = 77
+        a.mov(eax, 1)?;
+        a.syscall()?;
+        a.xor(ecx, ecx)?;
+        a.div(rcx)?; // #DE
+        a.int3()?;
+        a.hlt()?; // #GP in ring 3
+        a.mov(eax, 2)?;
+        a.syscall()
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    let Trap::IllegalInstruction { pc, insn } = t else {
+        panic!("{t:?}")
+    };
+    assert_eq!((pc, insn & 0xffff), (CODE, 0x0b0f));
+    // Like a signal handler's return: a new PC and a new register.
+    regs.rip = CODE + 2;
+    regs.gpr[0] = 77;
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!((regs.syscall_number(), regs.syscall_arg(0)), (1, 77));
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    let Trap::Arithmetic { pc, summary: 0 } = t else {
+        panic!("{t:?}")
+    };
+    assert_eq!(pc, regs.rip);
+    regs.rip += 3; // div rcx is 3 bytes
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    let Trap::Breakpoint { pc } = t else {
+        panic!("{t:?}")
+    };
+    assert_eq!(regs.rip, pc + 1, "after int3 the PC is past it");
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    assert_eq!(
+        t,
+        Trap::PalCall {
+            pc: regs.rip,
+            code: kvm::X86_EXCEPTION | 13
+        }
+    );
+    regs.rip += 1;
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(regs.syscall_number(), 2);
+}
+
+#[test]
+fn removed_and_downgraded_mappings_fault_afterwards() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        a.mov(rbx, DATA)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.add(qword_ptr(rbx), 1)?; // CODE + 10
+        a.mov(rdi, qword_ptr(rbx))?;
+        a.mov(eax, 7)?;
+        a.syscall()?;
+        a.jmp(top)
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    for i in 1..=3 {
+        assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), i);
+    }
+    // Downgrade: the write must fault although the PTE was present and
+    // writable (on a shadow-paging host only a guest store takes effect).
+    space.protect(DATA, Prot::READ).unwrap();
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    assert_eq!(
+        t,
+        Trap::PageFault {
+            va: DATA,
+            access: Access::Write,
+            pc: CODE + 10
+        }
+    );
+    space.protect(DATA, Prot::RW).unwrap();
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(regs.syscall_arg(0), 4);
+    // Removal (`add` is a read-modify-write: x86 reports it as a write).
+    let gone = space.unmap(DATA).unwrap();
+    let t = cpu.run(&mut regs, &*space, BUDGET);
+    assert_eq!(
+        t,
+        Trap::PageFault {
+            va: DATA,
+            access: Access::Write,
+            pc: CODE + 10
+        }
+    );
+    // Remapped to another frame: the new frame's contents are seen.
+    let f = w.frame();
+    w.ram.write_obj(100u64, GuestAddress(f.0)).unwrap();
+    space.map(DATA, f, Prot::RW).unwrap();
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(regs.syscall_arg(0), 101);
+    let old: u64 = w.ram.read_obj(GuestAddress(gone.frame.0)).unwrap();
+    assert_eq!(old, 4, "the old frame was not written after the removal");
+    assert!(w.machine.telemetry()[0].pte_ops >= 2);
+}
+
+#[test]
+fn budget_preempts_a_spinning_guest() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.add(rbx, 1)?;
+        a.jmp(top)
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    for _ in 0..3 {
+        let before = cpu.retired();
+        let t0 = std::time::Instant::now();
+        assert_eq!(cpu.run(&mut regs, &*space, 5_000_000), Trap::BudgetExpired);
+        let wall = t0.elapsed();
+        let ran = cpu.retired() - before;
+        assert!(ran >= 5_000_000, "retired {ran} ns");
+        assert!(wall < std::time::Duration::from_millis(500), "{wall:?}");
+        assert!(regs.rip == CODE || regs.rip == CODE + 4, "{regs:?}");
+    }
+    assert!(
+        regs.gpr[3] > 1000,
+        "the guest made progress: {}",
+        regs.gpr[3]
+    );
+    assert!(w.machine.telemetry()[0].exits_for("kick") >= 3);
+}
+
+#[test]
+fn fs_base_and_sse_state_follow_each_guest_thread() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        a.mov(rdi, qword_ptr(0u64).fs())?;
+        a.movq(xmm3, rdi)?;
+        a.mov(eax, 1)?;
+        a.syscall()?; // the host switches threads here
+        a.movq(rdi, xmm3)?;
+        a.mov(rsi, qword_ptr(8u64).fs())?;
+        a.mov(eax, 2)?;
+        a.syscall()
+    });
+    let space = w.space(&code);
+    w.ram.write_obj(0xaaaa_u64, GuestAddress(0)).ok();
+    // Thread-local blocks in the data page: A at DATA, B at DATA + 0x100.
+    let data = space.walk(DATA, Access::Read).unwrap().frame.0;
+    for (off, v) in [(0u64, 0xa0u64), (8, 0xa8), (0x100, 0xb0), (0x108, 0xb8)] {
+        w.ram.write_obj(v, GuestAddress(data + off)).unwrap();
+    }
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut a = w.regs();
+    a.set_thread_pointer(DATA);
+    let mut b = w.regs();
+    b.set_thread_pointer(DATA + 0x100);
+    b.set_sp(STACK_TOP - 512);
+    assert_eq!(cpu.run(&mut a, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(a.syscall_arg(0), 0xa0);
+    assert_eq!(cpu.run(&mut b, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(b.syscall_arg(0), 0xb0);
+    assert_eq!(a.fpr(3), 0xa0, "xmm3 saved in A's register file");
+    assert_eq!(cpu.run(&mut a, &*space, BUDGET), Trap::Syscall);
+    assert_eq!((a.syscall_arg(0), a.syscall_arg(1)), (0xa0, 0xa8));
+    assert_eq!(cpu.run(&mut b, &*space, BUDGET), Trap::Syscall);
+    assert_eq!((b.syscall_arg(0), b.syscall_arg(1)), (0xb0, 0xb8));
+}
+
+/// A guest that counts `n` system calls, passing its counter.
+fn counter_code() -> Vec<u8> {
+    asm(|a| {
+        a.xor(ebx, ebx)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.add(rbx, 1)?;
+        a.mov(rdi, rbx)?;
+        a.mov(eax, 9)?;
+        a.syscall()?;
+        a.jmp(top)
+    })
+}
+
+#[test]
+fn two_vcpus_on_two_threads() {
+    let Some(w) = world() else { return };
+    let code = counter_code();
+    let spaces = [w.space(&code), w.space(&code)];
+    let w = &w;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = spaces
+            .iter()
+            .enumerate()
+            .map(|(i, space)| {
+                let mut cpu = w.machine.create_cpu(i).unwrap();
+                s.spawn(move || {
+                    let mut regs = w.regs();
+                    for n in 1..=200 {
+                        assert_eq!(cpu.run(&mut regs, &**space, BUDGET), Trap::Syscall);
+                        assert_eq!(regs.syscall_arg(0), n);
+                    }
+                    cpu.index()
+                })
+            })
+            .collect();
+        let done: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(done, [0, 1]);
+    });
+    let t = w.machine.telemetry();
+    assert_eq!(t.len(), 2);
+    assert!(t.iter().all(|v| v.exits_for("syscall") == 200));
+}
+
+#[test]
+fn a_removal_on_one_vcpu_shoots_down_the_other() {
+    let Some(w) = world() else { return };
+    // vCPU 1 spins reading DATA in ring 3 without exits; vCPU 0 runs the
+    // same space and is the one to notice the unmap.
+    let spin = asm(|a| {
+        a.mov(rbx, DATA)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(rax, qword_ptr(rbx))?; // CODE + 10
+        a.jmp(top)
+    });
+    let space = w.space(&spin);
+    let w = &w;
+    let mut cpu0 = w.machine.create_cpu(0).unwrap();
+    let mut cpu1 = w.machine.create_cpu(1).unwrap();
+    let started = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let mut regs = w.regs();
+            // Fault the page in first, then spin.
+            started.wait();
+            let t0 = std::time::Instant::now();
+            let t = cpu1.run(&mut regs, &*space, 5_000_000_000);
+            (t, t0.elapsed())
+        });
+        started.wait();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        space.unmap(DATA).unwrap();
+        // vCPU 0 enters the same space: it catches the mirror up and kicks vCPU 1.
+        let mut regs = w.regs();
+        let t = cpu0.run(&mut regs, &*space, 1_000_000);
+        assert!(
+            matches!(t, Trap::PageFault { va: DATA, .. } | Trap::BudgetExpired),
+            "{t:?}"
+        );
+        let (t, took) = h.join().unwrap();
+        assert_eq!(
+            t,
+            Trap::PageFault {
+                va: DATA,
+                access: Access::Read,
+                pc: CODE + 10
+            }
+        );
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    });
+}
+
+#[test]
+fn the_host_builds_and_runs_on_the_kvm_machine() {
+    if let Err(e) = kvm::available() {
+        println!("SKIP: /dev/kvm unusable: {e}");
+        return;
+    }
+    use spin_vmm::host::{Host, HostConfig, MachineKind};
+    let host = Host::build(HostConfig {
+        machine: MachineKind::Kvm,
+        ram: 64 << 20,
+        ..HostConfig::default()
+    })
+    .expect("a KVM host builds");
+    let report = host.run(|_| {}).expect("and runs");
+    assert!(report.mounds.is_empty());
+    let t = host.telemetry();
+    assert_eq!(t.machine, "kvm");
+    assert_eq!(t.vcpus.len(), 1, "vCPU 0 is listed: {:?}", t.vcpus);
+    assert_eq!(t.vcpus[0].reasons.len(), kvm::EXIT_REASONS.len());
 }

@@ -336,15 +336,44 @@ fn kernel_structures_and_constants_match_the_host_headers() {
     e.extend(sigs.iter().map(|(n, v)| (*n, i64::from(*v))));
     // Every errno name the table has, and the sigaction constants it lists.
     let errnos = [
-        "EPERM", "ENOENT", "EINTR", "EBADF", "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "EEXIST",
-        "ENOTDIR", "EISDIR", "EINVAL", "ENOTTY", "ENOSPC", "ESPIPE", "EPIPE", "ERANGE",
-        "EDEADLK", "ENAMETOOLONG", "ENOLCK", "ENOSYS", "ENOTEMPTY", "ELOOP", "EOPNOTSUPP",
-        "ETIMEDOUT", "ECHILD",
+        "EPERM",
+        "ENOENT",
+        "EINTR",
+        "EBADF",
+        "EAGAIN",
+        "ENOMEM",
+        "EACCES",
+        "EFAULT",
+        "EEXIST",
+        "ENOTDIR",
+        "EISDIR",
+        "EINVAL",
+        "ENOTTY",
+        "ENOSPC",
+        "ESPIPE",
+        "EPIPE",
+        "ERANGE",
+        "EDEADLK",
+        "ENAMETOOLONG",
+        "ENOLCK",
+        "ENOSYS",
+        "ENOTEMPTY",
+        "ELOOP",
+        "EOPNOTSUPP",
+        "ETIMEDOUT",
+        "ECHILD",
     ];
     for n in errnos {
         e.push((n, X86_64.errno(n).expect("named errno") as i64));
     }
-    for n in ["SIGBUS", "SIGCHLD", "SIGUSR1", "SA_RESTORER", "SA_ONSTACK", "SA_RESTART"] {
+    for n in [
+        "SIGBUS",
+        "SIGCHLD",
+        "SIGUSR1",
+        "SA_RESTORER",
+        "SA_ONSTACK",
+        "SA_RESTART",
+    ] {
         e.push((n, i64::from(X86_64.signal(n).expect("named signal"))));
     }
     check(&c, &e);
@@ -359,7 +388,17 @@ fn kernel_structures_and_constants_match_the_host_headers() {
         (0o2400, 0o5, 0o277, 0o100073)
     );
     assert_eq!(
-        [c["VINTR"], c["VQUIT"], c["VERASE"], c["VKILL"], c["VEOF"], c["VMIN"], c["VSTART"], c["VSTOP"], c["VSUSP"]],
+        [
+            c["VINTR"],
+            c["VQUIT"],
+            c["VERASE"],
+            c["VKILL"],
+            c["VEOF"],
+            c["VMIN"],
+            c["VSTART"],
+            c["VSTOP"],
+            c["VSUSP"]
+        ],
         [0, 1, 2, 3, 4, 6, 8, 9, 10]
     );
 }
@@ -368,18 +407,75 @@ fn kernel_structures_and_constants_match_the_host_headers() {
 fn every_busybox_system_call_is_in_the_generated_table() {
     // reference/kvm.md "What busybox needs" (53 calls), plus the old forms.
     let names = [
-        "execve", "brk", "arch_prctl", "set_tid_address", "set_robust_list", "rseq",
-        "prlimit64", "readlink", "getrandom", "mprotect", "prctl", "getuid", "read", "write",
-        "newfstatat", "close", "openat", "clone", "wait4", "pipe2", "dup2", "rt_sigaction",
-        "rt_sigreturn", "rt_sigprocmask", "rt_sigsuspend", "kill", "fcntl", "getdents64",
-        "getpid", "getppid", "uname", "sendfile", "ioctl", "access", "lseek", "mmap",
-        "munmap", "mremap", "unlink", "mkdir", "rmdir", "umask", "sysinfo", "clock_nanosleep",
-        "rename", "chmod", "symlink", "utimensat", "chdir", "getgroups", "geteuid", "getgid",
-        "getegid", "exit_group", "fork", "vfork", "pipe", "open", "stat", "lstat", "fstat",
-        "time", "gettimeofday", "clock_gettime", "clone3",
+        "execve",
+        "brk",
+        "arch_prctl",
+        "set_tid_address",
+        "set_robust_list",
+        "rseq",
+        "prlimit64",
+        "readlink",
+        "getrandom",
+        "mprotect",
+        "prctl",
+        "getuid",
+        "read",
+        "write",
+        "newfstatat",
+        "close",
+        "openat",
+        "clone",
+        "wait4",
+        "pipe2",
+        "dup2",
+        "rt_sigaction",
+        "rt_sigreturn",
+        "rt_sigprocmask",
+        "rt_sigsuspend",
+        "kill",
+        "fcntl",
+        "getdents64",
+        "getpid",
+        "getppid",
+        "uname",
+        "sendfile",
+        "ioctl",
+        "access",
+        "lseek",
+        "mmap",
+        "munmap",
+        "mremap",
+        "unlink",
+        "mkdir",
+        "rmdir",
+        "umask",
+        "sysinfo",
+        "clock_nanosleep",
+        "rename",
+        "chmod",
+        "symlink",
+        "utimensat",
+        "chdir",
+        "getgroups",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "exit_group",
+        "fork",
+        "vfork",
+        "pipe",
+        "open",
+        "stat",
+        "lstat",
+        "fstat",
+        "time",
+        "gettimeofday",
+        "clock_gettime",
+        "clone3",
     ];
     let src = {
-        let mut s = String::from("#include <stdio.h>\n#include <asm/unistd_64.h>\nint main(void) {\n");
+        let mut s =
+            String::from("#include <stdio.h>\n#include <asm/unistd_64.h>\nint main(void) {\n");
         for n in names {
             s.push_str(&format!("  printf(\"{n} %d\\n\", __NR_{n});\n"));
         }
@@ -488,9 +584,18 @@ fn libc_structures_match_what_the_mound_writes() {
             ("SIG_BLOCK", X86_64.sa.SIG_BLOCK as i64),
             ("SIG_UNBLOCK", X86_64.sa.SIG_UNBLOCK as i64),
             ("SIG_SETMASK", X86_64.sa.SIG_SETMASK as i64),
-            ("SIG_BLOCK", i64::from(X86_64.signal("SIG_BLOCK").expect("named"))),
-            ("SIG_UNBLOCK", i64::from(X86_64.signal("SIG_UNBLOCK").expect("named"))),
-            ("SIG_SETMASK", i64::from(X86_64.signal("SIG_SETMASK").expect("named"))),
+            (
+                "SIG_BLOCK",
+                i64::from(X86_64.signal("SIG_BLOCK").expect("named")),
+            ),
+            (
+                "SIG_UNBLOCK",
+                i64::from(X86_64.signal("SIG_UNBLOCK").expect("named")),
+            ),
+            (
+                "SIG_SETMASK",
+                i64::from(X86_64.signal("SIG_SETMASK").expect("named")),
+            ),
         ],
     );
 }

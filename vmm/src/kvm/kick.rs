@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicI32, AtomicPtr, Ordering};
 use std::sync::Once;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 thread_local! {
     /// `immediate_exit` of the vCPU this thread is running (null: none).
@@ -46,7 +46,10 @@ pub fn install() -> Result<(), String> {
             libc::sigaction(signal(), &act, std::ptr::null_mut())
         };
         if rc != 0 {
-            ERR.store(std::io::Error::last_os_error().raw_os_error().unwrap_or(-1), Ordering::Relaxed);
+            ERR.store(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(-1),
+                Ordering::Relaxed,
+            );
         }
     });
     match ERR.load(Ordering::Relaxed) {
@@ -117,8 +120,6 @@ impl Target {
 pub struct Timer {
     id: libc::timer_t,
     tid: libc::pid_t,
-    base: Instant,
-    base_ts: libc::timespec,
 }
 
 // SAFETY: timer_t is an opaque kernel handle usable from any thread.
@@ -137,21 +138,9 @@ impl Timer {
         let mut id: libc::timer_t = std::ptr::null_mut();
         // SAFETY: `ev` and `id` are valid for the call.
         if unsafe { libc::timer_create(libc::CLOCK_MONOTONIC, &mut ev, &mut id) } != 0 {
-            return Err(format!(
-                "timer_create: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(format!("timer_create: {}", std::io::Error::last_os_error()));
         }
-        let mut base_ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        let base = Instant::now();
-        // SAFETY: valid out pointer.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut base_ts) };
-        Ok(Timer {
-            id,
-            tid,
-            base,
-            base_ts,
-        })
+        Ok(Timer { id, tid })
     }
 
     /// The thread this timer kicks.
@@ -159,19 +148,23 @@ impl Timer {
         self.tid
     }
 
-    /// Fires once at `at` (absolute).
+    /// Fires once at `at` (never earlier than 1 µs from now).
     pub fn arm(&self, at: Instant) {
-        let ns = at.saturating_duration_since(self.base).as_nanos() as i64;
-        let total = self.base_ts.tv_sec as i64 * 1_000_000_000 + self.base_ts.tv_nsec as i64 + ns;
+        let d = at
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_micros(1));
         let spec = libc::itimerspec {
-            it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
             it_value: libc::timespec {
-                tv_sec: (total / 1_000_000_000) as libc::time_t,
-                tv_nsec: (total % 1_000_000_000) as libc::c_long,
+                tv_sec: d.as_secs() as libc::time_t,
+                tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
             },
         };
         // SAFETY: `id` is a live timer, `spec` is valid.
-        unsafe { libc::timer_settime(self.id, libc::TIMER_ABSTIME, &spec, std::ptr::null_mut()) };
+        unsafe { libc::timer_settime(self.id, 0, &spec, std::ptr::null_mut()) };
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use kvm_bindings::{kvm_userspace_memory_region, CpuId, KVM_MAX_CPUID_ENTRIES};
-use kvm_ioctls::{Cap, Kvm, MsrFilterDefaultAction, VmFd};
+use kvm_ioctls::{Cap, Kvm, MsrFilterDefaultAction, MsrFilterRange, MsrFilterRangeFlags, VmFd};
 use spin_kernel::machine::{Arch, GuestRam, Machine, MachineError};
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
@@ -217,9 +217,17 @@ impl KvmMachine {
 
         // Guest RDMSR/WRMSR: denied (the shim needs none; the host sets the
         // MSRs it wants with KVM_SET_MSRS, which the filter does not cover).
+        // KVM refuses a deny-all filter without ranges, so one range
+        // denies MSR 0 explicitly and the default denies the rest.
+        let deny_msr0 = MsrFilterRange {
+            flags: MsrFilterRangeFlags::READ | MsrFilterRangeFlags::WRITE,
+            base: 0,
+            msr_count: 1,
+            bitmap: &[0],
+        };
         let msr_filter = kvm.check_extension(Cap::X86MsrFilter)
             && vm
-                .set_msr_filter(MsrFilterDefaultAction::DENY, &[])
+                .set_msr_filter(MsrFilterDefaultAction::DENY, &[deny_msr0])
                 .is_ok();
 
         let cpuid = guest_cpuid(&kvm)?;
@@ -265,7 +273,13 @@ impl KvmMachine {
 ///
 /// # Safety
 /// `host..host + len` must be a mapping that stays valid while the VM lives.
-unsafe fn set_slot(vm: &VmFd, slot: u32, gpa: u64, len: u64, host: u64) -> Result<(), MachineError> {
+unsafe fn set_slot(
+    vm: &VmFd,
+    slot: u32,
+    gpa: u64,
+    len: u64,
+    host: u64,
+) -> Result<(), MachineError> {
     let region = kvm_userspace_memory_region {
         slot,
         guest_phys_addr: gpa,
@@ -274,8 +288,7 @@ unsafe fn set_slot(vm: &VmFd, slot: u32, gpa: u64, len: u64, host: u64) -> Resul
         flags: 0,
     };
     // SAFETY: the caller guarantees the mapping outlives the VM.
-    unsafe { vm.set_user_memory_region(region) }
-        .map_err(kvm_err("KVM_SET_USER_MEMORY_REGION"))
+    unsafe { vm.set_user_memory_region(region) }.map_err(kvm_err("KVM_SET_USER_MEMORY_REGION"))
 }
 
 impl Machine for KvmMachine {

@@ -73,7 +73,9 @@ impl Private {
     }
     /// Stores a quadword at `off` (atomically).
     pub fn store(&self, off: u64, v: u64) {
-        let r = self.mem.store(v, GuestAddress(self.gpa + off), Ordering::Release);
+        let r = self
+            .mem
+            .store(v, GuestAddress(self.gpa + off), Ordering::Release);
         debug_assert!(r.is_ok(), "private store at {off:#x} out of range");
     }
     /// Writes bytes at `off`.
@@ -83,7 +85,11 @@ impl Private {
     }
     /// Reads bytes at `off`.
     pub fn read(&self, off: u64, bytes: &mut [u8]) {
-        if self.mem.read_slice(bytes, GuestAddress(self.gpa + off)).is_err() {
+        if self
+            .mem
+            .read_slice(bytes, GuestAddress(self.gpa + off))
+            .is_err()
+        {
             bytes.fill(0);
         }
     }
@@ -210,7 +216,10 @@ impl Tables {
         let mut off = 0;
         while off < mem.size {
             let i = off / LARGE_PAGE;
-            mem.store(private::KERNEL_PD + 8 * i, mem.phys(off) | P | W | A | D | PS);
+            mem.store(
+                private::KERNEL_PD + 8 * i,
+                mem.phys(off) | P | W | A | D | PS,
+            );
             off += LARGE_PAGE;
         }
     }
@@ -247,7 +256,8 @@ impl Tables {
         m.used = clock;
         m.active += 1;
         let mut entry = Entry::default();
-        let fresh = loaded.asid != asid || loaded.pml4 != m.pml4 || loaded.incarnation != m.incarnation;
+        let fresh =
+            loaded.asid != asid || loaded.pml4 != m.pml4 || loaded.incarnation != m.incarnation;
         if fresh {
             entry.cr3 = mem.phys(m.pml4);
             *loaded = Loaded {
@@ -261,7 +271,12 @@ impl Tables {
             if loaded.cursor < oldest {
                 entry.cr3 = mem.phys(m.pml4);
             } else {
-                ops.extend(m.log.iter().filter(|(s, _)| *s >= loaded.cursor).map(|(_, o)| *o));
+                ops.extend(
+                    m.log
+                        .iter()
+                        .filter(|(s, _)| *s >= loaded.cursor)
+                        .map(|(_, o)| *o),
+                );
             }
             loaded.cursor = m.next_seq;
         }
@@ -287,7 +302,12 @@ impl Tables {
         if m.seen == space.generation() && loaded.cursor == m.next_seq {
             return false;
         }
-        ops.extend(m.log.iter().filter(|(s, _)| *s >= loaded.cursor).map(|(_, o)| *o));
+        ops.extend(
+            m.log
+                .iter()
+                .filter(|(s, _)| *s >= loaded.cursor)
+                .map(|(_, o)| *o),
+        );
         let removed = Self::catch_up(m, mem, space, ops);
         loaded.cursor = m.next_seq;
         removed && m.active > 1
@@ -422,7 +442,10 @@ impl Tables {
             };
         }
         let slot = table + 8 * ((page >> 12) & 511);
-        let m = self.mirrors.get_mut(&space.asid()).expect("looked up above");
+        let m = self
+            .mirrors
+            .get_mut(&space.asid())
+            .expect("looked up above");
         m.leaves.insert(page, slot);
         if mem.load(slot) & P == 0 {
             mem.store(slot, value);

@@ -210,6 +210,25 @@ impl RegisterFile for X86Regs {
     fn set_fp_control(&mut self, value: u64) {
         self.fx.set_mxcsr(value as u32);
     }
+    /// RFLAGS (sanitized for ring 3 when the CPU next enters it).
+    fn flags_register(&self) -> u64 {
+        self.rflags
+    }
+    fn set_flags_register(&mut self, value: u64) {
+        self.rflags = super::layout::user_rflags(value);
+    }
+    /// The 512-byte FXSAVE image.
+    fn fp_state(&self) -> Vec<u8> {
+        self.fx.0.to_vec()
+    }
+    /// Loads an FXSAVE image (short images load a prefix; MXCSR's reserved
+    /// bits are cleared so `fxrstor` cannot fault in the shim).
+    fn set_fp_state(&mut self, image: &[u8]) {
+        let n = image.len().min(512);
+        self.fx.0[..n].copy_from_slice(&image[..n]);
+        let mxcsr = self.fx.mxcsr();
+        self.fx.set_mxcsr(mxcsr);
+    }
 }
 
 #[cfg(test)]
@@ -218,8 +237,10 @@ mod tests {
 
     #[test]
     fn linux_syscall_convention() {
-        let mut r = X86Regs::default();
-        r.gpr = core::array::from_fn(|i| i as u64 * 10);
+        let mut r = X86Regs {
+            gpr: core::array::from_fn(|i| i as u64 * 10),
+            ..Default::default()
+        };
         assert_eq!(r.syscall_number(), 0);
         let args: Vec<u64> = (0..6).map(|i| r.syscall_arg(i)).collect();
         assert_eq!(args, vec![70, 60, 20, 100, 80, 90]);

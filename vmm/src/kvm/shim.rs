@@ -54,7 +54,11 @@ pub fn assemble() -> Result<Shim, IcedError> {
         let mut l = a.create_label();
         a.set_label(&mut l)?;
         stub_labels.push(l);
-        let vector = if vector == 32 { layout::VEC_KICK } else { vector };
+        let vector = if vector == 32 {
+            layout::VEC_KICK
+        } else {
+            vector
+        };
         if !has_error_code(vector) {
             a.push(0)?;
         }
@@ -146,7 +150,10 @@ pub fn assemble() -> Result<Shim, IcedError> {
     a.set_label(&mut end)?;
     a.int3()?;
 
-    let result = a.assemble_options(base, iced_x86::BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS)?;
+    let result = a.assemble_options(
+        base,
+        iced_x86::BlockEncoderOptions::RETURN_NEW_INSTRUCTION_OFFSETS,
+    )?;
     let at = |l: CodeLabel| result.label_ip(&l);
     let mut stubs = Vec::with_capacity(stub_labels.len());
     for l in stub_labels {

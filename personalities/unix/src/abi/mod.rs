@@ -358,7 +358,11 @@ mod tests {
         assert_eq!(X86_64.signal("SIGCHLD"), Some(17));
         assert_eq!(Abi::of(Arch::X86_64).map(|a| a.arch), Some(Arch::X86_64));
         // Every named errno agrees with spin-fs's numbering.
-        for e in [spin_fs::Errno::ENOSYS, spin_fs::Errno::EAGAIN, spin_fs::Errno::EFAULT] {
+        for e in [
+            spin_fs::Errno::ENOSYS,
+            spin_fs::Errno::EAGAIN,
+            spin_fs::Errno::EFAULT,
+        ] {
             assert_eq!(X86_64.errno_value(e), e.x86_64());
         }
     }

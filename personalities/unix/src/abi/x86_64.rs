@@ -322,4 +322,13 @@ pub const USER_DS: u16 = 0x2b;
 
 /// RFLAGS bits a signal handler's `rt_sigreturn` may change (Linux's
 /// `FIX_EFLAGS`: AC OF DF TF SF ZF AF PF CF RF).
-pub const FIX_EFLAGS: u64 = (1 << 18) | (1 << 11) | (1 << 10) | (1 << 8) | (1 << 7) | (1 << 6) | (1 << 4) | (1 << 2) | 1 | (1 << 16);
+pub const FIX_EFLAGS: u64 = (1 << 18)
+    | (1 << 11)
+    | (1 << 10)
+    | (1 << 8)
+    | (1 << 7)
+    | (1 << 6)
+    | (1 << 4)
+    | (1 << 2)
+    | 1
+    | (1 << 16);

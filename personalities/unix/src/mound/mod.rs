@@ -483,10 +483,12 @@ impl<R: RegisterFile> UnixMound<R> {
                 Some(info) => info,
                 None => return TrapOutcome::Continue,
             },
-            spin_kernel::Arch::X86_64 => match crate::signal::x86_64::trap_signal(&self.abi, regs, trap) {
-                Some(info) => info,
-                None => return TrapOutcome::Continue,
-            },
+            spin_kernel::Arch::X86_64 => {
+                match crate::signal::x86_64::trap_signal(&self.abi, regs, trap) {
+                    Some(info) => info,
+                    None => return TrapOutcome::Continue,
+                }
+            }
         };
         self.force_signal(tid, info);
         TrapOutcome::Continue

@@ -35,7 +35,9 @@ const FX_XMM: usize = 160;
 /// Offsets in `struct sigcontext` of the general registers, in the
 /// register file's numbering (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi,
 /// r8..r15). rsp is saved separately.
-const SC_GPR: [usize; 16] = [104, 112, 96, 88, 120, 80, 72, 64, 0, 8, 16, 24, 32, 40, 48, 56];
+const SC_GPR: [usize; 16] = [
+    104, 112, 96, 88, 120, 80, 72, 64, 0, 8, 16, 24, 32, 40, 48, 56,
+];
 
 /// The FXSAVE image after `fninit` with the default MXCSR (all exceptions
 /// masked): what a handler starts with.

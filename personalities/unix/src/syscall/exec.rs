@@ -106,10 +106,9 @@ fn load<R: RegisterFile>(
     };
     let page = m.kernel.translation.page_size();
     let mach = spin_unix_mm::AuxvMachine::for_arch(m.abi.arch);
-    let sp = spin_unix_mm::build_stack_for(
-        vm, &image, argv, envp, &exe, random, page, creds, &mach,
-    )
-    .map_err(|e| (e, format!("cannot build the stack: {e}")))?;
+    let sp =
+        spin_unix_mm::build_stack_for(vm, &image, argv, envp, &exe, random, page, creds, &mach)
+            .map_err(|e| (e, format!("cannot build the stack: {e}")))?;
     *regs = R::default();
     regs.set_pc(image.entry);
     regs.set_sp(sp);

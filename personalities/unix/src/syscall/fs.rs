@@ -161,7 +161,13 @@ fn open_common<R: RegisterFile>(
 }
 
 fn sys_open<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    open_common(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+    open_common(
+        c,
+        c.m.abi.misc.AT_FDCWD as u64,
+        c.arg(0),
+        c.arg(1),
+        c.arg(2),
+    )
 }
 
 /// x86-64 `creat(path, mode)`: `open(path, O_CREAT|O_WRONLY|O_TRUNC, mode)`.
@@ -754,7 +760,13 @@ fn readlink_common<R: RegisterFile>(
 }
 
 fn sys_readlink<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
-    readlink_common(c, c.m.abi.misc.AT_FDCWD as u64, c.arg(0), c.arg(1), c.arg(2))
+    readlink_common(
+        c,
+        c.m.abi.misc.AT_FDCWD as u64,
+        c.arg(0),
+        c.arg(1),
+        c.arg(2),
+    )
 }
 
 fn sys_readlinkat<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {

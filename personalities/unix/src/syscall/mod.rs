@@ -217,6 +217,7 @@ fn handlers<R: RegisterFile>(arch: spin_kernel::Arch) -> Vec<(&'static str, SysF
         fs::register_x86_64(&mut v);
         proc::register_x86_64(&mut v);
         time::register_x86_64(&mut v);
+        sig::register_x86_64(&mut v);
     }
     v
 }

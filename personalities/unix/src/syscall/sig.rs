@@ -26,6 +26,35 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
     ]);
 }
 
+/// Calls only x86-64 has (Alpha's libc builds them from `setitimer` and
+/// `sigsuspend`).
+pub(super) fn register_x86_64<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
+    v.extend([("alarm", sys_alarm as SysFn<R>), ("pause", sys_pause)]);
+}
+
+/// `alarm(seconds)`: `ITIMER_REAL` without an interval; returns the
+/// seconds the previous alarm had left, rounded as Linux rounds them.
+fn sys_alarm<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let secs = c.arg(0) as u32;
+    let now = c.now();
+    let timer = (secs > 0).then(|| (now + u64::from(secs) * 1_000_000_000, 0));
+    let pid = c.pid;
+    let old = c.m.set_itimer(pid, timer);
+    let left = old.map_or(0, |(at, _)| at.saturating_sub(now));
+    let (s, us) = (left / 1_000_000_000, (left % 1_000_000_000) / 1000);
+    let rounded = if (s == 0 && us > 0) || us >= 500_000 {
+        s + 1
+    } else {
+        s
+    };
+    Ok(Done::Val(rounded))
+}
+
+/// `pause()`: sleeps until a signal is delivered; then fails with EINTR.
+fn sys_pause<R: RegisterFile>(_c: &mut Call<'_, R>) -> SysResult<Done> {
+    Ok(Done::Block { restartable: false })
+}
+
 fn sig_arg(v: u64) -> SysResult<u32> {
     if v == 0 || v as usize > NSIG {
         return Err(Errno::EINVAL);

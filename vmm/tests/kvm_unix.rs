@@ -1,0 +1,230 @@
+//! The UNIX mound's x86-64 ABI on the real KVM machine: static x86-64
+//! programs (`make -C guest/unix x86_64`, Debian's busybox-static) run in a
+//! `UnixMound<X86Regs>` on a `RunLoop<KvmMachine>` and print what they print
+//! natively. Prints `SKIP: …` and passes where `/dev/kvm` is unusable or a
+//! program is missing.
+
+#![cfg(target_arch = "x86_64")]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use spin_kernel::machine::new_guest_ram;
+use spin_kernel::{Arch, Kernel, KernelConfig, MoundId};
+use spin_scheduler::{Scheduler, SchedulerConfig};
+use spin_unix::{HostMount, Stdio, UnixConfig, UnixMound};
+use spin_vmm::kvm::{self, KvmMachine, X86Regs};
+use spin_vmm::runloop::RunLoop;
+
+struct Run {
+    status: Option<i32>,
+    out: String,
+    err: String,
+}
+
+/// What to run: the program (a host path, seen at the same path inside the
+/// mound, its directory mounted writable as `spin exec` does), argv, stdin,
+/// environment, working directory.
+struct Job<'a> {
+    program: &'a Path,
+    argv: Vec<String>,
+    stdin: Vec<u8>,
+    env: Vec<String>,
+    cwd: &'a Path,
+}
+
+/// Runs `job` on a fresh KVM machine with one UNIX mound.
+fn run(job: &Job<'_>) -> Option<Run> {
+    if let Err(e) = kvm::available() {
+        println!("SKIP: /dev/kvm unusable: {e}");
+        return None;
+    }
+    if !job.program.exists() {
+        println!(
+            "SKIP: {} missing (make -C guest/unix x86_64)",
+            job.program.display()
+        );
+        return None;
+    }
+    let ram = new_guest_ram(256 << 20).unwrap();
+    let (kernel, _auth) = Kernel::boot(
+        ram.clone(),
+        KernelConfig {
+            arch: Arch::X86_64,
+            ..KernelConfig::default()
+        },
+    );
+    let machine = Arc::new(KvmMachine::new(ram).expect("KVM machine"));
+    let scheduler = Scheduler::new(kernel.id(), SchedulerConfig::default()).unwrap();
+    let rl = RunLoop::new(kernel.clone(), machine, scheduler).unwrap();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let err = Arc::new(Mutex::new(Vec::new()));
+    let bytes = |p: &Path| p.as_os_str().as_encoded_bytes().to_vec();
+    let mut cfg = UnixConfig::new(
+        "kvm",
+        bytes(job.program),
+        job.argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    );
+    cfg.envp = job.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    cfg.cwd = bytes(job.cwd);
+    cfg.stdin = Stdio::Bytes(job.stdin.clone());
+    cfg.stdout = Stdio::Capture(out.clone());
+    cfg.stderr = Stdio::Capture(err.clone());
+    cfg.realtime_base = Some(1_700_000_000_000_000_000);
+    // Unknown calls and kills go to the host's stderr (shown on failure).
+    cfg.verbose = true;
+    let mut mounts = vec![HostMount {
+        guest: bytes(job.cwd),
+        host: job.cwd.to_path_buf(),
+        writable: true,
+    }];
+    if let Some(dir) = job.program.parent().filter(|d| *d != job.cwd) {
+        mounts.push(HostMount {
+            guest: bytes(dir),
+            host: dir.to_path_buf(),
+            writable: false,
+        });
+    }
+    cfg.mounts = mounts;
+    let waker = rl.waker(MoundId(1));
+    let wake: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |k| waker.wake(k));
+    let mound = UnixMound::<X86Regs>::new(kernel, MoundId(1), cfg, wake).unwrap();
+    let shared = rl.add_mound(Box::new(mound));
+    rl.with_mound(MoundId(1), |m, host| m.start(host))
+        .unwrap()
+        .unwrap();
+    rl.run(|_| {});
+    let status = shared.lock().unwrap().exit_status();
+    let text = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
+    Some(Run {
+        status,
+        out: text(&out),
+        err: text(&err),
+    })
+}
+
+/// The same job natively.
+fn native(job: &Job<'_>) -> Run {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new(job.program);
+    cmd.args(&job.argv[1..])
+        .env_clear()
+        .current_dir(job.cwd)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for e in &job.env {
+        if let Some((k, v)) = e.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut sin = child.stdin.take().unwrap();
+    let input = job.stdin.clone();
+    let feeder = std::thread::spawn(move || {
+        let _ = sin.write_all(&input);
+    });
+    let o = child.wait_with_output().unwrap();
+    let _ = feeder.join();
+    use std::os::unix::process::ExitStatusExt;
+    let status = o.status.code().or(o.status.signal().map(|s| 128 + s));
+    Run {
+        status,
+        out: String::from_utf8_lossy(&o.stdout).into_owned(),
+        err: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+fn build_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../guest/unix/build/x86_64")
+        .canonicalize()
+        .unwrap_or_default()
+}
+
+#[test]
+fn hello_runs_under_kvm() {
+    let dir = build_dir();
+    let p = dir.join("hello");
+    let job = Job {
+        program: &p,
+        argv: vec![p.display().to_string(), "one".into(), "two".into()],
+        stdin: Vec::new(),
+        env: vec!["SPIN_TEST=kvm".into()],
+        cwd: &dir,
+    };
+    let Some(r) = run(&job) else {
+        return;
+    };
+    let n = native(&job);
+    assert_eq!(r.out, n.out);
+    assert_eq!(r.err, n.err);
+    assert_eq!(r.status, n.status);
+    assert!(r.out.contains("Hello"), "{}", r.out);
+}
+
+/// Every core case of guest/unix/cases.txt (but the benchmark-sized ones)
+/// under KVM against the same binary natively: stdout+stderr and status.
+#[test]
+fn guest_programs_match_native() {
+    let dir = build_dir();
+    if run(&Job {
+        program: &dir.join("hello"),
+        argv: vec!["hello".into()],
+        stdin: Vec::new(),
+        env: Vec::new(),
+        cwd: &dir,
+    })
+    .is_none()
+    {
+        return;
+    }
+    let cases = std::fs::read_to_string(dir.join("../../cases.txt")).unwrap();
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for line in cases.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split(" | ").map(str::trim).collect();
+        let (name, flags, stdin, env, cmd) = (f[0], f[2], f[3], f[4], f[5]);
+        if !flags.split(',').any(|x| x == "core") || flags.contains("slow") {
+            continue;
+        }
+        let mut words = cmd.split(' ').filter(|w| !w.is_empty());
+        let prog = dir.join(words.next().unwrap());
+        let mut argv = vec![prog.display().to_string()];
+        argv.extend(words.map(str::to_string));
+        let stdin = if stdin == "-" {
+            Vec::new()
+        } else {
+            std::fs::read(dir.join(stdin)).unwrap()
+        };
+        let env: Vec<String> = if env == "-" {
+            Vec::new()
+        } else {
+            env.split(' ').map(str::to_string).collect()
+        };
+        let job = Job {
+            program: &prog,
+            argv,
+            stdin,
+            env,
+            cwd: &dir,
+        };
+        let n = native(&job);
+        let Some(r) = run(&job) else {
+            continue;
+        };
+        ran += 1;
+        if r.out != n.out || r.err != n.err || r.status != n.status {
+            failed.push(format!(
+                "{name}: status {:?} vs native {:?}\n--- kvm\n{}{}\n--- native\n{}{}",
+                r.status, n.status, r.out, r.err, n.out, n.err
+            ));
+        }
+    }
+    println!("{ran} cases ran");
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
