@@ -162,11 +162,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 embedded::DEMO_MANIFEST,
                 std::path::Path::new("."),
                 &embedded::catalog(),
+                opts.machine(),
             )?;
             run::run(manifest, opts, "spin demo", true)
         }
         Command::Run { config, opts } => {
-            let manifest = spin_vmm::manifest::Manifest::load(&config, &embedded::catalog())?;
+            let manifest =
+                spin_vmm::manifest::Manifest::load(&config, &embedded::catalog(), opts.machine())?;
             let title = format!("spin run {}", config.display());
             run::run(manifest, opts, &title, false)
         }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use spin_kernel::telemetry::MoundState;
 use spin_unix::{SharedWriter, Stdio};
 use spin_vmm::control::{serve, Controller, LogBook, Telemetry};
-use spin_vmm::host::{Host, MoundConfig};
+use spin_vmm::host::{Host, MachineKind, MoundConfig};
 use spin_vmm::manifest::Manifest;
 
 /// How a host is watched (shared by `spin run` and `spin demo`).
@@ -43,6 +43,10 @@ pub struct RunOpts {
     /// stops after 10 s).
     #[arg(long, value_name = "S")]
     pub duration: Option<f64>,
+    /// The machine (overrides the manifest): `alpha` (the bundled emulator)
+    /// or `kvm` (x86-64 guests under /dev/kvm).
+    #[arg(long, value_name = "MACHINE", value_parser = ["alpha", "kvm"])]
+    pub machine: Option<String>,
     /// The global policy to start with (overrides the manifest).
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(spin_scheduler::POLICY_NAMES))]
     pub policy: Option<String>,
@@ -50,6 +54,17 @@ pub struct RunOpts {
     /// $XDG_CONFIG_HOME/spin/console.toml).
     #[arg(long, value_name = "FILE")]
     pub ui_config: Option<PathBuf>,
+}
+
+impl RunOpts {
+    /// The `--machine` override.
+    pub fn machine(&self) -> Option<MachineKind> {
+        match self.machine.as_deref() {
+            Some("kvm") => Some(MachineKind::Kvm),
+            Some(_) => Some(MachineKind::Alpha),
+            None => None,
+        }
+    }
 }
 
 enum Mode {
@@ -88,8 +103,11 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         u.stderr = Stdio::Writer(w);
     }
     let summary = format!(
-        "booted: {:?} machine, {} vCPU(s), policy {}, {} mound(s)",
-        cfg.machine,
+        "booted: {} machine, {} vCPU(s), policy {}, {} mound(s)",
+        match cfg.machine {
+            MachineKind::Alpha => "alpha",
+            MachineKind::Kvm => "kvm",
+        },
         cfg.cpus,
         cfg.scheduler.policy,
         cfg.mounds.len()
@@ -289,14 +307,40 @@ fn write_csv(out: &mut dyn Write, t: &Telemetry) -> Result<()> {
 
 fn print_summary(out: &mut dyn Write, t: &Telemetry, host: Duration) -> Result<()> {
     let secs = host.as_secs_f64().max(1e-9);
-    writeln!(
-        out,
-        "[kernel] {:.1} s host time, {:.3} s machine time ({:.0} guest MIPS), {} turns",
-        secs,
-        t.machine_ns as f64 / 1e9,
-        t.machine_ns as f64 / secs / 1e6,
-        t.turns
-    )?;
+    if t.machine == "alpha" {
+        // Alpha machine time is instructions retired (1 ns each).
+        writeln!(
+            out,
+            "[kernel] {:.1} s host time, {:.3} s machine time ({:.0} guest MIPS), {} turns",
+            secs,
+            t.machine_ns as f64 / 1e9,
+            t.machine_ns as f64 / secs / 1e6,
+            t.turns
+        )?;
+    } else {
+        writeln!(
+            out,
+            "[kernel] {:.1} s host time, {:.3} s in the guest, {} turns",
+            secs,
+            t.machine_ns as f64 / 1e9,
+            t.turns
+        )?;
+        for v in &t.vcpus {
+            let top: Vec<String> = v
+                .reasons
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            writeln!(
+                out,
+                "[kernel] vcpu{}: {} exits ({})",
+                v.index,
+                v.exits,
+                top.join(", ")
+            )?;
+        }
+    }
     writeln!(
         out,
         "[kernel] policy {} ({} swap(s)), fairness {:.3}",

@@ -194,7 +194,7 @@ fn plain_headless_demo_prints_both_mounds_and_a_summary() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let t = text(&out.stdout);
     for want in [
-        "[kernel] booted: Alpha machine, 1 vCPU(s), policy rr-priority, 2 mound(s)",
+        "[kernel] booted: alpha machine, 1 vCPU(s), policy rr-priority, 2 mound(s)",
         "[cpu] cpu: start",
         "[cpu] cpu: round 1",
         "[shell] pipelines: start",
@@ -446,4 +446,29 @@ fn completions_and_man_pages_come_from_the_same_definitions() {
     }
     let run_man = std::fs::read_to_string(dir.join("spin-run.1")).unwrap();
     assert!(run_man.contains("socket") && run_man.contains("headless"));
+}
+
+/// The same embedded mix on the KVM machine (x86-64 builds of the same
+/// programs): both mounds run, and the summary shows the vCPU's exits.
+#[test]
+fn the_demo_runs_on_kvm_too() {
+    if let Err(why) = spin_vmm::kvm::available() {
+        println!("SKIP: /dev/kvm unusable here: {why}");
+        return;
+    }
+    let out = spin()
+        .args(["demo", "--machine", "kvm", "--headless", "--duration", "3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    for want in [
+        "[kernel] booted: kvm machine, 1 vCPU(s)",
+        "[cpu] cpu: round 1",
+        "[shell] round-1 c b a Hello from a static Linux binary!",
+        "[kernel] vcpu0: ",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in\n{t}");
+    }
+    assert!(t.contains("syscall ") && t.contains("page-fault "), "{t}");
 }

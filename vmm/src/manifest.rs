@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use spin_kernel::strand::Reservation;
-use spin_kernel::SchedParams;
+use spin_kernel::{Arch, SchedParams};
 use spin_scheduler::policy::FairWeights;
 use spin_scheduler::POLICY_NAMES;
 use spin_unix::{GuestFile, HostMount, Stdio, UnixConfig};
@@ -50,6 +50,8 @@ use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig};
 pub struct Embedded {
     /// Name (`cpubench`, `pipelines.sh`); it appears as `/bin/NAME`.
     pub name: String,
+    /// The machine it is built for (None: any, e.g. a script).
+    pub arch: Option<Arch>,
     /// Contents.
     pub bytes: Arc<[u8]>,
     /// Permission bits.
@@ -193,7 +195,11 @@ impl Ctx<'_> {
 
 impl Manifest {
     /// Reads and checks the manifest at `path`.
-    pub fn load(path: &Path, embedded: &[Embedded]) -> Result<Manifest, ManifestError> {
+    pub fn load(
+        path: &Path,
+        embedded: &[Embedded],
+        machine: Option<MachineKind>,
+    ) -> Result<Manifest, ManifestError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ManifestError {
             file: file.clone(),
@@ -205,16 +211,18 @@ impl Manifest {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        Manifest::parse(&file, &text, dir, embedded)
+        Manifest::parse(&file, &text, dir, embedded, machine)
     }
 
     /// Checks manifest `text` (named `file` in errors; relative host paths
-    /// are taken from `dir`).
+    /// are taken from `dir`). `machine`, when given, overrides the
+    /// manifest's (`--machine`); embedded programs are those built for it.
     pub fn parse(
         file: &str,
         text: &str,
         dir: &Path,
         embedded: &[Embedded],
+        machine: Option<MachineKind>,
     ) -> Result<Manifest, ManifestError> {
         let cx = Ctx { file, text, dir };
         let raw: Raw = toml::from_str(text).map_err(|e| {
@@ -259,6 +267,19 @@ impl Manifest {
             }
             host.ram = n << 20;
         }
+        if let Some(m) = machine {
+            host.machine = m;
+        }
+        let arch = match host.machine {
+            MachineKind::Alpha => Arch::Alpha,
+            MachineKind::Kvm => Arch::X86_64,
+        };
+        let embedded: Vec<Embedded> = embedded
+            .iter()
+            .filter(|e| e.arch.is_none_or(|a| a == arch))
+            .cloned()
+            .collect();
+        let embedded = &embedded[..];
         let seed = raw.seed.unwrap_or(0x5350_494e);
         host.scheduler.params.seed = seed;
         scheduler(&cx, raw.scheduler.unwrap_or_default(), &mut host)?;
@@ -618,10 +639,11 @@ mod tests {
     fn parse(text: &str) -> Result<Manifest, ManifestError> {
         let embedded = vec![Embedded {
             name: "sh".into(),
+            arch: None,
             bytes: Arc::from(&b"\x7fELF"[..]),
             mode: 0o755,
         }];
-        Manifest::parse("m.toml", text, Path::new("/"), &embedded)
+        Manifest::parse("m.toml", text, Path::new("/"), &embedded, None)
     }
 
     const GOOD: &str = r#"
