@@ -51,7 +51,7 @@ pub struct BenchArgs {
     /// as many rounds of 100 pages).
     #[arg(long, default_value_t = 10_000)]
     vm_iters: u64,
-    /// Only these sections (comma-separated): workloads, nullsys, vm.
+    /// Only these sections (comma-separated): workloads, nullsys, vm, kvm.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Print the results as JSON instead of tables.
@@ -119,6 +119,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         let v = b.vm_table(&mut out, args.json, args.vm_iters.max(100))?;
         report.insert("vm_table".into(), v);
     }
+    if want("kvm") {
+        let v = crate::bench_kvm::run(&b, &mut out, args.json, args.calls.max(1))?;
+        report.insert("kvm".into(), v);
+    }
     if args.json {
         writeln!(
             out,
@@ -163,7 +167,7 @@ fn which(tool: &str) -> Option<PathBuf> {
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -177,25 +181,48 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// What one run printed and how long it took.
-struct Ran {
-    wall: Duration,
-    status: i32,
-    stdout: Vec<u8>,
+pub(crate) struct Ran {
+    pub(crate) wall: Duration,
+    pub(crate) status: i32,
+    pub(crate) stdout: Vec<u8>,
 }
 
-struct Bench {
-    alpha: PathBuf,
-    native: PathBuf,
+pub(crate) struct Bench {
+    pub(crate) alpha: PathBuf,
+    pub(crate) native: PathBuf,
     qemu: Option<PathBuf>,
-    runs: usize,
+    pub(crate) runs: usize,
 }
 
 impl Bench {
     /// Runs an Alpha program of the build directory in a UNIX mound,
     /// in-process; its working directory is the build directory.
     fn spin(&self, prog: &str, args: &[&str], host_clock: bool) -> Result<Ran> {
-        let dir = &self.alpha;
-        let program = dir.join(prog);
+        self.spin_on(
+            MachineKind::Alpha,
+            &self.alpha.join(prog),
+            &self.alpha,
+            args,
+            host_clock,
+        )
+    }
+
+    /// Runs `program` (a host path) in a UNIX mound on `machine`, in-process,
+    /// with `dir` as its (writable) working directory and the program's
+    /// directory mounted read-only, as `spin exec` does.
+    pub(crate) fn spin_on(
+        &self,
+        machine: MachineKind,
+        program: &Path,
+        dir: &Path,
+        args: &[&str],
+        host_clock: bool,
+    ) -> Result<Ran> {
+        let prog = program
+            .file_name()
+            .map_or_else(|| "guest".into(), |n| n.to_string_lossy().into_owned());
+        let prog = prog.as_str();
+        let program = program.to_path_buf();
         let dir_bytes = dir.as_os_str().as_bytes().to_vec();
         let mut argv = vec![program.as_os_str().as_bytes().to_vec()];
         argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
@@ -203,16 +230,23 @@ impl Bench {
         unix.cwd = dir_bytes.clone();
         unix.mounts = vec![HostMount {
             guest: dir_bytes,
-            host: dir.clone(),
+            host: dir.to_path_buf(),
             writable: true,
         }];
+        if let Some(pdir) = program.parent().filter(|p| *p != dir) {
+            unix.mounts.push(HostMount {
+                guest: pdir.as_os_str().as_bytes().to_vec(),
+                host: pdir.to_path_buf(),
+                writable: false,
+            });
+        }
         let stdout = Arc::new(Mutex::new(Vec::new()));
         unix.stdin = Stdio::Null;
         unix.stdout = Stdio::Capture(stdout.clone());
         unix.stderr = Stdio::Null;
         unix.host_clock = host_clock;
         let mut cfg = HostConfig {
-            machine: MachineKind::Alpha,
+            machine,
             mounds: vec![MoundConfig::Unix(unix)],
             ..HostConfig::default()
         };
@@ -233,7 +267,13 @@ impl Bench {
 
     /// Runs a program as a host process (`qemu-alpha PROG` or a native
     /// x86-64 one) in `dir`.
-    fn host(&self, runner: Option<&Path>, dir: &Path, prog: &str, args: &[&str]) -> Result<Ran> {
+    pub(crate) fn host(
+        &self,
+        runner: Option<&Path>,
+        dir: &Path,
+        prog: &str,
+        args: &[&str],
+    ) -> Result<Ran> {
         let mut cmd = match runner {
             Some(r) => {
                 let mut c = Command::new(r);
@@ -261,12 +301,12 @@ impl Bench {
         self.host(self.qemu.as_deref(), &self.alpha, prog, args)
     }
 
-    fn native(&self, prog: &str, args: &[&str]) -> Result<Ran> {
+    pub(crate) fn native(&self, prog: &str, args: &[&str]) -> Result<Ran> {
         self.host(None, &self.native, prog, args)
     }
 
     /// Why a row cannot run, if it cannot.
-    fn missing(&self, alpha: &[&str], native: &[&str], qemu: bool) -> Option<String> {
+    pub(crate) fn missing(&self, alpha: &[&str], native: &[&str], qemu: bool) -> Option<String> {
         let gone: Vec<String> = alpha
             .iter()
             .map(|p| self.alpha.join(p))
@@ -335,7 +375,11 @@ impl Bench {
     }
 
     /// ns per call: the median over runs of (time of N calls − time of 0) / N.
-    fn per_call(&self, calls: u64, mut run: impl FnMut(u64) -> Result<Ran>) -> Result<f64> {
+    pub(crate) fn per_call(
+        &self,
+        calls: u64,
+        mut run: impl FnMut(u64) -> Result<Ran>,
+    ) -> Result<f64> {
         let mut v = Vec::new();
         for _ in 0..self.runs {
             let zero = run(0)?;
@@ -469,7 +513,7 @@ impl Bench {
     }
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(crate) fn verdict(ok: bool) -> &'static str {
     if ok {
         "(met)"
     } else {

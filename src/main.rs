@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_kvm;
 mod ctl;
 mod embedded;
 mod exec;

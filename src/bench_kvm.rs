@@ -1,0 +1,181 @@
+//! `spin bench`'s KVM section (issue 7), measured on whatever `/dev/kvm`
+//! this host has (PVM on the development machines, labelled as such):
+//!
+//! - the system-call round trip: raw ring 3 → shim → exit → ring 3, the
+//!   same through `Cpu::run`, and a guest `getppid` loop through the whole
+//!   SPIN path (run loop, the UNIX mound's dispatcher) — target ≤ 1.2× raw;
+//! - a CPU-bound guest (cpubench built for x86-64) under KVM vs native —
+//!   target ≤ 1.05×;
+//! - busybox command lines per second under KVM vs native.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::{json, Value};
+use spin_vmm::host::MachineKind;
+
+use crate::bench::{median, verdict, Bench};
+
+const ROUND_TRIP_TARGET: f64 = 1.2;
+const CPU_TARGET: f64 = 1.05;
+const BUSYBOX: &str = "/bin/busybox";
+
+/// Command lines timed under `busybox sh -c` (a subset of the test suite's).
+const LINES: [&str; 10] = [
+    "echo hello | tr a-z A-Z",
+    "seq 1 200 | sort -rn | head -3",
+    "seq 1 500 | awk '{s+=$1} END {print s}'",
+    "printf 'b\\na\\nc\\n' | sort | uniq -c",
+    "echo abc | sed 's/b/B/'",
+    "seq 100 | grep 7 | wc -l",
+    "for i in 1 2 3; do echo $i; done | xargs echo",
+    "echo $(seq 3)",
+    "seq 1000 | md5sum",
+    "x=0; while [ $x -lt 50 ]; do x=$((x+1)); done; echo $x",
+];
+
+pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Value> {
+    if let Err(why) = spin_vmm::kvm::available() {
+        if !json {
+            writeln!(out, "KVM: SKIP: /dev/kvm unusable here: {why}\n")?;
+        }
+        return Ok(json!({ "skip": why }));
+    }
+    let mut report = serde_json::Map::new();
+    let pvm = Path::new("/sys/module/kvm_pvm").exists();
+    if !json {
+        writeln!(
+            out,
+            "KVM machine, measured on {}",
+            if pvm {
+                "PVM (kvm_pvm: software virtualization, 5-20x slower exits than VT-x/SVM)"
+            } else {
+                "hardware KVM"
+            }
+        )?;
+    }
+    // 1. Round trips.
+    let rt = spin_vmm::kvm::bench::syscall_round_trip(2000, b.runs.max(2) + 1)
+        .map_err(anyhow::Error::msg)?;
+    let guest_calls = (calls / 100).clamp(200, 20_000);
+    let nullsys = b.native.join("nullsys");
+    let mound_ns = if nullsys.is_file() {
+        let n = |k: u64| k.to_string();
+        Some(b.per_call(guest_calls, |k| {
+            b.spin_on(MachineKind::Kvm, &nullsys, &b.native, &[&n(k)], false)
+        })?)
+    } else {
+        None
+    };
+    let raw = rt.raw_ns as f64;
+    if !json {
+        writeln!(
+            out,
+            "system call round trip                          µs/call   vs raw   target"
+        )?;
+        writeln!(
+            out,
+            "  raw: ring 3 → shim → PIO exit → ring 3      {:>9.2}",
+            raw / 1e3
+        )?;
+        writeln!(
+            out,
+            "  machine: Cpu::run → Trap::Syscall → run     {:>9.2}   {:>5.2}×",
+            rt.machine_ns as f64 / 1e3,
+            rt.machine_ns as f64 / raw
+        )?;
+        match mound_ns {
+            Some(m) => writeln!(
+                out,
+                "  SPIN: guest getppid via the UNIX mound      {:>9.2}   {:>5.2}×   ≤ {ROUND_TRIP_TARGET}× {}",
+                m / 1e3,
+                m / raw,
+                verdict(m / raw <= ROUND_TRIP_TARGET)
+            )?,
+            None => writeln!(out, "  SPIN: SKIP: {} not built", nullsys.display())?,
+        }
+    }
+    report.insert(
+        "round_trip".into(),
+        json!({
+            "raw_ns": rt.raw_ns,
+            "machine_ns": rt.machine_ns,
+            "mound_ns": mound_ns,
+            "ratio": mound_ns.map(|m| m / raw),
+            "target": ROUND_TRIP_TARGET,
+            "pvm": pvm,
+        }),
+    );
+    // 2. CPU-bound guest.
+    let cpubench = b.native.join("cpubench");
+    if cpubench.is_file() {
+        let (mut ours, mut native) = (Vec::new(), Vec::new());
+        for _ in 0..b.runs {
+            ours.push(
+                b.spin_on(MachineKind::Kvm, &cpubench, &b.native, &["5"], false)?
+                    .wall
+                    .as_secs_f64(),
+            );
+            native.push(b.native("cpubench", &["5"])?.wall.as_secs_f64());
+        }
+        let (o, n) = (median(ours), median(native));
+        if !json {
+            writeln!(
+                out,
+                "cpubench 5 (x86-64): KVM {o:.3} s, native {n:.3} s: {:.3}×   ≤ {CPU_TARGET}× {}",
+                o / n,
+                verdict(o / n <= CPU_TARGET)
+            )?;
+        }
+        report.insert(
+            "cpubench".into(),
+            json!({ "kvm_s": o, "native_s": n, "ratio": o / n, "target": CPU_TARGET }),
+        );
+    } else if !json {
+        writeln!(out, "cpubench: SKIP: {} not built", cpubench.display())?;
+    }
+    // 3. busybox command lines per second.
+    let busybox = Path::new(BUSYBOX);
+    if busybox.is_file() {
+        let (mut ours, mut native) = (Vec::new(), Vec::new());
+        for _ in 0..b.runs {
+            let (mut o, mut n) = (0.0, 0.0);
+            for line in LINES {
+                let r = b.spin_on(
+                    MachineKind::Kvm,
+                    busybox,
+                    &b.native,
+                    &["sh", "-c", line],
+                    false,
+                )?;
+                let h = b.host(None, &b.native, BUSYBOX, &["sh", "-c", line])?;
+                if r.stdout != h.stdout || r.status != h.status {
+                    anyhow::bail!("busybox `{line}` differs under KVM from native");
+                }
+                o += r.wall.as_secs_f64();
+                n += h.wall.as_secs_f64();
+            }
+            ours.push(LINES.len() as f64 / o);
+            native.push(LINES.len() as f64 / n);
+        }
+        let (o, n) = (median(ours), median(native));
+        if !json {
+            writeln!(
+                out,
+                "busybox sh -c: {o:.1} command lines/s under KVM (VM + load + run each), native {n:.1}/s: {:.2}×\n",
+                o / n
+            )?;
+        }
+        report.insert(
+            "busybox".into(),
+            json!({ "kvm_lines_per_s": o, "native_lines_per_s": n, "lines": LINES.len() }),
+        );
+    } else if !json {
+        writeln!(
+            out,
+            "busybox: SKIP: {BUSYBOX} missing (apt-get install busybox-static)\n"
+        )?;
+    }
+    Ok(Value::Object(report))
+}
