@@ -137,6 +137,7 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
     }
     // 3. busybox command lines per second.
     let busybox = Path::new(BUSYBOX);
+    let cwd = std::env::temp_dir();
     if busybox.is_file() {
         let (mut ours, mut native) = (Vec::new(), Vec::new());
         for _ in 0..b.runs {
@@ -145,13 +146,19 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
                 let r = b.spin_on(
                     MachineKind::Kvm,
                     busybox,
-                    &b.native,
+                    &cwd,
                     &["sh", "-c", line],
                     false,
                 )?;
-                let h = b.host(None, &b.native, BUSYBOX, &["sh", "-c", line])?;
+                let h = b.host(None, &cwd, BUSYBOX, &["sh", "-c", line])?;
                 if r.stdout != h.stdout || r.status != h.status {
-                    anyhow::bail!("busybox `{line}` differs under KVM from native");
+                    anyhow::bail!(
+                        "busybox `{line}` differs under KVM ({:?}, status {}) from native ({:?}, status {})",
+                        String::from_utf8_lossy(&r.stdout),
+                        r.status,
+                        String::from_utf8_lossy(&h.stdout),
+                        h.status
+                    );
                 }
                 o += r.wall.as_secs_f64();
                 n += h.wall.as_secs_f64();
