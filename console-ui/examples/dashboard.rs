@@ -2,9 +2,10 @@
 //! a second), to try the terminal loop without a machine:
 //!
 //! ```text
-//! cargo run --release -p spin-console --features fixture --example dashboard -- [--finish-after S] [--die-after S] [--config FILE]
+//! cargo run --release -p spin-console --features fixture --example dashboard -- [--kvm] [--finish-after S] [--die-after S] [--config FILE]
 //! ```
 //!
+//! `--kvm` makes the host the KVM machine (two vCPUs' exits, pane 7),
 //! `P` swaps the policy (the synthetic host obeys), `--finish-after`
 //! marks the host finished, `--die-after` makes the control plane fail as a
 //! dead socket does.
@@ -22,6 +23,7 @@ struct Synthetic {
     swaps: Vec<SwapRecord>,
     finish_after: Option<u64>,
     die_after: Option<u64>,
+    kvm: bool,
 }
 
 impl ControlPlane for Synthetic {
@@ -32,7 +34,11 @@ impl ControlPlane for Synthetic {
         }
         Ok(match req {
             Request::Snapshot => {
-                let mut t = fixture::record(secs);
+                let mut t = if self.kvm {
+                    fixture::kvm_record(secs)
+                } else {
+                    fixture::record(secs)
+                };
                 t.policy = self.policy.clone();
                 t.sched.policy = self.policy.clone();
                 t.sched.swaps.extend(self.swaps.iter().cloned());
@@ -88,6 +94,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         swaps: Vec::new(),
         finish_after: None,
         die_after: None,
+        kvm: false,
     };
     let mut opts = TuiOptions {
         title: "synthetic".into(),
@@ -98,6 +105,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             Ok(args.next().ok_or("missing value")?.parse()?)
         };
         match a.as_str() {
+            "--kvm" => plane.kvm = true,
             "--finish-after" => plane.finish_after = Some(num()?),
             "--die-after" => plane.die_after = Some(num()?),
             "--refresh-ms" => opts.refresh_ms = Some(num()?),

@@ -51,6 +51,7 @@ focus_strands = "3"
 focus_pages = "4"
 focus_events = "5"
 focus_log = "6"
+focus_vcpus = "7"
 zoom = "z"
 sort_next = ["s", ">"]
 sort_prev = ["S", "<"]

@@ -16,6 +16,7 @@ use crate::config::{Config, DEFAULT_REFRESH_MS, MAX_REFRESH_MS, MIN_REFRESH_MS};
 use crate::history::History;
 use crate::log_tail::LogTail;
 use crate::pane::Pane;
+use crate::panes::vcpus::VcpuView;
 use crate::strands_view::StrandsView;
 
 /// What the terminal loop should do after an input.
@@ -91,12 +92,15 @@ pub(crate) struct Drawn {
     pub panes: Vec<(Pane, Rect)>,
     /// Where the strands table put its header and columns.
     pub strands_header: Option<crate::panes::strands::Placed>,
+    /// Where the vCPU exits table put its header and sortable columns.
+    pub vcpus_header: Option<crate::panes::vcpus::Placed>,
     /// Each pane's scrolling body (a table's rows under its header, the
     /// log's lines).
     pub bodies: Vec<(Pane, Rect)>,
     pub strands: TableState,
     pub mounds: TableState,
     pub events: TableState,
+    pub vcpus: TableState,
 }
 
 impl Drawn {
@@ -136,6 +140,7 @@ pub struct Dashboard {
     pub(crate) strands: StrandsView,
     pub(crate) mounds_sel: usize,
     pub(crate) events_sel: usize,
+    pub(crate) vcpus: VcpuView,
     /// Log lines scrolled back from the newest (0: follow the tail).
     pub(crate) log_back: usize,
     pub(crate) drawn: Drawn,
@@ -172,6 +177,7 @@ impl Dashboard {
             strands: StrandsView::default(),
             mounds_sel: 0,
             events_sel: 0,
+            vcpus: VcpuView::default(),
             log_back: 0,
             drawn: Drawn::default(),
         }
@@ -292,6 +298,17 @@ impl Dashboard {
     /// The strands pane's view state.
     pub fn strands_view(&self) -> &StrandsView {
         &self.strands
+    }
+
+    /// The vCPU exits pane's view state (sort, selection).
+    pub fn vcpu_view(&self) -> &VcpuView {
+        &self.vcpus
+    }
+
+    /// Whether the record drawn has vCPU telemetry (the KVM machine): only
+    /// then is the vCPU exits pane on screen.
+    pub fn has_vcpus(&self) -> bool {
+        self.shown().is_some_and(|t| !t.vcpus.is_empty())
     }
 
     /// The config in force.

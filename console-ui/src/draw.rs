@@ -8,6 +8,15 @@
 //!  footer: title │ policy │ machine │ refresh │ state        ? help
 //! ```
 //!
+//! On the KVM machine (records with vCPU telemetry) the bottom row gains the
+//! vCPU exits pane at its right, a line taller (from the log) when there is
+//! room; narrower than [`KVM_EVENTS_MIN_WIDTH`] it takes the Events pane's
+//! place instead:
+//!
+//! ```text
+//! ┌4 Pages─────────────────────┐┌5 Events──────────┐┌7 vCPU exits──┐
+//! ```
+//!
 //! Short terminals lose the log, then the pages and events row (zoom with
 //! `z` still shows any pane); a zoomed pane gets the whole body.
 
@@ -18,19 +27,32 @@ use crate::dashboard::{Dashboard, Popup};
 use crate::pane::Pane;
 use crate::panes::{self, Ctx};
 
-/// Where each visible pane goes in `body`, given the mound count and the
-/// zoomed pane (if any).
-pub fn layout(body: Rect, mounds: usize, zoomed: Option<Pane>) -> Vec<(Pane, Rect)> {
+/// Below this body width the KVM layout shows the vCPU exits pane in the
+/// Events pane's place (zoom still shows Events).
+pub const KVM_EVENTS_MIN_WIDTH: u16 = 120;
+
+/// Where each visible pane goes in `body`, given the mound count, the vCPU
+/// count (0 off the KVM machine: no vCPU exits pane) and the zoomed pane (if
+/// any).
+pub fn layout(body: Rect, mounds: usize, vcpus: usize, zoomed: Option<Pane>) -> Vec<(Pane, Rect)> {
     if let Some(p) = zoomed {
         return vec![(p, body)];
     }
     let h = body.height;
-    let (pages_h, log_h) = match h {
+    let (mut pages_h, mut log_h) = match h {
         40.. => (14, 8),
         30..=39 => (11, 6),
         22..=29 => (9, 0),
         _ => (0, 0),
     };
+    if vcpus > 0 && log_h >= 8 {
+        // Room for every exit reason, from the log.
+        let more = panes::vcpus::height()
+            .saturating_sub(pages_h)
+            .min(log_h - 6);
+        pages_h += more;
+        log_h -= more;
+    }
     let mounds_h = panes::mounds::height(mounds).clamp(4, 9).min(h / 3);
     let [top, middle, bottom, log] = Layout::vertical([
         Constraint::Length(mounds_h),
@@ -45,14 +67,30 @@ pub fn layout(body: Rect, mounds: usize, zoomed: Option<Pane>) -> Vec<(Pane, Rec
         Constraint::Percentage(38)
     };
     let [strands, sched] = Layout::horizontal([Constraint::Fill(1), sched_w]).areas(middle);
-    let [pages, events] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    let (pages, events, exits) = if vcpus == 0 {
+        let [pages, events] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(bottom);
+        (pages, events, Rect::default())
+    } else {
+        let exits_w = Constraint::Length(panes::vcpus::width(vcpus).min(body.width / 2));
+        if body.width >= KVM_EVENTS_MIN_WIDTH {
+            let [pages, events, exits] =
+                Layout::horizontal([Constraint::Fill(55), Constraint::Fill(45), exits_w])
+                    .areas(bottom);
+            (pages, events, exits)
+        } else {
+            let [pages, exits] = Layout::horizontal([Constraint::Fill(1), exits_w]).areas(bottom);
+            (pages, Rect::default(), exits)
+        }
+    };
     [
         (Pane::Mounds, top),
         (Pane::Strands, strands),
         (Pane::Scheduler, sched),
         (Pane::Pages, pages),
         (Pane::Events, events),
+        (Pane::Vcpus, exits),
         (Pane::Log, log),
     ]
     .into_iter()
@@ -68,7 +106,8 @@ impl Dashboard {
         let [body, footer] =
             Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
         let mounds = self.shown().map_or(2, |t| t.mounds.len());
-        let placed = layout(body, mounds, self.zoom.then_some(self.focus));
+        let vcpus = self.shown().map_or(0, |t| t.vcpus.len());
+        let placed = layout(body, mounds, vcpus, self.zoom.then_some(self.focus));
         self.draw_panes(frame, &placed);
         self.drawn.panes = placed;
         panes::footer::draw(frame, footer, self);
@@ -80,7 +119,8 @@ impl Dashboard {
             Popup::None => {}
         }
         if self.help {
-            panes::help::draw(frame, body, &self.config.keymap, theme);
+            let kvm = self.has_vcpus();
+            panes::help::draw(frame, body, &self.config.keymap, theme, kvm);
         }
     }
 
@@ -95,6 +135,7 @@ impl Dashboard {
         let drawn = &mut self.drawn;
         drawn.bodies.clear();
         drawn.strands_header = None;
+        drawn.vcpus_header = None;
         for &(pane, area) in placed {
             let focused = pane == self.focus;
             let Some(t) = t else {
@@ -140,6 +181,19 @@ impl Dashboard {
                     self.events_sel,
                     &mut drawn.events,
                 )),
+                Pane::Vcpus => {
+                    let p = panes::vcpus::draw(
+                        frame,
+                        area,
+                        &ctx,
+                        focused,
+                        &self.vcpus,
+                        &mut drawn.vcpus,
+                    );
+                    let body = p.body;
+                    drawn.vcpus_header = Some(p);
+                    Some(body)
+                }
                 Pane::Log => Some(panes::log::draw(
                     frame,
                     area,
@@ -162,8 +216,12 @@ mod tests {
 
     #[test]
     fn full_layout_has_every_pane_without_overlap() {
-        let panes = layout(Rect::new(0, 0, 140, 44), 2, None);
+        let panes = layout(Rect::new(0, 0, 140, 44), 2, 0, None);
         assert_eq!(panes.len(), 6);
+        assert_no_overlap(&panes);
+    }
+
+    fn assert_no_overlap(panes: &[(Pane, Rect)]) {
         for (i, (_, a)) in panes.iter().enumerate() {
             for (_, b) in &panes[i + 1..] {
                 assert!(!a.intersects(*b), "{a:?} {b:?}");
@@ -171,9 +229,43 @@ mod tests {
         }
     }
 
+    fn find(panes: &[(Pane, Rect)], p: Pane) -> Option<Rect> {
+        panes.iter().find(|x| x.0 == p).map(|x| x.1)
+    }
+
+    #[test]
+    fn kvm_layout_adds_the_vcpu_pane_to_the_bottom_row() {
+        let body = Rect::new(0, 0, 140, 44);
+        let alpha = layout(body, 2, 0, None);
+        let kvm = layout(body, 2, 2, None);
+        assert_eq!(kvm.len(), 7);
+        assert_no_overlap(&kvm);
+        let exits = find(&kvm, Pane::Vcpus).expect("shown");
+        assert_eq!(exits.height, panes::vcpus::height(), "every reason fits");
+        assert_eq!(exits.width, panes::vcpus::width(2));
+        assert_eq!(exits.right(), body.right());
+        let events = find(&kvm, Pane::Events).expect("shown");
+        assert_eq!((events.y, events.right()), (exits.y, exits.x));
+        let log = |v: &[(Pane, Rect)]| find(v, Pane::Log).map(|r| r.height);
+        assert_eq!(log(&kvm), log(&alpha).map(|h| h - 1), "a line from the log");
+        assert_eq!(
+            find(&kvm, Pane::Strands),
+            find(&alpha, Pane::Strands),
+            "the rest as on Alpha"
+        );
+        // Narrow: the vCPU pane takes the Events pane's place.
+        let narrow = layout(Rect::new(0, 0, 100, 30), 2, 2, None);
+        assert!(find(&narrow, Pane::Events).is_none());
+        assert!(find(&narrow, Pane::Vcpus).is_some());
+        assert_no_overlap(&narrow);
+        // Short: gone with the bottom row.
+        let short = layout(Rect::new(0, 0, 140, 20), 2, 2, None);
+        assert!(find(&short, Pane::Vcpus).is_none());
+    }
+
     #[test]
     fn short_terminals_drop_panes_and_zoom_takes_all() {
-        let small = layout(Rect::new(0, 0, 80, 23), 2, None);
+        let small = layout(Rect::new(0, 0, 80, 23), 2, 0, None);
         let names: Vec<Pane> = small.iter().map(|p| p.0).collect();
         assert_eq!(
             names,
@@ -185,11 +277,11 @@ mod tests {
                 Pane::Events
             ]
         );
-        let tiny = layout(Rect::new(0, 0, 80, 12), 2, None);
+        let tiny = layout(Rect::new(0, 0, 80, 12), 2, 0, None);
         assert!(tiny
             .iter()
             .all(|p| matches!(p.0, Pane::Mounds | Pane::Strands | Pane::Scheduler)));
         let body = Rect::new(0, 0, 80, 12);
-        assert_eq!(layout(body, 2, Some(Pane::Log)), [(Pane::Log, body)]);
+        assert_eq!(layout(body, 2, 0, Some(Pane::Log)), [(Pane::Log, body)]);
     }
 }

@@ -1,6 +1,7 @@
 //! A hand-built, realistic telemetry stream for tests: two UNIX mounds (a
 //! CPU benchmark and a shell running pipelines), eight strands, three policy
-//! swaps (one by the watchdog), six events and a log.
+//! swaps (one by the watchdog), six events and a log. [`kvm_record`] is the
+//! same mix on the KVM machine, with two vCPUs' exit counts.
 
 use spin_kernel::event::{EventTelemetry, HandlerTelemetry, Mode, Order};
 use spin_kernel::mem::phys::OwnerTelemetry;
@@ -15,6 +16,7 @@ use spin_scheduler::telemetry::{MoundRow, StrandRow, SwapRecord};
 use spin_scheduler::watchdog::{WatchdogFiring, WatchdogTelemetry};
 use spin_scheduler::SchedTelemetry;
 use spin_vmm::control::{LogLine, Telemetry};
+use spin_vmm::kvm::{VcpuTelemetry, EXIT_REASONS};
 
 const MS: u64 = 1_000_000;
 /// Frames of RAM in the fixture.
@@ -495,6 +497,74 @@ pub fn record(i: u64) -> Telemetry {
 /// The first `n` records.
 pub fn records(n: usize) -> Vec<Telemetry> {
     (0..n as u64).map(record).collect()
+}
+
+/// Exits per second of each reason on each vCPU, as (base, wobble), in
+/// [`EXIT_REASONS`] order: vCPU 0 runs the CPU benchmark (mostly quantum
+/// kicks and its few system calls), vCPU 1 the shell's pipelines (system
+/// calls and faults of short-lived processes).
+const VCPU_RATES: [[(u64, u64); 9]; 2] = [
+    [
+        (1_800, 400),
+        (60, 20),
+        (45, 10),
+        (0, 1),
+        (100, 4),
+        (6, 3),
+        (12, 5),
+        (0, 0),
+        (0, 0),
+    ],
+    [
+        (5_200, 900),
+        (240, 60),
+        (180, 40),
+        (2, 2),
+        (100, 3),
+        (14, 6),
+        (30, 8),
+        (0, 0),
+        (2, 2),
+    ],
+];
+
+fn vcpu(i: u64, index: usize) -> VcpuTelemetry {
+    let reasons: Vec<(String, u64)> = EXIT_REASONS
+        .iter()
+        .zip(VCPU_RATES[index])
+        .map(|(name, (base, wobble))| (name.to_string(), bursty(i, base, wobble)))
+        .collect();
+    let (run_ms, run_wobble, pte, pte_wobble) = if index == 0 {
+        (870, 40, 70, 20)
+    } else {
+        (410, 120, 300, 80)
+    };
+    VcpuTelemetry {
+        index,
+        exits: reasons.iter().map(|r| r.1).sum(),
+        reasons,
+        run_ns: bursty(i, run_ms, run_wobble) * MS,
+        pte_ops: bursty(i, pte, pte_wobble),
+    }
+}
+
+/// Record `i` (from 0) of the stream on the KVM machine: x86-64 with 4 KiB
+/// pages, and two vCPUs' exit counts and reasons.
+pub fn kvm_record(i: u64) -> Telemetry {
+    let mut t = record(i);
+    t.machine = "kvm".into();
+    t.kernel.arch = Arch::X86_64;
+    t.kernel.frames.page_size = 4096;
+    if let Some(first) = t.log.first_mut() {
+        first.text = "kvm machine: 2 vCPUs, 1024 frames of 4 KiB".into();
+    }
+    t.vcpus = (0..2).map(|v| vcpu(i, v)).collect();
+    t
+}
+
+/// The first `n` records on the KVM machine.
+pub fn kvm_records(n: usize) -> Vec<Telemetry> {
+    (0..n as u64).map(kvm_record).collect()
 }
 
 /// A mound whose program has finished, for state columns.

@@ -1,13 +1,16 @@
 //! What the dashboard remembers across records: frames per mound over time,
-//! fault / reclaim / eviction rates, and per-strand CPU percentages.
+//! fault / reclaim / eviction rates, per-strand CPU percentages, and per-vCPU
+//! exit rates (KVM machine).
 //!
 //! Records carry cumulative counters; rates are counter deltas over host
-//! time deltas, CPU percentages are CPU-time deltas over machine-time deltas.
+//! time deltas, CPU percentages are CPU-time deltas over machine-time deltas,
+//! a vCPU's time in the guest is its run-time delta over the host-time delta.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use spin_kernel::{MoundId, StrandId};
 use spin_vmm::control::Telemetry;
+use spin_vmm::kvm::VcpuTelemetry;
 
 /// Samples kept (five minutes at the default one-second refresh).
 pub const HISTORY_LEN: usize = 300;
@@ -31,6 +34,66 @@ impl Rates {
     }
 }
 
+/// One vCPU's rates between the last two records (as kvm_stat's
+/// current-rate column).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VcpuRates {
+    /// Exits per second.
+    pub exits: f64,
+    /// Exits per second per reason, in the record's order.
+    pub reasons: Vec<(String, f64)>,
+    /// Share of host time spent running the guest, 0..=1.
+    pub guest: f64,
+    /// PTE stores per second.
+    pub pte_ops: f64,
+}
+
+impl VcpuRates {
+    /// The rates from `before` to `now`, `secs` of host time apart (all
+    /// zero if no time passed; a counter that went backwards counts as
+    /// zero; a reason `before` lacks counts from zero).
+    pub fn between(before: &VcpuTelemetry, now: &VcpuTelemetry, secs: f64) -> VcpuRates {
+        let per_s = |now: u64, before: u64| {
+            if secs > 0.0 {
+                now.saturating_sub(before) as f64 / secs
+            } else {
+                0.0
+            }
+        };
+        let reasons = now
+            .reasons
+            .iter()
+            .map(|(name, n)| {
+                let b = before
+                    .reasons
+                    .iter()
+                    .find(|(r, _)| r == name)
+                    .map_or(0, |r| r.1);
+                (name.clone(), per_s(*n, b))
+            })
+            .collect();
+        let guest = if secs > 0.0 {
+            (now.run_ns.saturating_sub(before.run_ns) as f64 / (secs * 1e9)).min(1.0)
+        } else {
+            0.0
+        };
+        VcpuRates {
+            exits: per_s(now.exits, before.exits),
+            reasons,
+            guest,
+            pte_ops: per_s(now.pte_ops, before.pte_ops),
+        }
+    }
+
+    /// Exits per second for `reason` (0 if the record has no such reason).
+    pub fn reason(&self, reason: &str) -> f64 {
+        self.reasons
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map_or(0.0, |r| r.1)
+    }
+}
+
 /// One record's worth of history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
@@ -49,6 +112,7 @@ struct Counters {
     machine_ns: u64,
     mounds: BTreeMap<MoundId, (u64, u64, u64)>,
     cpu: BTreeMap<StrandId, u64>,
+    vcpus: BTreeMap<usize, VcpuTelemetry>,
 }
 
 /// History kept by the UI across records.
@@ -58,6 +122,7 @@ pub struct History {
     prev: Option<Counters>,
     mound_rates: BTreeMap<MoundId, Rates>,
     cpu_pct: BTreeMap<StrandId, f64>,
+    vcpu_rates: BTreeMap<usize, VcpuRates>,
 }
 
 impl History {
@@ -92,10 +157,12 @@ impl History {
                 .iter()
                 .map(|s| (s.id, s.account.cpu_ns))
                 .collect(),
+            vcpus: t.vcpus.iter().map(|v| (v.index, v.clone())).collect(),
         };
         let mut total = Rates::default();
         self.mound_rates.clear();
         self.cpu_pct.clear();
+        self.vcpu_rates.clear();
         if let Some(p) = &self.prev {
             let secs = t.host_ms.saturating_sub(p.host_ms) as f64 / 1e3;
             for (&id, &(f, r, e)) in &now.mounds {
@@ -124,6 +191,12 @@ impl History {
                     cpu.saturating_sub(before) as f64 * 100.0 / dm as f64
                 };
                 self.cpu_pct.insert(id, pct);
+            }
+            for (&i, v) in &now.vcpus {
+                if let Some(before) = p.vcpus.get(&i) {
+                    self.vcpu_rates
+                        .insert(i, VcpuRates::between(before, v, secs));
+                }
             }
         }
         if self.samples.len() == HISTORY_LEN {
@@ -205,6 +278,12 @@ impl History {
     pub fn cpu_pct(&self, s: StrandId) -> Option<f64> {
         self.cpu_pct.get(&s).copied()
     }
+
+    /// vCPU `index`'s rates between the last two records (None before the
+    /// second record, or for a vCPU the record before lacked).
+    pub fn vcpu_rates(&self, index: usize) -> Option<&VcpuRates> {
+        self.vcpu_rates.get(&index)
+    }
 }
 
 #[cfg(test)]
@@ -228,6 +307,62 @@ mod tests {
         let pct = h.cpu_pct(StrandId(1)).expect("second record");
         assert!(pct > 0.0 && pct <= 100.0, "{pct}");
         assert_eq!(h.samples().len(), 2);
+    }
+
+    fn vcpu(exits: u64, syscalls: u64, run_ns: u64, pte_ops: u64) -> VcpuTelemetry {
+        VcpuTelemetry {
+            index: 0,
+            exits,
+            reasons: vec![
+                ("syscall".into(), syscalls),
+                ("kick".into(), exits - syscalls),
+            ],
+            run_ns,
+            pte_ops,
+        }
+    }
+
+    #[test]
+    fn vcpu_rates_are_deltas_over_host_time() {
+        let a = vcpu(1_000, 800, 1_000_000_000, 50);
+        let b = vcpu(4_000, 3_200, 1_600_000_000, 350);
+        let r = VcpuRates::between(&a, &b, 2.0);
+        assert_eq!(r.exits, 1_500.0);
+        assert_eq!(r.reason("syscall"), 1_200.0);
+        assert_eq!(r.reason("kick"), 300.0);
+        assert_eq!(r.reason("nonesuch"), 0.0);
+        assert!((r.guest - 0.3).abs() < 1e-12, "{}", r.guest);
+        assert_eq!(r.pte_ops, 150.0);
+        // No time passed: nothing to divide by.
+        assert_eq!(VcpuRates::between(&a, &b, 0.0).exits, 0.0);
+        // Counters going backwards (a restarted vCPU) count as zero, and a
+        // share over 100% (clock skew) is capped.
+        let back = VcpuRates::between(&b, &a, 1.0);
+        assert_eq!((back.exits, back.reason("syscall")), (0.0, 0.0));
+        let over = VcpuRates::between(&a, &vcpu(1_000, 800, 9_000_000_000, 50), 1.0);
+        assert_eq!(over.guest, 1.0);
+        // A reason the record before lacked counts from zero.
+        let mut c = b.clone();
+        c.reasons.push(("other".into(), 7));
+        assert_eq!(VcpuRates::between(&a, &c, 1.0).reason("other"), 7.0);
+    }
+
+    #[test]
+    fn history_keeps_vcpu_rates() {
+        let recs = fixture::kvm_records(3);
+        let mut h = History::new();
+        h.record(&recs[0]);
+        assert_eq!(h.vcpu_rates(0), None, "one record: no rates yet");
+        h.record(&recs[1]);
+        let dt = (recs[1].host_ms - recs[0].host_ms) as f64 / 1e3;
+        for (i, (a, b)) in recs[0].vcpus.iter().zip(&recs[1].vcpus).enumerate() {
+            let r = h.vcpu_rates(i).expect("second record");
+            assert!((r.exits - (b.exits - a.exits) as f64 / dt).abs() < 1e-9);
+            assert!(r.guest > 0.0 && r.guest <= 1.0, "{}", r.guest);
+        }
+        assert_eq!(h.vcpu_rates(2), None, "two vCPUs");
+        h.record(&fixture::record(3));
+        assert_eq!(h.vcpu_rates(0), None, "an Alpha record has none");
     }
 
     #[test]

@@ -127,3 +127,43 @@ fn tiny_terminals_do_not_panic() {
         screen(&mut d, w, h);
     }
 }
+
+fn kvm_loaded() -> Dashboard {
+    let mut d = Dashboard::new(crate::Config::default(), "spin demo --machine kvm");
+    for r in fixture::kvm_records(30) {
+        d.update(r);
+    }
+    d
+}
+
+#[test]
+fn kvm_live() {
+    let mut d = kvm_loaded();
+    d.on_key(Key::Char('7'));
+    insta::assert_snapshot!(screen(&mut d, 140, 45).backend());
+}
+
+#[test]
+fn kvm_narrow() {
+    let mut d = kvm_loaded();
+    insta::assert_snapshot!(screen(&mut d, 100, 30).backend());
+}
+
+#[test]
+fn kvm_help_over_the_screen() {
+    let mut d = kvm_loaded();
+    d.on_key(Key::Char('?'));
+    insta::assert_snapshot!(screen(&mut d, 140, 45).backend());
+}
+
+#[test]
+fn kvm_tiny_terminals_do_not_panic() {
+    for (w, h) in [(1, 1), (10, 4), (20, 8), (40, 12), (60, 24), (200, 3)] {
+        let mut d = kvm_loaded();
+        screen(&mut d, w, h);
+        for k in [Key::Char('7'), Key::Char('z'), Key::Char('s'), Key::End] {
+            d.on_key(k);
+            screen(&mut d, w, h);
+        }
+    }
+}

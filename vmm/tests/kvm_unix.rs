@@ -228,3 +228,109 @@ fn guest_programs_match_native() {
     println!("{ran} cases ran");
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
 }
+
+/// Command lines for `busybox sh -c`: pipelines, substitution, loops,
+/// text tools, archives, files, signals and exit statuses.
+const BUSYBOX_LINES: &[&str] = &[
+    "echo hello world",
+    "echo c a b | tr ' ' '\\n' | sort -r",
+    "for i in 1 2 3 4 5; do echo $((i*i)); done | awk '{s+=$1} END {print s}'",
+    "x=$(echo foo | sed s/o/0/g); echo \"got $x\"",
+    "seq 1 20 | grep 1 | wc -l",
+    "cat data.txt | cut -d, -f1 | sort | uniq -c | sort -rn | head -3",
+    "md5sum data.txt",
+    "sed -n '2,4p' data.txt | awk -F, '{print $2 * 2}'",
+    "find . -name '*.txt' | sort",
+    "mkdir -p d/e && echo x > d/e/f && find d | sort && rm -r d && echo removed",
+    "tar cf t.tar data.txt && tar tf t.tar && tar xOf t.tar | md5sum && rm t.tar",
+    "gzip -c data.txt | gzip -dc | md5sum",
+    "seq 1 10 | xargs echo",
+    "seq 1 6 | xargs -n 2 echo pair",
+    "i=0; while [ $i -lt 5 ]; do i=$((i+1)); done; echo $i",
+    "printf '%s-%d\\n' a 1 b 2",
+    "echo $(( 7 * 6 )) $(( 100 / 7 )) $(( -5 % 3 ))",
+    "ls -1 | sort",
+    "wc -c < data.txt; wc -l data.txt",
+    "(echo sub; exit 3); echo \"status $?\"",
+    "false || echo alt; true && echo yes",
+    "case foo in f*) echo match;; *) echo no;; esac",
+    "basename /a/b/c.txt .txt; dirname /a/b/c.txt",
+    "head -c 100 /dev/zero | wc -c",
+    "awk 'BEGIN{for(i=0;i<3;i++) printf \"%d \", i; print \"\"}'",
+    "dd if=data.txt bs=5 count=2 2>/dev/null; echo",
+    "cp data.txt c.tmp && cmp data.txt c.tmp && echo same; rm c.tmp",
+    "exit 7",
+    "sh -c 'echo nested $0 $1' zero one",
+    "test -f data.txt && echo file; test -d . && echo dir; test -e nope || echo none",
+    "yes | head -3",
+    "sort -t, -k2 -n data.txt",
+    "trap 'echo trapped' EXIT; echo body",
+    "kill -USR1 $$; echo not reached",
+    "sleep 0.01; echo slept",
+    "expr 3 + 4",
+    "stat -c '%s %F' data.txt",
+    "ln -s data.txt lnk && readlink lnk && cat lnk | head -1 && rm lnk",
+    "touch newf && ls newf && rm newf",
+    "umask 077; echo x > um; stat -c %a um; rm um",
+    "uname -s -m",
+    "echo one > f1; echo two >> f1; cat f1; mv f1 f2; cat f2; rm f2",
+    "grep -c , data.txt; grep -v apple data.txt | wc -l",
+    "echo abc | sed 's/\\(b\\)/[\\1]/'",
+    "seq 3 | while read n; do echo line $n; done",
+    "v=$(seq 5 | tail -1); [ \"$v\" = 5 ] && echo ok",
+    "ls nope; echo status $?",
+    "cat data.txt | tee t1 | wc -l; md5sum t1 | cut -c1-8; rm t1",
+    "od -An -tx1 -N8 data.txt",
+    "echo b > x1; echo a > x2; cat x1 x2 | sort; rm x1 x2",
+];
+
+const DATA: &str = "apple,3\nbanana,12\ncherry,7\napple,5\ndate,1\nbanana,2\nelder,30\n";
+
+#[test]
+fn busybox_command_lines_match_native() {
+    let Ok(bb) = Path::new("/bin/busybox").canonicalize() else {
+        println!("SKIP: /bin/busybox missing (apt install busybox-static)");
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("kvm_busybox");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("data.txt"), DATA).unwrap();
+    std::fs::write(dir.join("notes.txt"), "notes\n").unwrap();
+    let dir = dir.canonicalize().unwrap();
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    // KVM_BUSYBOX_LINES="a;;b" runs other command lines (debugging).
+    let custom = std::env::var("KVM_BUSYBOX_LINES").ok();
+    let lines: Vec<&str> = match &custom {
+        Some(c) => c.split(";;").collect(),
+        None => BUSYBOX_LINES.to_vec(),
+    };
+    for line in lines {
+        let job = Job {
+            program: &bb,
+            argv: vec![
+                bb.display().to_string(),
+                "sh".into(),
+                "-c".into(),
+                line.to_string(),
+            ],
+            stdin: Vec::new(),
+            env: vec!["PATH=/usr/bin".into(), "HOME=/".into()],
+            cwd: &dir,
+        };
+        let n = native(&job);
+        let Some(r) = run(&job) else {
+            return;
+        };
+        ran += 1;
+        if r.out != n.out || r.err != n.err || r.status != n.status {
+            failed.push(format!(
+                "{line}\n  kvm:    {:?} {:?} {:?}\n  native: {:?} {:?} {:?}",
+                r.status, r.out, r.err, n.status, n.out, n.err
+            ));
+        }
+    }
+    println!("{ran} busybox command lines, {} differ", failed.len());
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -26,9 +26,11 @@ pub enum Command {
     Tree,
     /// Collapse or expand the selected mound in the tree.
     Collapse,
-    /// Sort strands by the next column.
+    /// Sort strands by the next column (the vCPU exits pane's reasons,
+    /// when it has focus).
     SortNext,
-    /// Sort strands by the previous column.
+    /// Sort strands by the previous column (the vCPU exits pane's reasons,
+    /// when it has focus).
     SortPrev,
     /// Reverse the sort order.
     SortReverse,
@@ -48,7 +50,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order the help overlay lists them.
-    pub const ALL: [Command; 22] = [
+    pub const ALL: [Command; 23] = [
         Command::Help,
         Command::Quit,
         Command::Freeze,
@@ -62,6 +64,7 @@ impl Command {
         Command::Focus(Pane::Pages),
         Command::Focus(Pane::Events),
         Command::Focus(Pane::Log),
+        Command::Focus(Pane::Vcpus),
         Command::Zoom,
         Command::SortNext,
         Command::SortPrev,
@@ -98,6 +101,7 @@ impl Command {
             Command::Focus(Pane::Pages) => "focus_pages",
             Command::Focus(Pane::Events) => "focus_events",
             Command::Focus(Pane::Log) => "focus_log",
+            Command::Focus(Pane::Vcpus) => "focus_vcpus",
         }
     }
 
@@ -126,6 +130,7 @@ impl Command {
             Command::Focus(Pane::Pages) => "focus Pages",
             Command::Focus(Pane::Events) => "focus Events",
             Command::Focus(Pane::Log) => "focus Log",
+            Command::Focus(Pane::Vcpus) => "focus vCPU exits (KVM)",
         }
     }
 
@@ -159,6 +164,7 @@ impl Command {
             Command::Focus(Pane::Pages) => &[Key::Char('4')],
             Command::Focus(Pane::Events) => &[Key::Char('5')],
             Command::Focus(Pane::Log) => &[Key::Char('6')],
+            Command::Focus(Pane::Vcpus) => &[Key::Char('7')],
         }
     }
 }

@@ -183,6 +183,10 @@ impl Dashboard {
                     .saturating_add_signed(-delta)
                     .min(n.saturating_sub(1));
             }
+            Pane::Vcpus => {
+                let n = self.shown().map_or(0, crate::panes::vcpus::row_count);
+                self.vcpus.selected = clamp(self.vcpus.selected, n);
+            }
             Pane::Scheduler | Pane::Pages => {}
         }
     }
@@ -227,13 +231,26 @@ impl Dashboard {
                     self.with_strand_rows(|v, rows| v.collapse(rows, None));
                 }
             }
+            Command::SortNext | Command::SortPrev | Command::SortReverse
+                if self.focus == Pane::Vcpus =>
+            {
+                let v = &mut self.vcpus;
+                match c {
+                    Command::SortNext => v.sort_by(v.sort.next()),
+                    Command::SortPrev => v.sort_by(v.sort.prev()),
+                    _ => v.descending = !v.descending,
+                }
+            }
             Command::SortNext => self.strands.sort_by(self.strands.sort.next()),
             Command::SortPrev => self.strands.sort_by(self.strands.sort.prev()),
             Command::SortReverse => self.strands.descending = !self.strands.descending,
             Command::Faster => return self.step_refresh(false),
             Command::Slower => return self.step_refresh(true),
-            Command::NextPane => self.focus = self.focus.next(),
-            Command::PrevPane => self.focus = self.focus.prev(),
+            Command::NextPane => self.focus = self.focus.cycle(true, self.has_vcpus()),
+            Command::PrevPane => self.focus = self.focus.cycle(false, self.has_vcpus()),
+            Command::Focus(Pane::Vcpus) if !self.has_vcpus() => {
+                self.set_status("no vCPU exits: the KVM machine reports them", false);
+            }
             Command::Focus(p) => self.focus = p,
             Command::Zoom => self.zoom = !self.zoom,
         }

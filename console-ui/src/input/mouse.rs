@@ -1,5 +1,5 @@
 //! The mouse: a click focuses the pane under it, selects the row under it,
-//! or (on the strands header) sorts by that column; the wheel scrolls the
+//! or (on the strands or vCPU exits header) sorts by that column; the wheel scrolls the
 //! pane under the pointer. Positions are resolved against where the last
 //! [`Dashboard::draw`] put things.
 
@@ -67,6 +67,20 @@ impl Dashboard {
                 }
             }
         }
+        if pane == Pane::Vcpus {
+            if let Some(placed) = &self.drawn.vcpus_header {
+                if at.y == placed.header_y {
+                    let col = placed
+                        .columns
+                        .iter()
+                        .find(|&&(x0, x1, _)| at.x >= x0 && at.x < x1);
+                    if let Some(&(_, _, k)) = col {
+                        self.vcpus.sort_by(k);
+                    }
+                    return;
+                }
+            }
+        }
         let Some(body) = self.drawn.body(pane) else {
             return;
         };
@@ -100,6 +114,15 @@ impl Dashboard {
                     .is_some_and(|t| i < crate::panes::events::row_count(t))
                 {
                     self.events_sel = i;
+                }
+            }
+            Pane::Vcpus => {
+                let i = self.drawn.vcpus.offset() + line;
+                if self
+                    .shown()
+                    .is_some_and(|t| i < crate::panes::vcpus::row_count(t))
+                {
+                    self.vcpus.selected = i;
                 }
             }
             Pane::Scheduler | Pane::Pages | Pane::Log => {}

@@ -324,11 +324,12 @@ fn help_toggles_and_any_key_closes_it() {
 fn panes_focus_by_tab_number_and_zoom() {
     let mut d = loaded();
     let mut seen = vec![d.focus()];
-    for _ in 0..Pane::ALL.len() {
+    // Six panes on Alpha.
+    for _ in 0..Pane::ALL.len() - 1 {
         d.on_key(Key::Tab);
         seen.push(d.focus());
     }
-    assert_eq!(seen[..6], Pane::ALL);
+    assert_eq!(seen[..6], Pane::ALL[..6], "no vCPU pane on Alpha");
     assert_eq!(seen[6], Pane::Mounds);
     d.on_key(Key::BackTab);
     assert_eq!(d.focus(), Pane::Log);
@@ -409,4 +410,109 @@ fn keys_before_any_record_do_not_panic() {
         Action::SwapPolicy(POLICY_NAMES[0].into())
     );
     d.on_mouse(Mouse::click(3, 3));
+}
+
+fn kvm_loaded() -> Dashboard {
+    let mut d = Dashboard::default();
+    for r in fixture::kvm_records(5) {
+        d.update(r);
+    }
+    d
+}
+
+#[test]
+fn the_vcpu_pane_is_in_the_tab_order_only_on_kvm() {
+    let mut d = loaded();
+    d.on_key(Key::Char('6'));
+    d.on_key(Key::Tab);
+    assert_eq!(d.focus(), Pane::Mounds, "Alpha: Log wraps to Mounds");
+    d.on_key(Key::BackTab);
+    assert_eq!(d.focus(), Pane::Log);
+    d.on_key(Key::Char('7'));
+    assert_eq!(d.focus(), Pane::Log, "no vCPU pane on Alpha");
+    assert!(d.status().is_some_and(|s| s.text.contains("KVM")));
+
+    let mut d = kvm_loaded();
+    d.on_key(Key::Char('6'));
+    d.on_key(Key::Tab);
+    assert_eq!(d.focus(), Pane::Vcpus);
+    d.on_key(Key::Tab);
+    assert_eq!(d.focus(), Pane::Mounds);
+    d.on_key(Key::BackTab);
+    assert_eq!(d.focus(), Pane::Vcpus);
+    d.on_key(Key::Char('z'));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 20))
+        .expect("test backend never fails");
+    term.draw(|f| d.draw(f)).expect("test backend never fails");
+    let top: String = term.backend().buffer().content[..100]
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(top.contains("7 vCPU exits (2 · "), "zoomed: {top}");
+}
+
+#[test]
+fn sort_keys_sort_the_vcpu_pane_when_it_has_focus() {
+    use crate::panes::vcpus::VcpuSort;
+    let mut d = kvm_loaded();
+    let strands = d.strands_view().clone();
+    assert_eq!(d.vcpu_view().sort, VcpuSort::Rate, "as kvm_stat: by rate");
+    assert!(d.vcpu_view().descending);
+    d.on_key(Key::Char('7'));
+    assert_eq!(d.focus(), Pane::Vcpus);
+    d.on_key(Key::Char('s'));
+    assert_eq!(d.vcpu_view().sort, VcpuSort::Reason, "wraps");
+    assert!(!d.vcpu_view().descending, "reasons in the machine's order");
+    d.on_key(Key::Char('s'));
+    assert_eq!(
+        (d.vcpu_view().sort, d.vcpu_view().descending),
+        (VcpuSort::Count, true)
+    );
+    d.on_key(Key::Char('r'));
+    assert!(!d.vcpu_view().descending);
+    d.on_key(Key::Char('S'));
+    assert_eq!(d.vcpu_view().sort, VcpuSort::Reason);
+    assert_eq!(d.strands_view(), &strands, "the strands sort is untouched");
+    d.on_key(Key::Char('3'));
+    d.on_key(Key::Char('s'));
+    assert_eq!(d.vcpu_view().sort, VcpuSort::Reason, "not while unfocused");
+    assert_ne!(d.strands_view().sort, strands.sort);
+}
+
+#[test]
+fn vcpu_pane_mouse_focus_select_header_sort_and_wheel() {
+    use crate::panes::vcpus::VcpuSort;
+    let mut d = kvm_loaded();
+    drawn(&mut d);
+    let body = d.drawn.body(Pane::Vcpus).expect("drawn at 140×45");
+    d.on_mouse(Mouse::click(body.x + 2, body.y + 2));
+    assert_eq!(d.focus(), Pane::Vcpus);
+    assert_eq!(d.vcpu_view().selected, 2);
+    d.on_mouse(Mouse {
+        kind: MouseKind::ScrollDown,
+        x: body.x + 2,
+        y: body.y,
+    });
+    assert_eq!(d.vcpu_view().selected, 5);
+    d.on_key(Key::End);
+    assert_eq!(
+        d.vcpu_view().selected,
+        9 + 3 - 1,
+        "reasons and per-vCPU rows"
+    );
+    // The header: TOTAL sorts by count, again reverses.
+    let placed = d.drawn.vcpus_header.clone().expect("drawn");
+    let &(x0, _, k) = placed
+        .columns
+        .iter()
+        .find(|c| c.2 == VcpuSort::Count)
+        .expect("a TOTAL column");
+    assert_eq!(k, VcpuSort::Count);
+    d.on_mouse(Mouse::click(x0, placed.header_y));
+    assert_eq!(
+        (d.vcpu_view().sort, d.vcpu_view().descending),
+        (VcpuSort::Count, true)
+    );
+    d.on_mouse(Mouse::click(x0, placed.header_y));
+    assert!(!d.vcpu_view().descending);
 }

@@ -1,5 +1,6 @@
 //! The help overlay: the keymap in force (remapped keys show as remapped),
-//! the fixed navigation keys and the mouse.
+//! the fixed navigation keys and the mouse. The vCPU exits pane's keys are
+//! listed only when it is on screen (the KVM machine).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -9,6 +10,7 @@ use ratatui::Frame;
 
 use super::popup::centered;
 use crate::input::{Command, Keymap};
+use crate::pane::Pane;
 use crate::theme::Theme;
 
 const FIXED: [(&str, &str); 8] = [
@@ -29,16 +31,36 @@ fn entry(keys: String, what: &str, theme: &Theme) -> Line<'static> {
     ])
 }
 
-/// The overlay's lines: commands, then navigation.
-pub fn lines(keymap: &Keymap, theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+/// The first key of `c`, or `-` if unbound.
+fn first_key(keymap: &Keymap, c: Command) -> String {
+    keymap
+        .keys_for(c)
+        .first()
+        .map_or_else(|| "-".into(), |k| k.to_string())
+}
+
+/// The overlay's lines: commands, then navigation; `kvm` adds the vCPU
+/// exits pane's.
+pub fn lines(
+    keymap: &Keymap,
+    theme: &Theme,
+    kvm: bool,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     let commands = Command::ALL
         .iter()
+        .filter(|&&c| kvm || c != Command::Focus(Pane::Vcpus))
         .map(|&c| entry(keymap.label(c), c.describe(), theme))
         .collect();
     let mut nav: Vec<Line> = FIXED
         .iter()
         .map(|(k, w)| entry((*k).to_string(), w, theme))
         .collect();
+    if kvm {
+        let sorts = [Command::SortNext, Command::SortPrev, Command::SortReverse]
+            .map(|c| first_key(keymap, c))
+            .join(" ");
+        nav.push(entry(sorts, "pane 7: sort by reason/count/rate", theme));
+    }
     nav.push(Line::from(""));
     nav.push(Line::styled(
         "  policy popup: ↑↓ or a letter, Enter, then y",
@@ -51,9 +73,9 @@ pub fn lines(keymap: &Keymap, theme: &Theme) -> (Vec<Line<'static>>, Vec<Line<'s
     (commands, nav)
 }
 
-/// Draws the overlay over `area`.
-pub fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme) {
-    let (commands, nav) = lines(keymap, theme);
+/// Draws the overlay over `area` (`kvm`: with the vCPU exits pane's keys).
+pub fn draw(frame: &mut Frame, area: Rect, keymap: &Keymap, theme: &Theme, kvm: bool) {
+    let (commands, nav) = lines(keymap, theme, kvm);
     let rows = u16::try_from(commands.len()).unwrap_or(u16::MAX);
     let popup = centered(area, 104, rows.saturating_add(2));
     let block = Block::bordered()
@@ -80,16 +102,32 @@ mod tests {
     #[test]
     fn snapshot() {
         let term = render(110, 26, |f, a| {
-            draw(f, a, &Keymap::default(), &Theme::default());
+            draw(f, a, &Keymap::default(), &Theme::default(), false);
         });
         insta::assert_snapshot!(term.backend());
+    }
+
+    #[test]
+    fn kvm_lists_the_vcpu_pane() {
+        let text = |kvm| {
+            let (commands, nav) = lines(&Keymap::default(), &Theme::default(), kvm);
+            commands
+                .iter()
+                .chain(&nav)
+                .flat_map(|l| l.spans.iter().map(|s| s.content.to_string()))
+                .collect::<String>()
+        };
+        let (alpha, kvm) = (text(false), text(true));
+        assert!(!alpha.contains("vCPU"), "{alpha}");
+        assert!(kvm.contains("7  focus vCPU exits"), "{kvm}");
+        assert!(kvm.contains("s S r  pane 7: sort by reason"), "{kvm}");
     }
 
     #[test]
     fn shows_remapped_keys() {
         let mut map = Keymap::default();
         map.rebind(Command::Quit, &[Key::Char('x')]);
-        let (commands, _) = lines(&map, &Theme::default());
+        let (commands, _) = lines(&map, &Theme::default(), false);
         let quit: String = commands[1]
             .spans
             .iter()

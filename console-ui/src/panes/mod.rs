@@ -11,6 +11,7 @@ pub mod pages;
 pub mod popup;
 pub mod scheduler;
 pub mod strands;
+pub mod vcpus;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};

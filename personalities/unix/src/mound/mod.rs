@@ -470,7 +470,12 @@ impl<R: RegisterFile> UnixMound<R> {
                     Fault::Bus => SigInfo::fault(s.SIGBUS, code::BUS_ADRERR, va),
                     Fault::Oom => SigInfo::fault(s.SIGKILL, code::SI_KERNEL, va),
                 };
-                let _ = pc;
+                if self.cfg.verbose || self.cfg.trace_syscalls {
+                    self.log(format_args!(
+                        "[{tid}] {f:?} fault at {va:#x} ({access:?}, pc {pc:#x}): signal {}",
+                        info.signo
+                    ));
+                }
                 self.force_signal(tid, info);
                 TrapOutcome::Continue
             }
