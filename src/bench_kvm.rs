@@ -143,13 +143,7 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
         for _ in 0..b.runs {
             let (mut o, mut n) = (0.0, 0.0);
             for line in LINES {
-                let r = b.spin_on(
-                    MachineKind::Kvm,
-                    busybox,
-                    &cwd,
-                    &["sh", "-c", line],
-                    false,
-                )?;
+                let r = b.spin_on(MachineKind::Kvm, busybox, &cwd, &["sh", "-c", line], false)?;
                 let h = b.host(None, &cwd, BUSYBOX, &["sh", "-c", line])?;
                 if r.stdout != h.stdout || r.status != h.status {
                     anyhow::bail!(
