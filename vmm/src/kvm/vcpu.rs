@@ -83,6 +83,12 @@ pub struct KvmCpu {
     /// The vCPU sits at the trap path's `out` with ring 3's frame on its
     /// stack: a return needs no full restore.
     at_trap: bool,
+    /// The last page fault handed to the kernel: `(va, access, pc, rsp,
+    /// asid)`. If the same thread (same space, stack pointer and pc)
+    /// resumes and the kernel mapped the page meanwhile,
+    /// [`KvmCpu::enter`] installs the leaf before the retry instead of
+    /// letting it take a demand-fill exit.
+    resolving: Option<(u64, Access, u64, u64, u64)>,
 }
 
 fn lock(t: &std::sync::Mutex<Tables>) -> MutexGuard<'_, Tables> {
@@ -243,6 +249,7 @@ impl KvmCpu {
             native_syscall: false,
             last_fill: (u64::MAX, 0),
             at_trap: false,
+            resolving: None,
         })
     }
 
@@ -556,6 +563,7 @@ impl KvmCpu {
                 }
                 self.last_fill = (u64::MAX, 0);
                 self.shared.count(reason::PAGE_FAULT);
+                self.resolving = Some((cr2, access, rip, rsp, space.asid()));
                 self.capture(regs, &r, rip, rflags, rsp);
                 Some(Trap::PageFault {
                     va: cr2,
@@ -593,6 +601,32 @@ impl KvmCpu {
         }
     }
 
+    /// After a page fault the kernel resolved: if ring 3 retries the
+    /// faulting instruction, walks the page with the fault's access (the
+    /// walk the retry's demand fill would make, setting the same accessed
+    /// and dirty bits) and installs the leaf now, saving that exit. Then
+    /// catches the mirror up again, in case the space moved during the walk.
+    fn prefill(&mut self, regs: &X86Regs, space: &dyn PageTable) {
+        let Some((va, access, pc, sp, asid)) = self.resolving.take() else {
+            return;
+        };
+        if regs.rip != pc || regs.gpr[RSP] != sp || space.asid() != asid {
+            return;
+        }
+        let Ok(pte) = space.walk(va, access) else {
+            return;
+        };
+        let mut tables = lock(&self.m.tables);
+        if tables
+            .fill(&self.m.private, space, va, pte, access, &mut self.ops)
+            .is_ok()
+            && tables.refresh(&self.m.private, space, &mut self.loaded, &mut self.ops)
+        {
+            drop(tables);
+            self.m.shootdown(space.asid(), self.shared.index);
+        }
+    }
+
     /// Sets the vCPU up to enter ring 3 with `regs` in `space`; `None` when
     /// it can, or the trap that stops it first.
     fn enter(&mut self, regs: &X86Regs, space: &dyn PageTable) -> Option<Trap> {
@@ -620,6 +654,7 @@ impl KvmCpu {
         if entry.shootdown {
             self.m.shootdown(space.asid(), self.shared.index);
         }
+        self.prefill(regs, space);
         self.write_frame(regs);
         let quiet = entry.cr3 == 0 && self.ops.is_empty();
         let sysret = quiet
