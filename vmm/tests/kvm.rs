@@ -476,3 +476,124 @@ fn the_host_builds_and_runs_on_the_kvm_machine() {
     assert_eq!(t.vcpus.len(), 1, "vCPU 0 is listed: {:?}", t.vcpus);
     assert_eq!(t.vcpus[0].reasons.len(), kvm::EXIT_REASONS.len());
 }
+
+/// Exit counts of vCPU 0 by reason.
+fn exits(w: &World) -> kvm::VcpuTelemetry {
+    w.machine.telemetry().remove(0)
+}
+
+#[test]
+fn a_page_touched_once_costs_exactly_one_exit() {
+    let Some(w) = world() else { return };
+    const FRESH: u64 = 0x2000_0000;
+    const PAGES: u64 = 8;
+    // Writes one quadword into each of PAGES unmapped pages, then calls.
+    let code = asm(|a| {
+        a.mov(rbx, FRESH)?;
+        a.mov(ecx, PAGES as u32)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(qword_ptr(rbx), rcx)?;
+        a.add(rbx, 4096)?;
+        a.dec(rcx)?;
+        a.jnz(top)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.ud2()
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let mut faults = 0;
+    loop {
+        match cpu.run(&mut regs, &*space, BUDGET) {
+            Trap::PageFault {
+                va,
+                access: Access::Write,
+                ..
+            } => {
+                // The kernel resolves it, as a mound's MM would.
+                space.map(va & !0xfff, w.frame(), Prot::RW).unwrap();
+                faults += 1;
+            }
+            Trap::Syscall => break,
+            t => panic!("{t:?}"),
+        }
+    }
+    assert_eq!(faults, PAGES);
+    let t = exits(&w);
+    // Code, stack… are filled on demand once; the fresh pages each took
+    // their page fault and nothing else: the resolved leaf was installed
+    // before the retry.
+    assert_eq!(t.exits_for("page-fault"), PAGES);
+    assert!(
+        t.exits_for("demand-fill") <= 1,
+        "fresh pages took demand fills after their fault: {t:?}"
+    );
+    for i in 0..PAGES {
+        let m = space.examine(FRESH + 4096 * i).unwrap();
+        assert!(m.accessed && m.dirty, "page {i}: {m:?}");
+    }
+}
+
+#[test]
+fn a_write_after_a_read_sets_the_dirty_bit_and_a_dirty_page_needs_no_second_fill() {
+    let Some(w) = world() else { return };
+    // Read DATA, call; write DATA, call; read DATA+0x1000 (mapped, already
+    // dirty), write it, call.
+    let code = asm(|a| {
+        a.mov(rbx, DATA)?;
+        a.mov(rax, qword_ptr(rbx))?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.mov(qword_ptr(rbx + 8), rbx)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.mov(rax, qword_ptr(rbx + 0x1000))?;
+        a.mov(qword_ptr(rbx + 0x1008), rbx)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.ud2()
+    });
+    let space = w.space(&code);
+    let second = w.frame();
+    space.map(DATA + 0x1000, second, Prot::RW).unwrap();
+    space.walk(DATA + 0x1000, Access::Write).unwrap();
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    let m = space.examine(DATA).unwrap();
+    assert!(
+        m.accessed && !m.dirty,
+        "a read leaves the page clean: {m:?}"
+    );
+    let before = exits(&w).exits_for("demand-fill");
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert!(space.examine(DATA).unwrap().dirty, "the write set it");
+    let t = exits(&w);
+    assert_eq!(t.exits_for("demand-fill"), before + 1, "one upgrade: {t:?}");
+    assert_eq!(t.exits_for("queue"), 0);
+    let mut back = 0u64;
+    back = w
+        .ram
+        .read_obj(GuestAddress(
+            space.walk(DATA, Access::Read).unwrap().frame.0 + 8,
+        ))
+        .unwrap_or(back);
+    assert_eq!(back, DATA, "the write landed");
+    // The already-dirty page: its read fill was writable, the write free.
+    let before = exits(&w).exits_for("demand-fill");
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(exits(&w).exits_for("demand-fill"), before + 1);
+    let back: u64 = w.ram.read_obj(GuestAddress(second.0 + 8)).unwrap();
+    assert_eq!(back, DATA);
+    // Cleaning the page takes write permission away again: the next write
+    // faults and sets the bit anew.
+    assert!(space.clear_dirty(DATA));
+    regs.rip = CODE; // read, call (the mirror drops the leaf first)
+    regs.gpr[3] = DATA;
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert!(!space.examine(DATA).unwrap().dirty);
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert!(space.examine(DATA).unwrap().dirty);
+}

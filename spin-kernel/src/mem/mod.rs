@@ -88,6 +88,11 @@ pub struct Pte {
     pub frame: PhysAddr,
     /// Permitted accesses.
     pub prot: Prot,
+    /// The page's dirty bit after the walk (set by this walk if it was a
+    /// write). A machine whose MMU sets dirty bits itself may map the page
+    /// writable on a read walk when this is already set: the next write
+    /// would change nothing.
+    pub dirty: bool,
 }
 
 /// Why a page walk failed.

@@ -434,12 +434,15 @@ impl PageTable for AddressSpace {
         if !e.accessed.load(Ordering::Relaxed) {
             e.accessed.store(true, Ordering::Release);
         }
-        if access == Access::Write && !e.dirty.load(Ordering::Relaxed) {
+        let mut dirty = e.dirty.load(Ordering::Acquire);
+        if access == Access::Write && !dirty {
             e.dirty.store(true, Ordering::Release);
+            dirty = true;
         }
         Ok(Pte {
             frame: e.frame,
             prot: e.prot,
+            dirty,
         })
     }
 }

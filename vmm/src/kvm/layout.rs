@@ -70,8 +70,6 @@ pub mod cpu {
     pub const IST_MC: u64 = 0x4000;
     /// Top of the kernel stack: TSS.RSP0.
     pub const RSP0: u64 = 0x8000;
-    /// The FXSAVE image of ring 3 (512 bytes at RSP0, 16-byte aligned).
-    pub const FXSAVE: u64 = RSP0;
     /// Ring 3's general registers for a full restore (15 quadwords, RSP skipped).
     pub const GPRS: u64 = RSP0 + 512;
     /// The PTE-store queue.
@@ -84,16 +82,13 @@ pub mod cpu {
     pub const QUEUE_OPS: usize = (QUEUE_BYTES / OP_BYTES) as usize;
 }
 
-/// The frame the trap path leaves on the kernel stack, from `RSP0 - FRAME`
-/// up: vector, CR2 (0 unless #PF), error code (0 if none), then the CPU's
-/// `iretq` frame (RIP, CS, RFLAGS, RSP, SS).
+/// The trap frame on the kernel stack, from `RSP0 - BYTES` up: two scratch
+/// quadwords, the error code (where the CPU pushes one), then the CPU's
+/// `iretq` frame (RIP, CS, RFLAGS, RSP, SS) — always at `RSP0 - 40`, as
+/// RSP0 is 16-byte aligned. The full-restore path starts at `RSP0 - BYTES`.
 pub mod frame {
     /// Bytes of the frame.
     pub const BYTES: u64 = 64;
-    /// The vector (or [`super::VEC_SYSCALL`]).
-    pub const VECTOR: u64 = 0;
-    /// CR2 for #PF.
-    pub const CR2: u64 = 8;
     /// The error code.
     pub const ERROR: u64 = 16;
     /// Interrupted RIP.
@@ -108,13 +103,27 @@ pub mod frame {
     pub const SS: u64 = 56;
 }
 
-/// The port of the one exit every trap takes (`out PORT_TRAP, al`).
-pub const PORT_TRAP: u8 = 0x90;
 /// The port the shim's queue loop exits on when the host has more stores.
 pub const PORT_MORE: u8 = 0x91;
+/// The port the native `syscall` entry exits on.
+pub const PORT_SYSCALL: u8 = 0x92;
+/// Trap ports: vector `v` (0..=[`VEC_KICK`]) exits on `PORT_TRAPS + v`.
+pub const PORT_TRAPS: u8 = 0xa0;
 
-/// Pseudo-vector the native `syscall` entry writes into its frame.
-pub const VEC_SYSCALL: u64 = 0x100;
+/// The port a trap stub for `vector` exits on.
+pub const fn trap_port(vector: u8) -> u8 {
+    PORT_TRAPS + vector
+}
+
+/// The vector a trap port names, if it is one.
+pub const fn port_vector(port: u16) -> Option<u8> {
+    if port >= PORT_TRAPS as u16 && port <= (PORT_TRAPS + VEC_KICK) as u16 {
+        Some((port - PORT_TRAPS as u16) as u8)
+    } else {
+        None
+    }
+}
+
 /// The vector of the kick interrupt (preemption, shootdowns).
 pub const VEC_KICK: u8 = 0x20;
 

@@ -15,9 +15,15 @@
 //! in the mirror's log so other vCPUs running the same space replay them
 //! (idempotent zero stores + `invlpg`) when they are kicked.
 //!
-//! Accessed and dirty bits stay the kernel's: a leaf is writable only after
-//! a write walk (which set the kernel's dirty bit); clearing a bit in the
-//! kernel bumps the generation, and the leaf goes.
+//! One exception to "present entries go through the queue": an upgrade
+//! that only adds write permission to a read-only leaf (same frame) is
+//! stored directly — the write fault that asked for it already flushed the
+//! stale translation ([`Tables::fill`]).
+//!
+//! Accessed and dirty bits stay the kernel's: a leaf is writable only once
+//! the kernel's dirty bit is set (by a write walk, or already set when a
+//! read walk filled it); clearing a bit in the kernel bumps the generation,
+//! and the leaf goes.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -400,8 +406,10 @@ impl Tables {
     }
 
     /// Installs the 4 KiB page containing user address `va` of `space` from
-    /// the kernel's `pte` (found by a walk with `access`): writable only for
-    /// a write walk. A present entry is changed through `ops`.
+    /// the kernel's `pte` (found by a walk with `access`): writable only if
+    /// the walk left the kernel's dirty bit set (a write walk, or a page
+    /// already dirty). A present entry is changed through `ops`, unless the
+    /// change only adds write permission ([`is_upgrade`]).
     pub fn fill(
         &mut self,
         mem: &Private,
@@ -418,7 +426,7 @@ impl Tables {
             return Err(FillError::BadFrame);
         }
         let mut value = frame | P | U | A;
-        if access == Access::Write && pte.prot.contains(Prot::WRITE) {
+        if pte.prot.contains(Prot::WRITE) && (access == Access::Write || pte.dirty) {
             value |= W | D;
         }
         if !pte.prot.contains(Prot::EXEC) {
@@ -447,7 +455,8 @@ impl Tables {
             .get_mut(&space.asid())
             .expect("looked up above");
         m.leaves.insert(page, slot);
-        if mem.load(slot) & P == 0 {
+        let old = mem.load(slot);
+        if old & P == 0 || (is_upgrade(old, value) && !ops.iter().any(|o| o.pte == slot)) {
             mem.store(slot, value);
             Ok(Fill::Direct)
         } else {
@@ -459,6 +468,17 @@ impl Tables {
             Ok(Fill::Queued)
         }
     }
+}
+
+/// Whether storing `new` over the present leaf `old` only adds write
+/// permission (same frame, same other rights). Like P 0→1 this needs no
+/// guest store: a write through the stale read-only translation faults, and
+/// that fault both drops the translation from the TLB (x86 invalidates the
+/// faulting address on #PF) and makes a shadow-paging host re-walk the
+/// guest tables — so the host may write it directly. (A removal queued for
+/// the same slot in this batch must stay ordered: such a store is queued.)
+fn is_upgrade(old: u64, new: u64) -> bool {
+    old & P != 0 && old & W == 0 && new & W != 0 && (old & !(W | D)) == (new & !(W | D))
 }
 
 #[cfg(test)]
@@ -497,13 +517,22 @@ mod tests {
             .unwrap();
         assert_eq!(f, Fill::Direct);
         assert!(ops.is_empty());
-        // A write after a read: the present entry is upgraded by the shim.
+        // A write after a read: the present entry only gains write
+        // permission, which the host stores directly.
         let pte = space.walk(0x40_0010, Access::Write).unwrap();
         let f = tables
             .fill(&mem, &*space, 0x40_0010, pte, Access::Write, &mut ops)
             .unwrap();
+        assert_eq!(f, Fill::Direct);
+        assert!(ops.is_empty());
+        let leaf = tables.mirrors[&space.asid()].leaves[&0x40_0000];
+        assert_eq!(mem.load(leaf) & (W | D), W | D);
+        // A fill of the same value (a stale translation elsewhere) goes
+        // through the shim, which also invalidates.
+        let f = tables
+            .fill(&mem, &*space, 0x40_0010, pte, Access::Write, &mut ops)
+            .unwrap();
         assert_eq!(f, Fill::Queued);
-        assert_eq!(ops[0].value & (W | D), W | D);
         ops.clear();
         tables.leave(space.asid());
         space.unmap(0x40_0000);
@@ -512,5 +541,34 @@ mod tests {
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].value, 0);
         assert_eq!(ops[0].va, 0x40_0000);
+    }
+
+    #[test]
+    fn a_read_fill_is_writable_only_when_the_page_is_already_dirty() {
+        let ram = new_guest_ram(1 << 20).unwrap();
+        let t = Translation::new(ram, 12);
+        let space = t.create(MoundId(1));
+        let mem = private();
+        let mut tables = Tables::new(mem.size, 1 << 20);
+        tables.init_kernel_half(&mem);
+        let (mut loaded, mut ops) = (Loaded::default(), Vec::new());
+        tables.enter(&mem, &*space, &mut loaded, &mut ops).unwrap();
+        space.map(0x40_0000, PhysAddr(0x3000), Prot::RW).unwrap();
+        space.map(0x40_1000, PhysAddr(0x4000), Prot::RW).unwrap();
+        space.walk(0x40_1000, Access::Write).unwrap();
+        for va in [0x40_0000, 0x40_1000] {
+            let pte = space.walk(va, Access::Read).unwrap();
+            tables
+                .fill(&mem, &*space, va, pte, Access::Read, &mut ops)
+                .unwrap();
+        }
+        let leaf = |va| mem.load(tables.mirrors[&space.asid()].leaves[&va]);
+        assert_eq!(
+            leaf(0x40_0000) & (W | D),
+            0,
+            "clean: the first write faults"
+        );
+        assert_eq!(leaf(0x40_1000) & (W | D), W | D, "already dirty");
+        assert!(!space.examine(0x40_0000).unwrap().dirty);
     }
 }

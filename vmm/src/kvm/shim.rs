@@ -1,12 +1,21 @@
 //! The ring-0 shim, assembled at run time with iced-x86's code assembler.
 //!
-//! It is all the guest kernel there is: 33 trap stubs (the 32 exceptions and
-//! the kick interrupt) that push a uniform frame and leave through one `out`;
-//! the native `syscall` entry, which builds the same frame; a full-restore
-//! path that first applies the host's queue of PTE stores (removals and
-//! downgrades must be guest writes on a shadow-paging host — kvm.md quirk 2),
-//! may load a new CR3, and `iretq`s to ring 3; and a `sysretq` path for
-//! system calls that arrived through the native entry.
+//! It is all the guest kernel there is, and as little of it as possible: a
+//! PVM host emulates every instruction the guest executes in ring 0 (2–3 µs
+//! each), so a trap's cost is mostly the shim's instruction count.
+//!
+//! - 33 trap stubs (the 32 exceptions and the kick interrupt), each one
+//!   `out` to a port that names its vector ([`layout::trap_port`]) — the
+//!   host reads the CPU's own frame, CR2 from the special registers and the
+//!   FP state with `KVM_GET_FPU` only when it needs them — then `iretq`
+//!   (after dropping the error code where the CPU pushed one);
+//! - the native `syscall` entry, which builds the same `iretq` frame and
+//!   leaves through [`PORT_SYSCALL`];
+//! - a full-restore path that first applies the host's queue of PTE stores
+//!   (removals and downgrades must be guest writes on a shadow-paging host —
+//!   kvm.md quirk 2), may load a new CR3, loads ring 3's general registers
+//!   and `iretq`s;
+//! - a `sysretq` path for system calls that arrived through the native entry.
 //!
 //! Register protocol of [`Shim::resume`] (set by the host through sync regs):
 //! RSP = RSP0 − frame, RDI = queue address, RSI = operations, R8 = CR3 to
@@ -15,7 +24,7 @@
 
 use iced_x86::code_asm::*;
 
-use super::layout::{self, cpu, frame, has_error_code, private, KBASE, PORT_MORE, PORT_TRAP};
+use super::layout::{self, cpu, frame, has_error_code, private, KBASE, PORT_MORE, PORT_SYSCALL};
 
 /// The assembled shim and the addresses (kernel virtual) the host needs.
 #[derive(Debug, Clone)]
@@ -48,7 +57,6 @@ fn reg64(n: usize) -> AsmRegister64 {
 pub fn assemble() -> Result<Shim, IcedError> {
     let base = KBASE + private::SHIM;
     let mut a = CodeAssembler::new(64)?;
-    let mut common = a.create_label();
     let mut stub_labels = Vec::new();
     for vector in 0..=32u8 {
         let mut l = a.create_label();
@@ -59,32 +67,17 @@ pub fn assemble() -> Result<Shim, IcedError> {
         } else {
             vector
         };
-        if !has_error_code(vector) {
-            a.push(0)?;
+        // The port names the vector; the host reads the CPU's frame (and,
+        // for #PF, CR2 from the special registers). Return: drop the error
+        // code, `iretq`.
+        a.out(u32::from(layout::trap_port(vector)), al)?;
+        if has_error_code(vector) {
+            a.add(rsp, 8)?;
         }
-        if vector == 14 {
-            // CR2 into the frame without losing RAX.
-            a.push(rax)?;
-            a.mov(rax, cr2)?;
-            a.xchg(qword_ptr(rsp), rax)?;
-        } else {
-            a.push(0)?;
-        }
-        a.push(vector as i32)?;
-        a.jmp(common)?;
+        a.iretq()?;
         // Keep stubs apart so a stray jump into the middle of one is obvious.
         a.int3()?;
     }
-
-    // The one exit of every trap: FXSAVE ring 3's FP state next to the frame,
-    // then `out`. The host reads the frame and the sync regs, may rewrite
-    // both, and either lets this path continue or redirects RIP.
-    a.set_label(&mut common)?;
-    a.fxsave64(ptr(rsp + frame::BYTES as i32))?;
-    a.out(PORT_TRAP as u32, al)?;
-    a.fxrstor64(ptr(rsp + frame::BYTES as i32))?;
-    a.add(rsp, 24)?;
-    a.iretq()?;
 
     // The native `syscall` entry (VT-x/SVM). On PVM it is never executed:
     // fetching it from ring 3 raises #PF, which the host recognises.
@@ -98,11 +91,9 @@ pub fn assemble() -> Result<Shim, IcedError> {
     a.push(r11)?;
     a.push(layout::USER_CS as i32)?;
     a.push(rcx)?;
-    a.push(0)?;
-    a.push(0)?;
-    a.push(layout::VEC_SYSCALL as i32)?;
     a.swapgs()?;
-    a.jmp(common)?;
+    a.out(u32::from(PORT_SYSCALL), al)?;
+    a.iretq()?;
 
     // Full restore.
     let mut resume = a.create_label();
@@ -132,8 +123,7 @@ pub fn assemble() -> Result<Shim, IcedError> {
     a.jz(no_cr3)?;
     a.mov(cr3, r8)?;
     a.set_label(&mut no_cr3)?;
-    a.fxrstor64(ptr(rsp + frame::BYTES as i32))?;
-    let gprs = (frame::BYTES + 512) as i32;
+    let gprs = (cpu::GPRS - (cpu::RSP0 - frame::BYTES)) as i32;
     for (slot, &n) in GPR_ORDER.iter().enumerate() {
         a.mov(reg64(n), qword_ptr(rsp + gprs + 8 * slot as i32))?;
     }
@@ -143,7 +133,6 @@ pub fn assemble() -> Result<Shim, IcedError> {
     // sysretq: RCX/R11 hold the (checked) return RIP and RFLAGS.
     let mut sysret = a.create_label();
     a.set_label(&mut sysret)?;
-    a.fxrstor64(ptr(rsp + frame::BYTES as i32))?;
     a.mov(rsp, qword_ptr(rsp + frame::RSP as i32))?;
     a.sysretq()?;
     let mut end = a.create_label();

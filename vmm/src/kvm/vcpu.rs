@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kvm_bindings::{kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, Msrs};
+use kvm_bindings::{kvm_fpu, kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, Msrs};
 use kvm_ioctls::{SyncReg, VcpuExit, VcpuFd};
 use spin_kernel::machine::{Access, Cpu, MachineError, Trap};
 use spin_kernel::mem::PageTable;
@@ -14,12 +14,12 @@ use vm_memory::{Bytes, GuestAddress};
 
 use super::kick::{self, Running, Timer};
 use super::layout::{
-    self, cpu, frame, is_user_canonical, private, user_rflags, PORT_MORE, PORT_TRAP, VEC_KICK,
-    VEC_SYSCALL,
+    self, cpu, frame, has_error_code, is_user_canonical, port_vector, private, user_rflags,
+    PORT_MORE, PORT_SYSCALL, VEC_KICK,
 };
 use super::machine::{Inner, VcpuShared};
 use super::paging::{Entry, Loaded, Op, Tables};
-use super::regs::{X86Regs, RSP};
+use super::regs::{FxArea, X86Regs, RSP};
 use super::shim::GPR_ORDER;
 use super::tables;
 
@@ -43,6 +43,10 @@ const MSR_SFMASK: u32 = 0xc000_0084;
 const MSR_FS_BASE: u32 = 0xc000_0100;
 const MSR_GS_BASE: u32 = 0xc000_0101;
 const MSR_KERNEL_GS_BASE: u32 = 0xc000_0102;
+
+/// The vector [`KvmCpu::on_trap`] is given for a call through the native
+/// `syscall` entry.
+const VEC_SYSCALL: u64 = 0x100;
 
 /// Exit-reason slots (see [`super::EXIT_REASONS`]).
 mod reason {
@@ -83,6 +87,18 @@ pub struct KvmCpu {
     /// The vCPU sits at the trap path's `out` with ring 3's frame on its
     /// stack: a return needs no full restore.
     at_trap: bool,
+    /// The last page fault handed to the kernel: `(va, access, pc, rsp,
+    /// asid)`. If the same thread (same space, stack pointer and pc)
+    /// resumes and the kernel mapped the page meanwhile,
+    /// [`KvmCpu::enter`] installs the leaf before the retry instead of
+    /// letting it take a demand-fill exit.
+    resolving: Option<(u64, Access, u64, u64, u64)>,
+    /// RSP at the last trap exit (the stub's return continues from it).
+    trap_rsp: u64,
+    /// The FP state the vCPU holds, when known (`fx_valid`): set by
+    /// `KVM_SET_FPU` on entry only when the register file's differs.
+    fx_live: Box<FxArea>,
+    fx_valid: bool,
 }
 
 fn lock(t: &std::sync::Mutex<Tables>) -> MutexGuard<'_, Tables> {
@@ -218,6 +234,9 @@ impl KvmCpu {
         })
         .map_err(|e| err("KVM_SET_REGS", e))?;
         fd.set_sync_valid_reg(SyncReg::Register);
+        // CR2 of a page fault comes with the exit (no KVM_GET_SREGS, which
+        // costs a vCPU load/put on PVM).
+        fd.set_sync_valid_reg(SyncReg::SystemRegister);
 
         let shared = Arc::new(VcpuShared {
             index,
@@ -243,6 +262,10 @@ impl KvmCpu {
             native_syscall: false,
             last_fill: (u64::MAX, 0),
             at_trap: false,
+            resolving: None,
+            trap_rsp: 0,
+            fx_live: Box::default(),
+            fx_valid: false,
         })
     }
 
@@ -287,8 +310,8 @@ impl KvmCpu {
         }
     }
 
-    /// Writes ring 3's `iretq` frame and FP state where the trap path's
-    /// return and the full-restore path read them.
+    /// Writes ring 3's `iretq` frame where the trap path's return and the
+    /// full-restore path read it.
     fn write_frame(&self, regs: &X86Regs) {
         let mem = &self.m.private;
         let f = [
@@ -303,7 +326,65 @@ impl KvmCpu {
             bytes[8 * i..8 * i + 8].copy_from_slice(&v.to_le_bytes());
         }
         mem.write(self.frame + frame::RIP, &bytes);
-        mem.write(self.block + cpu::FXSAVE, &regs.fx.0);
+    }
+
+    /// Gives the vCPU `regs`' FP state, unless it already holds it.
+    fn load_fp(&mut self, fx: &FxArea) -> Result<(), ()> {
+        if self.fx_valid && *self.fx_live == *fx {
+            return Ok(());
+        }
+        let b = &fx.0;
+        let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
+        let u64_at = |o: usize| {
+            let mut q = [0u8; 8];
+            q.copy_from_slice(&b[o..o + 8]);
+            u64::from_le_bytes(q)
+        };
+        let mut f = kvm_fpu {
+            fcw: u16_at(0),
+            fsw: u16_at(2),
+            ftwx: b[4],
+            last_opcode: u16_at(6),
+            last_ip: u64_at(8),
+            last_dp: u64_at(16),
+            mxcsr: fx.mxcsr(),
+            ..Default::default()
+        };
+        for (i, r) in f.fpr.iter_mut().enumerate() {
+            r.copy_from_slice(&b[32 + 16 * i..48 + 16 * i]);
+        }
+        for (i, r) in f.xmm.iter_mut().enumerate() {
+            r.copy_from_slice(&b[160 + 16 * i..176 + 16 * i]);
+        }
+        self.fd.set_fpu(&f).map_err(|_| ())?;
+        *self.fx_live = *fx;
+        self.fx_valid = true;
+        Ok(())
+    }
+
+    /// Reads the vCPU's FP state into `fx` (bytes the FXSAVE image has and
+    /// `kvm_fpu` lacks — MXCSR_MASK, reserved — keep their values).
+    fn save_fp(&mut self, fx: &mut FxArea) {
+        let Ok(f) = self.fd.get_fpu() else {
+            self.fx_valid = false;
+            return;
+        };
+        let b = &mut fx.0;
+        b[0..2].copy_from_slice(&f.fcw.to_le_bytes());
+        b[2..4].copy_from_slice(&f.fsw.to_le_bytes());
+        b[4] = f.ftwx;
+        b[6..8].copy_from_slice(&f.last_opcode.to_le_bytes());
+        b[8..16].copy_from_slice(&f.last_ip.to_le_bytes());
+        b[16..24].copy_from_slice(&f.last_dp.to_le_bytes());
+        b[24..28].copy_from_slice(&f.mxcsr.to_le_bytes());
+        for (i, r) in f.fpr.iter().enumerate() {
+            b[32 + 16 * i..48 + 16 * i].copy_from_slice(r);
+        }
+        for (i, r) in f.xmm.iter().enumerate() {
+            b[160 + 16 * i..176 + 16 * i].copy_from_slice(r);
+        }
+        *self.fx_live = *fx;
+        self.fx_valid = true;
     }
 
     /// Writes ring 3's general registers where the full-restore path reads them.
@@ -317,9 +398,8 @@ impl KvmCpu {
 
     /// Loads every general register of `regs` into the vCPU (sync regs),
     /// with the shim's RIP and RSP.
-    fn load_gprs(&mut self, regs: &X86Regs, rip: u64) {
+    fn load_gprs(&mut self, regs: &X86Regs, rip: u64, rsp: u64) {
         let g = &regs.gpr;
-        let rsp = self.frame_kva;
         self.fd.sync_regs_mut().regs = kvm_regs {
             rax: g[0],
             rcx: g[1],
@@ -446,16 +526,14 @@ impl KvmCpu {
     }
 
     /// Fills `regs` from the live vCPU after a trap exit.
-    fn capture(&self, regs: &mut X86Regs, r: &kvm_regs, rip: u64, rflags: u64, rsp: u64) {
+    fn capture(&mut self, regs: &mut X86Regs, r: &kvm_regs, rip: u64, rflags: u64, rsp: u64) {
         regs.gpr = [
             r.rax, r.rcx, r.rdx, r.rbx, rsp, r.rbp, r.rsi, r.rdi, r.r8, r.r9, r.r10, r.r11, r.r12,
             r.r13, r.r14, r.r15,
         ];
         regs.rip = rip;
         regs.rflags = rflags;
-        self.m
-            .private
-            .read(self.block + cpu::FXSAVE, &mut regs.fx.0);
+        self.save_fp(&mut regs.fx);
     }
 
     /// Up to 8 bytes of the instruction at `pc` (0 where unreadable).
@@ -473,17 +551,21 @@ impl KvmCpu {
         u64::from_le_bytes(b)
     }
 
-    /// Handles a `PORT_TRAP` exit: `Some(trap)` for the kernel, `None`
-    /// when handled in place (the vCPU continues).
+    /// Handles the exit of the trap stub for `vector` (or [`VEC_SYSCALL`]):
+    /// `Some(trap)` for the kernel, `None` when handled in place (the vCPU
+    /// continues).
     fn on_trap(
         &mut self,
+        vector: u64,
         regs: &mut X86Regs,
         space: &dyn PageTable,
         deadline: Option<Instant>,
     ) -> Option<Trap> {
         let r = self.fd.sync_regs().regs;
         self.at_trap = false;
-        if r.rsp != self.frame_kva {
+        let error_code = vector < 32 && has_error_code(vector as u8);
+        let expected = self.frame_kva + frame::RIP - if error_code { 8 } else { 0 };
+        if r.rsp != expected {
             // A trap taken inside the shim (or on an IST stack): not the
             // guest's doing, and nothing to resume.
             self.shared.count(reason::OTHER);
@@ -497,7 +579,7 @@ impl KvmCpu {
             b.copy_from_slice(&raw[i..i + 8]);
             u64::from_le_bytes(b)
         };
-        let (vector, cr2, err) = (q(frame::VECTOR), q(frame::CR2), q(frame::ERROR));
+        let err = if error_code { q(frame::ERROR) } else { 0 };
         let (rip, cs, rflags, rsp) = (q(frame::RIP), q(frame::CS), q(frame::RFLAGS), q(frame::RSP));
         if cs & 3 != 3 {
             self.shared.count(reason::OTHER);
@@ -506,6 +588,7 @@ impl KvmCpu {
         let syscall = vector == VEC_SYSCALL || (vector == 14 && rip == self.m.shim.syscall_entry);
         // From here on every trap leaves the vCPU at the `out` with ring 3's frame.
         self.at_trap = true;
+        self.trap_rsp = r.rsp;
         if syscall {
             self.shared.count(reason::SYSCALL);
             self.native_syscall = vector == VEC_SYSCALL;
@@ -523,6 +606,7 @@ impl KvmCpu {
                 None
             }
             14 => {
+                let cr2 = self.fd.sync_regs().sregs.cr2;
                 let access = if err & 0x10 != 0 {
                     Access::Execute
                 } else if err & 2 != 0 {
@@ -556,6 +640,7 @@ impl KvmCpu {
                 }
                 self.last_fill = (u64::MAX, 0);
                 self.shared.count(reason::PAGE_FAULT);
+                self.resolving = Some((cr2, access, rip, rsp, space.asid()));
                 self.capture(regs, &r, rip, rflags, rsp);
                 Some(Trap::PageFault {
                     va: cr2,
@@ -593,6 +678,32 @@ impl KvmCpu {
         }
     }
 
+    /// After a page fault the kernel resolved: if ring 3 retries the
+    /// faulting instruction, walks the page with the fault's access (the
+    /// walk the retry's demand fill would make, setting the same accessed
+    /// and dirty bits) and installs the leaf now, saving that exit. Then
+    /// catches the mirror up again, in case the space moved during the walk.
+    fn prefill(&mut self, regs: &X86Regs, space: &dyn PageTable) {
+        let Some((va, access, pc, sp, asid)) = self.resolving.take() else {
+            return;
+        };
+        if regs.rip != pc || regs.gpr[RSP] != sp || space.asid() != asid {
+            return;
+        }
+        let Ok(pte) = space.walk(va, access) else {
+            return;
+        };
+        let mut tables = lock(&self.m.tables);
+        if tables
+            .fill(&self.m.private, space, va, pte, access, &mut self.ops)
+            .is_ok()
+            && tables.refresh(&self.m.private, space, &mut self.loaded, &mut self.ops)
+        {
+            drop(tables);
+            self.m.shootdown(space.asid(), self.shared.index);
+        }
+    }
+
     /// Sets the vCPU up to enter ring 3 with `regs` in `space`; `None` when
     /// it can, or the trap that stops it first.
     fn enter(&mut self, regs: &X86Regs, space: &dyn PageTable) -> Option<Trap> {
@@ -620,6 +731,10 @@ impl KvmCpu {
         if entry.shootdown {
             self.m.shootdown(space.asid(), self.shared.index);
         }
+        self.prefill(regs, space);
+        if self.load_fp(&regs.fx).is_err() {
+            return Some(Trap::Halt { pc: regs.rip });
+        }
         self.write_frame(regs);
         let quiet = entry.cr3 == 0 && self.ops.is_empty();
         let sysret = quiet
@@ -630,13 +745,13 @@ impl KvmCpu {
         if sysret {
             // RCX/R11 are the return RIP and RFLAGS sysretq wants (checked
             // canonical and sanitized above).
-            self.load_gprs(regs, self.m.shim.sysret);
+            self.load_gprs(regs, self.m.shim.sysret, self.frame_kva);
         } else if quiet && self.at_trap {
-            // The trap path's own return: FXRSTOR, `iretq` through the
-            // frame just written, registers straight from sync regs. (The
-            // full restore's loads from memory cost ~15 µs more on PVM.)
+            // The trap stub's own return: `iretq` through the frame just
+            // written, registers straight from sync regs. (The full
+            // restore's loads from memory cost ~15 µs more on PVM.)
             let rip = self.fd.sync_regs().regs.rip;
-            self.load_gprs(regs, rip);
+            self.load_gprs(regs, rip, self.trap_rsp);
         } else {
             self.write_gprs(regs);
             self.enter_resume(entry.cr3);
@@ -653,6 +768,9 @@ impl KvmCpu {
         space: &dyn PageTable,
         deadline: Option<Instant>,
     ) -> Trap {
+        // The guest is about to run: its FP state is known again only once
+        // a trap reads it.
+        self.fx_valid = false;
         loop {
             let port = match self.fd.run() {
                 Ok(VcpuExit::IoOut(port, _)) => Ok(port),
@@ -663,12 +781,18 @@ impl KvmCpu {
                 }
                 Err(_) => Err(usize::MAX),
             };
-            match port {
-                Ok(p) if p == u16::from(PORT_TRAP) => {
-                    if let Some(trap) = self.on_trap(regs, space, deadline) {
-                        return trap;
-                    }
+            let vector = match port {
+                Ok(p) if p == u16::from(PORT_SYSCALL) => Some(VEC_SYSCALL),
+                Ok(p) => port_vector(p).map(u64::from),
+                Err(_) => None,
+            };
+            if let Some(v) = vector {
+                if let Some(trap) = self.on_trap(v, regs, space, deadline) {
+                    return trap;
                 }
+                continue;
+            }
+            match port {
                 Ok(p) if p == u16::from(PORT_MORE) => {
                     self.shared.count(reason::QUEUE);
                     self.refill();
@@ -710,15 +834,19 @@ impl KvmCpu {
         let mut times = Vec::with_capacity(count);
         let mut last = None;
         let entry = self.m.shim.syscall_entry;
+        self.fx_valid = false;
         while times.len() < count {
-            let exit = self.fd.run();
-            if !matches!(exit, Ok(VcpuExit::IoOut(p, _)) if p == u16::from(PORT_TRAP)) {
-                drop(exit);
-                lock(&self.m.tables).leave(asid);
-                return Err(Trap::Halt { pc: 0 });
-            }
+            let vector = match self.fd.run() {
+                Ok(VcpuExit::IoOut(p, _)) if p == u16::from(PORT_SYSCALL) => VEC_SYSCALL,
+                Ok(VcpuExit::IoOut(p, _)) if port_vector(p).is_some() => {
+                    u64::from(port_vector(p).unwrap_or(0))
+                }
+                _ => {
+                    lock(&self.m.tables).leave(asid);
+                    return Err(Trap::Halt { pc: 0 });
+                }
+            };
             let r = self.fd.sync_regs().regs;
-            let vector = self.m.private.load(self.frame + frame::VECTOR);
             let rip = self.m.private.load(self.frame + frame::RIP);
             if vector == VEC_SYSCALL || (vector == 14 && rip == entry) {
                 let now = Instant::now();
@@ -733,7 +861,7 @@ impl KvmCpu {
                 self.m
                     .private
                     .store(self.frame + frame::RFLAGS, user_rflags(r.r11));
-            } else if let Some(t) = self.on_trap(regs, space, None) {
+            } else if let Some(t) = self.on_trap(vector, regs, space, None) {
                 lock(&self.m.tables).leave(asid);
                 return Err(t);
             }
