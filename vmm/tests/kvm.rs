@@ -597,3 +597,69 @@ fn a_write_after_a_read_sets_the_dirty_bit_and_a_dirty_page_needs_no_second_fill
     assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
     assert!(space.examine(DATA).unwrap().dirty);
 }
+
+/// Answers getppid (39) with 7 + the number of calls so far; declines the rest.
+struct Answer(u64);
+
+impl spin_kernel::machine::FastTraps for Answer {
+    fn syscall(&mut self, frame: &mut dyn spin_kernel::machine::SyscallFrame, _ran: u64) -> bool {
+        if frame.number() != 39 {
+            return false;
+        }
+        frame.set_result(Ok(7 + self.0));
+        self.0 += 1;
+        true
+    }
+}
+
+#[test]
+fn run_fast_answers_calls_without_leaving_and_keeps_the_budget() {
+    let Some(w) = world() else { return };
+    // 100 getppid calls summed into rbx, then exit(rbx); then a getppid
+    // loop that never ends.
+    let code = asm(|a| {
+        a.xor(ebx, ebx)?;
+        a.mov(r12d, 100)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.add(rbx, rax)?;
+        a.dec(r12)?;
+        a.jnz(top)?;
+        a.mov(rdi, rbx)?;
+        a.mov(eax, 60)?;
+        a.syscall()?;
+        let mut spin = a.create_label();
+        a.set_label(&mut spin)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.jmp(spin)
+    });
+    let space = w.space(&code);
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let mut fast = Answer(0);
+    let t = cpu.run_fast(&mut regs, &*space, BUDGET, &mut fast);
+    assert_eq!(t, Trap::Syscall);
+    assert_eq!(regs.syscall_number(), 60);
+    assert_eq!(regs.syscall_arg(0), (0..100).map(|i| 7 + i).sum::<u64>());
+    assert_eq!(exits(&w).exits_for("syscall"), 101);
+    // The endless loop of answered calls still ends with its budget.
+    regs.set_syscall_result(Ok(0));
+    let before = cpu.retired();
+    let t = cpu.run_fast(&mut regs, &*space, 20_000_000, &mut fast);
+    assert_eq!(t, Trap::BudgetExpired);
+    assert!(cpu.retired() - before >= 20_000_000);
+    assert!(fast.0 > 100, "calls were answered in the loop");
+    assert!(
+        (CODE..CODE + code.len() as u64).contains(&regs.rip),
+        "{:#x}",
+        regs.rip
+    );
+    assert_eq!(
+        regs.gpr[0] >> 32,
+        0,
+        "rax holds a result or the call number"
+    );
+}

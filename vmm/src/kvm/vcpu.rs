@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use kvm_bindings::{kvm_fpu, kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, Msrs};
 use kvm_ioctls::{SyncReg, VcpuExit, VcpuFd};
-use spin_kernel::machine::{Access, Cpu, MachineError, Trap};
+use spin_kernel::machine::{
+    Access, Cpu, FastTraps, MachineError, SyscallFrame, SyscallResult, Trap,
+};
 use spin_kernel::mem::PageTable;
 use vm_memory::{Bytes, GuestAddress};
 
@@ -59,6 +61,66 @@ mod reason {
     pub const INTR: usize = 6;
     pub const IRQ_WINDOW: usize = 7;
     pub const OTHER: usize = 8;
+}
+
+/// The fast-trap handler of a [`Cpu::run_fast`] call, and when it began.
+struct Fast<'a> {
+    traps: &'a mut dyn FastTraps,
+    start: Instant,
+}
+
+impl Fast<'_> {
+    /// Nanoseconds of this call so far (the machine's unit).
+    fn ran(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+}
+
+/// A system call's registers as they sit in the vCPU's sync regs, for a
+/// fast-trap handler (no register-file copy).
+struct LiveCall<'a>(&'a mut kvm_regs);
+
+impl SyscallFrame for LiveCall<'_> {
+    fn number(&self) -> u64 {
+        self.0.rax
+    }
+    fn arg(&self, i: usize) -> u64 {
+        let r = &self.0;
+        [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9]
+            .get(i)
+            .copied()
+            .unwrap_or(0)
+    }
+    fn set_result(&mut self, result: SyscallResult) {
+        // As X86Regs::set_syscall_result.
+        self.0.rax = match result {
+            Ok(v) => v,
+            Err(errno) => (errno as i64).wrapping_neg() as u64,
+        };
+    }
+    fn set_gpr(&mut self, n: usize, value: u64) {
+        let r = &mut *self.0;
+        let slot = match n {
+            0 => &mut r.rax,
+            1 => &mut r.rcx,
+            2 => &mut r.rdx,
+            3 => &mut r.rbx,
+            // RSP travels in the iretq frame; a fast call never moves it.
+            5 => &mut r.rbp,
+            6 => &mut r.rsi,
+            7 => &mut r.rdi,
+            8 => &mut r.r8,
+            9 => &mut r.r9,
+            10 => &mut r.r10,
+            11 => &mut r.r11,
+            12 => &mut r.r12,
+            13 => &mut r.r13,
+            14 => &mut r.r14,
+            15 => &mut r.r15,
+            _ => return,
+        };
+        *slot = value;
+    }
 }
 
 /// A virtual CPU of a [`super::KvmMachine`].
@@ -560,6 +622,7 @@ impl KvmCpu {
         regs: &mut X86Regs,
         space: &dyn PageTable,
         deadline: Option<Instant>,
+        mut fast: Option<&mut Fast<'_>>,
     ) -> Option<Trap> {
         let r = self.fd.sync_regs().regs;
         self.at_trap = false;
@@ -591,6 +654,16 @@ impl KvmCpu {
         self.trap_rsp = r.rsp;
         if syscall {
             self.shared.count(reason::SYSCALL);
+            if let Some(f) = fast.as_deref_mut() {
+                let ran = f.ran();
+                let answered = f
+                    .traps
+                    .syscall(&mut LiveCall(&mut self.fd.sync_regs_mut().regs), ran);
+                if answered {
+                    return self.after_fast_call(regs, space, deadline);
+                }
+            }
+            let r = self.fd.sync_regs().regs;
             self.native_syscall = vector == VEC_SYSCALL;
             self.capture(regs, &r, r.rcx, r.r11, rsp);
             return Some(Trap::Syscall);
@@ -640,6 +713,25 @@ impl KvmCpu {
                 }
                 self.last_fill = (u64::MAX, 0);
                 self.shared.count(reason::PAGE_FAULT);
+                if let Some(f) = fast {
+                    let ran = f.ran();
+                    if f.traps.page_fault(cr2, access, ran) {
+                        // Resolved: install the leaf now if the kernel
+                        // mapped it (else the retry faults again), resume.
+                        if let Ok(pte) = space.walk(cr2, access) {
+                            let _ = lock(&self.m.tables).fill(
+                                &self.m.private,
+                                space,
+                                cr2,
+                                pte,
+                                access,
+                                &mut self.ops,
+                            );
+                        }
+                        self.resume_in_place(space);
+                        return None;
+                    }
+                }
                 self.resolving = Some((cr2, access, rip, rsp, space.asid()));
                 self.capture(regs, &r, rip, rflags, rsp);
                 Some(Trap::PageFault {
@@ -702,6 +794,42 @@ impl KvmCpu {
             drop(tables);
             self.m.shootdown(space.asid(), self.shared.index);
         }
+    }
+
+    /// A system call the fast path answered: ring 3 continues after it
+    /// (return address and flags from RCX/R11 into the `iretq` frame; the
+    /// trap stub's own return), unless the budget ran out meanwhile — then
+    /// the registers as they stand after the call go to the kernel with
+    /// [`Trap::BudgetExpired`].
+    fn after_fast_call(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        deadline: Option<Instant>,
+    ) -> Option<Trap> {
+        let r = self.fd.sync_regs().regs;
+        self.fd.set_sync_dirty_reg(SyncReg::Register);
+        let mem = &self.m.private;
+        mem.store(self.frame + frame::RIP, r.rcx);
+        mem.store(self.frame + frame::CS, u64::from(layout::USER_CS));
+        mem.store(self.frame + frame::RFLAGS, user_rflags(r.r11));
+        if !is_user_canonical(r.rcx) || deadline.is_some_and(|d| Instant::now() >= d) {
+            let rsp = mem.load(self.frame + frame::RSP);
+            self.capture(regs, &r, r.rcx, r.r11, rsp);
+            return Some(if is_user_canonical(r.rcx) {
+                Trap::BudgetExpired
+            } else {
+                Trap::PageFault {
+                    va: r.rcx,
+                    access: Access::Execute,
+                    pc: r.rcx,
+                }
+            });
+        }
+        self.at_trap = false;
+        // The handler may have changed the space (an extension's call).
+        self.resume_in_place(space);
+        None
     }
 
     /// Sets the vCPU up to enter ring 3 with `regs` in `space`; `None` when
@@ -767,6 +895,7 @@ impl KvmCpu {
         regs: &mut X86Regs,
         space: &dyn PageTable,
         deadline: Option<Instant>,
+        mut fast: Option<&mut Fast<'_>>,
     ) -> Trap {
         // The guest is about to run: its FP state is known again only once
         // a trap reads it.
@@ -787,7 +916,7 @@ impl KvmCpu {
                 Err(_) => None,
             };
             if let Some(v) = vector {
-                if let Some(trap) = self.on_trap(v, regs, space, deadline) {
+                if let Some(trap) = self.on_trap(v, regs, space, deadline, fast.as_deref_mut()) {
                     return trap;
                 }
                 continue;
@@ -861,7 +990,7 @@ impl KvmCpu {
                 self.m
                     .private
                     .store(self.frame + frame::RFLAGS, user_rflags(r.r11));
-            } else if let Some(t) = self.on_trap(vector, regs, space, None) {
+            } else if let Some(t) = self.on_trap(vector, regs, space, None, None) {
                 lock(&self.m.tables).leave(asid);
                 return Err(t);
             }
@@ -871,10 +1000,16 @@ impl KvmCpu {
     }
 }
 
-impl Cpu for KvmCpu {
-    type Regs = X86Regs;
-
-    fn run(&mut self, regs: &mut X86Regs, space: &dyn PageTable, budget: u64) -> Trap {
+impl KvmCpu {
+    /// [`Cpu::run`] and [`Cpu::run_fast`]: one timer, one entry, and every
+    /// trap `fast` answers handled without leaving the exit loop.
+    fn run_with(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        budget: u64,
+        fast: Option<&mut dyn FastTraps>,
+    ) -> Trap {
         let start = Instant::now();
         if budget == 0 {
             return Trap::BudgetExpired;
@@ -891,7 +1026,8 @@ impl Cpu for KvmCpu {
         let trap = match self.enter(regs, space) {
             Some(t) => t,
             None => {
-                let t = self.exits(regs, space, deadline);
+                let mut fast = fast.map(|traps| Fast { traps, start });
+                let t = self.exits(regs, space, deadline, fast.as_mut());
                 lock(&self.m.tables).leave(space.asid());
                 t
             }
@@ -902,6 +1038,27 @@ impl Cpu for KvmCpu {
         self.retired += ns;
         self.shared.run_ns.fetch_add(ns, Ordering::Relaxed);
         trap
+    }
+}
+
+impl Cpu for KvmCpu {
+    type Regs = X86Regs;
+
+    fn run(&mut self, regs: &mut X86Regs, space: &dyn PageTable, budget: u64) -> Trap {
+        self.run_with(regs, space, budget, None)
+    }
+
+    /// System calls and page faults `fast` answers stay inside the exit
+    /// loop: no register-file copy, no FP read, no re-entry, no timer
+    /// re-arm; the budget's deadline covers the whole call.
+    fn run_fast(
+        &mut self,
+        regs: &mut X86Regs,
+        space: &dyn PageTable,
+        budget: u64,
+        fast: &mut dyn FastTraps,
+    ) -> Trap {
+        self.run_with(regs, space, budget, Some(fast))
     }
 
     fn retired(&self) -> u64 {
