@@ -35,6 +35,9 @@ pub(crate) struct Console {
     pub id: u64,
     input: Option<Arc<Input>>,
     output: Option<Mutex<Box<dyn Write + Send>>>,
+    /// Whether it is a terminal (`isatty`, the tty ioctls): a console over
+    /// the host's terminal is; one over a pipe, a file or a log is not.
+    pub terminal: bool,
 }
 
 impl Console {
@@ -43,6 +46,7 @@ impl Console {
         shared: &Arc<Shared>,
         input: Option<Box<dyn Read + Send>>,
         output: Option<Box<dyn Write + Send>>,
+        terminal: bool,
     ) -> Arc<Console> {
         let id = shared.next_id();
         let input = input.map(|reader| {
@@ -65,6 +69,7 @@ impl Console {
             id,
             input,
             output: output.map(Mutex::new),
+            terminal,
         })
     }
 

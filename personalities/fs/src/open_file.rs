@@ -409,7 +409,7 @@ impl OpenFile {
 
     /// Whether this is a terminal (the console).
     pub fn is_tty(&self) -> bool {
-        matches!(self.object, Object::Console(_))
+        matches!(&self.object, Object::Console(c) if c.terminal)
     }
 
     /// The canonical absolute guest path it was opened by; `None` for pipes

@@ -199,8 +199,23 @@ impl Vfs {
         input: Option<Box<dyn std::io::Read + Send>>,
         output: Option<Box<dyn std::io::Write + Send>>,
     ) -> Arc<OpenFile> {
-        let c = Console::new(self.shared(), input, output);
-        lock(&self.tty).get_or_insert_with(|| Arc::clone(&c));
+        self.stream(input, output, true)
+    }
+
+    /// Like [`console`](Self::console), but a terminal only if `terminal`:
+    /// a host stream that is a pipe, a file or a log must not look like a
+    /// tty to the guest (`isatty`, stdio buffering, `ls` columns). Only a
+    /// terminal becomes `/dev/tty`.
+    pub fn stream(
+        &self,
+        input: Option<Box<dyn std::io::Read + Send>>,
+        output: Option<Box<dyn std::io::Write + Send>>,
+        terminal: bool,
+    ) -> Arc<OpenFile> {
+        let c = Console::new(self.shared(), input, output, terminal);
+        if terminal {
+            lock(&self.tty).get_or_insert_with(|| Arc::clone(&c));
+        }
         let id = c.id;
         OpenFile::new(
             self.shared(),

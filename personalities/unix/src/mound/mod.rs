@@ -9,7 +9,7 @@
 //! handler under `SA_RESTART`). Signals are delivered at `Resume`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
 use spin_fs::{Errno, OpenFile, Vfs};
@@ -146,25 +146,33 @@ impl<R: RegisterFile> UnixMound<R> {
         let stream = |s: &Stdio, input: bool| -> Result<Arc<OpenFile>, String> {
             let setup = |e: Errno| format!("cannot set up standard streams: {e}");
             Ok(match s {
-                Stdio::Inherit if input => vfs.console(Some(Box::new(std::io::stdin())), None),
-                Stdio::Inherit => vfs.console(
+                // A terminal to the guest only if the host's stream is one
+                // (as under qemu-alpha: `isatty`, stdio buffering, `ls`).
+                Stdio::Inherit if input => vfs.stream(
+                    Some(Box::new(std::io::stdin())),
                     None,
-                    Some(if std::ptr::eq(s, &cfg.stderr) {
-                        Box::new(std::io::stderr()) as Box<dyn Write + Send>
-                    } else {
-                        Box::new(std::io::stdout())
-                    }),
+                    std::io::stdin().is_terminal(),
+                ),
+                Stdio::Inherit if std::ptr::eq(s, &cfg.stderr) => vfs.stream(
+                    None,
+                    Some(Box::new(std::io::stderr())),
+                    std::io::stderr().is_terminal(),
+                ),
+                Stdio::Inherit => vfs.stream(
+                    None,
+                    Some(Box::new(std::io::stdout())),
+                    std::io::stdout().is_terminal(),
                 ),
                 Stdio::Null => vfs
                     .open(b"/", b"/dev/null", open_flags(input), 0, 0)
                     .map_err(setup)?,
                 Stdio::Capture(buf) if !input => {
-                    vfs.console(None, Some(Box::new(CaptureWriter(buf.clone()))))
+                    vfs.stream(None, Some(Box::new(CaptureWriter(buf.clone()))), false)
                 }
                 Stdio::Capture(_) => vfs
                     .open(b"/", b"/dev/null", open_flags(true), 0, 0)
                     .map_err(setup)?,
-                Stdio::Writer(w) if !input => vfs.console(None, Some(Box::new(w.clone()))),
+                Stdio::Writer(w) if !input => vfs.stream(None, Some(Box::new(w.clone())), false),
                 Stdio::Writer(_) => vfs
                     .open(b"/", b"/dev/null", open_flags(true), 0, 0)
                     .map_err(setup)?,
