@@ -69,6 +69,9 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
         None
     };
     let raw = rt.raw_ns as f64;
+    // The guest loop gives a mean per call (whole-program wall time), so it
+    // is compared with the raw loop's mean, not its median.
+    let raw_mean = rt.raw_mean_ns as f64;
     if !json {
         writeln!(
             out,
@@ -76,8 +79,9 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
         )?;
         writeln!(
             out,
-            "  raw: ring 3 → shim → PIO exit → ring 3      {:>9.2}",
-            raw / 1e3
+            "  raw: ring 3 → shim → PIO exit → ring 3      {:>9.2}             (mean {:.2} µs)",
+            raw / 1e3,
+            raw_mean / 1e3
         )?;
         writeln!(
             out,
@@ -88,10 +92,10 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
         match mound_ns {
             Some(m) => writeln!(
                 out,
-                "  SPIN: guest getppid via the UNIX mound      {:>9.2}   {:>5.2}×   ≤ {ROUND_TRIP_TARGET}× {}",
+                "  SPIN: guest getppid via the UNIX mound      {:>9.2}   {:>5.2}×   ≤ {ROUND_TRIP_TARGET}× of the raw mean {}",
                 m / 1e3,
-                m / raw,
-                verdict(m / raw <= ROUND_TRIP_TARGET)
+                m / raw_mean,
+                verdict(m / raw_mean <= ROUND_TRIP_TARGET)
             )?,
             None => writeln!(out, "  SPIN: SKIP: {} not built", nullsys.display())?,
         }
@@ -101,8 +105,9 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
         json!({
             "raw_ns": rt.raw_ns,
             "machine_ns": rt.machine_ns,
+            "raw_mean_ns": rt.raw_mean_ns,
             "mound_ns": mound_ns,
-            "ratio": mound_ns.map(|m| m / raw),
+            "ratio": mound_ns.map(|m| m / raw_mean),
             "target": ROUND_TRIP_TARGET,
             "pvm": pvm,
         }),

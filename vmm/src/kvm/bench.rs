@@ -25,6 +25,10 @@ pub struct RoundTrip {
     pub raw_ns: u64,
     /// ns per call through `Cpu::run` and `Trap::Syscall`.
     pub machine_ns: u64,
+    /// Mean ns per call, raw (median over rounds of each round's mean): the
+    /// like-for-like reference for a whole-program measurement, which can
+    /// only give a mean (it includes every stall of a loaded machine).
+    pub raw_mean_ns: u64,
     /// Whether the host's KVM is PVM (software virtualization).
     pub pvm: bool,
 }
@@ -66,7 +70,8 @@ pub fn syscall_round_trip(calls: usize, rounds: usize) -> Result<RoundTrip, Stri
         v.sort_unstable();
         v.get(v.len() / 2).copied().unwrap_or(0)
     };
-    let (mut raw_all, mut full_all) = (Vec::new(), Vec::new());
+    let (mut raw_all, mut full_all, mut raw_means) = (Vec::new(), Vec::new(), Vec::new());
+    let mean = |v: &[u64]| v.iter().sum::<u64>() / v.len().max(1) as u64;
     let budget = 1_000_000_000;
     for round in 0..rounds.max(2) {
         let mut raw = cpu
@@ -87,6 +92,7 @@ pub fn syscall_round_trip(calls: usize, rounds: usize) -> Result<RoundTrip, Stri
             last = now;
         }
         if round > 0 {
+            raw_means.push(mean(&raw));
             raw_all.push(median(&mut raw));
             full_all.push(median(&mut full));
         }
@@ -94,6 +100,7 @@ pub fn syscall_round_trip(calls: usize, rounds: usize) -> Result<RoundTrip, Stri
     Ok(RoundTrip {
         raw_ns: median(&mut raw_all),
         machine_ns: median(&mut full_all),
+        raw_mean_ns: median(&mut raw_means),
         pvm: std::path::Path::new("/sys/module/kvm_pvm").exists(),
     })
 }
