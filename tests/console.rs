@@ -472,3 +472,51 @@ fn the_demo_runs_on_kvm_too() {
     }
     assert!(t.contains("syscall ") && t.contains("page-fault "), "{t}");
 }
+
+/// Two KVM mounds at once: one dies of a wild write, one of a division by
+/// zero, and the CPU benchmark in a third finishes with the right answer.
+#[test]
+fn a_faulting_kvm_mound_dies_alone() {
+    if let Err(why) = spin_vmm::kvm::available() {
+        println!("SKIP: /dev/kvm unusable here: {why}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let build = root.join("target").join("guest-unix");
+    let st = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(root.join("guest/unix"))
+        .arg(format!("BUILD={}", build.display()))
+        .arg("x86_64")
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the x86-64 guest programs failed");
+    let bin = build.join("x86_64");
+    let dir = scratch("kvmfault");
+    let manifest = dir.join("m.toml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "machine = \"kvm\"\n\
+             [[mound]]\nname = \"segv\"\ntype = \"unix\"\nprogram = \"{0}/segv\"\n\
+             [[mound]]\nname = \"divzero\"\ntype = \"unix\"\nprogram = \"{0}/divzero\"\n\
+             [[mound]]\nname = \"bench\"\ntype = \"unix\"\nprogram = \"{0}/cpubench\"\n",
+            bin.display()
+        ),
+    )
+    .unwrap();
+    let out = spin()
+        .arg("run")
+        .arg("--config")
+        .arg(&manifest)
+        .arg("--headless")
+        .output()
+        .unwrap();
+    let t = text(&out.stdout);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{t}");
+    assert!(err.contains("segv exited with status 139"), "{err}");
+    assert!(err.contains("divzero exited with status 136"), "{err}");
+    assert!(!err.contains("bench exited"), "{err}");
+    assert!(t.contains("[bench] cpubench: all 11 checks passed"), "{t}");
+}
