@@ -41,6 +41,46 @@ fn wait_for_socket(path: &Path, child: &mut Child) {
     }
 }
 
+/// `spin run --config MANIFEST --headless`.
+fn run_headless(manifest: &Path) -> Output {
+    spin()
+        .arg("run")
+        .arg("--config")
+        .arg(manifest)
+        .arg("--headless")
+        .output()
+        .unwrap()
+}
+
+/// Builds the guest programs for `arch` (`alpha` or `x86_64`) as tests/unix.rs
+/// does; None (with a SKIP line) when the compiler is missing.
+fn guest_programs(arch: &str) -> Option<PathBuf> {
+    let cc = if arch == "alpha" {
+        "alpha-linux-gnu-gcc"
+    } else {
+        "gcc"
+    };
+    let have = Command::new(cc)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have {
+        println!("SKIP: {cc} not installed");
+        return None;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let build = root.join("target").join("guest-unix");
+    let st = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(root.join("guest/unix"))
+        .arg(format!("BUILD={}", build.display()))
+        .arg(arch)
+        .status()
+        .unwrap();
+    assert!(st.success(), "building the {arch} guest programs failed");
+    Some(build.join(arch))
+}
+
 fn ctl(socket: &Path, args: &[&str]) -> Output {
     spin().arg("ctl").arg(socket).args(args).output().unwrap()
 }
@@ -363,16 +403,11 @@ fn manifest_errors_are_file_line_column_and_nothing_starts() {
 
 #[test]
 fn a_manifest_with_host_programs_and_mounts_runs_to_completion() {
-    // Uses the real guest programs when they are built (CI builds them).
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let hello = root.join("guest/unix/build/alpha/hello");
-    if !hello.exists() {
-        println!(
-            "SKIP: {} not built (make -C guest/unix alpha)",
-            hello.display()
-        );
+    // A real guest program from a host path.
+    let Some(bin) = guest_programs("alpha") else {
         return;
-    }
+    };
+    let hello = bin.join("hello");
     let dir = scratch("hostprog");
     std::fs::write(dir.join("input.txt"), "one\ntwo\n").unwrap();
     let manifest = dir.join("m.toml");
@@ -387,13 +422,7 @@ fn a_manifest_with_host_programs_and_mounts_runs_to_completion() {
         ),
     )
     .unwrap();
-    let out = spin()
-        .arg("run")
-        .arg("--config")
-        .arg(&manifest)
-        .arg("--headless")
-        .output()
-        .unwrap();
+    let out = run_headless(&manifest);
     let t = text(&out.stdout);
     // greeter exits with status 3 on purpose: the run reports it.
     assert!(!out.status.success(), "{t}");
@@ -481,17 +510,9 @@ fn a_faulting_kvm_mound_dies_alone() {
         println!("SKIP: /dev/kvm unusable here: {why}");
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let build = root.join("target").join("guest-unix");
-    let st = Command::new("make")
-        .args(["-s", "-C"])
-        .arg(root.join("guest/unix"))
-        .arg(format!("BUILD={}", build.display()))
-        .arg("x86_64")
-        .status()
-        .unwrap();
-    assert!(st.success(), "building the x86-64 guest programs failed");
-    let bin = build.join("x86_64");
+    let Some(bin) = guest_programs("x86_64") else {
+        return;
+    };
     let dir = scratch("kvmfault");
     let manifest = dir.join("m.toml");
     std::fs::write(
@@ -505,13 +526,7 @@ fn a_faulting_kvm_mound_dies_alone() {
         ),
     )
     .unwrap();
-    let out = spin()
-        .arg("run")
-        .arg("--config")
-        .arg(&manifest)
-        .arg("--headless")
-        .output()
-        .unwrap();
+    let out = run_headless(&manifest);
     let t = text(&out.stdout);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{t}");

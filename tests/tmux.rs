@@ -15,6 +15,35 @@ struct Tmux {
 }
 
 impl Tmux {
+    /// A private tmux server running `script` (`sh -c`) in a detached
+    /// session of `width` x `height`.
+    fn start(name: &str, script: &str, width: u16, height: u16) -> Tmux {
+        let t = Tmux {
+            server: format!("spin-{name}-{}", std::process::id()),
+            session: name.into(),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = t.cmd(&[
+            "new-session",
+            "-d",
+            "-s",
+            &t.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            "sh",
+            "-c",
+            script,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
     fn cmd(&self, args: &[&str]) -> Output {
         Command::new("tmux")
             .args(["-L", &self.server])
@@ -98,33 +127,12 @@ fn the_dashboard_shows_both_mounds_swaps_the_policy_and_restores_the_terminal() 
     let dir: PathBuf = std::env::temp_dir().join(format!("spin-tmux-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("ctl.sock");
-    let t = Tmux {
-        server: format!("spin-e2e-{}", std::process::id()),
-        session: "demo".into(),
-    };
     let script = format!(
         "'{}' demo --socket '{}'; echo SPIN-EXITED $?; sleep 600",
         env!("CARGO_BIN_EXE_spin"),
         socket.display()
     );
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "160",
-        "-y",
-        "48",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let t = Tmux::start("demo", &script, 160, 48);
 
     // Strands of both UNIX mounds appear on the screen.
     t.wait_for("strands of both mounds", |s| {
@@ -238,29 +246,12 @@ fn top_attaches_to_a_running_host_over_its_socket() {
         assert!(start.elapsed() < Duration::from_secs(30), "no socket");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let t = Tmux {
-        server: format!("spin-top-{}", std::process::id()),
-        session: "top".into(),
-    };
     let script = format!(
         "'{}' top --attach '{}' --interval 200; echo TOP-EXITED $?; sleep 600",
         env!("CARGO_BIN_EXE_spin"),
         socket.display()
     );
-    let out = t.cmd(&[
-        "new-session",
-        "-d",
-        "-s",
-        &t.session,
-        "-x",
-        "150",
-        "-y",
-        "45",
-        "sh",
-        "-c",
-        &script,
-    ]);
-    assert!(out.status.success());
+    let t = Tmux::start("top", &script, 150, 45);
     t.wait_for("strands of both mounds", |s| {
         s.contains("cpu pid") && s.contains("shell pid") && s.contains("policy rr-priority")
     });
