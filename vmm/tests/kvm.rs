@@ -663,3 +663,186 @@ fn run_fast_answers_calls_without_leaving_and_keeps_the_budget() {
         "rax holds a result or the call number"
     );
 }
+
+/// Reads the quadword at DATA into the first argument of a system call,
+/// forever (each `run` returns one `Trap::Syscall`).
+fn reader_code() -> Vec<u8> {
+    asm(|a| {
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(rbx, DATA)?;
+        a.mov(rdi, qword_ptr(rbx))?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.jmp(top)
+    })
+}
+
+/// A page the guest may be using through a present mirror entry is
+/// replaced by the host (frame X → frame Y, same VA, same rights — a
+/// copy-on-write break, a swap-in elsewhere): the next read must see Y.
+#[test]
+fn a_present_leaf_replaced_by_the_host_shows_the_new_frame() {
+    let Some(w) = world() else { return };
+    let space = w.space(&reader_code());
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let x = space.examine(DATA).unwrap().frame;
+    w.ram.write_obj(0x1111u64, GuestAddress(x.0)).unwrap();
+    for _ in 0..2 {
+        assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x1111);
+    }
+    for (n, prot) in [
+        (0x2222u64, Prot::RW),
+        (0x3333, Prot::READ),
+        (0x4444, Prot::RW),
+    ] {
+        let y = w.frame();
+        w.ram.write_obj(n, GuestAddress(y.0)).unwrap();
+        space.map(DATA, y, prot).unwrap();
+        for _ in 0..2 {
+            assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+            assert_eq!(regs.syscall_arg(0), n, "stale frame after a replace");
+        }
+    }
+}
+
+/// fork by hand: the parent's writable page is shared read-only with a
+/// child, the parent's write breaks the sharing (a copy), both keep
+/// reading their own frame — on two vCPUs, each space on both.
+#[test]
+fn a_fork_like_share_and_copy_keeps_each_side_on_its_frame() {
+    let Some(w) = world() else { return };
+    let code = reader_code();
+    let parent = w.space(&code);
+    let mut cpus = [
+        w.machine.create_cpu(0).unwrap(),
+        w.machine.create_cpu(1).unwrap(),
+    ];
+    let x = parent.examine(DATA).unwrap().frame;
+    w.ram.write_obj(0xaaaau64, GuestAddress(x.0)).unwrap();
+    for round in 0..20u64 {
+        let mut pregs = w.regs();
+        assert_eq!(cpus[0].run(&mut pregs, &*parent, BUDGET), Trap::Syscall);
+        let px = parent.examine(DATA).unwrap().frame;
+        let before: u64 = w.ram.read_obj(GuestAddress(px.0)).unwrap();
+        assert_eq!(pregs.syscall_arg(0), before);
+        // fork: downgrade the parent, share the frame with the child.
+        let child = w.space(&code);
+        child.map(DATA, px, Prot::READ).unwrap();
+        parent.protect(DATA, Prot::READ).unwrap();
+        let mut cregs = w.regs();
+        let c = (round % 2) as usize;
+        assert_eq!(cpus[c].run(&mut cregs, &*child, BUDGET), Trap::Syscall);
+        assert_eq!(cregs.syscall_arg(0), before);
+        // The parent writes: copy-on-write gives it a new frame.
+        let y = w.frame();
+        w.ram.write_obj(before + 1, GuestAddress(y.0)).unwrap();
+        parent.map(DATA, y, Prot::RW).unwrap();
+        assert_eq!(cpus[1 - c].run(&mut pregs, &*parent, BUDGET), Trap::Syscall);
+        assert_eq!(pregs.syscall_arg(0), before + 1, "parent: stale frame");
+        assert_eq!(cpus[c].run(&mut cregs, &*child, BUDGET), Trap::Syscall);
+        assert_eq!(cregs.syscall_arg(0), before, "child: lost its frame");
+        assert_eq!(cpus[1 - c].run(&mut cregs, &*child, BUDGET), Trap::Syscall);
+        assert_eq!(cregs.syscall_arg(0), before, "child on the other vCPU");
+    }
+}
+
+/// More address spaces than the machine keeps mirrors for, all mapping the
+/// same virtual page to different frames: a recycled mirror's tables (the
+/// same VA present for its previous space) must never show the previous
+/// space's frame — on one vCPU and alternating between two.
+#[test]
+fn recycled_mirrors_never_show_the_previous_space_frames() {
+    let Some(w) = world() else { return };
+    let code = reader_code();
+    let mut cpus = [
+        w.machine.create_cpu(0).unwrap(),
+        w.machine.create_cpu(1).unwrap(),
+    ];
+    let mut spaces = Vec::new();
+    for i in 0..600u64 {
+        let s = w.space(&code);
+        let f = s.examine(DATA).unwrap().frame;
+        w.ram.write_obj(0x5000 + i, GuestAddress(f.0)).unwrap();
+        let mut regs = w.regs();
+        let c = if i < 300 { 0 } else { (i % 2) as usize };
+        assert_eq!(cpus[c].run(&mut regs, &*s, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x5000 + i, "space {i} on vCPU {c}");
+        spaces.push((s, regs));
+    }
+    // The oldest spaces come back (their mirrors were recycled meanwhile).
+    for (i, (s, regs)) in spaces.iter_mut().enumerate().take(20) {
+        assert_eq!(cpus[i % 2].run(regs, &**s, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x5000 + i as u64, "old space {i}");
+    }
+}
+
+/// fork by hand on one vCPU, the way a scheduler interleaves it: the
+/// parent's page is writable (and written) through its mirror; the parent
+/// is switched out, downgraded and shared with a child that runs next;
+/// when the parent comes back (a CR3 switch, its removals queued before
+/// the switch) its write must fault, and after the copy it must write only
+/// its new frame.
+#[test]
+fn a_writable_leaf_downgraded_while_its_space_is_switched_out_faults() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        a.mov(rbx, DATA)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.add(qword_ptr(rbx), 1)?; // CODE + 10
+        a.mov(rdi, qword_ptr(rbx))?;
+        a.mov(eax, 7)?;
+        a.syscall()?;
+        a.jmp(top)
+    });
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let other = w.space(&code);
+    let mut oregs = w.regs();
+    for round in 0..50u64 {
+        let parent = w.space(&code);
+        let mut pregs = w.regs();
+        for i in 1..=3 {
+            assert_eq!(cpu.run(&mut pregs, &*parent, BUDGET), Trap::Syscall);
+            assert_eq!(pregs.syscall_arg(0), i);
+        }
+        // Switched out.
+        assert_eq!(cpu.run(&mut oregs, &*other, BUDGET), Trap::Syscall);
+        // fork: the parent's page goes read-only and is shared.
+        let x = parent.examine(DATA).unwrap().frame;
+        parent.protect(DATA, Prot::READ).unwrap();
+        let child = w.space(&code);
+        child.map(DATA, x, Prot::READ).unwrap();
+        if round % 2 == 1 {
+            // The child runs first (its write faults: it is read-only).
+            let mut cregs = w.regs();
+            let t = cpu.run(&mut cregs, &*child, BUDGET);
+            assert!(matches!(t, Trap::PageFault { va: DATA, .. }), "{t:?}");
+        }
+        let t = cpu.run(&mut pregs, &*parent, BUDGET);
+        assert_eq!(
+            t,
+            Trap::PageFault {
+                va: DATA,
+                access: Access::Write,
+                pc: CODE + 10
+            },
+            "round {round}: the parent wrote through a stale writable leaf"
+        );
+        let seen: u64 = w.ram.read_obj(GuestAddress(x.0)).unwrap();
+        assert_eq!(seen, 3, "the shared frame changed");
+        // Copy-on-write: the parent gets a copy.
+        let y = w.frame();
+        w.ram.write_obj(seen, GuestAddress(y.0)).unwrap();
+        parent.map(DATA, y, Prot::RW).unwrap();
+        assert_eq!(cpu.run(&mut pregs, &*parent, BUDGET), Trap::Syscall);
+        assert_eq!(pregs.syscall_arg(0), 4);
+        assert_eq!(cpu.run(&mut oregs, &*other, BUDGET), Trap::Syscall);
+        assert_eq!(cpu.run(&mut pregs, &*parent, BUDGET), Trap::Syscall);
+        assert_eq!(pregs.syscall_arg(0), 5);
+        let seen: u64 = w.ram.read_obj(GuestAddress(x.0)).unwrap();
+        assert_eq!(seen, 3, "the parent wrote the shared frame");
+    }
+}
