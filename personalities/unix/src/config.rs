@@ -19,6 +19,10 @@ pub enum Stdio {
     Bytes(Vec<u8>),
     /// Output written to a shared writer (the console's log, a file).
     Writer(SharedWriter),
+    /// Output written to a shared writer that the guest sees as a terminal
+    /// (`isatty`, the tty ioctls): a pseudo-terminal's worth of behaviour
+    /// for a host that renders the text itself.
+    Terminal(SharedWriter),
 }
 
 /// A writer several mounds (or streams) may share.

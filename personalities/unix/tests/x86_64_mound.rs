@@ -204,7 +204,9 @@ impl Guest {
             bytes: bytes.into(),
             mode: 0o755,
         }];
-        cfg.stdout = Stdio::Capture(out.clone());
+        // Standard output is a terminal (the tty ioctls are tested);
+        // standard error a plain capture.
+        cfg.stdout = Stdio::Terminal(spin_unix::SharedWriter::new(Tee(out.clone())));
         cfg.stderr = Stdio::Capture(out.clone());
         cfg.stdin = Stdio::Null;
         cfg.realtime_base = Some(1_700_000_000_000_000_000);
@@ -469,8 +471,10 @@ fn system_calls_answer_with_x86_64_numbers_and_layouts() {
     assert_eq!(g.ok(0, "fcntl", &[fd, 3, 0]) & 0o2003, 0o2002);
     assert_eq!(g.ok(0, "fcntl", &[fd, 1030, 10]), 10, "F_DUPFD_CLOEXEC");
     assert_eq!(g.ok(0, "fcntl", &[10, 1, 0]), 1, "FD_CLOEXEC set");
-    // ioctl: TCGETS on a file is ENOTTY.
+    // ioctl: TCGETS on a file, or on a stream that is not a terminal
+    // (stderr here: a capture, like a pipe), is ENOTTY.
     assert_eq!(g.sys(0, "ioctl", &[fd, 0x5401, buf + 0x3000]).1, ENOTTY);
+    assert_eq!(g.sys(0, "ioctl", &[2, 0x5401, buf + 0x3000]).1, ENOTTY);
     // The console is a terminal: TIOCGWINSZ and the 36-byte termios.
     g.ok(0, "ioctl", &[1, 0x5413, buf + 0x3000]);
     assert_eq!(g.read(0, buf + 0x3000, 4), [24, 0, 80, 0]);
@@ -1022,4 +1026,21 @@ fn busybox_static_loads() {
     assert_eq!(g.trap(0, t), TrapOutcome::Continue);
     assert_eq!(g.resume(0), Resume::Exit(0));
     assert_eq!(g.mound.exit_status(), Some(139));
+}
+
+/// Appends what the guest writes to a shared buffer (as `Stdio::Capture`
+/// does), for a stream the guest must see as a terminal.
+struct Tee(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -173,7 +173,8 @@ impl<R: RegisterFile> UnixMound<R> {
                     .open(b"/", b"/dev/null", open_flags(true), 0, 0)
                     .map_err(setup)?,
                 Stdio::Writer(w) if !input => vfs.stream(None, Some(Box::new(w.clone())), false),
-                Stdio::Writer(_) => vfs
+                Stdio::Terminal(w) if !input => vfs.stream(None, Some(Box::new(w.clone())), true),
+                Stdio::Writer(_) | Stdio::Terminal(_) => vfs
                     .open(b"/", b"/dev/null", open_flags(true), 0, 0)
                     .map_err(setup)?,
                 Stdio::Bytes(b) => {
