@@ -168,10 +168,26 @@ struct Guest {
     out: Arc<Mutex<Vec<u8>>>,
 }
 
+/// The x86-64 guest programs, built once into target/guest-unix (as the
+/// other end-to-end tests build them).
+fn programs_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let build = root.join("target").join("guest-unix");
+        let _ = std::process::Command::new("make")
+            .args(["-s", "-C"])
+            .arg(root.join("guest/unix"))
+            .arg(format!("BUILD={}", build.display()))
+            .arg("x86_64")
+            .status();
+        build.join("x86_64")
+    })
+    .clone()
+}
+
 fn program(name: &str) -> Option<Vec<u8>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../guest/unix/build/x86_64")
-        .join(name);
+    let p = programs_dir().join(name);
     match std::fs::read(&p) {
         Ok(b) => Some(b),
         Err(_) => {
