@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use spin_kernel::telemetry::MoundState;
+use spin_kernel::MoundId;
+use spin_scheduler::telemetry::MoundRow;
 use spin_unix::{SharedWriter, Stdio};
 use spin_vmm::control::{serve, Controller, LogBook, Telemetry};
 use spin_vmm::host::{Host, MachineKind, MoundConfig};
@@ -136,6 +138,8 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
     let deadline = duration.map(|d| started + d);
     let interval = Duration::from_millis(opts.interval);
     let stdout = std::io::stdout();
+    // Plain mode: the last log line printed.
+    let mut seen = 0;
     match mode {
         Mode::Dashboard => {
             crate::tui::open(
@@ -165,46 +169,30 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         }
         Mode::Plain => {
             let mut out = stdout.lock();
-            let mut seen = 0;
-            let mut print_log = |out: &mut dyn Write| -> Result<()> {
-                for l in log.since(seen, LogBook::CAPACITY) {
-                    seen = l.seq;
-                    writeln!(out, "[{}] {}", l.source, l.text)?;
-                }
-                out.flush()?;
-                Ok(())
-            };
             watch(&runner, deadline, Duration::from_millis(100), || {
-                print_log(&mut out)
+                print_log(&log, &mut seen, &mut out)
             })?;
-            print_log(&mut out)?;
         }
     }
     // Whatever still runs was asked to stop by the clock or the operator:
     // note who finished on their own first.
     let before = controller.telemetry();
     host.stop_all();
-    let report = runner
+    runner
         .join()
         .map_err(|_| anyhow::anyhow!("the host thread panicked"))??;
     let last = controller.telemetry();
+    let mut out = stdout.lock();
     match mode {
-        Mode::Json => {
-            let mut out = stdout.lock();
-            writeln!(out, "{}", serde_json::to_string(&last)?)?;
-        }
-        Mode::Csv => write_csv(&mut stdout.lock(), &last)?,
-        Mode::Plain | Mode::Dashboard => {
-            let mut out = stdout.lock();
-            for l in log.since(before.log.last().map_or(0, |l| l.seq), 50) {
-                if matches!(mode, Mode::Plain) {
-                    writeln!(out, "[{}] {}", l.source, l.text)?;
-                }
-            }
+        Mode::Json => writeln!(out, "{}", serde_json::to_string(&last)?)?,
+        Mode::Csv => write_csv(&mut out, &last)?,
+        Mode::Plain => {
+            // Everything up to the mounds' last words, then the summary.
+            print_log(&log, &mut seen, &mut out)?;
             print_summary(&mut out, &last, started.elapsed())?;
         }
+        Mode::Dashboard => print_summary(&mut out, &last, started.elapsed())?,
     }
-    drop(report);
     let failed: Vec<String> = before
         .mounds
         .iter()
@@ -220,6 +208,21 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         eprintln!("spin: {}", failed.join("; "));
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Prints the log lines after `seen` as `[source] text` and advances `seen`.
+fn print_log(log: &LogBook, seen: &mut u64, out: &mut dyn Write) -> Result<()> {
+    for l in log.since(*seen, LogBook::CAPACITY) {
+        *seen = l.seq;
+        writeln!(out, "[{}] {}", l.source, l.text)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The global scheduler's row for mound `id`.
+fn sched_row(t: &Telemetry, id: MoundId) -> Option<&MoundRow> {
+    t.sched.mounds.iter().find(|r| r.mound == id)
 }
 
 /// Calls `tick` every `interval` until the host finishes or `deadline`.
@@ -277,7 +280,7 @@ fn state_label(s: &MoundState) -> String {
 
 fn write_csv(out: &mut dyn Write, t: &Telemetry) -> Result<()> {
     for m in &t.mounds {
-        let row = t.sched.mounds.iter().find(|r| r.mound == m.id);
+        let row = sched_row(t, m.id);
         writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.4}",
@@ -362,7 +365,7 @@ fn print_summary(out: &mut dyn Write, t: &Telemetry, host: Duration) -> Result<(
         "mound", "state", "procs", "cpu (ms)", "share", "frames", "faults", "syscalls"
     )?;
     for m in &t.mounds {
-        let row = t.sched.mounds.iter().find(|r| r.mound == m.id);
+        let row = sched_row(t, m.id);
         writeln!(
             out,
             "{:<10} {:<10} {:>6} {:>12.1} {:>8.1}% {:>9} {:>10} {:>10}",

@@ -18,10 +18,12 @@
 pub mod cap;
 pub mod domain;
 pub mod event;
+pub mod hash;
 pub mod kernel;
 pub mod machine;
 pub mod mem;
 pub mod mound;
+pub mod rng;
 pub mod sched;
 pub mod strand;
 pub mod telemetry;

@@ -37,7 +37,6 @@ mod open_file;
 mod path;
 mod pipe;
 mod proc;
-mod rng;
 mod shared;
 pub mod types;
 mod vfs;

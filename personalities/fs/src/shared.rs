@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::lock::LockTable;
-use crate::rng::Rng;
 use crate::{Errno, Notifier, ProcResolver, SysResult};
+use spin_kernel::rng::Rng;
 
 /// Locks a mutex, ignoring poisoning: a panic elsewhere must not turn
 /// every later guest file operation into a host panic.

@@ -51,6 +51,24 @@ impl std::io::Write for SharedWriter {
     }
 }
 
+/// A writer appending to a shared buffer (what [`Stdio::Capture`] writes
+/// through; wrap it in a [`SharedWriter`] for [`Stdio::Terminal`]).
+#[derive(Debug, Clone)]
+pub struct CaptureWriter(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A file placed in the mound's root file system before the first program
 /// starts (programs and scripts the host carries, e.g. the demo's).
 #[derive(Debug, Clone)]

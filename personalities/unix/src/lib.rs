@@ -18,6 +18,6 @@ mod process;
 pub mod signal;
 mod syscall;
 
-pub use config::{GuestFile, HostMount, SharedWriter, Stdio, UnixConfig};
+pub use config::{CaptureWriter, GuestFile, HostMount, SharedWriter, Stdio, UnixConfig};
 pub use mound::{UnixMound, UnixStats};
 pub use spin_fs::Errno;

@@ -222,7 +222,9 @@ impl Guest {
         }];
         // Standard output is a terminal (the tty ioctls are tested);
         // standard error a plain capture.
-        cfg.stdout = Stdio::Terminal(spin_unix::SharedWriter::new(Tee(out.clone())));
+        cfg.stdout = Stdio::Terminal(spin_unix::SharedWriter::new(spin_unix::CaptureWriter(
+            out.clone(),
+        )));
         cfg.stderr = Stdio::Capture(out.clone());
         cfg.stdin = Stdio::Null;
         cfg.realtime_base = Some(1_700_000_000_000_000_000);
@@ -1042,21 +1044,4 @@ fn busybox_static_loads() {
     assert_eq!(g.trap(0, t), TrapOutcome::Continue);
     assert_eq!(g.resume(0), Resume::Exit(0));
     assert_eq!(g.mound.exit_status(), Some(139));
-}
-
-/// Appends what the guest writes to a shared buffer (as `Stdio::Capture`
-/// does), for a stream the guest must see as a terminal.
-struct Tee(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Tee {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }

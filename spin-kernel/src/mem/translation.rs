@@ -9,7 +9,6 @@
 //! Faults are events: `PageNotPresent`, `BadAddress` and `ProtectionFault`, each
 //! carrying the context, address and access kind ([`FaultArgs`]).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -69,31 +68,9 @@ struct Entry {
     dirty: AtomicBool,
 }
 
-/// A page table keyed by virtual page number. Page numbers need no
-/// cryptographic mixing: one multiply spreads them (SipHash cost a third of
-/// every protection change). A guest can only collide pages of its own
-/// address space.
-type VpnMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<VpnHasher>>;
-
-/// Fibonacci hashing of a page number (see [`VpnMap`]).
-#[derive(Default, Clone, Copy)]
-struct VpnHasher(u64);
-
-impl std::hash::Hasher for VpnHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
+/// A page table keyed by virtual page number (page numbers need no
+/// cryptographic mixing: see [`crate::hash`]).
+type VpnMap<V> = crate::hash::FibMap<u64, V>;
 
 /// One address-space context.
 pub struct AddressSpace {

@@ -35,10 +35,10 @@ use crate::mem::MemInode;
 use crate::open_file::{Object, OpenFile};
 use crate::path;
 use crate::pipe::{End, Pipe};
-use crate::rng::Rng;
 use crate::shared::{lock, Owner, Shared};
 use crate::walk::Tree;
 use crate::{Errno, Notifier, ProcResolver, SysResult};
+use spin_kernel::rng::Rng;
 
 /// One mound's file namespace. Shared as `Arc<Vfs>`; every method takes
 /// `&self`.

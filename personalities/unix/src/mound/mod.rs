@@ -9,18 +9,18 @@
 //! handler under `SA_RESTART`). Signals are delivered at `Resume`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use spin_fs::{Errno, OpenFile, Vfs};
+use spin_fs::{OpenFile, Vfs};
 use spin_kernel::mem::AddressSpace;
 use spin_kernel::mound::{GuestMound, Resume, StrandFastPath, StrandHost, TrapOutcome};
 use spin_kernel::telemetry::{MoundState, MoundTelemetry};
-use spin_kernel::{Access, Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
-use spin_unix_mm::{Fault, MemoryManager, Vm};
+use spin_kernel::{Cap, Kernel, MoundId, Nanos, RegisterFile, StrandId, Trap};
+use spin_unix_mm::{MemoryManager, Vm};
 
 use crate::abi::Abi;
-use crate::config::{Stdio, UnixConfig};
+use crate::config::UnixConfig;
 use crate::ext::{ExtAuthority, ExtTable};
 use crate::process::{Blocked, ExitKind, Pid, Process, Thread, FIRST_PID};
 use crate::signal::{self, code, SigInfo};
@@ -30,6 +30,9 @@ use fast::FastCall;
 mod exit;
 pub(crate) mod fast;
 mod signals;
+mod stdio;
+mod trap;
+mod wait;
 
 /// Wait-key namespaces the mound uses itself (file-system keys are below 2^60).
 pub(crate) const KEY_CHILD: u64 = 1 << 62;
@@ -136,63 +139,7 @@ impl<R: RegisterFile> UnixMound<R> {
             vfs.put_file(&f.path, &f.bytes, f.mode)
                 .map_err(|e| format!("cannot place {}: {e}", String::from_utf8_lossy(&f.path)))?;
         }
-        // Only an inherited stdin reads the host on a background thread; the
-        // others are plain files, so a run with them replays exactly.
-        let open_flags = |input: bool| spin_fs::OpenFlags {
-            read: input,
-            write: !input,
-            ..spin_fs::OpenFlags::default()
-        };
-        let stream = |s: &Stdio, input: bool| -> Result<Arc<OpenFile>, String> {
-            let setup = |e: Errno| format!("cannot set up standard streams: {e}");
-            Ok(match s {
-                // A terminal to the guest only if the host's stream is one
-                // (as under qemu-alpha: `isatty`, stdio buffering, `ls`).
-                Stdio::Inherit if input => vfs.stream(
-                    Some(Box::new(std::io::stdin())),
-                    None,
-                    std::io::stdin().is_terminal(),
-                ),
-                Stdio::Inherit if std::ptr::eq(s, &cfg.stderr) => vfs.stream(
-                    None,
-                    Some(Box::new(std::io::stderr())),
-                    std::io::stderr().is_terminal(),
-                ),
-                Stdio::Inherit => vfs.stream(
-                    None,
-                    Some(Box::new(std::io::stdout())),
-                    std::io::stdout().is_terminal(),
-                ),
-                Stdio::Null => vfs
-                    .open(b"/", b"/dev/null", open_flags(input), 0, 0)
-                    .map_err(setup)?,
-                Stdio::Capture(buf) if !input => {
-                    vfs.stream(None, Some(Box::new(CaptureWriter(buf.clone()))), false)
-                }
-                Stdio::Capture(_) => vfs
-                    .open(b"/", b"/dev/null", open_flags(true), 0, 0)
-                    .map_err(setup)?,
-                Stdio::Writer(w) if !input => vfs.stream(None, Some(Box::new(w.clone())), false),
-                Stdio::Terminal(w) if !input => vfs.stream(None, Some(Box::new(w.clone())), true),
-                Stdio::Writer(_) | Stdio::Terminal(_) => vfs
-                    .open(b"/", b"/dev/null", open_flags(true), 0, 0)
-                    .map_err(setup)?,
-                Stdio::Bytes(b) => {
-                    let path = b"/tmp/.spin-stdin";
-                    vfs.put_file(path, b, 0o400).map_err(setup)?;
-                    let f = vfs
-                        .open(b"/", path, open_flags(true), 0, 0)
-                        .map_err(setup)?;
-                    vfs.unlink(b"/", path).map_err(setup)?;
-                    f
-                }
-            })
-        };
-        let stdio = [
-            Some(stream(&cfg.stdin, true)?),
-            Some(stream(&cfg.stdout, false)?),
-            Some(stream(&cfg.stderr, false)?),
-        ];
+        let stdio = stdio::open(&vfs, &cfg)?;
         let boot_epoch_ns = cfg.realtime_base.unwrap_or_else(|| {
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -328,68 +275,6 @@ impl<R: RegisterFile> UnixMound<R> {
         }
     }
 
-    // ---- waiting -------------------------------------------------------
-
-    /// Registers `tid` as waiting on `key`.
-    pub(crate) fn wait_on(&mut self, tid: Pid, key: u64) {
-        let list = self.waiters.entry(key).or_default();
-        if !list.contains(&tid) {
-            list.push(tid);
-        }
-        if let Some(t) = self.threads.get_mut(&tid) {
-            t.waiting.push(key);
-        }
-    }
-
-    /// Arms `tid`'s timeout.
-    pub(crate) fn wait_until(&mut self, tid: Pid, deadline: Nanos) {
-        self.timers.insert((deadline, tid));
-    }
-
-    /// Drops every registration of `tid`.
-    pub(crate) fn clear_waits(&mut self, tid: Pid) {
-        let Some(t) = self.threads.get_mut(&tid) else {
-            return;
-        };
-        for key in std::mem::take(&mut t.waiting) {
-            if let Some(list) = self.waiters.get_mut(&key) {
-                list.retain(|&x| x != tid);
-                if list.is_empty() {
-                    self.waiters.remove(&key);
-                }
-            }
-        }
-        if let Some((_, d)) = t.deadline {
-            self.timers.remove(&(d, tid));
-        }
-        self.futexes.retain(|_, q| {
-            q.retain(|&x| x != tid);
-            !q.is_empty()
-        });
-    }
-
-    /// Wakes `tid` (a no-op if it is not blocked).
-    pub(crate) fn wake_thread(&mut self, tid: Pid, host: &mut dyn StrandHost<R>) {
-        // Running on another CPU, it takes the slow path at its next call.
-        self.attend(tid);
-        if let Some(t) = self.threads.get(&tid) {
-            let strand = t.strand;
-            if t.blocked.is_some() {
-                self.clear_waits(tid);
-            }
-            host.unblock(strand);
-        }
-    }
-
-    /// Wakes every thread waiting on `key`.
-    pub(crate) fn wake_key(&mut self, key: u64, host: &mut dyn StrandHost<R>) {
-        if let Some(list) = self.waiters.remove(&key) {
-            for tid in list {
-                self.wake_thread(tid, host);
-            }
-        }
-    }
-
     // ---- exits ---------------------------------------------------------
 
     // ---- start ---------------------------------------------------------
@@ -453,285 +338,6 @@ impl<R: RegisterFile> UnixMound<R> {
         self.by_strand.insert(strand, pid);
         self.init = Some(pid);
         Ok(())
-    }
-
-    // ---- traps ---------------------------------------------------------
-
-    fn fault(&mut self, tid: Pid, va: u64, access: Access, pc: u64) -> TrapOutcome {
-        let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
-            return TrapOutcome::Exit(-1);
-        };
-        let vm = self.procs[&pid].vm.clone();
-        // Extensions first: a protection fault on a range one registered.
-        if fast::resolve_by_extension(&self.ext, &self.kernel.translation, vm.space(), va, access) {
-            return TrapOutcome::Continue;
-        }
-        match vm.handle_fault(va, access) {
-            Ok(()) => {
-                self.stats.faults += 1;
-                TrapOutcome::Continue
-            }
-            Err(f) => {
-                let s = self.abi.signo;
-                let info = match f {
-                    Fault::MapErr => SigInfo::fault(s.SIGSEGV, code::SEGV_MAPERR, va),
-                    Fault::AccErr => SigInfo::fault(s.SIGSEGV, code::SEGV_ACCERR, va),
-                    Fault::Bus => SigInfo::fault(s.SIGBUS, code::BUS_ADRERR, va),
-                    Fault::Oom => SigInfo::fault(s.SIGKILL, code::SI_KERNEL, va),
-                };
-                if self.cfg.verbose || self.cfg.trace_syscalls {
-                    self.log(format_args!(
-                        "[{tid}] {f:?} fault at {va:#x} ({access:?}, pc {pc:#x}): signal {}",
-                        info.signo
-                    ));
-                }
-                self.force_signal(tid, info);
-                TrapOutcome::Continue
-            }
-        }
-    }
-
-    fn arch_trap(&mut self, tid: Pid, regs: &mut R, trap: Trap) -> TrapOutcome {
-        let info = match self.abi.arch {
-            spin_kernel::Arch::Alpha => match Self::alpha_trap_signal(regs, trap) {
-                Some(info) => info,
-                None => return TrapOutcome::Continue,
-            },
-            spin_kernel::Arch::X86_64 => {
-                match crate::signal::x86_64::trap_signal(&self.abi, regs, trap) {
-                    Some(info) => info,
-                    None => return TrapOutcome::Continue,
-                }
-            }
-        };
-        self.force_signal(tid, info);
-        TrapOutcome::Continue
-    }
-
-    /// The signal a Linux/Alpha kernel sends for `trap` (None: not a fault).
-    fn alpha_trap_signal(regs: &R, trap: Trap) -> Option<SigInfo> {
-        use crate::signal::num;
-        Some(match trap {
-            Trap::Unaligned { va, .. } => SigInfo::fault(num::SIGBUS, code::BUS_ADRALN, va),
-            Trap::IllegalInstruction { pc, .. } => {
-                SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
-            }
-            Trap::Breakpoint { pc } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
-            Trap::Arithmetic { pc, summary } => {
-                // EXC_SUM: bit 6 integer overflow, 5 inexact, 4 underflow, 3 overflow, 2 div by zero, 1 invalid.
-                let c = if summary & (1 << 6) != 0 {
-                    code::FPE_INTOVF
-                } else if summary & (1 << 2) != 0 {
-                    code::FPE_FLTDIV
-                } else if summary & (1 << 3) != 0 {
-                    code::FPE_FLTOVF
-                } else if summary & (1 << 4) != 0 {
-                    code::FPE_FLTUND
-                } else if summary & (1 << 5) != 0 {
-                    code::FPE_FLTRES
-                } else {
-                    code::FPE_FLTINV
-                };
-                SigInfo::fault(num::SIGFPE, c, pc)
-            }
-            Trap::PalCall { pc, code: 0xaa } => {
-                // gentrap: a0 says what happened (Linux arch/alpha traps.c).
-                let (sig, c) = match regs.gpr(16) as i64 {
-                    -1 => (num::SIGFPE, code::FPE_INTOVF),
-                    -2 => (num::SIGFPE, code::FPE_INTDIV),
-                    -3 => (num::SIGFPE, code::FPE_FLTOVF),
-                    -4 => (num::SIGFPE, code::FPE_FLTDIV),
-                    -5 => (num::SIGFPE, code::FPE_FLTUND),
-                    -6 => (num::SIGFPE, code::FPE_FLTINV),
-                    -7 => (num::SIGFPE, code::FPE_FLTRES),
-                    -12..=-8 => (num::SIGFPE, code::FPE_FLTINV),
-                    _ => (num::SIGTRAP, code::SI_KERNEL),
-                };
-                SigInfo::fault(sig, c, pc)
-            }
-            Trap::PalCall {
-                pc,
-                code: 0x80 | 0x81,
-            } => SigInfo::fault(num::SIGTRAP, code::TRAP_BRKPT, pc),
-            Trap::PalCall { pc, .. } | Trap::Halt { pc } => {
-                SigInfo::fault(num::SIGILL, code::ILL_ILLOPC, pc)
-            }
-            Trap::Syscall | Trap::PageFault { .. } | Trap::BudgetExpired => return None,
-        })
-    }
-
-    fn dispatch(
-        &mut self,
-        tid: Pid,
-        regs: &mut R,
-        space: &mut Cap<AddressSpace>,
-        host: &mut dyn StrandHost<R>,
-    ) -> TrapOutcome {
-        let nr = regs.syscall_number();
-        self.stats.syscalls += 1;
-        let f = self.table.get(nr as usize).copied().flatten();
-        let pid = self.threads[&tid].pid;
-        let args = [0, 1, 2, 3, 4, 5].map(|i| regs.syscall_arg(i));
-        let result = match f {
-            None if crate::ext::is_ext(nr) => self.ext_syscall(nr, pid, args, space),
-            Some(f) => {
-                let mut call = syscall::Call {
-                    m: self,
-                    tid,
-                    pid,
-                    regs,
-                    space,
-                    host,
-                    args,
-                };
-                f(&mut call)
-            }
-            None => {
-                if self.unknown_logged.insert(nr) {
-                    let name = self.abi.syscall_name(nr).unwrap_or("?");
-                    self.log(format_args!(
-                        "unimplemented system call {name} ({nr}): ENOSYS"
-                    ));
-                }
-                Err(Errno::ENOSYS)
-            }
-        };
-        if self.cfg.trace_syscalls {
-            let name = self.abi.syscall_name(nr).unwrap_or("?");
-            self.log(format_args!(
-                "[{tid}] {name}({:#x}, {:#x}, {:#x}, {:#x}) = {result:?}",
-                args[0], args[1], args[2], args[3]
-            ));
-        }
-        let outcome = match result {
-            Ok(syscall::Done::Val(v)) => {
-                regs.set_syscall_result(Ok(v));
-                TrapOutcome::Continue
-            }
-            Ok(syscall::Done::Val2(v, w)) => {
-                regs.set_syscall_result(Ok(v));
-                // Only Alpha has two-value calls (the second in a4).
-                if self.abi.arch == spin_kernel::Arch::Alpha {
-                    regs.set_gpr(20, w);
-                }
-                TrapOutcome::Continue
-            }
-            Ok(syscall::Done::Raw) => TrapOutcome::Continue,
-            Ok(syscall::Done::ValBlock(v)) => {
-                regs.set_syscall_result(Ok(v));
-                return TrapOutcome::Block;
-            }
-            Ok(syscall::Done::Block { restartable }) => {
-                regs.set_pc(regs.pc().wrapping_sub(self.abi.syscall_insn_len()));
-                // A signal already waiting interrupts the call at the next
-                // Resume instead of the thread sleeping.
-                let interrupted = self.has_deliverable(tid);
-                if let Some(t) = self.threads.get_mut(&tid) {
-                    t.blocked = Some(Blocked::Syscall {
-                        nr,
-                        restartable,
-                        interrupted,
-                    });
-                }
-                if interrupted {
-                    self.clear_waits(tid);
-                    return TrapOutcome::Continue;
-                }
-                self.stats.blocks += 1;
-                return TrapOutcome::Block;
-            }
-            Ok(syscall::Done::Exit) => return TrapOutcome::Exit(0),
-            Err(e) => {
-                regs.set_syscall_result(Err(self.abi.errno_value(e)));
-                TrapOutcome::Continue
-            }
-        };
-        if let Some(t) = self.threads.get_mut(&tid) {
-            if t.deadline.is_some() {
-                let d = t.deadline.take();
-                if let Some((_, at)) = d {
-                    self.timers.remove(&(at, tid));
-                }
-            }
-            t.futex_woken = false;
-        }
-        outcome
-    }
-
-    /// An extension system call on the slow path: the link call, or a
-    /// registered call the fast path could not take.
-    fn ext_syscall(
-        &mut self,
-        nr: u64,
-        pid: Pid,
-        args: [u64; 6],
-        space: &Cap<AddressSpace>,
-    ) -> Result<syscall::Done, Errno> {
-        if nr == crate::ext::EXT_LINK {
-            let vm = self.procs.get(&pid).ok_or(Errno::ESRCH)?.vm.clone();
-            if args[0] == 0 {
-                return Err(Errno::EFAULT);
-            }
-            let name = vm.read_cstr(args[0], 128)?;
-            let cx = crate::ext::LinkContext {
-                auth: &self.ext_auth,
-                kernel: &self.kernel,
-                mound: self.id,
-                epoch: self.host_epoch,
-            };
-            let first = self.ext.link(&name, &cx).map_err(|e| {
-                let err = Errno::from(e.clone());
-                self.log(format_args!("ext_link: {e}"));
-                err
-            })?;
-            return Ok(syscall::Done::Val(first));
-        }
-        let c = crate::ext::ExtCall { pid, space, args };
-        match self.ext.call(nr, &c) {
-            Some(r) => r.map(syscall::Done::Val),
-            None => {
-                if self.unknown_logged.insert(nr) {
-                    self.log(format_args!("unregistered extension call {nr:#x}: ENOSYS"));
-                }
-                Err(Errno::ENOSYS)
-            }
-        }
-    }
-
-    /// Arms (or re-finds) the timeout of the call at `pc` for `tid`: the
-    /// deadline is fixed when the call first blocks and kept across its
-    /// restarts. Returns it.
-    pub(crate) fn deadline(&mut self, tid: Pid, pc: u64, now: Nanos, timeout: Nanos) -> Nanos {
-        let t = self
-            .threads
-            .get_mut(&tid)
-            .expect("the calling thread exists");
-        match t.deadline {
-            Some((at_pc, d)) if at_pc == pc => d,
-            _ => {
-                let d = now.saturating_add(timeout);
-                t.deadline = Some((pc, d));
-                d
-            }
-        }
-    }
-
-    /// Sets or clears `pid`'s `ITIMER_REAL`.
-    pub(crate) fn set_itimer(
-        &mut self,
-        pid: Pid,
-        timer: Option<(Nanos, Nanos)>,
-    ) -> Option<(Nanos, Nanos)> {
-        let p = self.procs.get_mut(&pid)?;
-        let old = p.itimer.take();
-        if let Some((at, _)) = old {
-            self.itimers.remove(&(at, pid));
-        }
-        if let Some((at, _)) = timer {
-            self.itimers.insert((at, pid));
-        }
-        self.procs.get_mut(&pid)?.itimer = timer;
-        old
     }
 }
 
@@ -971,21 +577,5 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
         for pid in self.procs.keys().copied().collect::<Vec<_>>() {
             self.kill_process(pid, ExitKind::Signaled(self.abi.signo.SIGKILL), host);
         }
-    }
-}
-
-/// A writer appending to a shared buffer.
-struct CaptureWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CaptureWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
