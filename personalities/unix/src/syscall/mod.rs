@@ -8,6 +8,7 @@
 //! are logged once with their name.
 
 pub(crate) mod exec;
+mod fd;
 mod fs;
 mod io;
 mod mem;
@@ -207,6 +208,7 @@ pub(crate) fn put_timespec<R: RegisterFile>(c: &Call<'_, R>, va: u64, ns: u64) -
 /// `newfstatat`, `getpid`, `arch_prctl`, `time`, ...).
 fn handlers<R: RegisterFile>(arch: spin_kernel::Arch) -> Vec<(&'static str, SysFn<R>)> {
     let mut v: Vec<(&'static str, SysFn<R>)> = Vec::new();
+    fd::register(&mut v);
     fs::register(&mut v);
     io::register(&mut v);
     mem::register(&mut v);
@@ -214,6 +216,7 @@ fn handlers<R: RegisterFile>(arch: spin_kernel::Arch) -> Vec<(&'static str, SysF
     sig::register(&mut v);
     time::register(&mut v);
     if arch == spin_kernel::Arch::X86_64 {
+        fd::register_x86_64(&mut v);
         fs::register_x86_64(&mut v);
         proc::register_x86_64(&mut v);
         time::register_x86_64(&mut v);
