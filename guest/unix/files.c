@@ -275,6 +275,10 @@ static void cwd_umask_access(void)
     CHECK(umask(022) == 077);
     CHECK(chmod("private", 0640) == 0);
     CHECK(stat("private", &st) == 0 && (st.st_mode & 0777) == 0640);
+    int pfd = open("private", O_RDONLY);
+    CHECK(pfd >= 0 && fchmod(pfd, 0604) == 0);
+    CHECK(fstat(pfd, &st) == 0 && (st.st_mode & 0777) == 0604);
+    CHECK(close(pfd) == 0);
 
     /* access: holds for root and for ordinary users alike. */
     CHECK(access("private", F_OK) == 0);

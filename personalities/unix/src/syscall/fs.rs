@@ -53,7 +53,7 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
         ("fdatasync", sys_fsync),
         ("umask", sys_umask),
         ("chmod", sys_chmod),
-        ("fchmod", sys_ok),
+        ("fchmod", sys_fchmod),
         ("fchmodat", sys_fchmodat),
         ("chown", sys_ok),
         ("fchown", sys_ok),
@@ -497,6 +497,16 @@ fn sys_chmod<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let p = c.path(c.arg(0))?;
     let cwd = c.proc().cwd.clone();
     c.m.vfs.chmod(&cwd, &p, c.arg(1) as u32)?;
+    Ok(Done::Val(0))
+}
+
+/// `fchmod(fd, mode)`: through the path the file was opened by; a pipe or
+/// a console (no path) has no mode to change, as on Linux's pipefs.
+fn sys_fchmod<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let f = c.fd(c.arg(0))?;
+    if let Some(p) = f.path() {
+        c.m.vfs.chmod(b"/", &p, c.arg(1) as u32)?;
+    }
     Ok(Done::Val(0))
 }
 
