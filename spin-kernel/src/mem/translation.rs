@@ -378,19 +378,21 @@ impl PageTable for AddressSpace {
 
     fn changes_since(&self, seen: u64, upto: u64, pages: &mut dyn FnMut(u64, u64)) -> bool {
         let log = self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        // Every generation in (seen, upto] must be in the log, none "all".
-        let covered = log
-            .recent
-            .front()
-            .is_some_and(|&(oldest, _, _)| oldest <= seen.saturating_add(1))
-            && seen < upto;
-        if !covered {
+        // Generations are logged consecutively (bumped under this lock), so
+        // (seen, upto] is a contiguous run starting `seen + 1 - oldest` in;
+        // every one of them must be there, none "all".
+        let Some(&(oldest, _, _)) = log.recent.front() else {
+            return false;
+        };
+        if seen >= upto || oldest > seen.saturating_add(1) {
             return false;
         }
-        let span = log
-            .recent
-            .iter()
-            .filter(|&&(g, _, _)| g > seen && g <= upto);
+        let start = (seen + 1 - oldest) as usize;
+        let count = (upto - seen) as usize;
+        if start + count > log.recent.len() {
+            return false;
+        }
+        let span = log.recent.range(start..start + count);
         if span.clone().any(|&(_, _, n)| n == 0) {
             return false;
         }
@@ -511,6 +513,43 @@ mod tests {
         let t = Translation::new(ram, 13);
         let s = t.create(MoundId(1));
         (t, s)
+    }
+
+    /// The pages a CPU `seen` generations behind must drop: exactly those
+    /// changed since, or `false` (drop everything) when the log no longer
+    /// holds them all.
+    fn changed(s: &AddressSpace, seen: u64, upto: u64) -> Option<Vec<(u64, u64)>> {
+        let mut v = Vec::new();
+        s.changes_since(seen, upto, &mut |va, n| v.push((va, n)))
+            .then_some(v)
+    }
+
+    #[test]
+    fn changes_since_names_exactly_the_pages_of_each_generation() {
+        let (_t, s) = setup();
+        let page = 8192;
+        for i in 0..4 {
+            s.map(0x1000_0000 + i * page, PhysAddr(i * page), Prot::RW)
+                .unwrap();
+        }
+        let g0 = s.generation();
+        s.protect(0x1000_0000, Prot::READ).unwrap();
+        s.protect_range(0x1000_0000 + page, 2 * page, Prot::READ);
+        let g2 = s.generation();
+        assert_eq!(g2, g0 + 2);
+        assert_eq!(
+            changed(&s, g0, g2),
+            Some(vec![(0x1000_0000, 1), (0x1000_0000 + page, 2)])
+        );
+        assert_eq!(changed(&s, g0 + 1, g2), Some(vec![(0x1000_0000 + page, 2)]));
+        assert_eq!(changed(&s, g2, g2), None, "nothing newer to name");
+        assert_eq!(changed(&s, g2, g2 + 1), None, "not logged yet");
+        // Older than the log remembers: drop everything.
+        for _ in 0..CHANGE_LOG {
+            s.protect(0x1000_0000, Prot::READ).unwrap();
+            s.protect(0x1000_0000, Prot::RW).unwrap();
+        }
+        assert_eq!(changed(&s, g0, s.generation()), None);
     }
 
     #[test]
