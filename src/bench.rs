@@ -123,6 +123,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         let v = crate::bench_kvm::run(&b, &mut out, args.json, args.calls.max(1))?;
         report.insert("kvm".into(), v);
     }
+    // A benchmark whose guest printed the wrong thing measured nothing.
+    let wrong = report
+        .get("kvm")
+        .and_then(|k| k["busybox"]["mismatches"].as_array())
+        .is_some_and(|m| !m.is_empty());
     if args.json {
         writeln!(
             out,
@@ -130,7 +135,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             serde_json::to_string_pretty(&Value::Object(report))?
         )?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if wrong {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The build directory: given, or guest/unix/build under the working
