@@ -137,6 +137,9 @@ pub struct UnixConfig {
     /// instead of machine time: for benchmarks that time themselves (`spin
     /// bench`). Such a run does not replay.
     pub host_clock: bool,
+    /// The kernel's shared network stack, if the host has one: the mound's
+    /// sockets are endpoints on it. None: `socket` answers `EAFNOSUPPORT`.
+    pub net: Option<spin_net::NetHandle>,
 }
 
 impl UnixConfig {
@@ -162,6 +165,7 @@ impl UnixConfig {
             uid: 1000,
             gid: 1000,
             host_clock: false,
+            net: None,
         }
     }
 }
