@@ -9,6 +9,8 @@
 //!   …, host mounts, pipes, the console. Its module docs give the lock rules.
 //! * [`OpenFile`] — an open file description (shared by `dup` and `fork`).
 //! * [`FdTable`] — one process's descriptors.
+//! * [`SpecialFile`] — objects the personality implements (sockets) behind
+//!   ordinary descriptions.
 //! * [`Notifier`] — how the fs tells the scheduler that a blocked strand
 //!   may continue: nothing here ever blocks; would-block is `EAGAIN` plus a
 //!   notification on the object's [`OpenFile::wait_key`] later.
@@ -38,6 +40,7 @@ mod path;
 mod pipe;
 mod proc;
 mod shared;
+mod special;
 pub mod types;
 mod vfs;
 mod walk;
@@ -46,7 +49,8 @@ pub use device::DeviceKind;
 pub use errno::{Errno, SysResult};
 pub use fd_table::{FdTable, DEFAULT_FD_LIMIT};
 pub use mem::MEM_DEV;
-pub use open_file::{OpenFile, CONSOLE_DEV, PIPE_DEV};
+pub use open_file::{OpenFile, CONSOLE_DEV, PIPE_DEV, SPECIAL_DEV};
+pub use special::SpecialFile;
 pub use proc::{ProcResolver, PROC_DEV};
 pub use shared::DEFAULT_SPACE_LIMIT;
 pub use types::*;

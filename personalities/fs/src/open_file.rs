@@ -13,6 +13,7 @@ use crate::host::{io_err, stat_of, HostFile};
 use crate::mem::MemInode;
 use crate::pipe::{End, Pipe};
 use crate::shared::{lock, now, Shared};
+use crate::special::SpecialFile;
 use crate::types::{
     makedev, DirEntry, LockKind, LockRange, OpenFlags, Readiness, Stat, Whence, S_IFCHR, S_IFIFO,
 };
@@ -23,6 +24,8 @@ use crate::{Errno, PageBacking, SysResult};
 pub const PIPE_DEV: u64 = 0x2d;
 /// Device number reported for consoles.
 pub const CONSOLE_DEV: u64 = 0x2e;
+/// Device number reported for personality objects (sockets).
+pub const SPECIAL_DEV: u64 = 0x2f;
 
 /// What a description refers to.
 pub(crate) enum Object {
@@ -38,6 +41,8 @@ pub(crate) enum Object {
     Path(Loc),
     Pipe(Arc<Pipe>, End),
     Console(Arc<Console>),
+    /// An object the personality implements (a socket).
+    Special(Arc<dyn SpecialFile>),
 }
 
 #[derive(Default)]
@@ -168,6 +173,7 @@ impl OpenFile {
         match &self.object {
             Object::Pipe(p, _) => p.read(buf),
             Object::Console(c) => c.read(buf),
+            Object::Special(o) => o.read(buf),
             Object::MemFile(_) | Object::HostFile(_) => {
                 let mut st = self.state();
                 let n = self.read_at(buf, st.offset)?;
@@ -186,6 +192,7 @@ impl OpenFile {
         match &self.object {
             Object::Pipe(p, _) => p.write(data),
             Object::Console(c) => c.write(data),
+            Object::Special(o) => o.write(data),
             Object::MemFile(m) => {
                 let mut st = self.state();
                 let at = if st.append { None } else { Some(st.offset) };
@@ -237,7 +244,7 @@ impl OpenFile {
             }),
             Object::Dir { .. } => Err(Errno::EISDIR),
             Object::Path(_) => Err(Errno::EBADF),
-            Object::Pipe(..) | Object::Console(_) => Err(Errno::ESPIPE),
+            Object::Pipe(..) | Object::Console(_) | Object::Special(_) => Err(Errno::ESPIPE),
         }
     }
 
@@ -255,7 +262,7 @@ impl OpenFile {
             },
             Object::Dir { .. } => Err(Errno::EISDIR),
             Object::Path(_) => Err(Errno::EBADF),
-            Object::Pipe(..) | Object::Console(_) => Err(Errno::ESPIPE),
+            Object::Pipe(..) | Object::Console(_) | Object::Special(_) => Err(Errno::ESPIPE),
         }
     }
 
@@ -273,7 +280,9 @@ impl OpenFile {
                 0
             }
             Object::Path(_) => return Err(Errno::EBADF),
-            Object::Pipe(..) | Object::Console(_) => return Err(Errno::ESPIPE),
+            Object::Pipe(..) | Object::Console(_) | Object::Special(_) => {
+                return Err(Errno::ESPIPE)
+            }
         };
         let mut st = self.state();
         let base = match whence {
@@ -305,6 +314,19 @@ impl OpenFile {
                 dev: PIPE_DEV,
                 ino: p.id,
                 mode: S_IFIFO | 0o600,
+                nlink: 1,
+                uid: owner.uid,
+                gid: owner.gid,
+                blksize: 4096,
+                atime: t,
+                mtime: t,
+                ctime: t,
+                ..Stat::default()
+            }),
+            Object::Special(o) => Ok(Stat {
+                dev: SPECIAL_DEV,
+                ino: self.key,
+                mode: o.mode(),
                 nlink: 1,
                 uid: owner.uid,
                 gid: owner.gid,
@@ -427,6 +449,14 @@ impl OpenFile {
         }
     }
 
+    /// The personality's object behind this description, if it is one.
+    pub fn special(&self) -> Option<&Arc<dyn SpecialFile>> {
+        match &self.object {
+            Object::Special(o) => Some(o),
+            _ => None,
+        }
+    }
+
     /// Whether it is a pipe end.
     pub fn is_pipe(&self) -> bool {
         matches!(self.object, Object::Pipe(..))
@@ -437,6 +467,7 @@ impl OpenFile {
     pub fn available(&self) -> usize {
         match &self.object {
             Object::Pipe(p, End::Read) => p.available(),
+            Object::Special(o) => o.available(),
             _ => 0,
         }
     }
@@ -446,6 +477,7 @@ impl OpenFile {
         match &self.object {
             Object::Pipe(p, end) => p.poll(*end),
             Object::Console(c) => c.poll(),
+            Object::Special(o) => o.poll(),
             Object::Path(_) => Readiness {
                 error: true,
                 ..Readiness::default()
@@ -525,7 +557,7 @@ impl OpenFile {
                     .map_err(io_err);
             }
             Object::Path(_) => return Err(Errno::EBADF),
-            Object::Pipe(..) | Object::Console(_) => return Ok(()),
+            Object::Pipe(..) | Object::Console(_) | Object::Special(_) => return Ok(()),
         };
         match loc {
             Loc::Mem(m) => {
@@ -551,7 +583,7 @@ impl OpenFile {
     pub fn fsync(&self) -> SysResult<()> {
         match &self.object {
             Object::HostFile(h) => h.file.sync_data().map_err(io_err),
-            Object::Pipe(..) | Object::Console(_) => Err(Errno::EINVAL),
+            Object::Pipe(..) | Object::Console(_) | Object::Special(_) => Err(Errno::EINVAL),
             Object::Path(_) => Err(Errno::EBADF),
             _ => Ok(()),
         }

@@ -188,6 +188,17 @@ impl Vfs {
         (read, write)
     }
 
+    /// A description of a personality's own object (a socket) with a fresh
+    /// wait key; `read`/`write` select the access it grants.
+    pub fn open_special(
+        &self,
+        object: Arc<dyn crate::SpecialFile>,
+        flags: crate::OpenFlags,
+    ) -> Arc<OpenFile> {
+        let key = self.shared().next_id();
+        OpenFile::new(self.shared(), Object::Special(object), None, flags, key)
+    }
+
     /// A console description over host streams (see [`crate::console`]).
     /// Input is read by a background thread, so `read` never blocks: empty
     /// → `EAGAIN`, and the notifier fires when data or end of file arrives;

@@ -850,3 +850,24 @@ pub const MISC: super::Misc = super::Misc {
     RLIMIT_CORE: 4,
     RLIMIT_NOFILE: 6,
 };
+
+/// Socket flags and options (`bits/socket_type.h`, `asm/socket.h`).
+pub const SOCK: super::SockBits = super::SockBits {
+    SOCK_NONBLOCK: 0x4000_0000,
+    SOCK_CLOEXEC: 0o10_000_000,
+    SOL_SOCKET: 0xffff,
+    SO_REUSEADDR: 0x0004,
+    SO_TYPE: 0x1008,
+    SO_ERROR: 0x1007,
+    SO_BROADCAST: 0x0020,
+    SO_SNDBUF: 0x1001,
+    SO_RCVBUF: 0x1002,
+    SO_KEEPALIVE: 0x0008,
+    SO_LINGER: 0x0080,
+    SO_REUSEPORT: 0x0200,
+    SO_RCVTIMEO: 0x1012,
+    SO_SNDTIMEO: 0x1013,
+    SO_ACCEPTCONN: 0x1014,
+    SO_PROTOCOL: 0x1028,
+    SO_DOMAIN: 0x1029,
+};

@@ -171,6 +171,31 @@ pub struct Misc {
     pub RLIMIT_NOFILE: u64,
 }
 
+/// Socket numbers that differ (`SOCK_*` flags, `SOL_SOCKET`, `SO_*`);
+/// `AF_*`, `SOCK_STREAM`/`SOCK_DGRAM`, `MSG_*` and `IPPROTO_*` are the
+/// same on both architectures.
+#[allow(non_snake_case, missing_docs)]
+#[derive(Debug, PartialEq, Eq)]
+pub struct SockBits {
+    pub SOCK_NONBLOCK: u64,
+    pub SOCK_CLOEXEC: u64,
+    pub SOL_SOCKET: u64,
+    pub SO_REUSEADDR: u64,
+    pub SO_TYPE: u64,
+    pub SO_ERROR: u64,
+    pub SO_BROADCAST: u64,
+    pub SO_SNDBUF: u64,
+    pub SO_RCVBUF: u64,
+    pub SO_KEEPALIVE: u64,
+    pub SO_LINGER: u64,
+    pub SO_REUSEPORT: u64,
+    pub SO_RCVTIMEO: u64,
+    pub SO_SNDTIMEO: u64,
+    pub SO_ACCEPTCONN: u64,
+    pub SO_PROTOCOL: u64,
+    pub SO_DOMAIN: u64,
+}
+
 /// One architecture's ABI tables.
 #[derive(Debug, Clone, Copy)]
 pub struct Abi {
@@ -189,6 +214,8 @@ pub struct Abi {
     pub signo: &'static SigNums,
     /// The rest.
     pub misc: &'static Misc,
+    /// Socket flags and options.
+    pub sock: &'static SockBits,
 }
 
 /// The Linux/Alpha ABI.
@@ -202,6 +229,7 @@ pub const ALPHA: Abi = Abi {
     sa: &alpha::SA,
     signo: &alpha::SIGNO,
     misc: &alpha::MISC,
+    sock: &alpha::SOCK,
 };
 
 /// The Linux/x86-64 ABI.
@@ -215,6 +243,7 @@ pub const X86_64: Abi = Abi {
     sa: &x86_64::SA,
     signo: &x86_64::SIGNO,
     misc: &x86_64::MISC,
+    sock: &x86_64::SOCK,
 };
 
 impl Abi {

@@ -207,6 +207,27 @@ pub const MISC: super::Misc = super::Misc {
     RLIMIT_NOFILE: 7,
 };
 
+/// Socket flags and options (`asm-generic/socket.h`).
+pub const SOCK: super::SockBits = super::SockBits {
+    SOCK_NONBLOCK: 0o4000,
+    SOCK_CLOEXEC: 0o2_000_000,
+    SOL_SOCKET: 1,
+    SO_REUSEADDR: 2,
+    SO_TYPE: 3,
+    SO_ERROR: 4,
+    SO_BROADCAST: 6,
+    SO_SNDBUF: 7,
+    SO_RCVBUF: 8,
+    SO_KEEPALIVE: 9,
+    SO_LINGER: 13,
+    SO_REUSEPORT: 15,
+    SO_RCVTIMEO: 20,
+    SO_SNDTIMEO: 21,
+    SO_ACCEPTCONN: 30,
+    SO_PROTOCOL: 38,
+    SO_DOMAIN: 39,
+};
+
 /// `arch_prctl` codes (`asm/prctl.h`).
 pub mod arch_prctl {
     /// ARCH_SET_GS.
