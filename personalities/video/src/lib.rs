@@ -1,0 +1,29 @@
+//! # spin-video — the video mounds
+//!
+//! SPIN's networked video system, rebuilt on the protocol graph of
+//! `spin-net`: a server that reads Motion-JPEG frames from a disk device
+//! and streams them as RTP/JPEG (RFC 2435) over UDP, multicasting with a
+//! handler on `SendPacket`, and a client that is an extension on
+//! `UDP.PacketArrived` (an indexed port guard), reassembles and decodes
+//! frames and hands them to a framebuffer through a periodic display strand.
+//!
+//! * [`wire`] — checked RTP and RTP/JPEG headers.
+//! * [`jpeg`] — baseline JPEG parsing, header rebuilding, standard tables,
+//!   decoding.
+//! * [`packetize`], [`reassemble`] — frames to packets and back.
+//! * [`sdp`] — the session description of a stream.
+//! * [`mjpeg`] — Motion-JPEG clips (concatenated JPEG frames).
+//!
+//! Nothing a packet or a file holds can panic this crate: bad input is an
+//! error value or a counted drop.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod jpeg;
+pub mod mjpeg;
+pub mod packetize;
+pub mod reassemble;
+pub mod sdp;
+pub mod testpattern;
+pub mod wire;
