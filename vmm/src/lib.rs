@@ -13,6 +13,7 @@
 #![deny(unsafe_code)]
 
 pub mod control;
+pub mod fb;
 pub mod host;
 #[allow(unsafe_code)] // the KVM ioctls, the kick signal and the preemption timer
 pub mod kvm;
