@@ -87,6 +87,9 @@ pub struct EtherArrived {
     pub ethertype: u16,
     /// Everything after the Ethernet header (padding included).
     pub payload: Bytes,
+    /// The frame came back on the stack's loopback path (a packet to our
+    /// own address or to 127.0.0.0/8), not from the NIC.
+    pub looped: bool,
 }
 
 /// `ARP.PacketArrived`: a valid Ethernet/IPv4 ARP packet.

@@ -30,11 +30,13 @@ pub mod events;
 pub mod ext;
 pub mod nic;
 pub mod reassembly;
+pub mod socket;
 pub mod stack;
 pub mod telemetry;
 pub mod wire;
 
 pub use events::NetEvents;
 pub use nic::{MemNic, Nic, NicError};
+pub use socket::{Readiness, Shutdown, SockError, UdpSocket, Waker};
 pub use stack::{NetConfig, NetError, NetHandle, NetStack};
 pub use telemetry::{DropReason, Layer, NetTelemetry};

@@ -74,11 +74,13 @@ pub enum DropReason {
     ArpUnresolved,
     /// The NIC refused the frame.
     NicError,
+    /// A socket's receive queue was full.
+    SocketQueueFull,
 }
 
 impl DropReason {
     /// Every reason, for tables.
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::Truncated,
         DropReason::Malformed,
         DropReason::BadChecksum,
@@ -93,6 +95,7 @@ impl DropReason {
         DropReason::ArpQueueFull,
         DropReason::ArpUnresolved,
         DropReason::NicError,
+        DropReason::SocketQueueFull,
     ];
 }
 

@@ -15,7 +15,8 @@ use crate::wire::udp::{self, UdpPacket};
 
 impl NetHandle {
     /// The device side: a received frame raises `Ether.PacketArrived`.
-    pub(super) fn ether_input(&self, frame: Vec<u8>) {
+    /// `looped`: the frame came back on the loopback path.
+    pub(super) fn ether_input(&self, frame: Vec<u8>, looped: bool) {
         let c = self.counters();
         c.packet(Layer::Ether);
         let (src, dst, ethertype) = match EthernetFrame::new_checked(&frame[..]) {
@@ -34,6 +35,7 @@ impl NetHandle {
             dst,
             ethertype,
             payload,
+            looped,
         };
         if self.events().ether.raise(&args).is_none() {
             c.drop(Layer::Ether, DropReason::Unsupported);
@@ -114,7 +116,7 @@ impl NetHandle {
         }
         let cfg = self.config();
         let dst = p.dst();
-        if dst != cfg.addr && !cfg.is_broadcast(dst) {
+        if dst != cfg.addr && !cfg.is_broadcast(dst) && !(a.looped && dst.is_loopback()) {
             return c.drop(Layer::Ip, DropReason::NotForUs);
         }
         let range = p.payload_range();

@@ -6,11 +6,17 @@
 //! never both at once.
 
 mod input;
+mod loopback;
 mod output;
 
+pub use loopback::LOOPBACK_CAPACITY;
+
+use std::collections::{BTreeSet, VecDeque};
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use spin_kernel::rng::Rng;
 
 use spin_kernel::event::{Decision, EventError, Handler, Principal};
 
@@ -41,6 +47,9 @@ pub struct NetConfig {
     pub arp: ArpConfig,
     /// Reassembly limits.
     pub reassembly: ReassemblyConfig,
+    /// Seed of the stack's random numbers (ephemeral ports, TCP initial
+    /// sequence numbers): the same seed replays the same choices.
+    pub seed: u64,
 }
 
 impl NetConfig {
@@ -54,6 +63,7 @@ impl NetConfig {
             ttl: 64,
             arp: ArpConfig::default(),
             reassembly: ReassemblyConfig::default(),
+            seed: 0x5350_494e,
         }
     }
 
@@ -96,13 +106,21 @@ pub(crate) struct Shared {
     reassembly: Mutex<Reassembler>,
     now_ms: AtomicU64,
     ident: AtomicU32,
+    /// Frames on the loopback path, delivered by the outermost call.
+    loopback: Mutex<VecDeque<Vec<u8>>>,
+    /// Some thread is delivering the loopback queue.
+    draining: AtomicBool,
+    /// The stack's seeded random numbers.
+    pub(crate) rng: Mutex<Rng>,
+    /// UDP ports bound by sockets.
+    pub(crate) udp_ports: Mutex<BTreeSet<u16>>,
 }
 
 /// A cheap, cloneable handle on a stack for extensions: its configuration,
 /// events and counters, and the ways to send.
 #[derive(Clone)]
 pub struct NetHandle {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for NetHandle {
@@ -113,7 +131,7 @@ impl std::fmt::Debug for NetHandle {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Neither structure calls out while locked, so a poisoned lock only means
     // a panic in our own bookkeeping; the data is still whole.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -143,19 +161,59 @@ impl NetHandle {
     /// Sends a UDP datagram from our address's `src_port` by raising
     /// `SendPacket`; counts a drop if it is too big.
     pub fn send_udp(&self, src_port: u16, dst: SocketAddrV4, payload: &[u8]) {
-        let src = self.shared.config.addr;
+        self.send_udp_from(
+            SocketAddrV4::new(self.source_for(*dst.ip()), src_port),
+            dst,
+            payload,
+        );
+    }
+
+    /// The source address a packet to `dst` leaves with: 127.0.0.1 towards
+    /// loopback, our address otherwise.
+    pub fn source_for(&self, dst: Ipv4Addr) -> Ipv4Addr {
+        if dst.is_loopback() {
+            Ipv4Addr::LOCALHOST
+        } else {
+            self.shared.config.addr
+        }
+    }
+
+    /// Whether a packet to `dst` has somewhere to go (loopback, on-link,
+    /// broadcast or through the gateway).
+    pub fn routable(&self, dst: Ipv4Addr) -> bool {
+        self.is_local(dst) || self.next_hop(dst).is_some()
+    }
+
+    /// Whether `ip` is one of ours (our address or 127.0.0.0/8).
+    pub fn is_local(&self, ip: Ipv4Addr) -> bool {
+        ip == self.shared.config.addr || ip.is_loopback()
+    }
+
+    /// Sends a UDP datagram from `src` to `dst` by raising `SendPacket`;
+    /// counts a drop if it is too big.
+    pub fn send_udp_from(&self, src: SocketAddrV4, dst: SocketAddrV4, payload: &[u8]) {
+        let src_port = src.port();
+        let src = *src.ip();
         let mut d = Vec::with_capacity(udp::HEADER_LEN + payload.len());
         if udp::emit(&mut d, src, *dst.ip(), src_port, dst.port(), payload).is_err() {
             self.shared.counters.drop(Layer::Udp, DropReason::TooBig);
             return;
         }
-        self.send_ip(*dst.ip(), protocol::UDP, d);
+        self.send_ip_from(src, *dst.ip(), protocol::UDP, d);
     }
 
     /// Sends an IPv4 packet from our address by raising `SendPacket`.
     pub fn send_ip(&self, dst: Ipv4Addr, protocol: u8, payload: Vec<u8>) {
+        self.send_ip_from(self.shared.config.addr, dst, protocol, payload);
+    }
+
+    /// Sends an IPv4 packet from `src` (`0.0.0.0`: the address the route
+    /// picks, 127.0.0.1 towards loopback) by raising `SendPacket`. A packet
+    /// to our own address or to 127.0.0.0/8 takes the loopback path.
+    pub fn send_ip_from(&self, src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, payload: Vec<u8>) {
+        let _in = self.enter();
         let p = SendPacket {
-            src: self.shared.config.addr,
+            src,
             dst,
             protocol,
             ttl: self.shared.config.ttl,
@@ -234,6 +292,10 @@ impl NetStack {
                 reassembly: Mutex::new(Reassembler::new(config.reassembly)),
                 now_ms: AtomicU64::new(0),
                 ident: AtomicU32::new(1),
+                loopback: Mutex::new(VecDeque::new()),
+                draining: AtomicBool::new(false),
+                rng: Mutex::new(Rng::new(config.seed)),
+                udp_ports: Mutex::new(BTreeSet::new()),
             }),
         };
         let ev = net.events().clone();
@@ -308,7 +370,8 @@ impl NetStack {
 
     /// Pushes one received frame through the graph.
     pub fn receive(&self, frame: Vec<u8>) {
-        self.net.ether_input(frame);
+        let _in = self.net.enter();
+        self.net.ether_input(frame, false);
     }
 
     /// Receives every frame the NIC has; returns how many.
@@ -325,6 +388,7 @@ impl NetStack {
     /// timers: ARP entries expire, unanswered requests are repeated or given
     /// up, incomplete datagrams time out.
     pub fn poll(&self, now_ms: u64) {
+        let _in = self.net.enter();
         let now = self
             .net
             .shared
@@ -350,6 +414,7 @@ impl NetStack {
 
     /// Adds an ARP entry that never expires.
     pub fn add_static_arp(&self, ip: Ipv4Addr, mac: MacAddr) {
+        let _in = self.net.enter();
         let frames = lock(&self.net.shared.arp).insert_static(ip, mac);
         for f in frames {
             self.net.transmit(f);

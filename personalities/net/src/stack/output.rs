@@ -15,19 +15,18 @@ use crate::wire::ethernet::{self, ethertype, MacAddr};
 use crate::wire::ipv4::{self, Ipv4Repr};
 
 /// Where a packet goes on the link.
-enum NextHop {
+pub(super) enum NextHop {
     Broadcast,
     Unicast(Ipv4Addr),
 }
 
 impl NetHandle {
-    fn next_hop(&self, dst: Ipv4Addr) -> Option<NextHop> {
+    pub(super) fn next_hop(&self, dst: Ipv4Addr) -> Option<NextHop> {
         let cfg = self.config();
         if cfg.is_broadcast(dst) {
             Some(NextHop::Broadcast)
-        } else if dst == cfg.addr || dst.is_loopback() || dst.is_unspecified() {
-            // No loopback path yet: a packet to ourselves would recurse
-            // through the graph on the sender's stack.
+        } else if dst.is_unspecified() || self.is_local(dst) {
+            // Local destinations take the loopback path (see `ip_output`).
             None
         } else if cfg.on_link(dst) {
             Some(NextHop::Unicast(dst))
@@ -39,6 +38,9 @@ impl NetHandle {
     /// `SendPacket`'s primary handler: IPv4 output.
     pub(super) fn ip_output(&self, p: &SendPacket) {
         let c = self.counters();
+        if self.is_local(p.dst) {
+            return self.loopback_output(p);
+        }
         let Some(hop) = self.next_hop(p.dst) else {
             return c.drop(Layer::Send, DropReason::NoRoute);
         };
@@ -97,6 +99,31 @@ impl NetHandle {
             if offset >= p.payload.len() {
                 break;
             }
+        }
+    }
+
+    /// A packet to ourselves: one unfragmented frame from our MAC to our
+    /// MAC onto the loopback queue.
+    fn loopback_output(&self, p: &SendPacket) {
+        let cfg = self.config();
+        let src = if p.src.is_unspecified() {
+            self.source_for(p.dst)
+        } else {
+            p.src
+        };
+        let repr = Ipv4Repr {
+            src,
+            dst: p.dst,
+            protocol: p.protocol,
+            ttl: p.ttl,
+            ident: self.shared.ident.fetch_add(1, Ordering::Relaxed) as u16,
+            payload_len: p.payload.len(),
+            frag_offset: 0,
+            more_frags: false,
+        };
+        match build::ipv4_frame(cfg.mac, cfg.mac, repr, &p.payload) {
+            Some(f) => self.loop_back(f),
+            None => self.counters().drop(Layer::Send, DropReason::TooBig),
         }
     }
 
