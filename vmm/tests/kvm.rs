@@ -846,3 +846,79 @@ fn a_writable_leaf_downgraded_while_its_space_is_switched_out_faults() {
         assert_eq!(seen, 3, "the parent wrote the shared frame");
     }
 }
+
+/// An entry that fails after the machine chose the mirror (a refused
+/// `KVM_SET_FPU`, injected) must not leave the vCPU believing it loaded
+/// that mirror, nor lose the stores recycling it queued: a new space that
+/// does not map DATA, entered right after every mirror slot was taken by a
+/// space that did, must fault at DATA — not read another space's page.
+#[test]
+fn a_failed_fp_load_loses_neither_the_cr3_nor_a_recycled_mirrors_clears() {
+    let Some(w) = world() else { return };
+    let code = reader_code();
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    // More spaces than the machine keeps mirrors for (256), each with its
+    // own frame at DATA, each run once.
+    let mut spaces = Vec::new();
+    for i in 0..300u64 {
+        let s = w.space(&code);
+        let f = s.examine(DATA).unwrap().frame;
+        w.ram.write_obj(0x7000 + i, GuestAddress(f.0)).unwrap();
+        let mut regs = w.regs();
+        assert_eq!(cpu.run(&mut regs, &*s, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x7000 + i);
+        spaces.push(s);
+    }
+    let mut bare_spaces = Vec::new();
+    for round in 0..4 {
+        let bare = w.space(&code);
+        bare.unmap(DATA);
+        let mut regs = w.regs();
+        cpu.fail_next_fp_load();
+        assert!(
+            matches!(cpu.run(&mut regs, &*bare, BUDGET), Trap::Halt { .. }),
+            "round {round}: the injected failure ends the entry"
+        );
+        match cpu.run(&mut regs, &*bare, BUDGET) {
+            Trap::PageFault { va, access, .. } => {
+                assert_eq!((va, access), (DATA, Access::Read), "round {round}");
+            }
+            t => panic!(
+                "round {round}: {t:?} (rdi {:#x}): DATA read through another space's tables",
+                regs.syscall_arg(0)
+            ),
+        }
+        // The last space still reads its own page on the same vCPU.
+        let last = spaces.last().unwrap();
+        let mut regs = w.regs();
+        assert_eq!(cpu.run(&mut regs, &**last, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x7000 + 299, "round {round}");
+        bare_spaces.push(bare);
+    }
+}
+
+/// Host memory behind guest RAM is made real lazily but always before the
+/// guest can reach it: a frame is backed once a leaf names it, while RAM
+/// no leaf has named stays unpopulated (a VM no longer pays for all of its
+/// RAM at start).
+#[test]
+fn a_frame_is_backed_before_the_guest_reaches_it_and_unused_ram_is_not() {
+    let Some(w) = world() else { return };
+    let space = w.space(&reader_code());
+    let far = PhysAddr(48 << 20);
+    assert!(!w.machine.backed(far.0), "nothing named it yet");
+    w.ram.write_obj(0x4242u64, GuestAddress(far.0)).unwrap();
+    space.map(DATA, far, Prot::RW).unwrap();
+    assert!(!w.machine.backed(far.0), "mapped, not yet mirrored");
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    assert_eq!(regs.syscall_arg(0), 0x4242, "the host's write is kept");
+    assert!(w.machine.backed(far.0));
+    assert!(!w.machine.backed(32 << 20), "RAM no leaf named");
+    assert!(
+        w.machine.backed_chunks() < 8,
+        "{} chunks for a few pages",
+        w.machine.backed_chunks()
+    );
+}

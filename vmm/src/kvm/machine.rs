@@ -9,6 +9,7 @@ use kvm_ioctls::{Cap, Kvm, MsrFilterDefaultAction, MsrFilterRange, MsrFilterRang
 use spin_kernel::machine::{Arch, GuestRam, Machine, MachineError};
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
+use super::backing::Backing;
 use super::kick::{self, Target};
 use super::layout::{private, LARGE_PAGE};
 use super::paging::{Private, Tables};
@@ -172,6 +173,7 @@ impl KvmMachine {
         let vm = kvm.create_vm().map_err(kvm_err("KVM_CREATE_VM"))?;
 
         // Memslots 0..n: the kernel's RAM, region by region.
+        let mut backing = Backing::default();
         let mut slot = 0u32;
         let mut ram_end = 0;
         for region in ram.iter() {
@@ -182,7 +184,10 @@ impl KvmMachine {
                 .map_err(|e| MachineError::Ram(e.to_string()))?;
             // SAFETY: the region is a live mmap owned by `ram`, which the
             // machine keeps alive (Arc) for as long as the VM exists.
-            unsafe { set_slot(&vm, slot, start, len, host as u64) }?;
+            unsafe {
+                backing.add(start, len, host as u64);
+                set_slot(&vm, slot, start, len, host as u64)
+            }?;
             slot += 1;
             ram_end = ram_end.max(start + len);
         }
@@ -202,14 +207,19 @@ impl KvmMachine {
             .get_host_address(GuestAddress(gpa))
             .map_err(|e| MachineError::Ram(e.to_string()))?;
         // SAFETY: `mem` is owned by the machine's `Inner` alongside the VM.
-        unsafe { set_slot(&vm, slot, gpa, size, host as u64) }?;
+        unsafe {
+            backing.add(gpa, size, host as u64);
+            set_slot(&vm, slot, gpa, size, host as u64)
+        }?;
         let private = Private { mem, gpa, size };
 
+        // The fixed part of the private region is populated here, before
+        // the shim and the descriptor tables are written into it.
+        let mut tables = Tables::new(size, ram_end).with_backing(backing, gpa);
         let shim = shim::assemble()
             .map_err(|e| MachineError::Unavailable(format!("assembling the shim: {e}")))?;
         private.write(private::SHIM, &shim.code);
         private.write(private::IDT, &tables::idt(&shim.stubs));
-        let mut tables = Tables::new(size, ram_end);
         tables.init_kernel_half(&private);
         let boot_pml4 = tables
             .boot_pml4(&private)
@@ -262,6 +272,21 @@ impl KvmMachine {
         self.inner.shim.syscall_entry
     }
 
+    /// Whether the host page behind guest physical `gpa` (RAM or the
+    /// private region) has been made real: true for every frame a guest
+    /// leaf has named.
+    pub fn backed(&self, gpa: u64) -> bool {
+        let t = self.inner.tables.lock().unwrap_or_else(|e| e.into_inner());
+        t.is_populated(gpa)
+    }
+
+    /// Chunks of host memory made real so far ([`Self::backed`]), each
+    /// 2 MiB.
+    pub fn backed_chunks(&self) -> u64 {
+        let t = self.inner.tables.lock().unwrap_or_else(|e| e.into_inner());
+        t.populated_chunks()
+    }
+
     /// Page-table frames in use and mirrored address spaces.
     pub fn table_usage(&self) -> (u64, usize) {
         let t = self.inner.tables.lock().unwrap_or_else(|e| e.into_inner());
@@ -287,28 +312,10 @@ unsafe fn set_slot(
         userspace_addr: host,
         flags: 0,
     };
-    // Keep the host from replacing the pages behind guest memory while the
-    // VM runs (transparent huge pages collapsing or splitting them; the
-    // shared zero page turning into a private copy on the host's first
-    // write): under PVM's shadow paging a vCPU was seen to keep reading a
-    // stale host page under load. Populate-write needs Linux 5.14; older
-    // hosts simply ignore the advice.
-    // SAFETY: advice on a mapping the caller guarantees valid; neither call
-    // changes its contents or moves it.
-    unsafe {
-        libc::madvise(
-            host as *mut libc::c_void,
-            len as usize,
-            libc::MADV_NOHUGEPAGE,
-        );
-        libc::madvise(host as *mut libc::c_void, len as usize, MADV_POPULATE_WRITE);
-    }
+    // The host pages behind it are made real lazily ([`Backing`]).
     // SAFETY: the caller guarantees the mapping outlives the VM.
     unsafe { vm.set_user_memory_region(region) }.map_err(kvm_err("KVM_SET_USER_MEMORY_REGION"))
 }
-
-/// `MADV_POPULATE_WRITE` (Linux 5.14), spelled out for older libc crates.
-const MADV_POPULATE_WRITE: libc::c_int = 23;
 
 impl Machine for KvmMachine {
     type Cpu = KvmCpu;

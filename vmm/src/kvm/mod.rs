@@ -31,6 +31,8 @@
 use serde::{Deserialize, Serialize};
 
 #[cfg(target_arch = "x86_64")]
+mod backing;
+#[cfg(target_arch = "x86_64")]
 pub mod bench;
 mod kick;
 #[cfg(target_arch = "x86_64")]

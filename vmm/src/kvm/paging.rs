@@ -32,6 +32,7 @@ use spin_kernel::machine::{Access, GuestRam};
 use spin_kernel::mem::{PageTable, Prot, Pte};
 use vm_memory::{Bytes, GuestAddress};
 
+use super::backing::Backing;
 use super::layout::{private, KBASE, KBASE_PML4_SLOT, LARGE_PAGE};
 
 const P: u64 = 1;
@@ -176,6 +177,11 @@ pub struct Tables {
     end: u64,
     clock: u64,
     ram_end: u64,
+    /// Host memory behind RAM and the private region, populated as leaves
+    /// and table frames reach it ([`super::backing`]).
+    backing: Backing,
+    /// Guest physical base of the private region (for `backing`).
+    private_gpa: u64,
 }
 
 impl Tables {
@@ -188,7 +194,29 @@ impl Tables {
             end,
             clock: 0,
             ram_end,
+            backing: Backing::default(),
+            private_gpa: 0,
         }
+    }
+
+    /// These tables with `backing` made real as the guest gets to see it:
+    /// the private region (at guest physical `private_gpa`) up to the pool
+    /// at once, each pool frame and each leaf's frame before it is used.
+    pub fn with_backing(mut self, mut backing: Backing, private_gpa: u64) -> Tables {
+        backing.ensure(private_gpa, private::POOL);
+        self.backing = backing;
+        self.private_gpa = private_gpa;
+        self
+    }
+
+    /// Chunks of host memory populated so far ([`super::backing::CHUNK`]).
+    pub fn populated_chunks(&self) -> u64 {
+        self.backing.populated()
+    }
+
+    /// Whether the host memory behind guest physical `gpa` is populated.
+    pub fn is_populated(&self, gpa: u64) -> bool {
+        self.backing.is_populated(gpa)
     }
 
     /// Page-table frames handed out so far.
@@ -209,6 +237,7 @@ impl Tables {
         }
         let f = self.next_frame;
         self.next_frame += 4096;
+        self.backing.ensure(self.private_gpa + f, 4096);
         Some(f)
     }
 
@@ -425,6 +454,8 @@ impl Tables {
         if frame + 4096 > self.ram_end {
             return Err(FillError::BadFrame);
         }
+        // The host page behind the frame is real before a leaf names it.
+        self.backing.ensure(frame, 4096);
         let mut value = frame | P | U | A;
         if pte.prot.contains(Prot::WRITE) && (access == Access::Write || pte.dirty) {
             value |= W | D;

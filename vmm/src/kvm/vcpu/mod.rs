@@ -164,6 +164,8 @@ pub struct KvmCpu {
     /// `KVM_SET_FPU` on entry only when the register file's differs.
     fx_live: Box<FxArea>,
     fx_valid: bool,
+    /// Test hook: the next FP load fails as a refused `KVM_SET_FPU` would.
+    fail_fpu: bool,
 }
 
 fn lock(t: &std::sync::Mutex<Tables>) -> MutexGuard<'_, Tables> {
@@ -331,12 +333,21 @@ impl KvmCpu {
             trap_rsp: 0,
             fx_live: Box::default(),
             fx_valid: false,
+            fail_fpu: false,
         })
     }
 
     /// This vCPU's index.
     pub fn index(&self) -> usize {
         self.shared.index
+    }
+
+    /// Fault injection for tests: the next entry's FP-state load fails as
+    /// if `KVM_SET_FPU` had been refused (the entry ends in
+    /// [`Trap::Halt`]).
+    #[doc(hidden)]
+    pub fn fail_next_fp_load(&mut self) {
+        self.fail_fpu = true;
     }
 
     fn immediate_exit_ptr(&mut self) -> *mut u8 {
@@ -516,7 +527,14 @@ impl KvmCpu {
                 pc: regs.rip,
             });
         }
+        // Every step that can fail comes before `Tables::enter`: once it
+        // has run, `loaded` names the CR3 this entry loads and `ops` holds
+        // stores (a recycled mirror's clears, removals) that exist nowhere
+        // else — both must reach the shim.
         if self.set_bases(regs.fs_base, regs.gs_base).is_err() {
+            return Some(Trap::Halt { pc: regs.rip });
+        }
+        if self.load_fp(&regs.fx).is_err() {
             return Some(Trap::Halt { pc: regs.rip });
         }
         self.ops.clear();
@@ -533,9 +551,6 @@ impl KvmCpu {
             self.m.shootdown(space.asid(), self.shared.index);
         }
         self.prefill(regs, space);
-        if self.load_fp(&regs.fx).is_err() {
-            return Some(Trap::Halt { pc: regs.rip });
-        }
         self.write_frame(regs);
         let quiet = entry.cr3 == 0 && self.ops.is_empty();
         let sysret = quiet

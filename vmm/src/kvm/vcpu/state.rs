@@ -44,6 +44,10 @@ impl KvmCpu {
 
     /// Gives the vCPU `regs`' FP state, unless it already holds it.
     pub(super) fn load_fp(&mut self, fx: &FxArea) -> Result<(), ()> {
+        if std::mem::take(&mut self.fail_fpu) {
+            self.fx_valid = false;
+            return Err(());
+        }
         if self.fx_valid && *self.fx_live == *fx {
             return Ok(());
         }
