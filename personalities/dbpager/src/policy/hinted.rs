@@ -1,26 +1,45 @@
 //! The hinted policy: the database says what each access is (a sequential
 //! scan, an index probe, its hot set) and the pager acts on it.
 //!
-//! Victims come from the least valuable pool first: scan pages, then
-//! unhinted pages, then index pages, then the hot set; LRU within each pool
-//! except scan pages, which go most recent first (a repeated scan is a loop,
-//! and MRU keeps a fixed part of the loop resident instead of losing all of
-//! it). A scan may take free frames, but once the pool is full it takes at
-//! most `ring` frames from other pages and then recycles its own — so a
-//! full scan cannot push out the hot set (PostgreSQL's buffer ring).
+//! Pages fall in three groups. Scan pages are the least valuable and go
+//! most recent first (a repeated scan is a loop, and MRU keeps a fixed part
+//! of the loop resident instead of losing all of it). A scan may take free
+//! frames, but once the pool is full it takes at most `ring` frames from
+//! other pages and then recycles its own — so a full scan cannot push out
+//! the hot set (PostgreSQL's buffer ring). The hot set goes last, LRU.
+//! Everything else (unhinted and index pages) is run by 2Q, whose
+//! frequency filter suits point lookups better than plain LRU.
 
 use std::collections::HashMap;
 
 use super::recency::Recency;
+use super::twoq::TwoQ;
 use super::{Policy, PolicyKind, Removal};
 use crate::page::{PageKind, PageNo, Ref};
+
+/// Which group a page is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    Scan,
+    Rest,
+    Hot,
+}
+
+fn group(k: PageKind) -> Group {
+    match k {
+        PageKind::Scan => Group::Scan,
+        PageKind::Normal | PageKind::Index => Group::Rest,
+        PageKind::Hot => Group::Hot,
+    }
+}
 
 /// The hinted policy.
 #[derive(Debug)]
 pub struct Hinted {
     ring: usize,
-    /// One recency order per kind, indexed by [`PageKind::code`].
-    pools: [Recency; 4],
+    scan: Recency,
+    hot: Recency,
+    rest: TwoQ,
     kind_of: HashMap<PageNo, PageKind>,
 }
 
@@ -31,7 +50,9 @@ impl Hinted {
         let ring = if ring == 0 { (budget / 8).max(2) } else { ring };
         Hinted {
             ring,
-            pools: Default::default(),
+            scan: Recency::default(),
+            hot: Recency::default(),
+            rest: TwoQ::new(budget),
             kind_of: HashMap::new(),
         }
     }
@@ -41,26 +62,27 @@ impl Hinted {
         self.ring
     }
 
-    fn pool(&mut self, k: PageKind) -> &mut Recency {
-        &mut self.pools[usize::from(k.code())]
-    }
-
-    fn place(&mut self, page: PageNo, kind: PageKind) {
-        if let Some(old) = self.kind_of.insert(page, kind) {
-            if old != kind {
-                self.pool(old).remove(page);
+    /// Puts `r.page` in the group of `kind`, as a reference.
+    fn place(&mut self, r: &Ref, kind: PageKind, resident: bool) {
+        let old = self.kind_of.insert(r.page, kind);
+        let moved = old.map(group) != Some(group(kind));
+        if let (Some(o), true) = (old, moved) {
+            match group(o) {
+                Group::Scan => {
+                    self.scan.remove(r.page);
+                }
+                Group::Hot => {
+                    self.hot.remove(r.page);
+                }
+                Group::Rest => self.rest.remove(r.page, Removal::Dropped),
             }
         }
-        self.pool(kind).touch(page);
-    }
-
-    /// The general order: scan (newest), normal, index, hot (oldest each).
-    fn cheapest(&self) -> Option<PageNo> {
-        let [scan, normal, index, hot] = &self.pools;
-        scan.newest()
-            .or_else(|| normal.oldest())
-            .or_else(|| index.oldest())
-            .or_else(|| hot.oldest())
+        match group(kind) {
+            Group::Scan => self.scan.touch(r.page),
+            Group::Hot => self.hot.touch(r.page),
+            Group::Rest if resident && !moved => self.rest.hit(r),
+            Group::Rest => self.rest.insert(r),
+        }
     }
 }
 
@@ -73,29 +95,37 @@ impl Policy for Hinted {
             Some(&old) => old.after(r.kind),
             None => r.kind,
         };
-        self.place(r.page, kind);
+        self.place(r, kind, true);
     }
     fn insert(&mut self, r: &Ref) {
-        self.place(r.page, r.kind);
+        self.place(r, r.kind, false);
     }
     fn victim(&mut self, incoming: Option<&Ref>) -> Option<PageNo> {
-        let scan = &self.pools[usize::from(PageKind::Scan.code())];
         let scanning = incoming.is_some_and(|r| r.kind == PageKind::Scan);
-        if scanning && scan.len() < self.ring {
-            // The scan grows its ring out of the other pools, cheapest
+        if scanning && self.scan.len() < self.ring {
+            // The scan grows its ring out of the other groups, cheapest
             // first; only when nothing else is left does it recycle.
-            let [_, normal, index, hot] = &self.pools;
-            return normal
-                .oldest()
-                .or_else(|| index.oldest())
-                .or_else(|| hot.oldest())
-                .or_else(|| scan.newest());
+            return self
+                .rest
+                .victim(incoming)
+                .or_else(|| self.hot.oldest())
+                .or_else(|| self.scan.newest());
         }
-        self.cheapest()
+        self.scan
+            .newest()
+            .or_else(|| self.rest.victim(incoming))
+            .or_else(|| self.hot.oldest())
     }
-    fn remove(&mut self, page: PageNo, _why: Removal) {
-        if let Some(k) = self.kind_of.remove(&page) {
-            self.pool(k).remove(page);
+    fn remove(&mut self, page: PageNo, why: Removal) {
+        match self.kind_of.remove(&page).map(group) {
+            Some(Group::Scan) => {
+                self.scan.remove(page);
+            }
+            Some(Group::Hot) => {
+                self.hot.remove(page);
+            }
+            Some(Group::Rest) => self.rest.remove(page, why),
+            None => {}
         }
     }
 }

@@ -87,7 +87,7 @@ pub enum PolicyKind {
     TwoQ,
     /// Acts on the database's hints: scan pages evicted first (most
     /// recent first) and limited to a ring once the pool is full; then
-    /// unhinted pages, then index pages, then the hot set, each LRU.
+    /// the other pages under 2Q; the hot set last (LRU).
     Hinted,
     /// Belady's optimal replacement, replaying a recorded trace.
     Opt,
