@@ -49,6 +49,13 @@ pub enum CtlCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The network: per-layer packets and drops by reason, per-handler
+    /// guard counters, the NIC's frames and injected faults.
+    Net {
+        /// Print JSON (`{"net": ..., "nic": ...}`) instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
     /// The host's log (guest output and kernel messages).
     Log {
         /// Only lines after this line number.
@@ -238,6 +245,16 @@ pub fn run(a: CtlArgs) -> Result<ExitCode> {
                 }
             }
         }
+        CtlCommand::Net { json } => {
+            if let Reply::Net { net, nic } = ask(&mut client, &Request::Net)? {
+                if json {
+                    let v = serde_json::json!({ "net": net, "nic": nic });
+                    writeln!(out, "{v}")?;
+                } else {
+                    print_net(&mut out, &net, &nic)?;
+                }
+            }
+        }
         CtlCommand::Log { since, follow } => {
             let mut since = since;
             loop {
@@ -263,4 +280,94 @@ pub fn run(a: CtlArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `spin ctl SOCKET net` as tables.
+fn print_net(
+    out: &mut impl Write,
+    net: &spin_vmm::net::spin_net::NetTelemetry,
+    nic: &spin_vmm::net::NicTelemetry,
+) -> Result<()> {
+    writeln!(
+        out,
+        "network: {} at {} ({}), ARP {} resolved / {} pending, {} reassembling",
+        nic.backend, nic.address, nic.mac, net.arp_entries, net.arp_pending, net.reassembling
+    )?;
+    writeln!(
+        out,
+        "nic: {} frames in ({} B), {} out ({} B), {} tx errors; injected: {} drops, {} dups, {} reorders; pump: {} wake-ups, {} busy-poll hits",
+        nic.frames_in,
+        nic.bytes_in,
+        nic.frames_out,
+        nic.bytes_out,
+        nic.tx_errors,
+        nic.injected_drops,
+        nic.injected_dups,
+        nic.injected_reorders,
+        nic.pump_wakeups,
+        nic.pump_busy_hits
+    )?;
+    if nic.backend == "user" {
+        writeln!(
+            out,
+            "user mode: {} datagrams from host sockets, {} to them, {} host errors",
+            nic.user.udp_from_host, nic.user.udp_to_host, nic.user.host_errors
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{:<6} {:>10} {:>8}  drops by reason",
+        "layer", "packets", "dropped"
+    )?;
+    for l in &net.layers {
+        let reasons: Vec<String> = l
+            .drops
+            .iter()
+            .map(|(r, n)| {
+                let name = serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| format!("{r:?}"));
+                format!("{name} {n}")
+            })
+            .collect();
+        let layer = serde_json::to_value(l.layer)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("{:?}", l.layer));
+        writeln!(
+            out,
+            "{:<6} {:>10} {:>8}  {}",
+            layer,
+            l.packets,
+            l.dropped,
+            reasons.join(", ")
+        )?;
+    }
+    writeln!(
+        out,
+        "\n{:<22} {:>6} {:<32} {:>6} {:>7} {:>10} {:>10}",
+        "event", "id", "handler", "guards", "indexed", "runs", "misses"
+    )?;
+    for e in &net.events {
+        writeln!(out, "{:<22} raised {} times", e.name, e.raises)?;
+        for h in &e.handler_stats {
+            writeln!(
+                out,
+                "{:<22} {:>6} {:<32} {:>6} {:>7} {:>10} {:>10}",
+                "",
+                h.id,
+                if h.primary {
+                    format!("{} (primary)", h.installer)
+                } else {
+                    h.installer.clone()
+                },
+                h.guards,
+                if h.indexed { "yes" } else { "no" },
+                h.dispatches,
+                h.guard_misses
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -491,6 +491,8 @@ pub fn record(i: u64) -> Telemetry {
         kernel,
         log: log(i),
         vcpus: Vec::new(),
+        net: None,
+        nic: None,
     }
 }
 

@@ -57,6 +57,13 @@ pub struct Telemetry {
     /// machine only; empty on Alpha and in records from older hosts).
     #[serde(default)]
     pub vcpus: Vec<crate::kvm::VcpuTelemetry>,
+    /// The shared network stack: per-layer packets and drops by reason,
+    /// per-handler guard counters (None: the host has no network).
+    #[serde(default)]
+    pub net: Option<spin_net::NetTelemetry>,
+    /// The NIC: frames in/out, injected faults, the pump's wake-ups.
+    #[serde(default)]
+    pub nic: Option<crate::net::NicTelemetry>,
 }
 
 /// Log lines carried in one record.
@@ -102,6 +109,8 @@ pub enum Request {
         /// The last line the client has (0: from the oldest kept).
         since: u64,
     },
+    /// The network stack's and the NIC's counters.
+    Net,
 }
 
 /// The answer to a [`Request`].
@@ -135,6 +144,13 @@ pub enum Reply {
     },
     /// Log lines.
     Log(Vec<LogLine>),
+    /// The network's counters.
+    Net {
+        /// The stack.
+        net: Box<spin_net::NetTelemetry>,
+        /// The NIC.
+        nic: crate::net::NicTelemetry,
+    },
     /// The request was refused or malformed.
     Error {
         /// Why, in one line.
@@ -339,6 +355,8 @@ impl Controller {
             kernel: t.kernel,
             log: self.log.since(0, LOG_IN_RECORD),
             vcpus: t.vcpus,
+            net: t.net,
+            nic: t.nic,
         }
     }
 
@@ -378,6 +396,16 @@ impl Controller {
                 },
             },
             Request::Log { since } => Reply::Log(self.log.since(*since, LogBook::CAPACITY)),
+            Request::Net => match self.host.network() {
+                Some(n) => Reply::Net {
+                    net: Box::new(n.telemetry()),
+                    nic: n.nic_telemetry(),
+                },
+                None => Reply::Error {
+                    message: "this host has no network (start it with --net or a [network] table)"
+                        .into(),
+                },
+            },
         }
     }
 }

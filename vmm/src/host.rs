@@ -24,6 +24,7 @@ use spin_unix::{UnixConfig, UnixMound};
 use crate::kvm::VcpuTelemetry;
 #[cfg(target_arch = "x86_64")]
 use crate::kvm::{KvmMachine, X86Regs};
+use crate::net::{Network, NetworkConfig, NicTelemetry};
 use crate::runloop::{lock, RunLoop, Turn};
 
 /// Which machine runs guest code.
@@ -70,6 +71,9 @@ pub struct HostConfig {
     pub groups: Vec<GroupConfig>,
     /// Record every turn (for replay checks).
     pub trace: bool,
+    /// The kernel's network (one stack every mound shares); None: no
+    /// network.
+    pub network: Option<NetworkConfig>,
 }
 
 /// A mound whose strands its own scheduler picks; the global policy sees
@@ -96,6 +100,7 @@ impl Default for HostConfig {
             mounds: Vec::new(),
             groups: Vec::new(),
             trace: false,
+            network: None,
         }
     }
 }
@@ -216,6 +221,7 @@ pub struct Host {
     cpus: usize,
     machine: MachineKind,
     running: AtomicBool,
+    network: Option<Network>,
 }
 
 /// The host's state for a telemetry record (the control plane adds its
@@ -240,6 +246,10 @@ pub struct HostTelemetry {
     pub kernel: KernelSnapshot,
     /// Per-vCPU exit counts and reasons (KVM machine; empty on Alpha).
     pub vcpus: Vec<VcpuTelemetry>,
+    /// The network stack (when the host has one).
+    pub net: Option<spin_net::NetTelemetry>,
+    /// The NIC and the network pump (when the host has a network).
+    pub nic: Option<NicTelemetry>,
 }
 
 impl Host {
@@ -299,6 +309,15 @@ impl Host {
             }
         };
         with_loop!(&rl, l => l.record_trace(cfg.trace));
+        // One stack for the whole kernel, started before the mounds so each
+        // gets its handle.
+        let network = match &cfg.network {
+            Some(n) => Some(
+                Network::start(n, cfg.scheduler.params.seed)
+                    .map_err(|e| HostError::Setup(e.to_string()))?,
+            ),
+            None => None,
+        };
         let mut host = Host {
             kernel,
             authority,
@@ -307,6 +326,7 @@ impl Host {
             cpus: cfg.cpus.max(1),
             machine: cfg.machine,
             running: AtomicBool::new(true),
+            network,
         };
         for (i, m) in cfg.mounds.into_iter().enumerate() {
             let id = MoundId(i as u32 + 1);
@@ -315,10 +335,13 @@ impl Host {
         Ok(host)
     }
 
-    /// Adds and starts a mound.
+    /// Adds and starts a mound (it shares the host's network, if any).
     pub fn launch(&mut self, id: MoundId, cfg: MoundConfig) -> Result<(), HostError> {
         let name = cfg.name().to_string();
-        let MoundConfig::Unix(u) = cfg;
+        let MoundConfig::Unix(mut u) = cfg;
+        if let Some(n) = &self.network {
+            u.net = Some(n.handle());
+        }
         let shared = match &self.rl {
             Loop::Alpha(rl) => {
                 SharedMound::Alpha(launch_unix::<AlphaMachine>(rl, &self.kernel, id, u)?)
@@ -335,6 +358,11 @@ impl Host {
     /// The kernel.
     pub fn kernel(&self) -> &Arc<Kernel> {
         &self.kernel
+    }
+
+    /// The host's network, if it has one.
+    pub fn network(&self) -> Option<&Network> {
+        self.network.as_ref()
     }
 
     /// The authority handed out at boot (swap the scheduler, ...).
@@ -393,6 +421,8 @@ impl Host {
             sched: with_loop!(&self.rl, rl => lock(rl.scheduler()).telemetry(now)),
             kernel: self.kernel.snapshot(),
             vcpus: self.vcpus(),
+            net: self.network.as_ref().map(Network::telemetry),
+            nic: self.network.as_ref().map(Network::nic_telemetry),
         }
     }
 
@@ -435,10 +465,14 @@ impl Host {
             .map_err(|_| HostError::Refused(format!("no mound {id}"))))
     }
 
-    /// Stops every mound (quitting the dashboard, the end of `--duration`).
+    /// Stops every mound (quitting the dashboard, the end of `--duration`)
+    /// and the network pump (the stack's counters stay readable).
     pub fn stop_all(&self) {
         for (id, _, _) in &self.mounds {
             let _ = self.stop_mound(id.0);
+        }
+        if let Some(n) = &self.network {
+            n.stop();
         }
     }
 

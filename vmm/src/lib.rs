@@ -7,7 +7,8 @@
 //! [`host`] is the builder (configuration → kernel + machine + mounds);
 //! [`manifest`] reads the TOML manifests `spin run` takes; [`control`] is
 //! the control plane (telemetry records, requests over a Unix socket);
-//! [`kvm`] is the KVM machine (x86-64 guests in ring 3 above a ring-0 shim).
+//! [`net`] is the host's network (NIC backends, the pump, user-mode
+//! forwarding); [`kvm`] is the KVM machine (x86-64 guests in ring 3 above a ring-0 shim).
 
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
@@ -19,4 +20,6 @@ pub mod host;
 pub mod kvm;
 pub mod loader;
 pub mod manifest;
+#[allow(unsafe_code)] // the TAP device's TUNSETIFF ioctl
+pub mod net;
 pub mod runloop;

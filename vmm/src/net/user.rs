@@ -1,0 +1,499 @@
+//! User-mode networking: no privileges, the default backend.
+//!
+//! The host's stack (say 10.0.2.15/24) is joined by an in-memory link to a
+//! second, small [`NetStack`] — the *gateway* (10.0.2.2) — that terminates
+//! host sockets, the way qemu's slirp does:
+//!
+//! * `hostfwd` UDP: a host socket on 127.0.0.1:HOST. A datagram from a host
+//!   sender S leaves the gateway from a port the gateway allocates for S
+//!   to GUEST:GUESTPORT; what the stack sends back to that port goes to S.
+//! * `guestfwd` UDP port P: a datagram the stack sends to 10.0.2.2:P goes
+//!   out of a host socket (one per stack sender) to 127.0.0.1:P, and the
+//!   answers come back from 10.0.2.2:P.
+//!
+//! The gateway's handlers are extensions on its own `UDP.PacketArrived`,
+//! guarded by port. Everything runs on the network pump's thread: the
+//! gateway is a [`PumpTask`] whose host sockets are in the pump's epoll set.
+//! TCP forwarding comes with the stack's TCP sockets.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use spin_kernel::event::{Event, Handler, HandlerId, Principal};
+use spin_net::events::UdpArrived;
+use spin_net::wire::ethernet::MacAddr;
+use spin_net::{MemNic, NetConfig, NetHandle, NetStack};
+
+use super::pump::{PumpTask, Registry};
+use super::{NetworkError, PortForward, Proto};
+
+/// Gateway ports handed to host senders: 49152..=65535 (IANA's dynamic range).
+const EPHEMERAL: std::ops::RangeInclusive<u16> = 49_152..=65_535;
+
+/// Host senders remembered per UDP forward; the oldest is forgotten beyond.
+const MAX_UDP_PEERS: usize = 256;
+
+/// Largest datagram read from a host socket, bytes.
+const MAX_DATAGRAM: usize = 65_535;
+
+/// The gateway's configuration.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// The gateway's address (the host stack's default gateway).
+    pub addr: Ipv4Addr,
+    /// The shared network's prefix length.
+    pub prefix_len: u8,
+    /// The gateway's MAC.
+    pub mac: MacAddr,
+    /// The host stack's address.
+    pub guest: Ipv4Addr,
+    /// The host stack's MAC.
+    pub guest_mac: MacAddr,
+    /// Host ports forwarded into the stack.
+    pub hostfwd: Vec<PortForward>,
+    /// Host loopback ports the stack reaches at the gateway's address.
+    pub guestfwd: Vec<u16>,
+}
+
+/// The gateway's MAC for a stack whose MAC is `guest` (differs in the last
+/// byte, still locally administered).
+pub fn gateway_mac(guest: MacAddr) -> MacAddr {
+    let mut m = guest.0;
+    m[5] ^= 0xff;
+    MacAddr(m)
+}
+
+/// User-mode counters.
+#[derive(Debug, Default)]
+pub struct UserCounters {
+    udp_from_host: AtomicU64,
+    udp_to_host: AtomicU64,
+    host_errors: AtomicU64,
+    ports: Mutex<Vec<(Proto, u16, u16)>>,
+}
+
+/// A snapshot of the user-mode counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTelemetry {
+    /// Datagrams from host sockets into the stack.
+    pub udp_from_host: u64,
+    /// Datagrams from the stack out of host sockets.
+    pub udp_to_host: u64,
+    /// Host socket errors (a send refused, a peer unreachable).
+    pub host_errors: u64,
+}
+
+impl UserCounters {
+    /// The counts now.
+    pub fn snapshot(&self) -> UserTelemetry {
+        UserTelemetry {
+            udp_from_host: self.udp_from_host.load(Ordering::Relaxed),
+            udp_to_host: self.udp_to_host.load(Ordering::Relaxed),
+            host_errors: self.host_errors.load(Ordering::Relaxed),
+        }
+    }
+
+    /// `(protocol, host port, guest port)` of every host forward.
+    pub fn ports(&self) -> Vec<(Proto, u16, u16)> {
+        self.ports.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// A handler installed on the gateway's UDP event; uninstalled on drop.
+struct Installed {
+    event: Event<UdpArrived, ()>,
+    id: Option<HandlerId>,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let _ = self.event.uninstall(id);
+        }
+    }
+}
+
+/// One `hostfwd` UDP rule.
+struct UdpHostFwd {
+    sock: Arc<UdpSocket>,
+    guest: SocketAddrV4,
+    /// Host sender → (gateway port, its handler), oldest first.
+    peers: VecDeque<(SocketAddr, u16, Installed)>,
+}
+
+/// One stack sender of a `guestfwd` UDP port.
+struct GuestUdpPeer {
+    sock: UdpSocket,
+    registered: bool,
+}
+
+/// State the `guestfwd` handlers share with the pump task.
+#[derive(Default)]
+struct GuestUdp {
+    /// (gateway port, stack sender) → host socket connected to 127.0.0.1:port.
+    peers: HashMap<(u16, SocketAddrV4), GuestUdpPeer>,
+}
+
+/// The user-mode gateway; see the module docs.
+pub struct Gateway {
+    stack: NetStack,
+    net: NetHandle,
+    udp_fwds: Vec<UdpHostFwd>,
+    guest_udp: Arc<Mutex<GuestUdp>>,
+    _guestfwd_handlers: Vec<Installed>,
+    next_port: u16,
+    counters: Arc<UserCounters>,
+    buf: Vec<u8>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn who() -> Principal {
+    Principal::kernel("spin.net.user-gateway")
+}
+
+impl Gateway {
+    /// Builds the gateway stack on `link` (the other end is the host
+    /// stack's NIC) and binds the host sockets of the forwards.
+    pub fn new(cfg: GatewayConfig, link: MemNic) -> Result<Gateway, NetworkError> {
+        let mut nc = NetConfig::new(cfg.mac, cfg.addr, cfg.prefix_len);
+        nc.gateway = None;
+        let stack = NetStack::new(nc, Arc::new(link))?;
+        stack.add_static_arp(cfg.guest, cfg.guest_mac);
+        let net = stack.handle();
+        let counters = Arc::new(UserCounters::default());
+        let mut udp_fwds = Vec::new();
+        let mut ports = Vec::new();
+        for f in &cfg.hostfwd {
+            match f.proto {
+                Proto::Udp => {
+                    let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, f.host_port)).map_err(
+                        super::io(format!(
+                            "hostfwd udp:{}:{}: binding 127.0.0.1:{}",
+                            f.host_port, f.guest_port, f.host_port
+                        )),
+                    )?;
+                    sock.set_nonblocking(true)
+                        .map_err(super::io("hostfwd: a non-blocking socket"))?;
+                    let port = sock
+                        .local_addr()
+                        .map_err(super::io("hostfwd: the socket's address"))?
+                        .port();
+                    ports.push((Proto::Udp, port, f.guest_port));
+                    udp_fwds.push(UdpHostFwd {
+                        sock: Arc::new(sock),
+                        guest: SocketAddrV4::new(cfg.guest, f.guest_port),
+                        peers: VecDeque::new(),
+                    });
+                }
+                Proto::Tcp => {
+                    return Err(NetworkError::Config(format!(
+                        "hostfwd tcp:{}:{}: TCP forwarding needs the stack's TCP sockets, \
+                         which are not built yet (udp: forwards work)",
+                        f.host_port, f.guest_port
+                    )))
+                }
+            }
+        }
+        *lock(&counters.ports) = ports;
+        let guest_udp = Arc::new(Mutex::new(GuestUdp::default()));
+        let mut handlers = Vec::new();
+        for &p in &cfg.guestfwd {
+            let (state, c) = (guest_udp.clone(), counters.clone());
+            let handler = Handler::new(move |d: &UdpArrived| {
+                guestfwd_udp(&state, &c, p, d);
+            })
+            .guard(net.events().udp_port(p));
+            let id = net
+                .events()
+                .udp
+                .install(&who(), handler)
+                .map_err(|e| NetworkError::Config(format!("guestfwd {p}: {e}")))?;
+            handlers.push(Installed {
+                event: net.events().udp.clone(),
+                id: Some(id),
+            });
+        }
+        Ok(Gateway {
+            stack,
+            net,
+            udp_fwds,
+            guest_udp,
+            _guestfwd_handlers: handlers,
+            next_port: *EPHEMERAL.start(),
+            counters,
+            buf: vec![0; MAX_DATAGRAM],
+        })
+    }
+
+    /// The gateway's counters.
+    pub fn counters(&self) -> Arc<UserCounters> {
+        self.counters.clone()
+    }
+
+    /// A gateway port no forward uses now.
+    fn allocate_port(&mut self) -> u16 {
+        loop {
+            let p = self.next_port;
+            self.next_port = if p == *EPHEMERAL.end() {
+                *EPHEMERAL.start()
+            } else {
+                p + 1
+            };
+            let used = self
+                .udp_fwds
+                .iter()
+                .any(|f| f.peers.iter().any(|(_, gp, _)| *gp == p));
+            if !used {
+                return p;
+            }
+        }
+    }
+
+    /// The gateway port for host sender `from` of forward `i`, installing
+    /// the handler that carries answers back to it.
+    fn port_for(&mut self, i: usize, from: SocketAddr) -> Option<u16> {
+        if let Some((_, p, _)) = self.udp_fwds[i].peers.iter().find(|(a, _, _)| *a == from) {
+            return Some(*p);
+        }
+        if self.udp_fwds[i].peers.len() >= MAX_UDP_PEERS {
+            self.udp_fwds[i].peers.pop_front();
+        }
+        let port = self.allocate_port();
+        let (sock, c) = (self.udp_fwds[i].sock.clone(), self.counters.clone());
+        let handler = Handler::new(move |d: &UdpArrived| {
+            // Counted before the send: the host peer may look at the
+            // counters as soon as it has the datagram.
+            c.udp_to_host.fetch_add(1, Ordering::Relaxed);
+            if sock.send_to(&d.payload, from).is_err() {
+                c.host_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .guard(self.net.events().udp_port(port));
+        let id = self.net.events().udp.install(&who(), handler).ok()?;
+        self.udp_fwds[i].peers.push_back((
+            from,
+            port,
+            Installed {
+                event: self.net.events().udp.clone(),
+                id: Some(id),
+            },
+        ));
+        Some(port)
+    }
+
+    /// Datagrams waiting on the hostfwd sockets, into the stack.
+    fn host_to_stack(&mut self) -> usize {
+        let mut work = 0;
+        for i in 0..self.udp_fwds.len() {
+            loop {
+                let (n, from) = match self.udp_fwds[i].sock.recv_from(&mut self.buf) {
+                    Ok(r) => r,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    // ECONNREFUSED from an earlier send to a closed port.
+                    Err(_) => {
+                        self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                };
+                work += 1;
+                let Some(port) = self.port_for(i, from) else {
+                    self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
+                let guest = self.udp_fwds[i].guest;
+                self.net.send_udp(port, guest, &self.buf[..n]);
+            }
+        }
+        work
+    }
+
+    /// Answers on the guestfwd sockets, back into the stack.
+    fn guestfwd_answers(&mut self, reg: &mut Registry<'_>) -> usize {
+        let mut work = 0;
+        let mut state = lock(&self.guest_udp);
+        for (&(port, sender), peer) in state.peers.iter_mut() {
+            if !peer.registered {
+                peer.registered = reg.add(peer.sock.as_raw_fd(), false).is_ok();
+            }
+            loop {
+                match peer.sock.recv(&mut self.buf) {
+                    Ok(n) => {
+                        work += 1;
+                        self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
+                        self.net.send_udp(port, sender, &self.buf[..n]);
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                }
+            }
+        }
+        work
+    }
+}
+
+/// A datagram the stack sent to the gateway's guestfwd port `port`: out of
+/// the host socket for its sender, to 127.0.0.1:port.
+fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArrived) {
+    let mut s = lock(state);
+    let peer = match s.peers.entry((port, d.src)) {
+        std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+                .and_then(|s| s.connect((Ipv4Addr::LOCALHOST, port)).map(|_| s))
+                .and_then(|s| s.set_nonblocking(true).map(|_| s));
+            match sock {
+                Ok(sock) => v.insert(GuestUdpPeer {
+                    sock,
+                    registered: false,
+                }),
+                Err(_) => {
+                    c.host_errors.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    };
+    c.udp_to_host.fetch_add(1, Ordering::Relaxed);
+    if peer.sock.send(&d.payload).is_err() {
+        c.host_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl PumpTask for Gateway {
+    fn start(&mut self, reg: &mut Registry<'_>) -> std::io::Result<()> {
+        for f in &self.udp_fwds {
+            reg.add(f.sock.as_raw_fd(), false)?;
+        }
+        Ok(())
+    }
+
+    fn service(&mut self, reg: &mut Registry<'_>, now_ms: u64) -> usize {
+        // Frames the host stack sent to the gateway (its handlers answer
+        // host sockets directly), then host sockets into the stack.
+        let mut work = self.stack.poll_nic();
+        work += self.host_to_stack();
+        work += self.guestfwd_answers(reg);
+        self.stack.poll(now_ms);
+        work
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::{Network, NetworkConfig};
+    use std::time::Duration;
+
+    fn user_net(hostfwd: Vec<PortForward>, guestfwd: Vec<u16>) -> Network {
+        let cfg = NetworkConfig {
+            backend: super::super::Backend::User { hostfwd, guestfwd },
+            extensions: vec![super::super::Extension::UdpEcho { port: 7 }],
+            ..NetworkConfig::default()
+        };
+        Network::start(&cfg, 1).expect("user-mode network")
+    }
+
+    #[test]
+    fn a_host_datagram_reaches_the_in_kernel_echo_and_comes_back() {
+        let net = user_net(
+            vec![PortForward {
+                proto: Proto::Udp,
+                host_port: 0,
+                guest_port: 7,
+            }],
+            vec![],
+        );
+        let port = net.host_ports()[0].1;
+        assert_ne!(port, 0);
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        for i in 0..20u8 {
+            let msg = [i; 16];
+            client.send_to(&msg, ("127.0.0.1", port)).unwrap();
+            let mut buf = [0u8; 64];
+            let (n, from) = client.recv_from(&mut buf).expect("echo");
+            assert_eq!(&buf[..n], &msg);
+            assert_eq!(from.port(), port);
+        }
+        assert_eq!(net.echoed(), 20);
+        let t = net.nic_telemetry();
+        assert_eq!((t.user.udp_from_host, t.user.udp_to_host), (20, 20));
+        assert_eq!((t.frames_in, t.frames_out), (20, 20));
+        let udp = net.telemetry();
+        assert_eq!(udp.layer(spin_net::Layer::Udp).packets, 20);
+    }
+
+    #[test]
+    fn the_stack_reaches_a_host_udp_server_through_guestfwd() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let p = server.local_addr().unwrap().port();
+        let net = user_net(vec![], vec![p]);
+        let h = net.handle();
+        // An in-stack sender (port 4000) answered by the host server.
+        let got: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+        let g = got.clone();
+        let id = h
+            .events()
+            .udp
+            .install(
+                &Principal::kernel("test"),
+                Handler::new(move |d: &UdpArrived| lock(&g).push(d.payload.to_vec()))
+                    .guard(h.events().udp_port(4000)),
+            )
+            .unwrap();
+        h.send_udp(
+            4000,
+            SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), p),
+            b"hello",
+        );
+        net.kick();
+        let mut buf = [0u8; 64];
+        let (n, from) = server
+            .recv_from(&mut buf)
+            .expect("the datagram reaches the host");
+        assert_eq!(&buf[..n], b"hello");
+        server.send_to(b"world", from).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while lock(&got).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no answer in the stack"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(lock(&got)[0], b"world");
+        let _ = h.events().udp.uninstall(id);
+    }
+
+    #[test]
+    fn tcp_forwards_are_refused_until_the_stack_has_tcp() {
+        let cfg = NetworkConfig {
+            backend: super::super::Backend::User {
+                hostfwd: vec!["0:80".parse().unwrap()],
+                guestfwd: vec![],
+            },
+            ..NetworkConfig::default()
+        };
+        let e = Network::start(&cfg, 1).expect_err("no TCP yet");
+        assert!(e.to_string().contains("TCP"), "{e}");
+    }
+}
