@@ -13,6 +13,11 @@
 //! * [`packetize`], [`reassemble`] — frames to packets and back.
 //! * [`sdp`] — the session description of a stream.
 //! * [`mjpeg`] — Motion-JPEG clips (concatenated JPEG frames).
+//! * [`disk`] — the block device the server reads its clip through.
+//! * [`server`] — the server extension (subscriptions, streaming, the
+//!   multicast relay on `SendPacket`).
+//! * [`client`] — the client extension (port-guarded handler, decoding)
+//!   and its periodic display strand; [`pool`] — its bounded frame pool.
 //!
 //! Nothing a packet or a file holds can panic this crate: bad input is an
 //! error value or a counted drop.
@@ -20,10 +25,14 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod client;
+pub mod disk;
 pub mod jpeg;
 pub mod mjpeg;
 pub mod packetize;
+pub mod pool;
 pub mod reassemble;
 pub mod sdp;
+pub mod server;
 pub mod testpattern;
 pub mod wire;

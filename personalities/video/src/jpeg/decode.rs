@@ -36,26 +36,37 @@ pub enum DecodeError {
 
 /// Decodes `jpeg` to RGB.
 pub fn decode_rgb(jpeg: &[u8]) -> Result<RgbImage, DecodeError> {
+    let mut pixels = Vec::new();
+    let (width, height) = decode_rgb_into(jpeg, &mut pixels)?;
+    Ok(RgbImage {
+        width,
+        height,
+        pixels,
+    })
+}
+
+/// Decodes `jpeg` to RGB into `out` (resized to fit; its allocation is
+/// reused); returns the width and height.
+pub fn decode_rgb_into(jpeg: &[u8], out: &mut Vec<u8>) -> Result<(u16, u16), DecodeError> {
     let r = catch_unwind(AssertUnwindSafe(|| {
         let opts = DecoderOptions::default()
             .jpeg_set_out_colorspace(ColorSpace::RGB)
             .set_max_width(MAX_SIDE)
             .set_max_height(MAX_SIDE);
         let mut d = JpegDecoder::new_with_options(Cursor::new(jpeg), opts);
-        let pixels = d
-            .decode()
+        d.decode_headers()
             .map_err(|e| DecodeError::Invalid(format!("{e:?}")))?;
         let info = d
             .info()
             .ok_or_else(|| DecodeError::Invalid("no image information".into()))?;
-        if pixels.len() != usize::from(info.width) * usize::from(info.height) * 3 {
+        let n = usize::from(info.width) * usize::from(info.height) * 3;
+        if d.output_buffer_size() != Some(n) {
             return Err(DecodeError::Invalid("unexpected output size".into()));
         }
-        Ok(RgbImage {
-            width: info.width,
-            height: info.height,
-            pixels,
-        })
+        out.resize(n, 0);
+        d.decode_into(out)
+            .map_err(|e| DecodeError::Invalid(format!("{e:?}")))?;
+        Ok((info.width, info.height))
     }));
     r.unwrap_or(Err(DecodeError::DecoderPanic))
 }
