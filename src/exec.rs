@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use spin_unix::{HostMount, UnixConfig};
+use spin_vmm::control::{serve, Controller, LogBook};
 use spin_vmm::host::{Host, HostConfig, MachineKind, MoundConfig};
 
 /// The command line of `spin exec`.
@@ -21,6 +22,8 @@ pub struct ExecArgs {
     pub mounts: Vec<String>,
     pub program: PathBuf,
     pub args: Vec<OsString>,
+    pub net: crate::run::NetOpts,
+    pub socket: Option<PathBuf>,
 }
 
 /// The machine an ELF file asks for.
@@ -131,8 +134,21 @@ pub fn run(a: ExecArgs) -> Result<ExitCode> {
         ..HostConfig::default()
     };
     cfg.scheduler.params.quantum = a.quantum.max(1000);
-    let host = Host::build(cfg)?;
+    a.net.apply(&mut cfg.network)?;
+    let host = std::sync::Arc::new(Host::build(cfg)?);
+    // The control plane (`spin ctl SOCKET net`, ...); the guest's output
+    // still goes to our stdout, so the log stays empty.
+    let started = std::time::Instant::now();
+    let _server = match &a.socket {
+        Some(p) => {
+            let log = std::sync::Arc::new(LogBook::new(started));
+            let controller = std::sync::Arc::new(Controller::new(host.clone(), log, started));
+            Some(serve(p, controller).with_context(|| format!("control socket {}", p.display()))?)
+        }
+        None => None,
+    };
     let report = host.run(|_| {})?;
+    host.stop_all();
     let status = report.mounds.first().and_then(|m| m.status).unwrap_or(1);
     Ok(ExitCode::from(status.clamp(0, 255) as u8))
 }

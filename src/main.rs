@@ -115,6 +115,12 @@ enum Command {
         /// Extra host directory to mount: HOST[:GUEST[:rw]].
         #[arg(long = "mount", value_name = "HOST[:GUEST[:rw]]")]
         mounts: Vec<String>,
+        /// Serve the control plane on this Unix-domain socket (`spin ctl
+        /// SOCKET net`, `snapshot`, ...).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        net: run::NetOpts,
         /// The program.
         program: std::path::PathBuf,
         /// Its arguments.
@@ -208,9 +214,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             strace,
             verbose,
             mounts,
+            socket,
+            net,
             program,
             args,
         } => exec::run(exec::ExecArgs {
+            socket,
+            net,
             verbose,
             machine,
             quantum,

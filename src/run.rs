@@ -15,6 +15,7 @@ use spin_unix::{SharedWriter, Stdio};
 use spin_vmm::control::{serve, Controller, LogBook, Telemetry};
 use spin_vmm::host::{Host, MachineKind, MoundConfig};
 use spin_vmm::manifest::Manifest;
+use spin_vmm::net::{Backend, Extension, NetworkConfig, PortForward};
 
 /// How a host is watched (shared by `spin run` and `spin demo`).
 #[derive(clap::Args, Debug, Clone)]
@@ -56,6 +57,125 @@ pub struct RunOpts {
     /// $XDG_CONFIG_HOME/spin/console.toml).
     #[arg(long, value_name = "FILE")]
     pub ui_config: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetOpts,
+}
+
+/// The network flags of `spin run` and `spin exec` (override or add to a
+/// manifest's `[network]`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct NetOpts {
+    /// The kernel's network: `user` (no privileges; host loopback ports
+    /// forwarded in with --hostfwd) or `tap:NAME` (a TAP interface).
+    #[arg(long, value_name = "user|tap:NAME")]
+    pub net: Option<String>,
+    /// The stack's address (default 10.0.2.15/24).
+    #[arg(long, value_name = "CIDR")]
+    pub net_addr: Option<String>,
+    /// The stack's default gateway (user mode: the gateway's address,
+    /// default 10.0.2.2).
+    #[arg(long, value_name = "IP")]
+    pub net_gateway: Option<std::net::Ipv4Addr>,
+    /// Forward host 127.0.0.1:HOST to the stack's GUEST port (user mode;
+    /// repeatable; TCP unless `udp:`).
+    #[arg(long, value_name = "[udp:]HOST:GUEST")]
+    pub hostfwd: Vec<String>,
+    /// User mode: the gateway's PORT reaches host 127.0.0.1:PORT (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub guestfwd: Vec<u16>,
+    /// Inject NIC faults: fractions of frames dropped, duplicated, reordered,
+    /// e.g. drop=0.01,dup=0,reorder=0,seed=7.
+    #[arg(long, value_name = "SPEC")]
+    pub net_faults: Option<String>,
+    /// µs the network pump polls the NIC before sleeping (latency vs a
+    /// spinning core).
+    #[arg(long, value_name = "US")]
+    pub busy_poll_us: Option<u64>,
+    /// Install the in-kernel UDP echo extension on PORT (repeatable).
+    #[arg(long, value_name = "PORT")]
+    pub udp_echo: Vec<u16>,
+}
+
+impl NetOpts {
+    /// Whether any network flag was given.
+    fn any(&self) -> bool {
+        self.net.is_some()
+            || self.net_addr.is_some()
+            || self.net_gateway.is_some()
+            || !self.hostfwd.is_empty()
+            || !self.guestfwd.is_empty()
+            || self.net_faults.is_some()
+            || self.busy_poll_us.is_some()
+            || !self.udp_echo.is_empty()
+    }
+
+    /// Applies the flags to `cfg` (creating a user-mode network when a flag
+    /// asks for one and there is none).
+    pub fn apply(&self, cfg: &mut Option<NetworkConfig>) -> Result<()> {
+        if !self.any() {
+            return Ok(());
+        }
+        let n = cfg.get_or_insert_with(NetworkConfig::default);
+        match self.net.as_deref() {
+            None => {}
+            Some("user") if matches!(n.backend, Backend::User { .. }) => {}
+            Some("user") => {
+                n.backend = Backend::User {
+                    hostfwd: Vec::new(),
+                    guestfwd: Vec::new(),
+                };
+                n.gateway = NetworkConfig::default().gateway;
+            }
+            Some(spec) => match spec.strip_prefix("tap:") {
+                Some(name) if !name.is_empty() => {
+                    n.backend = Backend::Tap {
+                        name: name.to_string(),
+                    };
+                    n.gateway = None;
+                }
+                _ => bail!("--net {spec}: expected user or tap:NAME"),
+            },
+        }
+        if let Some(a) = &self.net_addr {
+            let (addr, prefix) =
+                spin_vmm::net::parse_cidr(a).map_err(|e| anyhow::anyhow!("--net-addr {e}"))?;
+            n.address = addr;
+            n.prefix_len = prefix;
+        }
+        if let Some(g) = self.net_gateway {
+            n.gateway = Some(g);
+        }
+        if let Some(f) = &self.net_faults {
+            n.faults = Some(f.parse().map_err(|e| anyhow::anyhow!("--net-faults {e}"))?);
+        }
+        if let Some(b) = self.busy_poll_us {
+            n.busy_poll_us = b;
+        }
+        n.extensions.extend(
+            self.udp_echo
+                .iter()
+                .map(|&port| Extension::UdpEcho { port }),
+        );
+        let forwards = self
+            .hostfwd
+            .iter()
+            .map(|h| {
+                h.parse::<PortForward>()
+                    .map_err(|e| anyhow::anyhow!("--hostfwd {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        match &mut n.backend {
+            Backend::User { hostfwd, guestfwd } => {
+                hostfwd.extend(forwards);
+                guestfwd.extend(self.guestfwd.iter().copied());
+            }
+            Backend::Tap { .. } if !forwards.is_empty() || !self.guestfwd.is_empty() => {
+                bail!("--hostfwd and --guestfwd are for --net user; a tap's stack is reachable at its own address")
+            }
+            Backend::Tap { .. } => {}
+        }
+        Ok(())
+    }
 }
 
 impl RunOpts {
@@ -95,6 +215,7 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
     let started = Instant::now();
     let log = Arc::new(LogBook::new(started));
     let mut cfg = manifest.host;
+    opts.net.apply(&mut cfg.network)?;
     if let Some(p) = &opts.policy {
         cfg.scheduler.policy = p.clone();
     }

@@ -23,6 +23,22 @@
 //! priority = 16
 //! weight = 100
 //! mounts = [{ host = "data", guest = "/data", writable = false }]
+//! ports = ["8080:80", "udp:5353:53"]   # host:guest, tcp unless udp: (user-mode hostfwd)
+//!
+//! [network]                  # one stack for the whole kernel (default: none,
+//! backend = "user"           # or user mode when a mound has ports / an extension)
+//! tap = "tap0"               # backend = "tap": the interface
+//! address = "10.0.2.15/24"
+//! gateway = "10.0.2.2"
+//! mac = "02:00:00:00:00:01"  # default: locally administered, from the seed
+//! guestfwd = [8000]          # user mode: 10.0.2.2:8000 reaches host 127.0.0.1:8000
+//! busy_poll_us = 0
+//! faults = { drop = 0.01, duplicate = 0.0, reorder = 0.0, seed = 1 }
+//!
+//! [[extension]]              # in-kernel extensions on the stack
+//! kind = "udp-echo"          # udp-echo | udp-forward | tcp-forward
+//! port = 7
+//! # to = "10.0.2.2:9000"     # udp-forward / tcp-forward: where to
 //! ```
 //!
 //! Host paths are relative to the manifest's directory. A UNIX mound sees
@@ -44,6 +60,7 @@ use spin_unix::{GuestFile, HostMount, Stdio, UnixConfig};
 use toml::Spanned;
 
 use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig};
+use crate::net::{Backend, Extension, Faults, NetworkConfig, PortForward};
 
 /// A file the `spin` binary carries (the demo's programs and scripts).
 #[derive(Debug, Clone)]
@@ -90,6 +107,48 @@ struct Raw {
     scheduler: Option<RawScheduler>,
     #[serde(default, rename = "mound")]
     mounds: Vec<Spanned<RawMound>>,
+    network: Option<Spanned<RawNetwork>>,
+    #[serde(default, rename = "extension")]
+    extensions: Vec<Spanned<RawExtension>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    backend: Option<Spanned<String>>,
+    tap: Option<Spanned<String>>,
+    address: Option<Spanned<String>>,
+    gateway: Option<Spanned<String>>,
+    mac: Option<Spanned<String>>,
+    #[serde(default)]
+    guestfwd: Vec<Spanned<u64>>,
+    busy_poll_us: Option<Spanned<u64>>,
+    faults: Option<Spanned<RawFaults>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaults {
+    #[serde(default)]
+    drop: f64,
+    #[serde(default)]
+    duplicate: f64,
+    #[serde(default)]
+    reorder: f64,
+    #[serde(default = "one")]
+    seed: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawExtension {
+    kind: Spanned<String>,
+    port: Spanned<u64>,
+    to: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -128,7 +187,7 @@ struct RawMound {
     #[serde(default)]
     mounts: Vec<Spanned<RawMount>>,
     #[serde(default)]
-    ports: Vec<Spanned<u64>>,
+    ports: Vec<Spanned<String>>,
     seed: Option<u64>,
     #[serde(default)]
     trace_syscalls: bool,
@@ -290,6 +349,29 @@ impl Manifest {
             ));
         }
         let mut names = BTreeMap::new();
+        let mut hostfwd: Vec<(PortForward, Range<usize>)> = Vec::new();
+        for m in &raw.mounds {
+            for p in &m.get_ref().ports {
+                let f: PortForward = p
+                    .get_ref()
+                    .parse()
+                    .map_err(|e: String| cx.err(p.span(), format!("ports: {e}")))?;
+                if let Some((_, first)) = hostfwd.iter().find(|(g, _)| {
+                    g.proto == f.proto && g.host_port == f.host_port && f.host_port != 0
+                }) {
+                    let line = cx.err(first.clone(), "").line;
+                    return Err(cx.err(
+                        p.span(),
+                        format!(
+                            "ports: host port {} is already forwarded at line {line}",
+                            f.host_port
+                        ),
+                    ));
+                }
+                hostfwd.push((f, p.span()));
+            }
+        }
+        host.network = network(&cx, raw.network, &raw.extensions, hostfwd, text.len())?;
         for (i, m) in raw.mounds.into_iter().enumerate() {
             let span = m.span();
             let m = m.into_inner();
@@ -313,6 +395,191 @@ impl Manifest {
         }
         Ok(Manifest { host })
     }
+}
+
+/// The `[network]` table, the `[[extension]]`s and the mounds' `ports`
+/// (user-mode host forwards). A network is made when any of them is given.
+fn network(
+    cx: &Ctx,
+    raw: Option<Spanned<RawNetwork>>,
+    exts: &[Spanned<RawExtension>],
+    hostfwd: Vec<(PortForward, Range<usize>)>,
+    end: usize,
+) -> Result<Option<NetworkConfig>, ManifestError> {
+    if raw.is_none() && exts.is_empty() && hostfwd.is_empty() {
+        return Ok(None);
+    }
+    let mut n = NetworkConfig::default();
+    let mut tap = None;
+    let mut guestfwd = Vec::new();
+    let mut user = true;
+    if let Some(r) = &raw {
+        let r = r.get_ref();
+        if let Some(b) = &r.backend {
+            user = match b.get_ref().as_str() {
+                "user" => true,
+                "tap" => false,
+                other => {
+                    return Err(cx.err(
+                        b.span(),
+                        format!("backend: unknown network backend `{other}` (user or tap)"),
+                    ))
+                }
+            };
+        }
+        if let Some(t) = &r.tap {
+            if user {
+                return Err(cx.err(t.span(), "tap: needs backend = \"tap\""));
+            }
+            tap = Some(t.get_ref().clone());
+        }
+        if let Some(a) = &r.address {
+            let (addr, prefix) = crate::net::parse_cidr(a.get_ref())
+                .map_err(|e| cx.err(a.span(), format!("address: {e}")))?;
+            n.address = addr;
+            n.prefix_len = prefix;
+        }
+        if let Some(g) = &r.gateway {
+            n.gateway = Some(g.get_ref().parse().map_err(|_| {
+                cx.err(
+                    g.span(),
+                    format!("gateway: `{}` is not an IPv4 address", g.get_ref()),
+                )
+            })?);
+        } else if !user {
+            n.gateway = None;
+        }
+        if let Some(m) = &r.mac {
+            n.mac = Some(parse_mac(m.get_ref()).ok_or_else(|| {
+                cx.err(
+                    m.span(),
+                    format!("mac: `{}` is not a MAC like 02:00:00:00:00:01", m.get_ref()),
+                )
+            })?);
+        }
+        for g in &r.guestfwd {
+            let p = *g.get_ref();
+            if !(1..=65_535).contains(&p) {
+                return Err(cx.err(g.span(), format!("guestfwd: {p} is not a port")));
+            }
+            if !user {
+                return Err(cx.err(g.span(), "guestfwd: only with backend = \"user\""));
+            }
+            guestfwd.push(p as u16);
+        }
+        if let Some(b) = &r.busy_poll_us {
+            let v = *b.get_ref();
+            if v > 1_000_000 {
+                return Err(cx.err(b.span(), format!("busy_poll_us: {v} is over 1000000")));
+            }
+            n.busy_poll_us = v;
+        }
+        if let Some(f) = &r.faults {
+            let raw = f.get_ref();
+            let faults = Faults {
+                drop: raw.drop,
+                duplicate: raw.duplicate,
+                reorder: raw.reorder,
+                seed: raw.seed,
+            };
+            faults
+                .validate()
+                .map_err(|e| cx.err(f.span(), format!("faults: {e}")))?;
+            n.faults = Some(faults);
+        }
+    }
+    if user {
+        if n.gateway.is_none() {
+            let span = raw.as_ref().map_or(end..end, |r| r.span());
+            return Err(cx.err(span, "network: user mode needs a gateway address"));
+        }
+        n.backend = Backend::User {
+            hostfwd: hostfwd.iter().map(|(f, _)| *f).collect(),
+            guestfwd,
+        };
+    } else {
+        if let Some((_, span)) = hostfwd.first() {
+            return Err(cx.err(
+                span.clone(),
+                "ports: host forwards are for backend = \"user\"; on a tap the stack is \
+                 reachable at its own address",
+            ));
+        }
+        let Some(name) = tap else {
+            let span = raw.as_ref().map_or(end..end, |r| r.span());
+            return Err(cx.err(span, "network: backend = \"tap\" needs tap = \"NAME\""));
+        };
+        if name.is_empty() || name.len() > crate::net::tap::MAX_NAME {
+            let span = raw.as_ref().map_or(end..end, |r| r.span());
+            return Err(cx.err(span, format!("tap: `{name}` must be 1 to 15 bytes")));
+        }
+        n.backend = Backend::Tap { name };
+    }
+    for e in exts {
+        let r = e.get_ref();
+        let port = *r.port.get_ref();
+        if !(1..=65_535).contains(&port) {
+            return Err(cx.err(r.port.span(), format!("port: {port} is not a port")));
+        }
+        let port = port as u16;
+        let to = |kind: &str| -> Result<std::net::SocketAddrV4, ManifestError> {
+            let Some(t) = &r.to else {
+                return Err(cx.err(
+                    e.span(),
+                    format!("extension {kind}: needs to = \"IP:PORT\""),
+                ));
+            };
+            t.get_ref().parse().map_err(|_| {
+                cx.err(
+                    t.span(),
+                    format!("to: `{}` is not an IPv4 address and port", t.get_ref()),
+                )
+            })
+        };
+        let ext = match r.kind.get_ref().as_str() {
+            "udp-echo" => {
+                if let Some(t) = &r.to {
+                    return Err(cx.err(t.span(), "to: udp-echo answers its sender; no `to`"));
+                }
+                Extension::UdpEcho { port }
+            }
+            "udp-forward" => Extension::UdpForward {
+                port,
+                to: to("udp-forward")?,
+            },
+            "tcp-forward" => Extension::TcpForward {
+                port,
+                to: to("tcp-forward")?,
+            },
+            other => {
+                return Err(cx.err(
+                    r.kind.span(),
+                    format!(
+                        "kind: unknown extension `{other}` (udp-echo, udp-forward, tcp-forward)"
+                    ),
+                ))
+            }
+        };
+        n.extensions.push(ext);
+    }
+    Ok(Some(n))
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn parse_mac(s: &str) -> Option<spin_net::wire::ethernet::MacAddr> {
+    let mut b = [0u8; 6];
+    let mut parts = s.split(':');
+    for x in b.iter_mut() {
+        let p = parts.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *x = u8::from_str_radix(p, 16).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(spin_net::wire::ethernet::MacAddr(b))
 }
 
 fn scheduler(cx: &Ctx, s: RawScheduler, host: &mut HostConfig) -> Result<(), ManifestError> {
@@ -406,12 +673,6 @@ fn mound(
                 format!("type: unknown mound type `{other}` (unix)"),
             ))
         }
-    }
-    if let Some(p) = m.ports.first() {
-        return Err(cx.err(
-            p.span(),
-            "ports: the shared network stack is not built yet; a unix mound cannot listen",
-        ));
     }
     let name = m.name.get_ref().clone();
     let Some(program) = &m.program else {
@@ -688,6 +949,78 @@ strands = { scheduling = "group", local = "round-robin" }
         assert_eq!(m.host.groups[0].mound, spin_kernel::MoundId(2));
     }
 
+    #[test]
+    fn the_network_table_extensions_and_ports_make_one_network() {
+        let m = parse(
+            r#"
+[network]
+address = "10.1.0.15/16"
+gateway = "10.1.0.2"
+mac = "02:00:00:00:00:0a"
+guestfwd = [8000]
+busy_poll_us = 50
+faults = { drop = 0.25, seed = 9 }
+
+[[extension]]
+kind = "udp-echo"
+port = 7
+
+[[extension]]
+kind = "udp-forward"
+port = 53
+to = "10.1.0.2:5353"
+
+[[mound]]
+name = "a"
+type = "unix"
+program = "embedded:sh"
+ports = ["8080:80", "udp:5353:53"]
+"#,
+        )
+        .expect("valid");
+        let n = m.host.network.expect("a network");
+        assert_eq!(
+            (n.address, n.prefix_len),
+            ("10.1.0.15".parse().unwrap(), 16)
+        );
+        assert_eq!(n.gateway, Some("10.1.0.2".parse().unwrap()));
+        assert_eq!(n.mac.map(|m| m.0[5]), Some(10));
+        assert_eq!(n.busy_poll_us, 50);
+        let f = n.faults.expect("faults");
+        assert_eq!((f.drop, f.duplicate, f.seed), (0.25, 0.0, 9));
+        assert_eq!(
+            n.backend,
+            Backend::User {
+                hostfwd: vec!["8080:80".parse().unwrap(), "udp:5353:53".parse().unwrap()],
+                guestfwd: vec![8000],
+            }
+        );
+        assert_eq!(
+            n.extensions,
+            vec![
+                Extension::UdpEcho { port: 7 },
+                Extension::UdpForward {
+                    port: 53,
+                    to: "10.1.0.2:5353".parse().unwrap()
+                }
+            ]
+        );
+        let tap = parse(
+            "[network]\nbackend = \"tap\"\ntap = \"tap0\"\naddress = \"10.77.0.2/24\"\n\
+             [[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n",
+        )
+        .expect("valid");
+        let n = tap.host.network.expect("a network");
+        assert_eq!(
+            n.backend,
+            Backend::Tap {
+                name: "tap0".into()
+            }
+        );
+        assert_eq!(n.gateway, None);
+        assert!(parse(GOOD).unwrap().host.network.is_none());
+    }
+
     fn error_of(text: &str) -> ManifestError {
         parse(text).expect_err("must be refused")
     }
@@ -711,7 +1044,17 @@ strands = { scheduling = "group", local = "round-robin" }
             ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\npriority = 40\n", 5, "priority"),
             ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nmounts=[{host=\"/no/such/dir\", guest=\"/d\"}]\n", 5, "mounts"),
             ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 6, "already"),
-            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nports = [8080]\n", 5, "network"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nports = [\"80\"]\n", 5, "ports"),
+            ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nports = [\"1:2\", \"udp:1:2\", \"tcp:1:3\"]\n", 5, "already forwarded at line 5"),
+            ("[network]\nbackend = \"slirp\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 2, "unknown network backend"),
+            ("[network]\nbackend = \"tap\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 1, "needs tap"),
+            ("[network]\naddress = \"10.0.2/24\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 2, "address"),
+            ("[network]\nfaults = { drop = 1.5 }\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 2, "faults: drop"),
+            ("[network]\nfaults = { loss = 0.5 }\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 2, "loss"),
+            ("[network]\nbackend = \"tap\"\ntap = \"tap0\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nports = [\"1:2\"]\n", 8, "backend = \"user\""),
+            ("[[extension]]\nkind = \"tcp-echo\"\nport = 7\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 2, "unknown extension"),
+            ("[[extension]]\nkind = \"udp-forward\"\nport = 7\nto = \"nowhere\"\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 4, "to:"),
+            ("[[extension]]\nkind = \"udp-echo\"\nport = 70000\n[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\n", 3, "not a port"),
             ("[[mound]]\nname=\"a\"\ntype=\"unix\"\nprogram=\"embedded:sh\"\nweight = \"x\"\n", 5, "weight"),
             ("cpus = 1\n", 2, "no mounds"),
         ];
