@@ -28,6 +28,8 @@
 //!
 //! Outermost first; a thread holding one may only take those below it.
 //!
+//! 0. The list of file pagers (HOOK for spin-dbpager, `file_pager.rs`);
+//!    never held while a pager is called.
 //! 1. `VmCore::state` (a process's regions and page table). Several at once
 //!    only in ascending Vm id order (fork: parent then child; eviction: every
 //!    space mapping the victim frame).
@@ -67,6 +69,7 @@
 #![forbid(unsafe_code)]
 
 pub mod exec;
+mod file_pager;
 mod frames;
 mod layout;
 mod manager;
@@ -81,6 +84,7 @@ mod vm;
 pub use exec::{
     build_stack, build_stack_for, load_elf, AuxvMachine, Creds, ElfImage, ExecError, TlsInfo,
 };
+pub use file_pager::{FileMapping, FilePager};
 pub use layout::Layout;
 pub use manager::MemoryManager;
 pub use spin_kernel::{Access, MoundId, Prot};

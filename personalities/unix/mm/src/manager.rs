@@ -67,6 +67,8 @@ pub struct MemoryManager {
     handler: Mutex<Option<HandlerId>>,
     /// `Translation.PageNotPresent` / `ProtectionFault` handlers, if installed.
     fault_handlers: Mutex<Vec<(FaultEvent, HandlerId)>>,
+    /// HOOK (spin-dbpager): extension pagers of files (file_pager.rs).
+    pub(crate) file_pagers: crate::file_pager::FilePagers,
 }
 
 /// Which translation fault event a handler sits on.
@@ -126,6 +128,7 @@ impl MemoryManager {
             next_anon: AtomicU64::new(1),
             handler: Mutex::new(None),
             fault_handlers: Mutex::new(Vec::new()),
+            file_pagers: Default::default(),
         });
         kernel.phys.set_quota(mound, quota_frames);
         let weak = Arc::downgrade(&mm);
@@ -180,7 +183,14 @@ impl MemoryManager {
             .find(|s| Cap::same(&s.space, space))
             .and_then(|s| s.vm.upgrade());
         // `core` may be the last reference: it drops here, no lock held.
-        core.is_some_and(|c| c.handle_fault(va, access).is_ok())
+        core.is_some_and(|c| {
+            let ok = c.handle_fault(va, access).is_ok();
+            if ok {
+                // HOOK (spin-dbpager): the file's pager hears of the fault.
+                self.after_fault(&c, va, access);
+            }
+            ok
+        })
     }
 
     /// The mound this manager serves.
@@ -441,7 +451,7 @@ impl MemoryManager {
     }
 
     /// The registered shared object of file `file_id`, if any is alive.
-    fn object(&self, file_id: u64) -> Option<Arc<SharedObj>> {
+    pub(crate) fn object(&self, file_id: u64) -> Option<Arc<SharedObj>> {
         relock(&self.objects).get(&file_id).and_then(Weak::upgrade)
     }
 

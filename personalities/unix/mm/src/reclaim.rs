@@ -24,6 +24,11 @@ impl MemoryManager {
     /// The `PhysAddr.Reclaim` handler: evicts one frame chosen by the clock and
     /// volunteers it (already unmapped everywhere and forgotten).
     pub(crate) fn reclaim(&self) -> Option<PhysAddr> {
+        // HOOK (spin-dbpager): files with their own pager volunteer first.
+        if let Some(f) = self.volunteer_file_page() {
+            bump(&self.counters.reclaimed);
+            return Some(PhysAddr(f));
+        }
         for _ in 0..RECLAIM_TRIES {
             let victim = self.lock_frames().pick_victim()?;
             if let Some(f) = self.evict(victim, Evict::Reclaim) {
@@ -76,6 +81,10 @@ impl MemoryManager {
             self.unpin(f);
         } else if how == Evict::Discard {
             self.free_frame(f);
+        }
+        if let (true, Some((o, pg))) = (done, obj.as_ref()) {
+            // HOOK (spin-dbpager): the file's pager hears its page went.
+            self.file_page_dropped(o, *pg);
         }
         // Possibly the last references: dropped with no lock held.
         drop(obj);

@@ -188,7 +188,10 @@ impl Vm {
     /// copy-on-write break or stack growth. The error says which signal the
     /// caller sends (see [`Fault`]).
     pub fn handle_fault(&self, va: u64, access: Access) -> Result<(), Fault> {
-        self.core.handle_fault(va, access)
+        self.core.handle_fault(va, access)?;
+        // HOOK (spin-dbpager): the file's pager, if any, hears of the fault.
+        self.core.mm.after_fault(&self.core, va, access);
+        Ok(())
     }
 
     /// A copy-on-write child: private pages are shared read-only (each frame's
