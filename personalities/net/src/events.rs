@@ -7,6 +7,7 @@
 //! | `IP.PacketArrived` | the IPv4 layer (handler on Ether, ethertype 0x0800), after reassembly | [`IpArrived`] | protocol |
 //! | `ICMP.PacketArrived` | the ICMP layer (handler on IP, protocol 1) | [`IcmpArrived`] | ICMP type |
 //! | `UDP.PacketArrived` | the UDP layer (handler on IP, protocol 17) | [`UdpArrived`] | destination port, source port |
+//! | `TCP.PacketArrived` | the TCP layer (handler on IP, protocol 6) | [`TcpArrived`] | destination port, source port |
 //! | `SendPacket` | anyone sending an IPv4 packet | [`SendPacket`] | protocol |
 //!
 //! Equality guards on the declared keys are indexed by the kernel's
@@ -24,6 +25,7 @@ use spin_kernel::event::{Event, Guard, KeyId, Primary};
 
 use crate::wire::arp::ArpRepr;
 use crate::wire::ethernet::MacAddr;
+use crate::wire::tcp::TcpRepr;
 
 /// A shared, immutable slice of a received buffer: passing a packet up the
 /// graph never copies it.
@@ -145,6 +147,24 @@ pub struct UdpArrived {
     pub payload: Bytes,
 }
 
+/// `TCP.PacketArrived`: a valid TCP segment (checksum verified). The TCP
+/// engine's handlers are guarded by their local port; an extension guarded
+/// the same way takes a port's whole traffic, control segments included.
+#[derive(Debug, Clone)]
+pub struct TcpArrived {
+    /// Sender.
+    pub src: SocketAddrV4,
+    /// Destination (its port is the guard key).
+    pub dst: SocketAddrV4,
+    /// The parsed header.
+    pub repr: TcpRepr,
+    /// The payload.
+    pub payload: Bytes,
+    /// The whole segment as received (header included), for extensions
+    /// that rewrite and pass it on.
+    pub segment: Bytes,
+}
+
 /// `SendPacket`: an IPv4 packet to send. The primary handler routes it,
 /// resolves the next hop, fragments it to the MTU and hands frames to the
 /// NIC; other handlers see (and may act on) every packet sent.
@@ -176,6 +196,8 @@ pub struct NetEvents {
     pub icmp: Event<IcmpArrived, ()>,
     /// `UDP.PacketArrived`.
     pub udp: Event<UdpArrived, ()>,
+    /// `TCP.PacketArrived`.
+    pub tcp: Event<TcpArrived, ()>,
     /// `SendPacket`.
     pub send: Event<SendPacket, ()>,
     keys: Keys,
@@ -188,6 +210,8 @@ struct Keys {
     icmp_type: KeyId,
     udp_dst_port: KeyId,
     udp_src_port: KeyId,
+    tcp_dst_port: KeyId,
+    tcp_src_port: KeyId,
     send_protocol: KeyId,
 }
 
@@ -204,6 +228,8 @@ pub(crate) struct Primaries {
     pub icmp: Primary<IcmpArrived, ()>,
     #[allow(dead_code)]
     pub udp: Primary<UdpArrived, ()>,
+    #[allow(dead_code)]
+    pub tcp: Primary<TcpArrived, ()>,
     pub send: Primary<SendPacket, ()>,
 }
 
@@ -215,6 +241,7 @@ impl NetEvents {
         let (ip, pi) = Event::define("IP.PacketArrived");
         let (icmp, pc) = Event::define("ICMP.PacketArrived");
         let (udp, pu) = Event::define("UDP.PacketArrived");
+        let (tcp, pt) = Event::define("TCP.PacketArrived");
         let (send, ps) = Event::define("SendPacket");
         let keys = Keys {
             ethertype: pe.declare_key("ethertype", |a: &EtherArrived| u64::from(a.ethertype)),
@@ -222,6 +249,8 @@ impl NetEvents {
             icmp_type: pc.declare_key("type", |a: &IcmpArrived| u64::from(a.msg_type)),
             udp_dst_port: pu.declare_key("dst_port", |a: &UdpArrived| u64::from(a.dst.port())),
             udp_src_port: pu.declare_key("src_port", |a: &UdpArrived| u64::from(a.src.port())),
+            tcp_dst_port: pt.declare_key("dst_port", |a: &TcpArrived| u64::from(a.dst.port())),
+            tcp_src_port: pt.declare_key("src_port", |a: &TcpArrived| u64::from(a.src.port())),
             send_protocol: ps.declare_key("protocol", |a: &SendPacket| u64::from(a.protocol)),
         };
         let events = NetEvents {
@@ -230,6 +259,7 @@ impl NetEvents {
             ip,
             icmp,
             udp,
+            tcp,
             send,
             keys,
         };
@@ -239,6 +269,7 @@ impl NetEvents {
             ip: pi,
             icmp: pc,
             udp: pu,
+            tcp: pt,
             send: ps,
         };
         (events, primaries)
@@ -267,6 +298,16 @@ impl NetEvents {
     /// Indexed guard: the datagram comes from port `port`.
     pub fn udp_src_port(&self, port: u16) -> Guard<UdpArrived> {
         Guard::eq(self.keys.udp_src_port, u64::from(port))
+    }
+
+    /// Indexed guard: the segment is for port `port`.
+    pub fn tcp_port(&self, port: u16) -> Guard<TcpArrived> {
+        Guard::eq(self.keys.tcp_dst_port, u64::from(port))
+    }
+
+    /// Indexed guard: the segment comes from port `port`.
+    pub fn tcp_src_port(&self, port: u16) -> Guard<TcpArrived> {
+        Guard::eq(self.keys.tcp_src_port, u64::from(port))
     }
 
     /// Indexed guard: the packet being sent has protocol `p`.

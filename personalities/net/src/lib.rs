@@ -16,7 +16,11 @@
 //!   [`NetHandle`] extensions use to send.
 //! * [`nic`] — the [`Nic`] trait and an in-memory pair.
 //! * [`arp_cache`], [`reassembly`] — bounded state with timeouts.
-//! * [`ext`] — in-kernel extensions: UDP echo and UDP forwarding.
+//! * [`socket`] — UDP and TCP sockets ([`UdpSocket`], [`TcpListener`],
+//!   [`TcpStream`]) for the UNIX mound and the vmm's port forwarding.
+//! * [`tcp`] — the TCP engine, whose per-port handlers sit on
+//!   `TCP.PacketArrived`.
+//! * [`ext`] — in-kernel extensions: UDP echo, UDP and TCP forwarding.
 //! * [`telemetry`] — per-layer counters and [`NetTelemetry`].
 //!
 //! A malformed packet is dropped and counted by layer and reason; nothing a
@@ -32,11 +36,13 @@ pub mod nic;
 pub mod reassembly;
 pub mod socket;
 pub mod stack;
+pub mod tcp;
 pub mod telemetry;
 pub mod wire;
 
 pub use events::NetEvents;
-pub use nic::{MemNic, Nic, NicError};
+pub use nic::{FaultConfig, FaultCounts, FaultyNic, MemNic, Nic, NicError};
 pub use socket::{Readiness, Shutdown, SockError, UdpSocket, Waker};
 pub use stack::{NetConfig, NetError, NetHandle, NetStack};
+pub use tcp::{TcpConfig, TcpListener, TcpState, TcpStream};
 pub use telemetry::{DropReason, Layer, NetTelemetry};

@@ -24,18 +24,21 @@ pub enum Layer {
     Icmp,
     /// UDP.
     Udp,
+    /// TCP (segments in; drops by reason).
+    Tcp,
     /// Output: `SendPacket`, next-hop resolution and the NIC.
     Send,
 }
 
 impl Layer {
     /// Every layer, in graph order.
-    pub const ALL: [Layer; 6] = [
+    pub const ALL: [Layer; 7] = [
         Layer::Ether,
         Layer::Arp,
         Layer::Ip,
         Layer::Icmp,
         Layer::Udp,
+        Layer::Tcp,
         Layer::Send,
     ];
 }
@@ -76,11 +79,24 @@ pub enum DropReason {
     NicError,
     /// A socket's receive queue was full.
     SocketQueueFull,
+    /// A TCP segment outside the receive window (answered with an ACK), or
+    /// acknowledging data never sent.
+    OutOfWindow,
+    /// A TCP segment for a port whose handler has no matching connection
+    /// (answered with a reset).
+    NoConnection,
+    /// A SYN to a listener whose backlog is full.
+    BacklogFull,
+    /// An out-of-order TCP segment beyond the reassembly bound.
+    OutOfOrderLimit,
+    /// A TCP segment that the state machine discards (a reset that fails the
+    /// RFC 5961 checks, a segment without ACK, data after close, …).
+    Rejected,
 }
 
 impl DropReason {
     /// Every reason, for tables.
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 20] = [
         DropReason::Truncated,
         DropReason::Malformed,
         DropReason::BadChecksum,
@@ -96,6 +112,11 @@ impl DropReason {
         DropReason::ArpUnresolved,
         DropReason::NicError,
         DropReason::SocketQueueFull,
+        DropReason::OutOfWindow,
+        DropReason::NoConnection,
+        DropReason::BacklogFull,
+        DropReason::OutOfOrderLimit,
+        DropReason::Rejected,
     ];
 }
 
@@ -118,6 +139,60 @@ const REASONS: usize = DropReason::ALL.len();
 pub struct Counters {
     packets: [AtomicU64; LAYERS],
     drops: [[AtomicU64; REASONS]; LAYERS],
+    /// The TCP engine's own counters.
+    pub tcp: TcpCounters,
+}
+
+/// The TCP engine's counters (segments in are the TCP layer's packets).
+#[derive(Debug, Default)]
+pub struct TcpCounters {
+    /// Segments sent (retransmissions included).
+    pub segments_out: AtomicU64,
+    /// Segments sent again (timeouts, fast retransmit, NewReno partial ACKs).
+    pub retransmits: AtomicU64,
+    /// Fast retransmits (three duplicate ACKs).
+    pub fast_retransmits: AtomicU64,
+    /// Retransmission timeouts.
+    pub timeouts: AtomicU64,
+    /// Resets sent.
+    pub resets_sent: AtomicU64,
+    /// Connections that reached ESTABLISHED.
+    pub established: AtomicU64,
+    /// Connections given up after too many retransmissions.
+    pub timed_out: AtomicU64,
+}
+
+impl TcpCounters {
+    /// Adds one to a counter.
+    #[inline]
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A snapshot of the TCP counters, with the live connection count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpTelemetry {
+    /// Segments received (the TCP layer's packets).
+    pub segments_in: u64,
+    /// Segments sent (retransmissions included).
+    pub segments_out: u64,
+    /// Segments sent again.
+    pub retransmits: u64,
+    /// Fast retransmits.
+    pub fast_retransmits: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Resets sent.
+    pub resets_sent: u64,
+    /// Connections that reached ESTABLISHED.
+    pub established: u64,
+    /// Connections given up after too many retransmissions.
+    pub timed_out: u64,
+    /// Connections the engine holds now (TIME_WAIT included).
+    pub connections: usize,
+    /// Listening sockets.
+    pub listeners: usize,
 }
 
 impl Counters {
@@ -199,6 +274,9 @@ pub struct NetTelemetry {
     pub arp_pending: usize,
     /// Datagrams in reassembly.
     pub reassembling: usize,
+    /// TCP counters and connection count.
+    #[serde(default)]
+    pub tcp: TcpTelemetry,
 }
 
 impl NetTelemetry {

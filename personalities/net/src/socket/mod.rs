@@ -17,6 +17,7 @@ mod udp;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
+pub use crate::tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 /// Called when a socket's readiness may have changed. Never called with a

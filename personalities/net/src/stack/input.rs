@@ -4,13 +4,16 @@
 use std::net::SocketAddrV4;
 
 use super::{lock, NetHandle};
-use crate::events::{ArpArrived, Bytes, EtherArrived, IcmpArrived, IpArrived, UdpArrived};
+use crate::events::{
+    ArpArrived, Bytes, EtherArrived, IcmpArrived, IpArrived, TcpArrived, UdpArrived,
+};
 use crate::reassembly::FragKey;
 use crate::telemetry::{DropReason, Layer};
 use crate::wire::arp::{ArpOp, ArpPacket, ArpRepr};
 use crate::wire::ethernet::{self, EthernetFrame};
 use crate::wire::icmp::{self, Icmpv4Packet};
 use crate::wire::ipv4::Ipv4Packet;
+use crate::wire::tcp::{TcpPacket, TcpRepr};
 use crate::wire::udp::{self, UdpPacket};
 
 impl NetHandle {
@@ -234,6 +237,43 @@ impl NetHandle {
                     &quote,
                 );
             }
+        }
+    }
+
+    /// TCP layer: a handler on `IP.PacketArrived` (protocol 6) raising
+    /// `TCP.PacketArrived`. A segment no guard accepts is answered with a
+    /// reset (unless it is one) and counted as `NoHandler`; segments to a
+    /// broadcast address are dropped.
+    pub(super) fn tcp_layer(&self, a: &IpArrived) {
+        let c = self.counters();
+        c.packet(Layer::Tcp);
+        if self.config().is_broadcast(a.dst) {
+            return c.drop(Layer::Tcp, DropReason::NotForUs);
+        }
+        let p = match TcpPacket::new_checked(a.payload.as_slice()) {
+            Ok(p) => p,
+            Err(e) => return c.drop(Layer::Tcp, e.into()),
+        };
+        if !p.verify_checksum(a.src, a.dst) {
+            return c.drop(Layer::Tcp, DropReason::BadChecksum);
+        }
+        let repr = match TcpRepr::parse(&p) {
+            Ok(r) => r,
+            Err(e) => return c.drop(Layer::Tcp, e.into()),
+        };
+        let Some(payload) = a.payload.slice(p.header_len()..a.payload.len()) else {
+            return c.drop(Layer::Tcp, DropReason::Truncated);
+        };
+        let args = TcpArrived {
+            src: SocketAddrV4::new(a.src, repr.src_port),
+            dst: SocketAddrV4::new(a.dst, repr.dst_port),
+            repr,
+            payload,
+            segment: a.payload.clone(),
+        };
+        if self.events().tcp.raise(&args).is_none() {
+            c.drop(Layer::Tcp, DropReason::NoHandler);
+            self.tcp_reset_unhandled(&args);
         }
     }
 }

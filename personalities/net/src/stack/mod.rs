@@ -24,6 +24,7 @@ use crate::arp_cache::{ArpCache, ArpConfig};
 use crate::events::{NetEvents, Primaries, SendPacket};
 use crate::nic::Nic;
 use crate::reassembly::{Reassembler, ReassemblyConfig};
+use crate::tcp::{Engine, TcpConfig};
 use crate::telemetry::{Counters, DropReason, Layer, NetTelemetry};
 use crate::wire::ethernet::{ethertype, MacAddr};
 use crate::wire::icmp;
@@ -50,6 +51,8 @@ pub struct NetConfig {
     /// Seed of the stack's random numbers (ephemeral ports, TCP initial
     /// sequence numbers): the same seed replays the same choices.
     pub seed: u64,
+    /// TCP limits and timers.
+    pub tcp: TcpConfig,
 }
 
 impl NetConfig {
@@ -64,6 +67,7 @@ impl NetConfig {
             arp: ArpConfig::default(),
             reassembly: ReassemblyConfig::default(),
             seed: 0x5350_494e,
+            tcp: TcpConfig::default(),
         }
     }
 
@@ -99,7 +103,7 @@ pub enum NetError {
 
 pub(crate) struct Shared {
     config: NetConfig,
-    nic: Arc<dyn Nic>,
+    pub(crate) nic: Arc<dyn Nic>,
     events: NetEvents,
     counters: Counters,
     arp: Mutex<ArpCache>,
@@ -114,6 +118,8 @@ pub(crate) struct Shared {
     pub(crate) rng: Mutex<Rng>,
     /// UDP ports bound by sockets.
     pub(crate) udp_ports: Mutex<BTreeSet<u16>>,
+    /// The TCP engine's tables.
+    pub(crate) tcp: Mutex<Engine>,
 }
 
 /// A cheap, cloneable handle on a stack for extensions: its configuration,
@@ -296,6 +302,7 @@ impl NetStack {
                 draining: AtomicBool::new(false),
                 rng: Mutex::new(Rng::new(config.seed)),
                 udp_ports: Mutex::new(BTreeSet::new()),
+                tcp: Mutex::new(Engine::new(config.tcp, config.seed)),
             }),
         };
         let ev = net.events().clone();
@@ -327,6 +334,13 @@ impl NetStack {
             &ev.ip,
             "spin.net.udp",
             Handler::new(move |a| n.udp_layer(a)).guard(ev.ip_protocol(protocol::UDP)),
+        )?;
+        let n = net.clone();
+        install_layer(
+            &mut layers,
+            &ev.ip,
+            "spin.net.tcp",
+            Handler::new(move |a| n.tcp_layer(a)).guard(ev.ip_protocol(protocol::TCP)),
         )?;
         let n = net.clone();
         install_layer(
@@ -410,6 +424,13 @@ impl NetStack {
                 .counters()
                 .drop(Layer::Ip, DropReason::FragmentTimeout);
         }
+        self.net.tcp_poll(now);
+    }
+
+    /// When the next TCP timer (retransmission, delayed ACK, window probe,
+    /// TIME_WAIT) is due, ms on the stack's clock: `poll` then has work.
+    pub fn next_deadline_ms(&self) -> Option<u64> {
+        self.net.tcp_deadline()
     }
 
     /// Adds an ARP entry that never expires.
@@ -441,11 +462,13 @@ impl NetStack {
                 ev.ip.telemetry(),
                 ev.icmp.telemetry(),
                 ev.udp.telemetry(),
+                ev.tcp.telemetry(),
                 ev.send.telemetry(),
             ],
             arp_entries,
             arp_pending,
             reassembling: lock(&self.net.shared.reassembly).in_progress(),
+            tcp: self.net.tcp_telemetry(),
         }
     }
 }
@@ -453,7 +476,9 @@ impl NetStack {
 impl Drop for NetStack {
     fn drop(&mut self) {
         // The layers' closures hold the stack's shared state, which holds the
-        // events: removing them breaks the cycle.
+        // events: removing them breaks the cycle. Connections still open
+        // are reset and their port handlers removed.
+        self.net.tcp_shutdown();
         for undo in self.layers.drain(..) {
             undo();
         }
