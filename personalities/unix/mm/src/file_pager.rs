@@ -25,7 +25,7 @@
 //! pager must not hold its own lock while calling the memory manager.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use spin_kernel::mem::AddressSpace;
 use spin_kernel::{Access, Cap, Prot};
@@ -61,9 +61,13 @@ pub struct FileMapping {
     pub file_size: u64,
 }
 
-/// One file with a pager.
+/// One file with a pager. The object is held weakly: it still goes (and
+/// writes its dirty pages back) when the last region mapping it does — a
+/// strong reference would also make a cycle through the object's own
+/// reference to the manager.
 struct Paged {
-    obj: Arc<SharedObj>,
+    obj: Weak<SharedObj>,
+    file_id: u64,
     pager: Arc<dyn FilePager>,
 }
 
@@ -75,18 +79,20 @@ pub(crate) struct FilePagers {
 }
 
 impl FilePagers {
+    /// The pager of object `obj` (compared by address: the weak reference
+    /// keeps the address from being reused while the entry exists).
     fn find(&self, obj: *const SharedObj) -> Option<(Arc<SharedObj>, Arc<dyn FilePager>)> {
         let list = self.list.read().unwrap_or_else(|e| e.into_inner());
         list.iter()
-            .find(|p| Arc::as_ptr(&p.obj) == obj)
-            .map(|p| (p.obj.clone(), p.pager.clone()))
+            .find(|p| Weak::as_ptr(&p.obj) == obj)
+            .and_then(|p| Some((p.obj.upgrade()?, p.pager.clone())))
     }
 
     fn find_file(&self, file_id: u64) -> Option<Arc<SharedObj>> {
         let list = self.list.read().unwrap_or_else(|e| e.into_inner());
         list.iter()
-            .find(|p| p.obj.id == file_id && p.obj.file.is_some())
-            .map(|p| p.obj.clone())
+            .filter(|p| p.file_id == file_id)
+            .find_map(|p| p.obj.upgrade())
     }
 }
 
@@ -115,38 +121,39 @@ impl MemoryManager {
 
     /// Sets (or with `None` removes) the pager of file `file_id`, which
     /// must be mapped shared in this mound now; false if it is not. The
-    /// pager keeps the file's page cache alive until it is removed.
+    /// pager stays until removed or until the last shared mapping of the
+    /// file goes (then the file's pages are written back and freed as
+    /// usual, without telling the pager).
     pub fn set_file_pager(&self, file_id: u64, pager: Option<Arc<dyn FilePager>>) -> bool {
-        let removed;
-        {
+        // Taken before the list lock (lock order: the list is outermost).
+        let obj = self.object(file_id).filter(|o| o.file.is_some());
+        let ok = {
             let mut list = self
                 .file_pagers
                 .list
                 .write()
                 .unwrap_or_else(|e| e.into_inner());
-            let at = list
-                .iter()
-                .position(|p| p.obj.id == file_id && p.obj.file.is_some());
-            removed = at.map(|i| list.remove(i));
-            if let Some(pager) = pager {
-                let obj = match removed.as_ref() {
-                    Some(p) => Some(p.obj.clone()),
-                    None => self.object(file_id),
-                };
-                let Some(obj) = obj.filter(|o| o.file.is_some()) else {
-                    drop(list);
-                    drop(removed);
-                    return false;
-                };
-                list.push(Paged { obj, pager });
-            }
+            list.retain(|p| p.file_id != file_id && p.obj.strong_count() > 0);
+            let ok = match (pager, obj.as_ref()) {
+                (Some(pager), Some(o)) => {
+                    list.push(Paged {
+                        obj: Arc::downgrade(o),
+                        file_id,
+                        pager,
+                    });
+                    true
+                }
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
             self.file_pagers
                 .any
                 .store(!list.is_empty(), Ordering::Release);
-        }
-        // The object's last reference may go here: no lock held.
-        drop(removed);
-        true
+            ok
+        };
+        // Possibly the object's last reference: dropped with no lock held.
+        drop(obj);
+        ok
     }
 
     /// Evicts page `pg` of file `file_id` (which has a pager): written back
@@ -249,7 +256,7 @@ impl MemoryManager {
                 .read()
                 .unwrap_or_else(|e| e.into_inner());
             list.iter()
-                .map(|p| (p.obj.clone(), p.pager.clone()))
+                .filter_map(|p| Some((p.obj.upgrade()?, p.pager.clone())))
                 .collect()
         };
         let mut got = None;

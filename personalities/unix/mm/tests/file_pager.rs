@@ -167,3 +167,21 @@ fn reclaim_asks_the_pager_first_and_other_losses_are_reported() {
     // Removing the pager hands the pages back to the clock.
     assert!(mm.set_file_pager(id, None));
 }
+
+#[test]
+fn unmapping_the_file_still_writes_it_back_and_retires_the_pager() {
+    let (_k, mm) = setup(64, None);
+    let file = MemFile::new(vec![0u8; 2 * PAGE as usize]);
+    let id = file.backing().id();
+    let vm = Vm::new(&mm).unwrap();
+    let base = map(&vm, &file, 2);
+    assert!(mm.set_file_pager(id, Some(Fifo::new(2))));
+    vm.handle_fault(base + PAGE, Access::Write).unwrap();
+    vm.write(base + PAGE, b"kept").unwrap();
+    vm.munmap(base, 2 * PAGE).unwrap();
+    // The pager does not keep the page cache alive: the last unmap wrote
+    // the page back and freed the frames.
+    assert_eq!(&file.bytes()[PAGE as usize..PAGE as usize + 4], b"kept");
+    assert_eq!(mm.stats().resident_frames, 0);
+    assert!(!mm.file_page_resident(id, 1));
+}
