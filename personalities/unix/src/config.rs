@@ -140,6 +140,10 @@ pub struct UnixConfig {
     /// The kernel's shared network stack, if the host has one: the mound's
     /// sockets are endpoints on it. None: `socket` answers `EAFNOSUPPORT`.
     pub net: Option<spin_net::NetHandle>,
+    /// Extensions from other crates the mound's programs may link by name
+    /// (`syscall(EXT_LINK, name)`), besides the built-in ones — e.g.
+    /// spin-dbpager's `spin.db-pager`.
+    pub extensions: Vec<std::sync::Arc<dyn crate::ext::ExtLinker>>,
 }
 
 impl UnixConfig {
@@ -166,6 +170,7 @@ impl UnixConfig {
             gid: 1000,
             host_clock: false,
             net: None,
+            extensions: Vec::new(),
         }
     }
 }

@@ -16,7 +16,9 @@
 //! an errno; an extension that panics is contained by the caller.
 //!
 //! Built-in extensions: [`vm_workload`] (`spin.vm-workload`, the SPIN
-//! paper's VM benchmark extension).
+//! paper's VM benchmark extension). Extensions from other crates are
+//! linked the same way once the mound's configuration lists them
+//! ([`ExtLinker`], `UnixConfig::extensions`).
 
 pub mod vm_workload;
 
@@ -27,6 +29,7 @@ use std::time::Instant;
 use spin_fs::Errno;
 use spin_kernel::mem::AddressSpace;
 use spin_kernel::{Cap, Kernel, MoundId};
+use spin_unix_mm::MemoryManager;
 
 /// First extension system-call number ("SP" followed by the call): far above
 /// any Linux system call on any architecture.
@@ -79,6 +82,16 @@ pub trait SpaceHook: Send + Sync {
     /// `space` is about to be copied by `fork` (its writable private pages
     /// become copy-on-write).
     fn before_fork(&self, space: &Cap<AddressSpace>);
+}
+
+/// An extension from another crate that a mound can link by name (listed
+/// in `UnixConfig::extensions`).
+pub trait ExtLinker: Send + Sync + std::fmt::Debug {
+    /// The name programs link it by.
+    fn name(&self) -> &str;
+    /// Links it into `table` (once per mound): registers its calls with
+    /// `cx.auth` and returns the number of the first.
+    fn link(&self, table: &ExtTable, cx: &LinkContext<'_>) -> Result<u64, ExtError>;
 }
 
 /// Why a table refused a registration.
@@ -224,7 +237,10 @@ impl ExtTable {
         }
         let first = match name.as_str() {
             vm_workload::NAME => vm_workload::link(self, cx)?,
-            _ => return Err(ExtError::Unknown(name)),
+            other => match cx.external.iter().find(|e| e.name() == other) {
+                Some(e) => e.link(self, cx)?,
+                None => return Err(ExtError::Unknown(name)),
+            },
         };
         linked.push((name, first));
         self.any.store(true, Ordering::Release);
@@ -243,6 +259,10 @@ pub struct LinkContext<'a> {
     /// The start of the mound's host clock (what `CLOCK_MONOTONIC` counts
     /// from when the mound reads the host's clock).
     pub epoch: Instant,
+    /// The mound's memory manager (its file mappings, their pagers).
+    pub mm: &'a Arc<MemoryManager>,
+    /// The extensions the mound's configuration lists.
+    pub external: &'a [Arc<dyn ExtLinker>],
 }
 
 #[cfg(test)]

@@ -235,6 +235,8 @@ impl<R: RegisterFile> UnixMound<R> {
                 kernel: &self.kernel,
                 mound: self.id,
                 epoch: self.host_epoch,
+                mm: &self.mm,
+                external: &self.cfg.extensions,
             };
             let first = self.ext.link(&name, &cx).map_err(|e| {
                 let err = Errno::from(e.clone());
