@@ -9,11 +9,16 @@
 //! - busybox command lines per second under KVM vs native.
 
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Result;
 use serde_json::{json, Value};
-use spin_vmm::host::MachineKind;
+use spin_unix::{HostMount, Stdio, UnixConfig};
+use spin_vmm::host::{Host, HostConfig, MachineKind, MoundConfig};
+use spin_vmm::kvm::{VcpuTelemetry, EXIT_REASONS};
 
 use crate::bench::{median, verdict, Bench};
 
@@ -34,6 +39,70 @@ const LINES: [&str; 10] = [
     "seq 1000 | md5sum",
     "x=0; while [ $x -lt 50 ]; do x=$((x+1)); done; echo $x",
 ];
+
+/// One program under KVM as [`Bench::spin_on`] runs it, timed in two
+/// phases (building the host — VM, kernel, mound, ELF load — and running
+/// it), with the vCPUs' exit counts.
+struct Profiled {
+    wall: f64,
+    build: f64,
+    stdout: Vec<u8>,
+    vcpus: Vec<VcpuTelemetry>,
+}
+
+fn profiled(program: &Path, dir: &Path, args: &[&str]) -> Result<Profiled> {
+    let bytes = |p: &Path| p.as_os_str().as_bytes().to_vec();
+    let mut argv = vec![bytes(program)];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let mut unix = UnixConfig::new("guest", bytes(program), argv);
+    unix.cwd = bytes(dir);
+    unix.mounts = vec![HostMount {
+        guest: bytes(dir),
+        host: dir.to_path_buf(),
+        writable: true,
+    }];
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    unix.stdin = Stdio::Null;
+    unix.stdout = Stdio::Capture(stdout.clone());
+    unix.stderr = Stdio::Null;
+    let mut cfg = HostConfig {
+        machine: MachineKind::Kvm,
+        mounds: vec![MoundConfig::Unix(unix)],
+        ..HostConfig::default()
+    };
+    cfg.scheduler.params.quantum = 10_000_000;
+    let started = Instant::now();
+    let host = Host::build(cfg)?;
+    let build = started.elapsed().as_secs_f64();
+    host.run(|_| {})?;
+    let wall = started.elapsed().as_secs_f64();
+    let vcpus = host.vcpus();
+    drop(host);
+    let stdout = std::mem::take(&mut *stdout.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Profiled {
+        wall,
+        build,
+        stdout,
+        vcpus,
+    })
+}
+
+/// Exits per reason summed over vCPUs, in [`EXIT_REASONS`] order, and PTE
+/// stores the shim made.
+fn exit_counts(vcpus: &[VcpuTelemetry]) -> (Vec<(String, u64)>, u64, u64) {
+    let mut sum: Vec<(String, u64)> = EXIT_REASONS.iter().map(|r| (r.to_string(), 0)).collect();
+    let (mut exits, mut ptes) = (0, 0);
+    for v in vcpus {
+        exits += v.exits;
+        ptes += v.pte_ops;
+        for (i, (_, n)) in v.reasons.iter().enumerate() {
+            if let Some(s) = sum.get_mut(i) {
+                s.1 += n;
+            }
+        }
+    }
+    (sum, exits, ptes)
+}
 
 pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Value> {
     if let Err(why) = spin_vmm::kvm::available() {
@@ -112,19 +181,31 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
             "pvm": pvm,
         }),
     );
-    // 2. CPU-bound guest.
+    // 2. CPU-bound guest: KVM and native runs alternating; the KVM side
+    // split into host build (VM + kernel + mound + ELF load) and run, with
+    // the exits of the median run.
     let cpubench = b.native.join("cpubench");
     if cpubench.is_file() {
-        let (mut ours, mut native) = (Vec::new(), Vec::new());
+        let (mut ours, mut native, mut runs) = (Vec::new(), Vec::new(), Vec::new());
+        let expected = b.native("cpubench", &["5"])?.stdout;
         for _ in 0..b.runs {
-            ours.push(
-                b.spin_on(MachineKind::Kvm, &cpubench, &b.native, &["5"], false)?
-                    .wall
-                    .as_secs_f64(),
-            );
+            let p = profiled(&cpubench, &b.native, &["5"])?;
+            if p.stdout != expected {
+                anyhow::bail!(
+                    "cpubench under KVM printed {:?}, natively {:?}",
+                    String::from_utf8_lossy(&p.stdout),
+                    String::from_utf8_lossy(&expected)
+                );
+            }
+            ours.push(p.wall);
+            runs.push(p);
             native.push(b.native("cpubench", &["5"])?.wall.as_secs_f64());
         }
-        let (o, n) = (median(ours), median(native));
+        let (o, n) = (median(ours), median(native.clone()));
+        runs.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+        let mid = &runs[runs.len() / 2];
+        let (reasons, exits, ptes) = exit_counts(&mid.vcpus);
+        let build = median(runs.iter().map(|r| r.build).collect());
         if !json {
             writeln!(
                 out,
@@ -132,10 +213,31 @@ pub fn run(b: &Bench, out: &mut impl Write, json: bool, calls: u64) -> Result<Va
                 o / n,
                 verdict(o / n <= CPU_TARGET)
             )?;
+            let shown: Vec<String> = reasons
+                .iter()
+                .filter(|(_, c)| *c > 0)
+                .map(|(r, c)| format!("{r} {c}"))
+                .collect();
+            writeln!(
+                out,
+                "  KVM median run: host build {:.3} s, run {:.3} s; {exits} exits ({}), {ptes} PTE stores by the shim",
+                build,
+                mid.wall - mid.build,
+                shown.join(", ")
+            )?;
         }
         report.insert(
             "cpubench".into(),
-            json!({ "kvm_s": o, "native_s": n, "ratio": o / n, "target": CPU_TARGET }),
+            json!({
+                "kvm_s": o,
+                "native_s": n,
+                "ratio": o / n,
+                "target": CPU_TARGET,
+                "build_s": build,
+                "exits": exits,
+                "reasons": reasons,
+                "pte_ops": ptes,
+            }),
         );
     } else if !json {
         writeln!(out, "cpubench: SKIP: {} not built", cpubench.display())?;

@@ -581,10 +581,11 @@ fn a_write_after_a_read_sets_the_dirty_bit_and_a_dirty_page_needs_no_second_fill
         ))
         .unwrap_or(back);
     assert_eq!(back, DATA, "the write landed");
-    // The already-dirty page: its read fill was writable, the write free.
+    // The already-dirty page: filled writable around DATA's first fill
+    // (its neighbour), so neither its read nor its write exits.
     let before = exits(&w).exits_for("demand-fill");
     assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
-    assert_eq!(exits(&w).exits_for("demand-fill"), before + 1);
+    assert_eq!(exits(&w).exits_for("demand-fill"), before);
     let back: u64 = w.ram.read_obj(GuestAddress(second.0 + 8)).unwrap();
     assert_eq!(back, DATA);
     // Cleaning the page takes write permission away again: the next write
@@ -921,4 +922,61 @@ fn a_frame_is_backed_before_the_guest_reaches_it_and_unused_ram_is_not() {
         "{} chunks for a few pages",
         w.machine.backed_chunks()
     );
+}
+
+/// The machine installs the neighbours of a filled page that the kernel
+/// maps (an aligned 16-page block): a walk through 16 pages the kernel
+/// mapped and marked written takes one exit, not 16; a clean neighbour is
+/// installed read-only, so its first write still reaches the kernel's
+/// dirty bit, and an untouched one stays clean.
+#[test]
+fn neighbours_the_kernel_maps_are_filled_with_the_faulting_page() {
+    let Some(w) = world() else { return };
+    const BLOCK: u64 = 0x3000_0000;
+    const CLEAN: u64 = 0x3001_0000;
+    let code = asm(|a| {
+        a.mov(rbx, BLOCK)?;
+        a.mov(ecx, 16)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(qword_ptr(rbx), rcx)?;
+        a.add(rbx, 4096)?;
+        a.dec(rcx)?;
+        a.jnz(top)?;
+        a.mov(rbx, CLEAN)?;
+        a.mov(rdi, qword_ptr(rbx))?; // read page 0
+        a.mov(qword_ptr(rbx + 4096), rdi)?; // write page 1
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.ud2()
+    });
+    let space = w.space(&code);
+    for i in 0..16 {
+        space.map(BLOCK + 4096 * i, w.frame(), Prot::RW).unwrap();
+        space.walk(BLOCK + 4096 * i, Access::Write).unwrap();
+        space.map(CLEAN + 4096 * i, w.frame(), Prot::RW).unwrap();
+    }
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut regs = w.regs();
+    let before = exits(&w).exits_for("demand-fill");
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    let t = exits(&w);
+    // Code and stack (one each), the dirty block (one), the clean block's
+    // read (one) and the write upgrade of its page 1 (one).
+    let fills = t.exits_for("demand-fill") - before;
+    assert!(fills <= 5, "{fills} demand fills: {t:?}");
+    assert_eq!(t.exits_for("page-fault"), 0, "{t:?}");
+    for i in 0..16 {
+        let v: u64 = w
+            .ram
+            .read_obj(GuestAddress(
+                space.examine(BLOCK + 4096 * i).unwrap().frame.0,
+            ))
+            .unwrap();
+        assert_eq!(v, 16 - i, "page {i} of the block");
+    }
+    let m1 = space.examine(CLEAN + 4096).unwrap();
+    assert!(m1.dirty, "the write reached the kernel's dirty bit");
+    let m2 = space.examine(CLEAN + 2 * 4096).unwrap();
+    assert!(!m2.dirty, "an untouched neighbour stays clean");
 }

@@ -501,6 +501,49 @@ impl Tables {
     }
 }
 
+impl Tables {
+    /// After a fill at `va`: installs the other pages of its aligned
+    /// [`FILL_AROUND`]-page block that the kernel maps and the mirror
+    /// lacks, so a program walking through fresh memory (which the UNIX
+    /// mound maps in blocks, `Layout::fault_around`) or a forked child
+    /// touching its inherited pages takes one exit per block, not per page.
+    /// Each is walked as a read (the kernel's accessed bit is set, as Linux
+    /// maps fault-around pages young on x86) and is writable only if the
+    /// kernel's dirty bit is already set. Returns how many were installed.
+    pub fn fill_around(
+        &mut self,
+        mem: &Private,
+        space: &dyn PageTable,
+        va: u64,
+        ops: &mut Vec<Op>,
+    ) -> usize {
+        if space.page_shift() != 12 {
+            return 0;
+        }
+        let page = va & !0xfff;
+        let base = va & !(FILL_AROUND * 4096 - 1);
+        let Some(m) = self.mirrors.get(&space.asid()) else {
+            return 0;
+        };
+        let todo: Vec<u64> = (0..FILL_AROUND)
+            .map(|i| base + i * 4096)
+            .filter(|&p| p != page && !m.leaves.contains_key(&p))
+            .collect();
+        let mut n = 0;
+        for p in todo {
+            if let Ok(pte) = space.walk(p, Access::Read) {
+                if self.fill(mem, space, p, pte, Access::Read, ops).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Pages [`Tables::fill_around`] considers (an aligned block; 64 KiB).
+pub const FILL_AROUND: u64 = 16;
+
 /// Whether storing `new` over the present leaf `old` only adds write
 /// permission (same frame, same other rights). Like P 0→1 this needs no
 /// guest store: a write through the stale read-only translation faults, and

@@ -23,6 +23,12 @@ pub struct Layout {
     /// layout), `false` searches up from it (Linux/Alpha's
     /// `arch_get_unmapped_area`, which qemu-alpha also follows).
     pub mmap_top_down: bool,
+    /// Pages one demand-zero fault of an anonymous private region maps at
+    /// once: the aligned block of this many pages around the faulting one,
+    /// inside the region, where nothing is mapped yet (1: only the page).
+    /// Worth it where a fault is dear (x86-64 runs under KVM, a VM exit per
+    /// fault); Alpha's software-TLB faults are cheap and map one page.
+    pub fault_around: u64,
 }
 
 impl Layout {
@@ -37,6 +43,7 @@ impl Layout {
             mmap_min: 0x1_0000,
             user_limit: 1 << 42,
             mmap_top_down: false,
+            fault_around: 1,
         }
     }
 
@@ -51,6 +58,7 @@ impl Layout {
             mmap_min: 0x1_0000,
             user_limit: 0x7fff_ffff_f000,
             mmap_top_down: true,
+            fault_around: 16,
         }
     }
 

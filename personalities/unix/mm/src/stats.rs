@@ -27,6 +27,9 @@ pub struct MmStats {
     pub cow_reuses: u64,
     /// Frames filled with zeros.
     pub zero_fills: u64,
+    /// Pages mapped around a demand-zero fault ([`crate::Layout::fault_around`]),
+    /// also counted in `minor_faults`.
+    pub fault_around: u64,
     /// Pages read from files.
     pub file_reads: u64,
     /// Frames given back through `PhysAddr.Reclaim`.
@@ -54,6 +57,7 @@ pub(crate) struct Counters {
     pub cow_copies: AtomicU64,
     pub cow_reuses: AtomicU64,
     pub zero_fills: AtomicU64,
+    pub fault_around: AtomicU64,
     pub file_reads: AtomicU64,
     pub reclaimed: AtomicU64,
     pub dropped_clean: AtomicU64,
@@ -76,6 +80,7 @@ impl Counters {
         out.cow_copies = get(&self.cow_copies);
         out.cow_reuses = get(&self.cow_reuses);
         out.zero_fills = get(&self.zero_fills);
+        out.fault_around = get(&self.fault_around);
         out.file_reads = get(&self.file_reads);
         out.reclaimed = get(&self.reclaimed);
         out.dropped_clean = get(&self.dropped_clean);

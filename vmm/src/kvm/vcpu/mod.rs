@@ -473,8 +473,10 @@ impl KvmCpu {
         if tables
             .fill(&self.m.private, space, va, pte, access, &mut self.ops)
             .is_ok()
-            && tables.refresh(&self.m.private, space, &mut self.loaded, &mut self.ops)
         {
+            tables.fill_around(&self.m.private, space, va, &mut self.ops);
+        }
+        if tables.refresh(&self.m.private, space, &mut self.loaded, &mut self.ops) {
             drop(tables);
             self.m.shootdown(space.asid(), self.shared.index);
         }

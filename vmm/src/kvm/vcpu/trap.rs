@@ -110,6 +110,12 @@ impl KvmCpu {
                                 &mut self.ops,
                             );
                             if filled.is_ok() {
+                                lock(&self.m.tables).fill_around(
+                                    &self.m.private,
+                                    space,
+                                    cr2,
+                                    &mut self.ops,
+                                );
                                 self.shared.count(reason::DEMAND_FILL);
                                 self.resume_in_place(space);
                                 return None;
@@ -125,14 +131,13 @@ impl KvmCpu {
                         // Resolved: install the leaf now if the kernel
                         // mapped it (else the retry faults again), resume.
                         if let Ok(pte) = space.walk(cr2, access) {
-                            let _ = lock(&self.m.tables).fill(
-                                &self.m.private,
-                                space,
-                                cr2,
-                                pte,
-                                access,
-                                &mut self.ops,
-                            );
+                            let mut tables = lock(&self.m.tables);
+                            if tables
+                                .fill(&self.m.private, space, cr2, pte, access, &mut self.ops)
+                                .is_ok()
+                            {
+                                tables.fill_around(&self.m.private, space, cr2, &mut self.ops);
+                            }
                         }
                         self.resume_in_place(space);
                         return None;

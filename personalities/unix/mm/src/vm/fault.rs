@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use spin_fs::PageBacking;
-use spin_kernel::mem::Mapping;
+use spin_kernel::mem::{FrameAttrs, Mapping};
 use spin_kernel::{Access, Prot};
 
 use super::{VmCore, VmState};
@@ -27,6 +27,10 @@ use crate::types::Fault;
 /// Attempts before a fault that keeps losing races gives up (each loss means
 /// another thread changed the page meanwhile, or reclaim took it back).
 const MAX_ATTEMPTS: usize = 64;
+
+/// Fault-around leaves at least 1/this of RAM free (it never makes the
+/// kernel reclaim).
+const FAULT_AROUND_RESERVE: u64 = 32;
 
 /// Where the filled frame goes.
 enum Target {
@@ -87,6 +91,9 @@ impl VmCore {
             };
             self.mm.unpin_source(&plan.source);
             if installed {
+                if matches!(plan.target, Target::Private(Origin::Zero)) {
+                    self.fault_around(plan.va, plan.epoch, access);
+                }
                 let c = &self.mm.counters;
                 match plan.source {
                     Source::Zero => bump(&c.minor_faults),
@@ -103,6 +110,92 @@ impl VmCore {
             // drops here, with no lock held.
         }
         Err(Fault::Oom)
+    }
+
+    /// After a demand-zero fault at `va` of an anonymous private region:
+    /// maps zero-filled frames at the pages of the aligned
+    /// [`Layout::fault_around`] block around it that are inside the region
+    /// and have no page yet (never touched, not swapped out), each
+    /// installed exactly as its own demand-zero fault would (same checks,
+    /// same frame record), as long as the space's epoch is still
+    /// `epoch` and free frames exist within the quota (nothing is
+    /// reclaimed for them). After a write fault they are marked written
+    /// (accessed and dirty, as the write that is likely to follow would),
+    /// so a machine mirroring the table can map them writable at once.
+    ///
+    /// [`Layout::fault_around`]: crate::layout::Layout::fault_around
+    fn fault_around(&self, va: u64, epoch: u64, access: Access) {
+        let page = self.page();
+        let n = self.layout().fault_around;
+        if n <= 1 {
+            return;
+        }
+        let block = n * page;
+        let absent: Vec<u64> = {
+            let st = self.lock_state();
+            let Some((start, vma)) = st.find(va) else {
+                return;
+            };
+            let anon = vma.file.is_none() && vma.shared.is_none() && vma.cache.is_none();
+            if !anon || st.epoch != epoch {
+                return;
+            }
+            let lo = (va & !(block - 1)).max(start);
+            let hi = (va & !(block - 1)).saturating_add(block).min(vma.end);
+            (lo..hi)
+                .step_by(page as usize)
+                .filter(|&p| p != va && !st.pages.contains_key(&p))
+                .collect()
+        };
+        // Only frames free within the quota and above a reserve of RAM:
+        // nothing is reclaimed for a page mapped speculatively.
+        let phys = &self.mm.kernel().phys;
+        let quota_room = phys
+            .owners()
+            .into_iter()
+            .find(|o| o.owner == self.mm.mound())
+            .and_then(|o| o.quota.map(|q| q.saturating_sub(o.used)))
+            .unwrap_or(u64::MAX);
+        let ram_room = phys
+            .free_frames()
+            .saturating_sub(phys.total_frames() / FAULT_AROUND_RESERVE);
+        let room = quota_room.min(ram_room);
+        for pva in absent.into_iter().take(room as usize) {
+            let Some(frame) = self
+                .mm
+                .kernel()
+                .phys
+                .allocate(self.mm.mound(), FrameAttrs::default())
+                .ok()
+                .and_then(|f| f.first().map(|f| f.0))
+            else {
+                return;
+            };
+            if self.mm.fill(frame, &Source::Zero).is_err() {
+                self.mm.free_frame(frame);
+                return;
+            }
+            let plan = Plan {
+                va: pva,
+                source: Source::Zero,
+                expect: None,
+                epoch,
+                target: Target::Private(Origin::Zero),
+            };
+            let installed = {
+                let mut st = self.lock_state();
+                self.install(&mut st, &plan, frame, access)
+            };
+            if !installed {
+                self.mm.free_frame(frame);
+                return;
+            }
+            bump(&self.mm.counters.minor_faults);
+            bump(&self.mm.counters.fault_around);
+            if access == Access::Write {
+                let _ = spin_kernel::mem::PageTable::walk(&*self.space, pva, Access::Write);
+            }
+        }
     }
 
     fn plan(&self, st: &mut VmState, va: u64, access: Access) -> Result<Step, Fault> {
