@@ -51,9 +51,15 @@ pub struct BenchArgs {
     /// as many rounds of 100 pages).
     #[arg(long, default_value_t = 10_000)]
     vm_iters: u64,
-    /// Only these sections (comma-separated): workloads, nullsys, vm, kvm.
+    /// Only these sections (comma-separated): workloads, nullsys, vm, kvm, net.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// UDP round trips per case in the network section.
+    #[arg(long, default_value_t = 20_000)]
+    net_round_trips: usize,
+    /// µs the network pump busy-polls in the network section's busy row.
+    #[arg(long, default_value_t = 200)]
+    busy_poll_us: u64,
     /// Print the results as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -89,7 +95,13 @@ const SPIN_TARGET: f64 = 0.1;
 
 /// `spin bench`.
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
-    let build = build_dir(args.build.as_deref())?;
+    // The network section needs no guest programs.
+    let net_only = !args.only.is_empty() && args.only.iter().all(|o| o == "net");
+    let build = if net_only {
+        PathBuf::from("guest/unix/build")
+    } else {
+        build_dir(args.build.as_deref())?
+    };
     let b = Bench {
         alpha: build.join("alpha"),
         native: build.join("x86_64"),
@@ -122,6 +134,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if want("kvm") {
         let v = crate::bench_kvm::run(&b, &mut out, args.json, args.calls.max(1))?;
         report.insert("kvm".into(), v);
+    }
+    if want("net") {
+        let v =
+            crate::bench_net::run(&mut out, args.json, args.net_round_trips, args.busy_poll_us)?;
+        report.insert("net".into(), v);
     }
     // A benchmark whose guest printed the wrong thing measured nothing.
     let wrong = report

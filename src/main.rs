@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_kvm;
+mod bench_net;
 mod ctl;
 mod embedded;
 mod exec;

@@ -124,8 +124,11 @@ pub trait PumpTask: Send {
     /// Registers the task's descriptors (called once, on the pump thread).
     fn start(&mut self, reg: &mut Registry<'_>) -> std::io::Result<()>;
     /// Does whatever is ready without blocking; returns how much it did (0:
-    /// nothing was ready). `now_ms` is the pump's clock.
-    fn service(&mut self, reg: &mut Registry<'_>, now_ms: u64) -> usize;
+    /// nothing was ready). `ready` holds the tokens epoll reported readable
+    /// since the last call (empty on the passes that only move in-memory
+    /// frames); a socket not in it is not read, so an idle one costs no
+    /// system call. `now_ms` is the pump's clock.
+    fn service(&mut self, reg: &mut Registry<'_>, ready: &[u64], now_ms: u64) -> usize;
     /// The next time the task needs `service` regardless of descriptors.
     fn next_deadline_ms(&self) -> Option<u64> {
         None
@@ -218,6 +221,7 @@ impl Pump {
                 .spawn(move || {
                     let mut p = Running {
                         stack,
+                        nic_has_fd: nic_fd.is_some(),
                         tasks,
                         epoll,
                         next_token: FIRST_TASK_TOKEN,
@@ -276,6 +280,7 @@ impl AsRawFdForEpoll for EventFd {
 
 struct Running {
     stack: Arc<Mutex<NetStack>>,
+    nic_has_fd: bool,
     tasks: Vec<Box<dyn PumpTask>>,
     epoll: Epoll,
     next_token: u64,
@@ -301,23 +306,29 @@ impl Running {
         )
     }
 
-    /// One pass: every frame the NIC has, then every task. Returns the work
-    /// done.
-    fn pass(&mut self, now: u64) -> usize {
-        let mut work = lock_stack(&self.stack).poll_nic();
+    /// One pass: the NIC's frames (a descriptor-backed NIC only when
+    /// `ready` says so), then every task. Returns the work done.
+    fn pass(&mut self, now: u64, ready: &[u64], nic_due: bool) -> usize {
+        let mut work = 0;
+        if nic_due || !self.nic_has_fd {
+            work += lock_stack(&self.stack).poll_nic();
+        }
         let (mut reg, tasks) = self.registry();
         for t in tasks.iter_mut() {
-            work += t.service(&mut reg, now);
+            work += t.service(&mut reg, ready, now);
         }
         work
     }
 
-    /// Passes until one finds nothing (bounded), then the timers.
-    fn drain(&mut self) -> usize {
+    /// Handles what epoll reported (`ready`; `timed_out`: nothing, the
+    /// clock is due), then passes over the in-memory links until one finds
+    /// nothing (bounded), then the timers. Returns the work done.
+    fn drain(&mut self, ready: &[u64], timed_out: bool) -> usize {
         let now = self.now_ms();
-        let mut total = 0;
-        for _ in 0..MAX_PASSES {
-            let w = self.pass(now);
+        let nic_due = timed_out || ready.contains(&NIC);
+        let mut total = self.pass(now, ready, nic_due);
+        for _ in 1..MAX_PASSES {
+            let w = self.pass(now, &[], false);
             total += w;
             if w == 0 {
                 break;
@@ -338,6 +349,29 @@ impl Running {
         deadline.saturating_sub(now).min(i32::MAX as u64) as i32
     }
 
+    /// Waits up to `timeout` ms (0: just looks) and returns the ready
+    /// tokens, the kick consumed.
+    fn wait(&mut self, timeout: i32, events: &mut [EpollEvent], ready: &mut Vec<u64>) {
+        ready.clear();
+        match self.epoll.wait(timeout, events) {
+            Ok(n) => {
+                if timeout != 0 {
+                    self.counters.wakeups.fetch_add(1, Ordering::Relaxed);
+                }
+                for e in &events[..n] {
+                    if e.data() == KICK {
+                        let _ = self.kicker.fd.read();
+                    }
+                    ready.push(e.data());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // epoll_wait only fails on a bad set, which would fail forever:
+            // poll on the idle tick instead of spinning.
+            Err(_) => std::thread::sleep(Duration::from_millis(IDLE_TICK_MS)),
+        }
+    }
+
     fn run(&mut self) {
         ON_PUMP.with(|c| c.set(true));
         {
@@ -349,35 +383,34 @@ impl Running {
             }
         }
         let mut events = vec![EpollEvent::default(); 64];
+        let mut ready = Vec::with_capacity(64);
         let busy = Duration::from_micros(self.config.busy_poll_us);
+        let mut timed_out = true;
         while !self.stop.load(Ordering::Relaxed) {
-            self.drain();
-            if !busy.is_zero() {
-                let mut last_work = Instant::now();
-                while last_work.elapsed() < busy && !self.stop.load(Ordering::Relaxed) {
-                    let now = self.now_ms();
-                    if self.pass(now) > 0 {
-                        self.counters.busy_hits.fetch_add(1, Ordering::Relaxed);
-                        last_work = Instant::now();
-                    } else {
+            let work = self.drain(&ready, timed_out);
+            ready.clear();
+            if work > 0 && !busy.is_zero() {
+                // Busy polling: look (epoll_wait with no timeout) until
+                // something is ready or the window since the last work ends.
+                let since = Instant::now();
+                while ready.is_empty()
+                    && since.elapsed() < busy
+                    && !self.stop.load(Ordering::Relaxed)
+                {
+                    self.wait(0, &mut events, &mut ready);
+                    if ready.is_empty() {
                         std::hint::spin_loop();
                     }
                 }
-                self.drain();
+                if !ready.is_empty() {
+                    self.counters.busy_hits.fetch_add(1, Ordering::Relaxed);
+                    timed_out = false;
+                    continue;
+                }
             }
             let timeout = self.timeout_ms();
-            match self.epoll.wait(timeout, &mut events) {
-                Ok(n) => {
-                    self.counters.wakeups.fetch_add(1, Ordering::Relaxed);
-                    if events[..n].iter().any(|e| e.data() == KICK) {
-                        let _ = self.kicker.fd.read();
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // epoll_wait only fails on a bad set, which would fail
-                // forever: poll on the idle tick instead of spinning.
-                Err(_) => std::thread::sleep(Duration::from_millis(IDLE_TICK_MS)),
-            }
+            self.wait(timeout, &mut events, &mut ready);
+            timed_out = ready.is_empty();
         }
     }
 }

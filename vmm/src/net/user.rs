@@ -121,6 +121,8 @@ impl Drop for Installed {
 /// One `hostfwd` UDP rule.
 struct UdpHostFwd {
     sock: Arc<UdpSocket>,
+    /// Its token in the pump's epoll set.
+    token: Option<u64>,
     guest: SocketAddrV4,
     /// Host sender → (gateway port, its handler), oldest first.
     peers: VecDeque<(SocketAddr, u16, Installed)>,
@@ -129,7 +131,8 @@ struct UdpHostFwd {
 /// One stack sender of a `guestfwd` UDP port.
 struct GuestUdpPeer {
     sock: UdpSocket,
-    registered: bool,
+    /// Its token in the pump's epoll set, once registered.
+    token: Option<u64>,
 }
 
 /// State the `guestfwd` handlers share with the pump task.
@@ -149,6 +152,7 @@ pub struct Gateway {
     next_port: u16,
     counters: Arc<UserCounters>,
     buf: Vec<u8>,
+    last_poll_ms: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -189,6 +193,7 @@ impl Gateway {
                     ports.push((Proto::Udp, port, f.guest_port));
                     udp_fwds.push(UdpHostFwd {
                         sock: Arc::new(sock),
+                        token: None,
                         guest: SocketAddrV4::new(cfg.guest, f.guest_port),
                         peers: VecDeque::new(),
                     });
@@ -230,6 +235,7 @@ impl Gateway {
             next_port: *EPHEMERAL.start(),
             counters,
             buf: vec![0; MAX_DATAGRAM],
+            last_poll_ms: 0,
         })
     }
 
@@ -289,55 +295,66 @@ impl Gateway {
         Some(port)
     }
 
-    /// Datagrams waiting on the hostfwd sockets, into the stack.
-    fn host_to_stack(&mut self) -> usize {
+    /// A datagram from each hostfwd socket epoll reported readable, into
+    /// the stack (one per readiness: the level-triggered set reports the
+    /// socket again while more wait, and an empty read costs a system call).
+    /// Without a token (registration failed) the socket is read every pass.
+    fn host_to_stack(&mut self, ready: &[u64]) -> usize {
         let mut work = 0;
         for i in 0..self.udp_fwds.len() {
-            loop {
-                let (n, from) = match self.udp_fwds[i].sock.recv_from(&mut self.buf) {
-                    Ok(r) => r,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    // ECONNREFUSED from an earlier send to a closed port.
-                    Err(_) => {
-                        self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
-                        continue;
-                    }
-                };
-                work += 1;
-                let Some(port) = self.port_for(i, from) else {
+            if self.udp_fwds[i].token.is_some_and(|t| !ready.contains(&t)) {
+                continue;
+            }
+            let (n, from) = match self.udp_fwds[i].sock.recv_from(&mut self.buf) {
+                Ok(r) => r,
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted =>
+                {
+                    continue
+                }
+                // ECONNREFUSED from an earlier send to a closed port.
+                Err(_) => {
                     self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
                     continue;
-                };
-                self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
-                let guest = self.udp_fwds[i].guest;
-                self.net.send_udp(port, guest, &self.buf[..n]);
-            }
+                }
+            };
+            work += 1;
+            let Some(port) = self.port_for(i, from) else {
+                self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
+            let guest = self.udp_fwds[i].guest;
+            self.net.send_udp(port, guest, &self.buf[..n]);
         }
         work
     }
 
-    /// Answers on the guestfwd sockets, back into the stack.
-    fn guestfwd_answers(&mut self, reg: &mut Registry<'_>) -> usize {
+    /// Answers on the guestfwd sockets epoll reported, back into the stack;
+    /// registers sockets the handlers made since the last pass.
+    fn guestfwd_answers(&mut self, reg: &mut Registry<'_>, ready: &[u64]) -> usize {
         let mut work = 0;
         let mut state = lock(&self.guest_udp);
         for (&(port, sender), peer) in state.peers.iter_mut() {
-            if !peer.registered {
-                peer.registered = reg.add(peer.sock.as_raw_fd(), false).is_ok();
+            if peer.token.is_none() {
+                peer.token = reg.add(peer.sock.as_raw_fd(), false).ok();
+                // Whatever arrived before registration is reported on the
+                // next wait (level-triggered).
+                continue;
             }
-            loop {
-                match peer.sock.recv(&mut self.buf) {
-                    Ok(n) => {
-                        work += 1;
-                        self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
-                        self.net.send_udp(port, sender, &self.buf[..n]);
-                    }
-                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(_) => {
-                        self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
+            if !peer.token.is_some_and(|t| ready.contains(&t)) {
+                continue;
+            }
+            match peer.sock.recv(&mut self.buf) {
+                Ok(n) => {
+                    work += 1;
+                    self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
+                    self.net.send_udp(port, sender, &self.buf[..n]);
+                }
+                Err(e)
+                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
@@ -356,10 +373,7 @@ fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArr
                 .and_then(|s| s.connect((Ipv4Addr::LOCALHOST, port)).map(|_| s))
                 .and_then(|s| s.set_nonblocking(true).map(|_| s));
             match sock {
-                Ok(sock) => v.insert(GuestUdpPeer {
-                    sock,
-                    registered: false,
-                }),
+                Ok(sock) => v.insert(GuestUdpPeer { sock, token: None }),
                 Err(_) => {
                     c.host_errors.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -375,19 +389,22 @@ fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArr
 
 impl PumpTask for Gateway {
     fn start(&mut self, reg: &mut Registry<'_>) -> std::io::Result<()> {
-        for f in &self.udp_fwds {
-            reg.add(f.sock.as_raw_fd(), false)?;
+        for f in &mut self.udp_fwds {
+            f.token = Some(reg.add(f.sock.as_raw_fd(), false)?);
         }
         Ok(())
     }
 
-    fn service(&mut self, reg: &mut Registry<'_>, now_ms: u64) -> usize {
+    fn service(&mut self, reg: &mut Registry<'_>, ready: &[u64], now_ms: u64) -> usize {
         // Frames the host stack sent to the gateway (its handlers answer
         // host sockets directly), then host sockets into the stack.
         let mut work = self.stack.poll_nic();
-        work += self.host_to_stack();
-        work += self.guestfwd_answers(reg);
-        self.stack.poll(now_ms);
+        work += self.host_to_stack(ready);
+        work += self.guestfwd_answers(reg, ready);
+        if now_ms != self.last_poll_ms {
+            self.last_poll_ms = now_ms;
+            self.stack.poll(now_ms);
+        }
         work
     }
 }
