@@ -21,8 +21,9 @@ use crate::server::{SUBSCRIBE, UNSUBSCRIBE};
 
 /// Where decoded frames are shown (the framebuffer device).
 pub trait FrameSink: Send + Sync {
-    /// Shows a `width` × `height` RGB frame.
-    fn present(&self, width: u16, height: u16, rgb: &[u8]);
+    /// Shows a `width` × `height` RGB frame that carried RTP timestamp
+    /// `timestamp` (90 kHz).
+    fn present(&self, width: u16, height: u16, rgb: &[u8], timestamp: u32);
 }
 
 /// The client's settings.
@@ -279,7 +280,7 @@ impl DisplayStrand {
         let newest = lock(&self.shared.pool).newest();
         match newest {
             Some(f) => {
-                self.sink.present(f.width, f.height, &f.pixels);
+                self.sink.present(f.width, f.height, &f.pixels, f.timestamp);
                 self.last_ts = Some(f.timestamp);
                 self.stats.displayed += 1;
                 self.shown_at.push_back(now_ns);

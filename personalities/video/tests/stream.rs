@@ -34,7 +34,7 @@ fn clip_frames_rgb(n: usize) -> Vec<Vec<u8>> {
 struct Recorder(Mutex<Vec<(u16, u16, Vec<u8>)>>);
 
 impl FrameSink for Recorder {
-    fn present(&self, w: u16, h: u16, rgb: &[u8]) {
+    fn present(&self, w: u16, h: u16, rgb: &[u8], _ts: u32) {
         self.0.lock().expect("recorder").push((w, h, rgb.to_vec()));
     }
 }

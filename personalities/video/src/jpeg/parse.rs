@@ -254,9 +254,10 @@ fn parse_sof(seg: &[u8]) -> Result<Sof, JpegError> {
             "chrominance sampling other than 1x1",
         ));
     }
-    if c[5] != c[8] || c[2] == c[5] || c[2] > 3 || c[5] > 3 {
+    // Cb and Cr share a table; it may be luminance's own (ffmpeg's default).
+    if c[5] != c[8] || c[2] > 3 || c[5] > 3 {
         return Err(JpegError::Unsupported(
-            "chrominance components not sharing one quantization table apart from luminance",
+            "chrominance components with different quantization tables",
         ));
     }
     if width == 0 || height == 0 || width % 8 != 0 || height % 8 != 0 {

@@ -102,18 +102,29 @@ impl<'a> QuantHeader<'a> {
         out.extend_from_slice(&tables[1]);
     }
 
-    /// The two 8-bit tables (luminance, chrominance), if that is what it
-    /// carries.
+    /// The 8-bit tables (luminance, chrominance), if that is what it
+    /// carries: two tables, or one that serves both (as ffmpeg sends when
+    /// its JPEGs share one table).
     pub fn tables8(&self) -> Result<[[u8; 64]; 2], WireError> {
         if self.precision & 0x03 != 0 {
             return Err(WireError::Malformed("16-bit quantization tables"));
         }
-        if self.tables.len() != 128 {
-            return Err(WireError::Malformed("not two 64-byte quantization tables"));
-        }
         let mut t = [[0u8; 64]; 2];
-        t[0].copy_from_slice(&self.tables[..64]);
-        t[1].copy_from_slice(&self.tables[64..]);
+        match self.tables.len() {
+            64 => {
+                t[0].copy_from_slice(self.tables);
+                t[1].copy_from_slice(self.tables);
+            }
+            128 => {
+                t[0].copy_from_slice(&self.tables[..64]);
+                t[1].copy_from_slice(&self.tables[64..]);
+            }
+            _ => {
+                return Err(WireError::Malformed(
+                    "not one or two 64-byte quantization tables",
+                ))
+            }
+        }
         Ok(t)
     }
 }

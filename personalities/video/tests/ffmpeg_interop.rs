@@ -1,0 +1,388 @@
+//! Interoperation with a real RTP/JPEG implementation, ffmpeg's:
+//!
+//! * ffmpeg streams a generated test pattern as RTP/JPEG to a host UDP
+//!   socket; the test bridges each datagram into a spin-net kernel where
+//!   our client extension reassembles, decodes and displays it; every frame
+//!   matches ffmpeg's own decode of the same JPEGs (PSNR ≥ 40 dB).
+//! * ffmpeg receives our server's stream, described by our SDP, and decodes
+//!   every frame without an error, to pictures matching the clip.
+//!
+//! ffmpeg 5.1 packetizes only yuvj420p/yuvj422p JPEGs with the standard
+//! Huffman tables ("RFC 2435 requires standard Huffman tables"), so the
+//! sender is given `-pix_fmt yuvj420p -huffman default`.
+//!
+//! Without ffmpeg the tests print `SKIP: ffmpeg not installed` and pass.
+
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use spin_kernel::event::{Handler, Principal};
+use spin_net::events::UdpArrived;
+use spin_net::wire::ethernet::MacAddr;
+use spin_net::{MemNic, NetConfig, NetStack};
+use spin_video::client::{ClientConfig, FrameSink, VideoClient};
+use spin_video::disk::{ClipReader, FileDisk};
+use spin_video::jpeg::decode_rgb;
+use spin_video::mjpeg::split_frames;
+use spin_video::server::{ServerConfig, VideoServer};
+
+const W: usize = 160;
+const H: usize = 120;
+const FRAMES: usize = 30;
+
+fn have_ffmpeg() -> bool {
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("SKIP: ffmpeg not installed");
+    }
+    ok
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spin-video-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// ffmpeg's decode of `input` — its native output, the Y, Cb, Cr planes
+/// of each 4:2:0 frame with no conversion — turned to RGB the way JPEG
+/// decoders do it (libjpeg's "fancy" triangle upsampling of the chroma,
+/// the JFIF YCbCr→RGB matrix), so the comparison measures the decoding,
+/// not two libraries' different colour converters (ffmpeg's default
+/// converter alone is ~27 dB away from any exact one on these patterns).
+fn ffmpeg_decode(input: &Path, out: &Path) -> Vec<Vec<u8>> {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(input)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuvj420p"])
+        .arg(out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success(), "ffmpeg could not decode {}", input.display());
+    let raw = std::fs::read(out).expect("raw frames");
+    let yuv = W * H * 3 / 2;
+    assert_eq!(raw.len() % yuv, 0);
+    raw.chunks(yuv).map(yuv420_to_rgb).collect()
+}
+
+fn yuv420_to_rgb(f: &[u8]) -> Vec<u8> {
+    let (cw, ch) = (W / 2, H / 2);
+    let (y, cb, cr) = (
+        &f[..W * H],
+        &f[W * H..W * H + cw * ch],
+        &f[W * H + cw * ch..],
+    );
+    let up = |plane: &[u8], px: usize, py: usize| -> f64 {
+        let (cx, cy) = (px / 2, py / 2);
+        let ny = if py & 1 == 0 {
+            cy.saturating_sub(1)
+        } else {
+            (cy + 1).min(ch - 1)
+        };
+        let nx = if px & 1 == 0 {
+            cx.saturating_sub(1)
+        } else {
+            (cx + 1).min(cw - 1)
+        };
+        let col = |x: usize| 3.0 * f64::from(plane[cy * cw + x]) + f64::from(plane[ny * cw + x]);
+        (3.0 * col(cx) + col(nx)) / 16.0
+    };
+    let mut rgb = Vec::with_capacity(W * H * 3);
+    for py in 0..H {
+        for px in 0..W {
+            let l = f64::from(y[py * W + px]);
+            let (b, r) = (up(cb, px, py) - 128.0, up(cr, px, py) - 128.0);
+            for v in [
+                l + 1.402 * r,
+                l - 0.344_136 * b - 0.714_136 * r,
+                l + 1.772 * b,
+            ] {
+                rgb.push(v.round().clamp(0.0, 255.0) as u8);
+            }
+        }
+    }
+    rgb
+}
+
+fn wait_or_kill(mut child: Child, limit: Duration) -> (bool, String) {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            return (st.success(), err);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            return (false, format!("killed after {limit:?}; {err}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn ip(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, n)
+}
+
+/// Two kernels joined by an in-memory link, ARP entries preset.
+fn kernels() -> (NetStack, NetStack) {
+    let (na, nb) = MemNic::pair(100_000);
+    let (ma, mb) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
+    let a = NetStack::new(NetConfig::new(ma, ip(1), 24), Arc::new(na)).expect("stack a");
+    let b = NetStack::new(NetConfig::new(mb, ip(2), 24), Arc::new(nb)).expect("stack b");
+    a.add_static_arp(ip(2), mb);
+    b.add_static_arp(ip(1), ma);
+    (a, b)
+}
+
+fn pump(a: &NetStack, b: &NetStack) {
+    while a.poll_nic() + b.poll_nic() > 0 {}
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(u32, Vec<u8>)>>);
+
+impl FrameSink for Recorder {
+    fn present(&self, w: u16, h: u16, rgb: &[u8], ts: u32) {
+        assert_eq!((usize::from(w), usize::from(h)), (W, H));
+        self.0.lock().expect("recorder").push((ts, rgb.to_vec()));
+    }
+}
+
+#[test]
+fn ffmpeg_rtp_jpeg_into_our_client_matches_ffmpegs_own_decode() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = scratch("rx");
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("host socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let port = sock.local_addr().expect("addr").port();
+    let sent = dir.join("sent.mjpeg");
+    let ffmpeg = Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=160x120:rate=30")
+        .args(["-frames:v", &FRAMES.to_string()])
+        .args([
+            "-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-huffman", "default",
+        ])
+        .args(["-map", "0:v", "-f", "tee"])
+        .arg(format!(
+            "[f=rtp]rtp://127.0.0.1:{port}|[f=mjpeg]{}",
+            sent.display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg starts");
+
+    // The bridge: kernel a re-sends each datagram from the host socket to
+    // the client on kernel b, through both protocol graphs.
+    let (a, b) = kernels();
+    let sink = Arc::new(Recorder::default());
+    let cfg = ClientConfig::new(6000, None, 30);
+    let (client, mut display) = VideoClient::install(
+        &b.handle(),
+        &Principal::kernel("video-client"),
+        cfg,
+        sink.clone(),
+    )
+    .expect("client");
+    let mut child = Some(ffmpeg);
+    let mut status = None;
+    let mut buf = vec![0u8; 65_536];
+    let mut now = 0u64;
+    let mut idle_since_exit = 0;
+    loop {
+        match sock.recv_from(&mut buf) {
+            Ok((n, _)) => {
+                let before = display.telemetry().decoded;
+                a.handle()
+                    .send_udp(40_000, SocketAddrV4::new(ip(2), 6000), &buf[..n]);
+                pump(&a, &b);
+                if display.telemetry().decoded > before {
+                    now = display.run(now, || now);
+                }
+            }
+            Err(_) => {
+                if let Some(c) = child.take() {
+                    match wait_or_kill(c, Duration::from_secs(30)) {
+                        r if r.0 => status = Some(r),
+                        r => panic!("ffmpeg failed: {}", r.1),
+                    }
+                }
+                idle_since_exit += 1;
+                if idle_since_exit > 2 {
+                    break;
+                }
+            }
+        }
+    }
+    let (ok, err) = status.expect("ffmpeg finished");
+    assert!(ok && err.trim().is_empty(), "ffmpeg: {err}");
+
+    let reference = ffmpeg_decode(&sent, &dir.join("ref.yuv"));
+    assert_eq!(reference.len(), FRAMES);
+    let got = sink.0.lock().expect("recorder").clone();
+    let r = client.reassembly();
+    assert_eq!(
+        (r.frames, r.dropped_frames, r.malformed),
+        (FRAMES as u64, 0, 0)
+    );
+    assert_eq!(got.len(), FRAMES, "every frame displayed");
+    let ts0 = got[0].0;
+    let mut worst = f64::INFINITY;
+    for (ts, px) in &got {
+        let k = (ts.wrapping_sub(ts0) / 3000) as usize;
+        let p = psnr(px, &reference[k]);
+        worst = worst.min(p);
+    }
+    println!("ffmpeg → spin client: {FRAMES} frames, worst PSNR {worst:.1} dB");
+    assert!(worst >= 40.0, "worst frame PSNR {worst:.1} dB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits until some process has UDP port `port` bound on any address.
+fn wait_for_udp_port(port: u16, limit: Duration) -> bool {
+    let hex = format!(":{port:04X} ");
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if std::fs::read_to_string("/proc/net/udp").is_ok_and(|t| t.contains(&hex)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn ffmpeg_decodes_our_servers_stream_from_our_sdp() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = scratch("tx");
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .expect("probe")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let clip_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/video/testclip.mjpeg");
+    let (a, b) = kernels();
+    let clip =
+        ClipReader::open(Box::new(FileDisk::open(&clip_path).expect("clip"))).expect("index");
+    let mut srv = VideoServer::install(
+        &a.handle(),
+        &Principal::kernel("video-server"),
+        ServerConfig::new(5004, 30),
+        clip,
+    )
+    .expect("server");
+    // Kernel b forwards what arrives for `port` to ffmpeg on the host.
+    let out = Arc::new(UdpSocket::bind("127.0.0.1:0").expect("out socket"));
+    let o = out.clone();
+    let fwd = Handler::new(move |d: &UdpArrived| {
+        let _ = o.send_to(&d.payload, ("127.0.0.1", port));
+    })
+    .guard(b.events().udp_port(port));
+    b.events()
+        .udp
+        .install(&Principal::kernel("host-bridge"), fwd)
+        .expect("bridge");
+    assert!(srv.subscribe(SocketAddrV4::new(ip(2), port)));
+    let sdp = dir.join("stream.sdp");
+    std::fs::write(
+        &sdp,
+        srv.sdp(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port), (160, 120)),
+    )
+    .expect("sdp");
+    let raw = dir.join("out.yuv");
+    let ffmpeg = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-protocol_whitelist",
+            "file,udp,rtp",
+            "-i",
+        ])
+        .arg(&sdp)
+        .args(["-frames:v", &FRAMES.to_string()])
+        .args(["-f", "rawvideo", "-pix_fmt", "yuvj420p"])
+        .arg(&raw)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg starts");
+    assert!(
+        wait_for_udp_port(port, Duration::from_secs(20)),
+        "ffmpeg never listened"
+    );
+    for k in 0..FRAMES as u64 {
+        srv.send_frame(k);
+        pump(&a, &b);
+        // Pace the host socket a little so the receiver's buffer keeps up.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (ok, err) = wait_or_kill(ffmpeg, Duration::from_secs(20));
+    assert!(ok, "ffmpeg failed: {err}");
+    assert!(err.trim().is_empty(), "ffmpeg reported errors: {err}");
+    let yuv = std::fs::read(&raw).expect("ffmpeg output");
+    assert_eq!(
+        yuv.len(),
+        FRAMES * W * H * 3 / 2,
+        "ffmpeg decoded every frame"
+    );
+    let frames: Vec<Vec<u8>> = yuv.chunks(W * H * 3 / 2).map(yuv420_to_rgb).collect();
+    // Against ffmpeg's decode of the clip file itself (same decoder: the
+    // transport must be lossless) and against our decoder.
+    let direct = ffmpeg_decode(&clip_path, &dir.join("direct.yuv"));
+    let c = std::fs::read(&clip_path).expect("clip");
+    let ranges = split_frames(&c).expect("splits");
+    let (mut worst_ffmpeg, mut worst_ours) = (f64::INFINITY, f64::INFINITY);
+    for k in 0..FRAMES {
+        let got = &frames[k];
+        worst_ffmpeg = worst_ffmpeg.min(psnr(got, &direct[k]));
+        let ours = decode_rgb(&c[ranges[k].clone()]).expect("decodes").pixels;
+        worst_ours = worst_ours.min(psnr(&ours, got));
+    }
+    println!(
+        "spin server → ffmpeg: {FRAMES} frames; worst PSNR vs ffmpeg's decode of the file \
+         {worst_ffmpeg:.1} dB, vs our decoder {worst_ours:.1} dB"
+    );
+    assert!(worst_ffmpeg >= 40.0 && worst_ours >= 40.0);
+    assert_eq!(srv.stats().frames, FRAMES as u64);
+    let _ = std::fs::remove_dir_all(&dir);
+}
