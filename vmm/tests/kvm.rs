@@ -980,3 +980,92 @@ fn neighbours_the_kernel_maps_are_filled_with_the_faulting_page() {
     let m2 = space.examine(CLEAN + 2 * 4096).unwrap();
     assert!(!m2.dirty, "an untouched neighbour stays clean");
 }
+
+/// Removing every leaf of a page table's 2 MiB range unlinks the table
+/// (one queued PDE store and a CR3 reload instead of 512 leaf stores) —
+/// whether the kernel names the change (one `protect_range`) or the mirror
+/// must drop everything (512 unmaps, more than the kernel's change log
+/// holds); the range faults afterwards and maps again through a fresh
+/// table. A range that keeps one page is cleared leaf by leaf and keeps it.
+#[test]
+fn removing_a_whole_table_unlinks_it_and_a_partial_removal_keeps_the_rest() {
+    let Some(w) = world() else { return };
+    const BIG: u64 = 0x4000_0000;
+    const KEEP: u64 = BIG + 100 * 4096;
+    let code = asm(|a| {
+        a.mov(rbx, BIG)?;
+        a.mov(ecx, 512)?;
+        a.xor(edi, edi)?;
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.add(rdi, qword_ptr(rbx))?;
+        a.add(rbx, 4096)?;
+        a.dec(rcx)?;
+        a.jnz(top)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        // CODE + 0x26: read KEEP.
+        a.mov(rbx, KEEP)?;
+        a.mov(rdi, qword_ptr(rbx))?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.ud2()
+    });
+    let space = w.space(&code);
+    let map_all = |base: u64| {
+        for i in 0..512u64 {
+            let va = BIG + 4096 * i;
+            let f = w.frame();
+            w.ram.write_obj(base + i, GuestAddress(f.0)).unwrap();
+            space.map(va, f, Prot::RW).unwrap();
+        }
+    };
+    let sum = |base: u64| (0..512u64).map(|i| base + i).sum::<u64>();
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let stores = |before: u64| exits(&w).pte_ops - before;
+    // Three rounds: unmapped page by page, protected in one range, and
+    // all but KEEP protected.
+    for round in 0..3 {
+        let base = 1000 * (round + 1);
+        map_all(base);
+        let mut regs = w.regs();
+        assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), sum(base), "round {round}");
+        let before = exits(&w).pte_ops;
+        match round {
+            0 => {
+                for i in 0..512u64 {
+                    space.unmap(BIG + 4096 * i).unwrap();
+                }
+            }
+            1 => {
+                space.protect_range(BIG, 512 * 4096, Prot::NONE);
+            }
+            _ => {
+                space.protect_range(BIG, 100 * 4096, Prot::NONE);
+                space.protect_range(KEEP + 4096, 411 * 4096, Prot::NONE);
+                assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+                assert_eq!(regs.syscall_arg(0), base + 100, "the kept page");
+                assert_eq!(stores(before), 511, "leaf by leaf");
+                let mut regs = w.regs();
+                match cpu.run(&mut regs, &*space, BUDGET) {
+                    Trap::PageFault { va, .. } => assert_eq!(va, BIG),
+                    t => panic!("{t:?}: a cleared leaf was still readable"),
+                }
+                continue;
+            }
+        }
+        match cpu.run(&mut regs, &*space, BUDGET) {
+            Trap::PageFault { va, .. } => assert_eq!(va, KEEP, "round {round}"),
+            t => panic!("round {round}: {t:?}: a removed page was still readable"),
+        }
+        let n = stores(before);
+        // Round 0 drops every leaf of the mirror (code, stack too).
+        assert!(n <= 4, "round {round}: {n} PTE stores");
+        let f = w.frame();
+        w.ram.write_obj(0x9999u64, GuestAddress(f.0)).unwrap();
+        space.map(KEEP, f, Prot::RW).unwrap();
+        assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+        assert_eq!(regs.syscall_arg(0), 0x9999, "round {round}: mapped again");
+    }
+}

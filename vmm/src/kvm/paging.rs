@@ -45,6 +45,8 @@ const NX: u64 = 1 << 63;
 const ADDR: u64 = 0x000f_ffff_ffff_f000;
 const TABLE: u64 = P | W | U | A;
 
+/// Fewest leaves of one page table worth unlinking the table for.
+pub const UNLINK_MIN: usize = 16;
 /// Removals a mirror remembers for other vCPUs; one further behind reloads CR3.
 const LOG_MAX: usize = 4096;
 /// Mirrors kept before the least recently used idle one is recycled.
@@ -59,6 +61,21 @@ pub struct Op {
     pub value: u64,
     /// The virtual address to invalidate.
     pub va: u64,
+    /// The store unlinks a whole page table (a PDE): `invlpg` of one
+    /// address is not enough, CR3 is reloaded after the queue.
+    pub full_flush: bool,
+}
+
+impl Op {
+    /// A leaf store (`invlpg va` after it).
+    pub const fn leaf(pte: u64, value: u64, va: u64) -> Op {
+        Op {
+            pte,
+            value,
+            va,
+            full_flush: false,
+        }
+    }
 }
 
 /// The machine's private memory: shim, tables, per-vCPU blocks, page tables.
@@ -287,6 +304,7 @@ impl Tables {
             self.mirrors.insert(asid, m);
         }
         let clock = self.clock;
+        let room = self.unlink_room();
         let m = self.mirrors.get_mut(&asid).expect("inserted above");
         m.used = clock;
         m.active += 1;
@@ -315,7 +333,7 @@ impl Tables {
             }
             loaded.cursor = m.next_seq;
         }
-        let removed = Self::catch_up(m, mem, space, ops);
+        let removed = Self::catch_up(m, mem, space, ops, room);
         loaded.cursor = m.next_seq;
         entry.shootdown = removed && m.active > 1;
         Ok(entry)
@@ -331,6 +349,7 @@ impl Tables {
         loaded: &mut Loaded,
         ops: &mut Vec<Op>,
     ) -> bool {
+        let room = self.unlink_room();
         let Some(m) = self.mirrors.get_mut(&space.asid()) else {
             return false;
         };
@@ -343,7 +362,7 @@ impl Tables {
                 .filter(|(s, _)| *s >= loaded.cursor)
                 .map(|(_, o)| *o),
         );
-        let removed = Self::catch_up(m, mem, space, ops);
+        let removed = Self::catch_up(m, mem, space, ops, room);
         loaded.cursor = m.next_seq;
         removed && m.active > 1
     }
@@ -362,8 +381,43 @@ impl Tables {
             .is_some_and(|m| m.seen != space.generation())
     }
 
+    /// Whether the pool has room to spare for unlinking whole page tables
+    /// (an unlinked table's frame is not reused, like every pool frame; a
+    /// pool three-quarters used falls back to clearing leaf by leaf).
+    fn unlink_room(&self) -> bool {
+        let cap = self.end.saturating_sub(private::POOL);
+        (self.next_frame - private::POOL) < cap / 4 * 3
+    }
+
+    /// Offset of the PDE covering user address `va` in the tables under
+    /// `pml4`, if the PDPT and PD exist.
+    fn pde_slot(mem: &Private, pml4: u64, va: u64) -> Option<u64> {
+        let mut table = pml4;
+        for level in [39u32, 30] {
+            let e = mem.load(table + 8 * ((va >> level) & 511));
+            if e & P == 0 {
+                return None;
+            }
+            table = (e & ADDR).checked_sub(mem.gpa)?;
+        }
+        Some(table + 8 * ((va >> 21) & 511))
+    }
+
     /// Brings `m` up to the space's generation; returns whether leaves went.
-    fn catch_up(m: &mut Mirror, mem: &Private, space: &dyn PageTable, ops: &mut Vec<Op>) -> bool {
+    ///
+    /// A page table all of whose present leaves go (at least
+    /// [`UNLINK_MIN`] of them: a large `munmap`) is unlinked instead — one
+    /// queued PDE store and a CR3 reload rather than a store and an
+    /// `invlpg` per leaf, each of which a PVM host emulates — when `room`
+    /// allows. Its frame is never reused (no frame the guest saw as a page
+    /// table is; the next fill in that range takes a fresh table).
+    fn catch_up(
+        m: &mut Mirror,
+        mem: &Private,
+        space: &dyn PageTable,
+        ops: &mut Vec<Op>,
+        room: bool,
+    ) -> bool {
         let upto = space.generation();
         if upto == m.seen {
             return false;
@@ -379,19 +433,55 @@ impl Tables {
             doomed.extend(m.leaves.keys().copied());
         }
         m.seen = upto;
+        doomed.sort_unstable();
+        doomed.dedup();
         let any = !doomed.is_empty();
-        for va in doomed {
-            if let Some(pte) = m.leaves.remove(&va) {
-                let op = Op { pte, value: 0, va };
-                ops.push(op);
-                m.log.push_back((m.next_seq, op));
-                m.next_seq += 1;
-                if m.log.len() > LOG_MAX {
-                    m.log.pop_front();
+        let mut log = |m: &mut Mirror, op: Op| {
+            ops.push(op);
+            m.log.push_back((m.next_seq, op));
+            m.next_seq += 1;
+            if m.log.len() > LOG_MAX {
+                m.log.pop_front();
+            }
+        };
+        let mut i = 0;
+        while i < doomed.len() {
+            let region = doomed[i] & !(LARGE_PAGE - 1);
+            let j = i + doomed[i..].partition_point(|&v| v < region + LARGE_PAGE);
+            let here = j - i;
+            let whole = room
+                && here >= UNLINK_MIN
+                && m.leaves.range(region..region + LARGE_PAGE).count() == here;
+            let pde = if whole {
+                Self::pde_slot(mem, m.pml4, region)
+            } else {
+                None
+            };
+            match pde {
+                Some(pde) => {
+                    for va in &doomed[i..j] {
+                        m.leaves.remove(va);
+                    }
+                    log(
+                        m,
+                        Op {
+                            pte: pde,
+                            value: 0,
+                            va: region,
+                            full_flush: true,
+                        },
+                    );
+                }
+                None => {
+                    for va in &doomed[i..j] {
+                        if let Some(pte) = m.leaves.remove(va) {
+                            log(m, Op::leaf(pte, 0, *va));
+                        }
+                    }
                 }
             }
+            i = j;
         }
-        let _ = mem;
         any
     }
 
@@ -408,7 +498,7 @@ impl Tables {
             if let Some(asid) = victim {
                 let mut m = self.mirrors.remove(&asid).expect("found above");
                 for (va, pte) in std::mem::take(&mut m.leaves) {
-                    ops.push(Op { pte, value: 0, va });
+                    ops.push(Op::leaf(pte, 0, va));
                 }
                 m.incarnation += 1;
                 m.log.clear();
@@ -491,11 +581,7 @@ impl Tables {
             mem.store(slot, value);
             Ok(Fill::Direct)
         } else {
-            ops.push(Op {
-                pte: slot,
-                value,
-                va: page,
-            });
+            ops.push(Op::leaf(slot, value, page));
             Ok(Fill::Queued)
         }
     }

@@ -366,6 +366,17 @@ impl KvmCpu {
         }
     }
 
+    /// The CR3 the shim loads after the queued `ops`: `cr3`, or when it is
+    /// 0 and a queued store unlinked a whole page table, the loaded
+    /// mirror's own (a reload is the flush that covers the table's range).
+    fn flush_cr3(&self, cr3: u64) -> u64 {
+        if cr3 == 0 && self.ops.iter().any(|o| o.full_flush) {
+            self.m.private.phys(self.loaded.pml4)
+        } else {
+            cr3
+        }
+    }
+
     /// Loads up to one queue's worth of `ops` (the rest wait in `pending`)
     /// and points the vCPU at the full-restore path.
     fn enter_resume(&mut self, cr3: u64) {
@@ -450,7 +461,8 @@ impl KvmCpu {
         }
         if !self.ops.is_empty() {
             self.write_live_gprs();
-            self.enter_resume(0);
+            let cr3 = self.flush_cr3(0);
+            self.enter_resume(cr3);
         }
     }
 
@@ -554,7 +566,8 @@ impl KvmCpu {
         }
         self.prefill(regs, space);
         self.write_frame(regs);
-        let quiet = entry.cr3 == 0 && self.ops.is_empty();
+        let cr3 = self.flush_cr3(entry.cr3);
+        let quiet = cr3 == 0 && self.ops.is_empty();
         let sysret = quiet
             && self.at_trap
             && self.native_syscall
@@ -572,7 +585,7 @@ impl KvmCpu {
             self.load_gprs(regs, rip, self.trap_rsp);
         } else {
             self.write_gprs(regs);
-            self.enter_resume(entry.cr3);
+            self.enter_resume(cr3);
         }
         self.at_trap = false;
         self.native_syscall = false;
