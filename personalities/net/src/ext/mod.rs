@@ -1,5 +1,8 @@
 //! In-kernel extensions built on the graph: handlers installed on
-//! `UDP.PacketArrived` with an indexed port guard.
+//! `UDP.PacketArrived` and `TCP.PacketArrived` with indexed port guards.
 
 pub mod echo;
 pub mod forward;
+
+#[cfg(test)]
+mod tests;

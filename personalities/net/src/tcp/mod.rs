@@ -133,7 +133,9 @@ struct Listener {
 
 struct Port {
     users: usize,
-    handler: HandlerId,
+    /// The engine's handler; `None` for a port reserved by an extension
+    /// that handles its segments itself.
+    handler: Option<HandlerId>,
 }
 
 /// The engine's tables.
@@ -150,6 +152,32 @@ pub(crate) struct Engine {
     owned: HashMap<ConnId, ()>,
     next_id: ConnId,
     rng: Rng,
+}
+
+/// What a socket could see of a connection, before an operation: it is
+/// woken if that moved.
+#[derive(Clone, Copy)]
+struct Seen {
+    readiness: Readiness,
+    readable: usize,
+    queued: usize,
+}
+
+impl Seen {
+    fn of(c: &Conn) -> Seen {
+        Seen {
+            readiness: c.readiness(),
+            readable: c.readable_bytes(),
+            queued: c.queued_bytes(),
+        }
+    }
+
+    /// New readiness, more to read, or more room to write.
+    fn changed(&self, c: &Conn) -> bool {
+        self.readiness != c.readiness()
+            || c.readable_bytes() > self.readable
+            || c.queued_bytes() < self.queued
+    }
 }
 
 /// What to do once the engine's lock is released.
@@ -251,7 +279,7 @@ impl NetHandle {
             port,
             Port {
                 users: 1,
-                handler: id,
+                handler: Some(id),
             },
         );
         Ok(())
@@ -261,8 +289,8 @@ impl NetHandle {
         if let Some(p) = e.ports.get_mut(&port) {
             p.users -= 1;
             if p.users == 0 {
-                if let Some(gone) = e.ports.remove(&port) {
-                    let _ = self.events().tcp.uninstall(gone.handler);
+                if let Some(id) = e.ports.remove(&port).and_then(|g| g.handler) {
+                    let _ = self.events().tcp.uninstall(id);
                 }
             }
         }
@@ -280,7 +308,7 @@ impl NetHandle {
 
     /// After a connection worked: wake its socket if its readiness moved,
     /// queue it for accept, or take it out of the graph when finished.
-    fn settle(&self, e: &mut Engine, id: ConnId, before: Option<Readiness>, fx: &mut Effects) {
+    fn settle(&self, e: &mut Engine, id: ConnId, before: Option<Seen>, fx: &mut Effects) {
         let Some(c) = e.conns.get_mut(&id) else {
             return;
         };
@@ -304,7 +332,7 @@ impl NetHandle {
             return;
         };
         if let (Some(w), Some(b)) = (&c.waker, before) {
-            if b != c.readiness() || c.readable_bytes() > 0 {
+            if b.changed(c) {
                 fx.wake.push(w.clone());
             }
         }
@@ -358,7 +386,7 @@ impl NetHandle {
             let Some(c) = e.conns.get_mut(&id) else {
                 return;
             };
-            let before = c.readiness();
+            let before = Seen::of(c);
             c.input(seg, &mut self.ctx(&cfg, fx, now));
             return self.settle(e, id, Some(before), fx);
         }
@@ -421,7 +449,7 @@ impl NetHandle {
             let cfg = e.cfg;
             for id in due {
                 if let Some(c) = e.conns.get_mut(&id) {
-                    let before = c.readiness();
+                    let before = Seen::of(c);
                     c.on_timer(&mut me.ctx(&cfg, fx, now));
                     me.settle(e, id, Some(before), fx);
                 }
@@ -478,6 +506,7 @@ impl NetHandle {
             // SO_REUSEADDR behaviour servers ask for), not with another
             // listener or with connections opened by `connect`.
             let busy = e.listeners.contains_key(&port)
+                || e.ports.get(&port).is_some_and(|p| p.handler.is_none())
                 || e.conns.values().any(|c| {
                     c.local.port() == port
                         && c.parent.is_none()
@@ -564,11 +593,46 @@ impl NetHandle {
         self.with_engine(|e, fx, now| {
             let cfg = e.cfg;
             let c = e.conns.get_mut(&id)?;
-            let before = c.readiness();
+            let before = Seen::of(c);
             let r = f(c, &mut me.ctx(&cfg, fx, now));
             me.settle(e, id, Some(before), fx);
             Some(r)
         })
+    }
+}
+
+impl NetHandle {
+    /// Reserves a TCP port for an extension that handles the port's
+    /// segments itself (a forwarder): the engine installs no handler and
+    /// neither listens nor connects from it until released. Port 0 picks a
+    /// free ephemeral port. `AddrInUse` if taken.
+    pub fn tcp_reserve_port(&self, port: u16) -> Result<u16, SockError> {
+        self.with_engine(|e, _, _| {
+            let port = if port == 0 {
+                let start = e.rng.next_u64();
+                pick_ephemeral(start, |p| e.ports.contains_key(&p)).ok_or(SockError::AddrInUse)?
+            } else if e.ports.contains_key(&port) {
+                return Err(SockError::AddrInUse);
+            } else {
+                port
+            };
+            e.ports.insert(
+                port,
+                Port {
+                    users: 1,
+                    handler: None,
+                },
+            );
+            Ok(port)
+        })
+    }
+
+    /// Releases a port reserved by [`NetHandle::tcp_reserve_port`].
+    pub fn tcp_release_port(&self, port: u16) {
+        let mut e = self.engine();
+        if e.ports.get(&port).is_some_and(|p| p.handler.is_none()) {
+            e.ports.remove(&port);
+        }
     }
 }
 
