@@ -1069,3 +1069,123 @@ fn removing_a_whole_table_unlinks_it_and_a_partial_removal_keeps_the_rest() {
         assert_eq!(regs.syscall_arg(0), 0x9999, "round {round}: mapped again");
     }
 }
+
+/// Hardening, checked from ring 3: no I/O ports (the TSS's I/O map lies
+/// beyond its limit and IOPL is 0: `in`/`out` raise #GP), no MSRs
+/// (`rdmsr` raises #GP; the host's deny-all MSR filter for ring 0 is in
+/// place where KVM offers it), a CPUID without VMX or SVM, and leaf 1's
+/// EDX as the UNIX mound reports it in `AT_HWCAP` (the host's, on PVM).
+#[test]
+fn ring_3_gets_no_io_ports_no_msrs_and_no_virtualization_in_cpuid() {
+    let Some(w) = world() else { return };
+    let gp = Trap::PalCall {
+        pc: CODE,
+        code: kvm::X86_EXCEPTION | 13,
+    };
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    for (what, code) in [
+        (
+            "in",
+            asm(|a| {
+                a.mov(edx, 0x3f8)?;
+                a.in_(al, dx)
+            }),
+        ),
+        ("out", asm(|a| a.out(0x80, al))),
+        (
+            "rdmsr",
+            asm(|a| {
+                a.mov(ecx, 0xc000_0080u32)?;
+                a.rdmsr()
+            }),
+        ),
+    ] {
+        let space = w.space(&code);
+        let mut regs = w.regs();
+        let t = cpu.run(&mut regs, &*space, BUDGET);
+        let t = match t {
+            Trap::PalCall { pc, code } => Trap::PalCall {
+                pc: pc & !0xf,
+                code,
+            },
+            t => t,
+        };
+        assert_eq!(t, gp, "{what}");
+    }
+    let kvm_fd = kvm_ioctls::Kvm::new().unwrap();
+    if kvm_fd.check_extension(kvm_ioctls::Cap::X86MsrFilter) {
+        assert!(
+            w.machine.msr_filter(),
+            "the deny-all MSR filter was refused"
+        );
+    }
+    // cpuid 1 → (ecx, edx); cpuid 0x80000001 → ecx.
+    let code = asm(|a| {
+        a.mov(eax, 1)?;
+        a.xor(ecx, ecx)?;
+        a.cpuid()?;
+        a.mov(edi, ecx)?;
+        a.mov(esi, edx)?;
+        a.mov(eax, 0x8000_0001u32)?;
+        a.xor(ecx, ecx)?;
+        a.cpuid()?;
+        a.mov(edx, ecx)?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.ud2()
+    });
+    let space = w.space(&code);
+    let mut regs = w.regs();
+    assert_eq!(cpu.run(&mut regs, &*space, BUDGET), Trap::Syscall);
+    let (ecx1, edx1, ecx8) = (
+        regs.syscall_arg(0),
+        regs.syscall_arg(1),
+        regs.syscall_arg(2),
+    );
+    assert_eq!(ecx1 & (1 << 5), 0, "VMX visible: {ecx1:#x}");
+    assert_eq!(ecx8 & (1 << 2), 0, "SVM visible: {ecx8:#x}");
+    let host = u64::from(std::arch::x86_64::__cpuid(1).edx);
+    if std::path::Path::new("/sys/module/kvm_pvm").exists() {
+        assert_eq!(
+            edx1, host,
+            "AT_HWCAP (host CPUID.1:EDX) is what the guest sees"
+        );
+    } else {
+        assert_eq!(edx1 & (1 << 26), host & (1 << 26), "SSE2");
+    }
+}
+
+/// GS base, like FS base, belongs to each guest thread: two threads on one
+/// vCPU each read their own `gs:[0]`.
+#[test]
+fn gs_base_follows_each_guest_thread() {
+    let Some(w) = world() else { return };
+    let code = asm(|a| {
+        let mut top = a.create_label();
+        a.set_label(&mut top)?;
+        a.mov(rdi, qword_ptr(0u64).gs())?;
+        a.mov(rsi, qword_ptr(0u64).fs())?;
+        a.mov(eax, 39)?;
+        a.syscall()?;
+        a.jmp(top)
+    });
+    let space = w.space(&code);
+    let data = space.walk(DATA, Access::Read).unwrap().frame.0;
+    for (off, v) in [(0u64, 0x6a), (0x100, 0x6b), (0x200, 0xfa), (0x300, 0xfb)] {
+        w.ram.write_obj(v as u64, GuestAddress(data + off)).unwrap();
+    }
+    let mut cpu = w.machine.create_cpu(0).unwrap();
+    let mut a = w.regs();
+    a.gs_base = DATA;
+    a.fs_base = DATA + 0x200;
+    let mut b = w.regs();
+    b.gs_base = DATA + 0x100;
+    b.fs_base = DATA + 0x300;
+    b.set_sp(STACK_TOP - 512);
+    for _ in 0..3 {
+        assert_eq!(cpu.run(&mut a, &*space, BUDGET), Trap::Syscall);
+        assert_eq!((a.syscall_arg(0), a.syscall_arg(1)), (0x6a, 0xfa));
+        assert_eq!(cpu.run(&mut b, &*space, BUDGET), Trap::Syscall);
+        assert_eq!((b.syscall_arg(0), b.syscall_arg(1)), (0x6b, 0xfb));
+    }
+}

@@ -95,4 +95,26 @@ mod tests {
         assert_eq!(gt[5], 0xee);
         assert_eq!(gt[4], 1);
     }
+
+    #[test]
+    fn df_nmi_mc_run_on_their_own_stacks_and_ring_3_has_no_io_map() {
+        let stubs: Vec<u64> = (0..33).map(|i| 0xffff_8000_0000_1000 + 16 * i).collect();
+        let t = idt(&stubs);
+        for (vector, ist) in [(8usize, 1u8), (2, 2), (18, 3), (14, 0), (13, 0)] {
+            assert_eq!(t[vector * 16 + 4], ist, "vector {vector}");
+        }
+        // Only #BP and #OF may be raised with `int n` from ring 3.
+        for v in 0..32usize {
+            let dpl = (t[v * 16 + 5] >> 5) & 3;
+            assert_eq!(dpl == 3, v == 3 || v == 4, "vector {v}");
+        }
+        let s = tss(0x1000, [0x2000, 0x3000, 0x4000]);
+        for (i, want) in [0x2000u64, 0x3000, 0x4000].iter().enumerate() {
+            let at = 0x24 + 8 * i;
+            assert_eq!(u64::from_le_bytes(s[at..at + 8].try_into().unwrap()), *want);
+        }
+        // The I/O map base is past the limit: no bitmap, every port denied.
+        let iomap = u16::from_le_bytes([s[0x66], s[0x67]]);
+        assert!(u32::from(iomap) > TSS_LIMIT);
+    }
 }

@@ -55,6 +55,22 @@ pub struct AuxvMachine {
     pub minsigstksz: u64,
 }
 
+/// CPUID leaf 1's EDX (the feature bits Linux puts in an x86-64 process's
+/// `AT_HWCAP`) of the CPU the guest's `cpuid` reaches: the host's. Ring-3
+/// `cpuid` under PVM returns the host's own leaves, and the KVM machine
+/// leaves leaf 1's EDX as KVM supports it (it filters only ECX bits); 0 on
+/// hosts that are not x86-64.
+pub fn cpuid1_edx() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        u64::from(std::arch::x86_64::__cpuid(1).edx)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
+
 impl AuxvMachine {
     /// Linux/Alpha as qemu-alpha presents it.
     pub const fn alpha() -> AuxvMachine {
@@ -66,18 +82,19 @@ impl AuxvMachine {
         }
     }
 
-    /// Linux/x86-64 without hardware capability bits (libc asks CPUID).
-    pub const fn x86_64() -> AuxvMachine {
+    /// Linux/x86-64: `AT_HWCAP` is CPUID.1:EDX as the guest's own `cpuid`
+    /// reports it (see [`cpuid1_edx`]).
+    pub fn x86_64() -> AuxvMachine {
         AuxvMachine {
             arch: Arch::X86_64,
-            hwcap: 0,
+            hwcap: cpuid1_edx(),
             hwcap2: 0,
             minsigstksz: 2048,
         }
     }
 
     /// The default for `arch`.
-    pub const fn for_arch(arch: Arch) -> AuxvMachine {
+    pub fn for_arch(arch: Arch) -> AuxvMachine {
         match arch {
             Arch::Alpha => AuxvMachine::alpha(),
             Arch::X86_64 => AuxvMachine::x86_64(),
@@ -279,4 +296,43 @@ pub fn build_stack_for(
     }
     vm.write(sp, &block)?;
     Ok(sp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x86_64_hwcap_is_cpuid_leaf_1_edx_and_reaches_the_auxv() {
+        let m = AuxvMachine::x86_64();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let edx = u64::from(std::arch::x86_64::__cpuid(1).edx);
+            assert_eq!(m.hwcap, edx);
+            // Every x86-64 CPU has FPU (0), TSC (4), CX8 (8), CMOV (15),
+            // FXSR (24), SSE (25) and SSE2 (26).
+            for bit in [0, 4, 8, 15, 24, 25, 26] {
+                assert_ne!(m.hwcap & (1 << bit), 0, "bit {bit} of {:#x}", m.hwcap);
+            }
+        }
+        let image = ElfImage {
+            entry: 0x40_1000,
+            phdr_va: 0x40_0040,
+            phnum: 4,
+            phent: 56,
+            brk_base: 0x50_0000,
+            start: 0x40_0000,
+            tls: None,
+            machine: 62,
+        };
+        let creds = Creds {
+            uid: 0,
+            euid: 0,
+            gid: 0,
+            egid: 0,
+        };
+        let aux = m.auxv(&image, 4096, creds);
+        assert!(aux.contains(&(AT_HWCAP, m.hwcap)));
+        assert_eq!(AuxvMachine::alpha().hwcap, 0, "Alpha unchanged");
+    }
 }
