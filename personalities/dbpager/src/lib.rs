@@ -27,10 +27,16 @@
 //!   TPC-C-like mix.
 //! * [`simulate`] — runs a trace through a pager: how the benchmark and the
 //!   tests compare policies.
+//! * [`extension`] — `spin.db-pager`, the extension that puts a pager in a
+//!   UNIX mound ([`DbPagerExt`], listed in `UnixConfig::extensions`): the
+//!   program attaches its database file's shared mapping and sends hints
+//!   by extension system calls; faults on the file reach the pager and its
+//!   victims are written back and unmapped by the mound's memory manager.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod extension;
 mod page;
 mod pager;
 pub mod policy;
@@ -38,6 +44,7 @@ mod stats;
 pub mod trace;
 pub mod workload;
 
+pub use extension::{DbPagerConfig, DbPagerExt};
 pub use page::{PageKind, PageNo, Ref};
 pub use pager::{Eviction, Outcome, Pager, PagerError};
 pub use policy::{Policy, PolicyKind, PolicySpec};

@@ -143,6 +143,13 @@ impl Pager {
         self.resident.len()
     }
 
+    /// The resident pages, in page order.
+    pub fn resident_pages(&self) -> Vec<PageNo> {
+        let mut v: Vec<PageNo> = self.resident.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Hands the pager to another policy; the resident pages stay, adopted
     /// by the new policy least recently used first.
     pub fn set_policy(&mut self, spec: &PolicySpec) {
@@ -293,6 +300,11 @@ impl Pager {
     /// Starts recording the reference string (forgetting any earlier one).
     pub fn start_recording(&mut self) {
         self.recording = Some(Vec::new());
+    }
+
+    /// Whether a recording is on.
+    pub fn is_recording(&self) -> bool {
+        self.recording.is_some()
     }
 
     /// Stops recording and returns what was recorded.

@@ -1,0 +1,386 @@
+//! End to end on the Alpha machine: the guest storage engine
+//! (guest/unix/dbengine.c) maps its database file through `spin.db-pager`
+//! in a UNIX mound. Every policy gives the same query results as
+//! qemu-alpha on the kernel's own paging; acknowledged commits survive a
+//! `kill -9` of the host; an access past the end of the file is SIGBUS to
+//! that process; the pager's counters show what each policy did, and `opt`
+//! replays the reference string a recorded run left.
+//!
+//! Needs the Alpha cross compiler (and qemu-alpha for the oracle); prints
+//! SKIP and passes without them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
+use spin_unix::{HostMount, Stdio, UnixConfig};
+use spin_vmm::host::{Host, HostConfig, MoundConfig};
+
+fn repo() -> PathBuf {
+    // Mount paths must be canonical (no `..`).
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository")
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The Alpha build of dbengine (built once), or None with a SKIP line.
+fn dbengine() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if !have("alpha-linux-gnu-gcc") {
+            eprintln!("SKIP: alpha-linux-gnu-gcc not installed");
+            return None;
+        }
+        let build = repo().join("target").join("guest-dbpager");
+        let bin = build.join("alpha").join("dbengine");
+        let st = Command::new("make")
+            .args(["-s", "-C"])
+            .arg(repo().join("guest/unix"))
+            .arg(format!("BUILD={}", build.display()))
+            .arg(&bin)
+            .status()
+            .expect("make runs");
+        assert!(st.success(), "building dbengine failed");
+        Some(bin)
+    })
+    .as_deref()
+}
+
+/// A scratch directory for one test's database.
+fn scratch(name: &str) -> PathBuf {
+    let d = repo()
+        .join("target")
+        .join("dbpager-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+struct Run {
+    status: Option<i32>,
+    stdout: String,
+}
+
+/// Runs `dbengine ARGS` in a mound of the Alpha machine with `ext` linked,
+/// the database directory `dir` mounted writable at its host path.
+fn spin(bin: &Path, dir: &Path, ext: &Arc<DbPagerExt>, args: &[&str]) -> Run {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let prog = bin.as_os_str().as_encoded_bytes().to_vec();
+    let mut argv = vec![prog.clone()];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let mut unix = UnixConfig::new("db", prog, argv);
+    let mount = |p: &Path, writable| HostMount {
+        guest: p.as_os_str().as_encoded_bytes().to_vec(),
+        host: p.to_path_buf(),
+        writable,
+    };
+    unix.mounts = vec![
+        mount(dir, true),
+        mount(bin.parent().expect("bin dir"), false),
+    ];
+    unix.cwd = dir.as_os_str().as_encoded_bytes().to_vec();
+    unix.stdout = Stdio::Capture(out.clone());
+    unix.stderr = Stdio::Null;
+    unix.extensions = vec![ext.clone()];
+    let cfg = HostConfig {
+        ram: 256 << 20,
+        mounds: vec![MoundConfig::Unix(unix)],
+        ..HostConfig::default()
+    };
+    let host = Host::build(cfg).expect("host builds");
+    let report = host.run(|_| {}).expect("host runs");
+    let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    Run {
+        status: report.mounds.first().and_then(|m| m.status),
+        stdout,
+    }
+}
+
+fn db(dir: &Path) -> String {
+    dir.join("test.db").to_string_lossy().into_owned()
+}
+
+/// qemu-alpha's output of the same command line on the kernel's paging.
+fn qemu(bin: &Path, args: &[&str]) -> Option<String> {
+    if !have("qemu-alpha") {
+        eprintln!("SKIP (oracle): qemu-alpha not installed");
+        return None;
+    }
+    let o = Command::new("qemu-alpha")
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("qemu-alpha runs");
+    assert!(o.status.success(), "qemu-alpha {args:?}: {o:?}");
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn stats_of(ext: &DbPagerExt) -> PagerStats {
+    let s = ext.stats();
+    assert_eq!(s.len(), 1, "one attached file");
+    s[0].clone()
+}
+
+const HOTSCAN: [&str; 5] = ["hotscan", "24", "120", "3", "300"];
+const BUDGET: &str = "64";
+
+#[test]
+fn every_policy_gives_qemus_results_within_its_budget() {
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("policies");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    // The oracle: qemu-alpha on a fresh copy of the database.
+    let oracle = {
+        let odir = scratch("policies-oracle");
+        let opath = db(&odir);
+        qemu(bin, &[&opath, "create", "160"]);
+        qemu(bin, &[[&opath as &str].as_slice(), &HOTSCAN].concat())
+    };
+    let mut results = Vec::new();
+    for kind in PolicyKind::ALL {
+        let create = spin(bin, &dir, &ext, &[&path, "create", "160"]);
+        assert_eq!(create.status, Some(0), "{}", create.stdout);
+        let mut args = vec!["-p", kind.name(), "-b", BUDGET, "-H"];
+        if kind == PolicyKind::Lru {
+            // Record the reference string for opt, which runs after it.
+            args.push("-r");
+        }
+        args.push(&path);
+        args.extend(HOTSCAN);
+        let run = spin(bin, &dir, &ext, &args);
+        assert_eq!(run.status, Some(0), "{kind}: {}", run.stdout);
+        let s = stats_of(&ext);
+        assert_eq!(s.policy, kind.name());
+        assert!(s.resident <= 64, "{kind}: {} resident", s.resident);
+        assert!(
+            s.total.faults >= 145,
+            "{kind}: every page faults once at least"
+        );
+        assert_eq!(s.fallbacks, 0);
+        if let Some(o) = &oracle {
+            assert_eq!(&run.stdout, o, "{kind} differs from qemu-alpha");
+        }
+        results.push((kind, run.stdout, s));
+    }
+    let first = &results[0].1;
+    for (kind, out, _) in &results {
+        assert_eq!(out, first, "{kind} differs from clock");
+    }
+    // The recorded run left a trace; opt replayed it and is the limit.
+    let trace = ext.trace().expect("the lru run recorded");
+    assert!(trace.refs.len() as u64 >= results[1].2.total.faults);
+    let faults = |k: PolicyKind| {
+        results
+            .iter()
+            .find(|(p, _, _)| *p == k)
+            .map(|(_, _, s)| s.total.faults)
+            .unwrap()
+    };
+    for kind in PolicyKind::ALL {
+        assert!(
+            faults(PolicyKind::Opt) <= faults(kind),
+            "opt {} > {kind} {}",
+            faults(PolicyKind::Opt),
+            faults(kind)
+        );
+    }
+    assert!(
+        faults(PolicyKind::Hinted) < faults(PolicyKind::Lru),
+        "hinted {} lru {}",
+        faults(PolicyKind::Hinted),
+        faults(PolicyKind::Lru)
+    );
+    for (kind, _, s) in &results {
+        eprintln!(
+            "{kind:<7} faults {:>6} hits {:>7} evictions {:>6} hit ratio {:.3}",
+            s.total.faults,
+            s.total.hits,
+            s.total.evictions,
+            s.total.hit_ratio()
+        );
+    }
+}
+
+#[test]
+fn the_index_workload_agrees_with_qemu_under_a_small_budget() {
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("zipf");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    let args = ["zipf", "4000", "3000"];
+    let oracle = {
+        let odir = scratch("zipf-oracle");
+        let opath = db(&odir);
+        qemu(bin, &[&opath, "create", "300"]);
+        qemu(bin, &[[&opath as &str].as_slice(), &args].concat())
+    };
+    for kind in [PolicyKind::Clock, PolicyKind::Hinted] {
+        assert_eq!(
+            spin(bin, &dir, &ext, &[&path, "create", "300"]).status,
+            Some(0)
+        );
+        let run = spin(
+            bin,
+            &dir,
+            &ext,
+            &[
+                ["-p", kind.name(), "-b", "48", "-H", &path].as_slice(),
+                &args,
+            ]
+            .concat(),
+        );
+        assert_eq!(run.status, Some(0), "{kind}: {}", run.stdout);
+        assert!(run.stdout.contains("missing 0"), "{}", run.stdout);
+        if let Some(o) = &oracle {
+            assert_eq!(&run.stdout, o, "{kind}");
+        }
+        let s = stats_of(&ext);
+        assert!(s.resident <= 48);
+        assert!(s.total.evictions > 0, "the budget was never reached");
+        assert!(s.by_kind.index > 0, "index pages hinted");
+    }
+}
+
+#[test]
+fn dirty_pages_reach_the_file_and_a_bad_access_is_sigbus() {
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("durable");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    assert_eq!(
+        spin(bin, &dir, &ext, &[&path, "create", "40"]).status,
+        Some(0)
+    );
+    // 3000 commits over pages 2..5 with a budget of 2 frames: pages are
+    // evicted (written back) between msyncs too.
+    let run = spin(
+        bin,
+        &dir,
+        &ext,
+        &["-b", "2", "-p", "clock", &path, "txn", "3000"],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.stdout);
+    assert!(run.stdout.ends_with("commit 2999\n"));
+    assert!(stats_of(&ext).total.evictions > 0);
+    // The host file, read by the host: every commit is there.
+    let bytes = std::fs::read(dir.join("test.db")).unwrap();
+    let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+    assert_eq!(word(1), 3000, "the commit count");
+    for i in 0..3000 {
+        assert_eq!(word(2 * 1024 + i), i as u64 + 1, "commit {i}");
+    }
+    let v = spin(bin, &dir, &ext, &[&path, "verify"]);
+    assert_eq!(v.stdout, "verify: 3000 commits, 0 lost: ok\n");
+    // Past the end of the file: SIGBUS (10 on Alpha) to the process.
+    let b = spin(bin, &dir, &ext, &[&path, "beyond"]);
+    assert_eq!(b.status, Some(128 + 10), "{}", b.stdout);
+    assert!(b.stdout.starts_with("touching page 40 of 40\n"));
+    assert!(!b.stdout.contains("no SIGBUS"));
+}
+
+/// The child half of the kill test: runs the transaction workload in this
+/// process (re-executed by the parent with DBPAGER_KILL_DIR set), printing
+/// each acknowledged commit on stdout as the guest prints it.
+#[test]
+fn kill_child() {
+    let Ok(dir) = std::env::var("DBPAGER_KILL_DIR") else {
+        return;
+    };
+    let Some(bin) = dbengine() else { return };
+    let dir = PathBuf::from(dir);
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    let prog = bin.as_os_str().as_encoded_bytes().to_vec();
+    let argv: Vec<Vec<u8>> = [
+        prog.clone(),
+        b"-b".to_vec(),
+        b"3".to_vec(),
+        path.into_bytes(),
+        b"txn".to_vec(),
+        b"100000".to_vec(),
+    ]
+    .to_vec();
+    let mut unix = UnixConfig::new("db", prog, argv);
+    unix.mounts = vec![
+        HostMount {
+            guest: dir.as_os_str().as_encoded_bytes().to_vec(),
+            host: dir.clone(),
+            writable: true,
+        },
+        HostMount {
+            guest: bin
+                .parent()
+                .unwrap()
+                .as_os_str()
+                .as_encoded_bytes()
+                .to_vec(),
+            host: bin.parent().unwrap().to_path_buf(),
+            writable: false,
+        },
+    ];
+    unix.stdout = Stdio::Inherit;
+    unix.extensions = vec![ext];
+    let cfg = HostConfig {
+        ram: 256 << 20,
+        mounds: vec![MoundConfig::Unix(unix)],
+        ..HostConfig::default()
+    };
+    let host = Host::build(cfg).expect("host builds");
+    let _ = host.run(|_| {});
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_commit() {
+    use std::io::{BufRead, BufReader};
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("kill");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    assert_eq!(
+        spin(bin, &dir, &ext, &[&path, "create", "200"]).status,
+        Some(0)
+    );
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "kill_child", "--nocapture", "--test-threads=1"])
+        .env("DBPAGER_KILL_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the child starts");
+    let out = child.stdout.take().unwrap();
+    let mut last = None;
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        if let Some(n) = line.strip_prefix("commit ") {
+            last = n.trim().parse::<u64>().ok();
+            if last >= Some(400) {
+                break;
+            }
+        }
+    }
+    // SIGKILL in the middle of the workload.
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let acked = last.expect("the child acknowledged commits") + 1;
+    let v = spin(bin, &dir, &ext, &[&path, "verify"]);
+    let commits: u64 = v
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("verify said {:?}", v.stdout));
+    assert!(commits >= acked, "{commits} on disk, {acked} acknowledged");
+    assert!(v.stdout.ends_with("0 lost: ok\n"), "{}", v.stdout);
+    assert_eq!(v.status, Some(0));
+}
