@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use spin_kernel::event::{Event, EventError, Handler, HandlerId, Principal};
+use spin_kernel::strand::Reservation;
 use spin_net::events::UdpArrived;
 use spin_net::NetHandle;
 
@@ -251,6 +252,24 @@ impl DisplayStrand {
     /// The period (and relative deadline), ns.
     pub fn period_ns(&self) -> u64 {
         self.period_ns
+    }
+
+    /// The strand's real-time reservation for the scheduler: released
+    /// every period, deadline one period later, `budget_ns` of CPU per job.
+    pub fn reservation(&self, budget_ns: u64) -> Reservation {
+        Reservation {
+            period: self.period_ns,
+            deadline: self.period_ns,
+            budget: budget_ns.min(self.period_ns),
+        }
+    }
+
+    /// Sets the first release to machine time `t0_ns` (otherwise the first
+    /// [`DisplayStrand::run`] sets it). A driver that knows the release
+    /// times (the scheduler's periodic reservation) should set it, so that
+    /// a first job that starts late is judged against its real release.
+    pub fn set_phase(&mut self, t0_ns: u64) {
+        self.next_release = Some(t0_ns);
     }
 
     /// When the next release is due (`None` before the first run).
