@@ -151,3 +151,20 @@ fn file_mappings_and_alpha_map_one_page_per_fault() {
     assert_eq!(vm.resident(), 1);
     assert_eq!(mm.stats().fault_around, 0);
 }
+
+#[test]
+fn streaming_faults_map_a_larger_block() {
+    let (_k, mm) = setup(4096, None);
+    let vm = Vm::new(&mm).unwrap();
+    let n = Layout::x86_64().fault_around;
+    let a = aligned_anon(&vm, 16 * n);
+    vm.handle_fault(a, Access::Write).unwrap();
+    assert_eq!(vm.resident(), n, "a first fault: one block");
+    // The next block's first fault finds the block below: streaming.
+    vm.handle_fault(a + n * PAGE, Access::Write).unwrap();
+    let r = vm.resident();
+    assert!(r > 2 * n, "streaming maps more than a block: {r}");
+    assert!(r <= 4 * n + n, "bounded: {r}");
+    // Everything mapped is inside the region.
+    assert!(vm.space().examine(a + 16 * n * PAGE).is_none());
+}

@@ -28,6 +28,9 @@ use crate::types::Fault;
 /// another thread changed the page meanwhile, or reclaim took it back).
 const MAX_ATTEMPTS: usize = 64;
 
+/// How many times larger the fault-around block is once faults stream.
+const FAULT_AROUND_STREAMING: u64 = 4;
+
 /// Fault-around leaves at least 1/this of RAM free (it never makes the
 /// kernel reclaim).
 const FAULT_AROUND_RESERVE: u64 = 32;
@@ -114,7 +117,8 @@ impl VmCore {
 
     /// After a demand-zero fault at `va` of an anonymous private region:
     /// maps zero-filled frames at the pages of the aligned
-    /// [`Layout::fault_around`] block around it that are inside the region
+    /// [`Layout::fault_around`] block around it (four times that when the
+    /// block below or above is already there) that are inside the region
     /// and have no page yet (never touched, not swapped out), each
     /// installed exactly as its own demand-zero fault would (same checks,
     /// same frame record), as long as the space's epoch is still
@@ -130,7 +134,6 @@ impl VmCore {
         if n <= 1 {
             return;
         }
-        let block = n * page;
         let absent: Vec<u64> = {
             let st = self.lock_state();
             let Some((start, vma)) = st.find(va) else {
@@ -140,6 +143,18 @@ impl VmCore {
             if !anon || st.epoch != epoch {
                 return;
             }
+            // Streaming (the block just below or just above is there: a
+            // buffer filled upwards, a stack or a top-down walk): a
+            // larger block, as readahead widens its window.
+            let small = n * page;
+            let below = (va & !(small - 1)).wrapping_sub(page);
+            let above = (va & !(small - 1)).saturating_add(small);
+            let streaming = st.pages.contains_key(&below) || st.pages.contains_key(&above);
+            let block = if streaming {
+                small * FAULT_AROUND_STREAMING
+            } else {
+                small
+            };
             let lo = (va & !(block - 1)).max(start);
             let hi = (va & !(block - 1)).saturating_add(block).min(vma.end);
             (lo..hi)
