@@ -9,121 +9,15 @@
 //! Needs the Alpha cross compiler (and qemu-alpha for the oracle); prints
 //! SKIP and passes without them.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+mod common;
 
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{db, dbengine, qemu, scratch, spin};
 use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
 use spin_unix::{HostMount, Stdio, UnixConfig};
 use spin_vmm::host::{Host, HostConfig, MoundConfig};
-
-fn repo() -> PathBuf {
-    // Mount paths must be canonical (no `..`).
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("the repository")
-}
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// The Alpha build of dbengine (built once), or None with a SKIP line.
-fn dbengine() -> Option<&'static Path> {
-    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if !have("alpha-linux-gnu-gcc") {
-            eprintln!("SKIP: alpha-linux-gnu-gcc not installed");
-            return None;
-        }
-        let build = repo().join("target").join("guest-dbpager");
-        let bin = build.join("alpha").join("dbengine");
-        let st = Command::new("make")
-            .args(["-s", "-C"])
-            .arg(repo().join("guest/unix"))
-            .arg(format!("BUILD={}", build.display()))
-            .arg(&bin)
-            .status()
-            .expect("make runs");
-        assert!(st.success(), "building dbengine failed");
-        Some(bin)
-    })
-    .as_deref()
-}
-
-/// A scratch directory for one test's database.
-fn scratch(name: &str) -> PathBuf {
-    let d = repo()
-        .join("target")
-        .join("dbpager-tests")
-        .join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-struct Run {
-    status: Option<i32>,
-    stdout: String,
-}
-
-/// Runs `dbengine ARGS` in a mound of the Alpha machine with `ext` linked,
-/// the database directory `dir` mounted writable at its host path.
-fn spin(bin: &Path, dir: &Path, ext: &Arc<DbPagerExt>, args: &[&str]) -> Run {
-    let out = Arc::new(Mutex::new(Vec::new()));
-    let prog = bin.as_os_str().as_encoded_bytes().to_vec();
-    let mut argv = vec![prog.clone()];
-    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
-    let mut unix = UnixConfig::new("db", prog, argv);
-    let mount = |p: &Path, writable| HostMount {
-        guest: p.as_os_str().as_encoded_bytes().to_vec(),
-        host: p.to_path_buf(),
-        writable,
-    };
-    unix.mounts = vec![
-        mount(dir, true),
-        mount(bin.parent().expect("bin dir"), false),
-    ];
-    unix.cwd = dir.as_os_str().as_encoded_bytes().to_vec();
-    unix.stdout = Stdio::Capture(out.clone());
-    unix.stderr = Stdio::Null;
-    unix.extensions = vec![ext.clone()];
-    let cfg = HostConfig {
-        ram: 256 << 20,
-        mounds: vec![MoundConfig::Unix(unix)],
-        ..HostConfig::default()
-    };
-    let host = Host::build(cfg).expect("host builds");
-    let report = host.run(|_| {}).expect("host runs");
-    let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
-    Run {
-        status: report.mounds.first().and_then(|m| m.status),
-        stdout,
-    }
-}
-
-fn db(dir: &Path) -> String {
-    dir.join("test.db").to_string_lossy().into_owned()
-}
-
-/// qemu-alpha's output of the same command line on the kernel's paging.
-fn qemu(bin: &Path, args: &[&str]) -> Option<String> {
-    if !have("qemu-alpha") {
-        eprintln!("SKIP (oracle): qemu-alpha not installed");
-        return None;
-    }
-    let o = Command::new("qemu-alpha")
-        .arg(bin)
-        .args(args)
-        .output()
-        .expect("qemu-alpha runs");
-    assert!(o.status.success(), "qemu-alpha {args:?}: {o:?}");
-    Some(String::from_utf8_lossy(&o.stdout).into_owned())
-}
 
 fn stats_of(ext: &DbPagerExt) -> PagerStats {
     let s = ext.stats();

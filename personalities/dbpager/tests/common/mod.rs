@@ -1,0 +1,137 @@
+//! Shared by the mound tests and the mound benchmark: building dbengine
+//! for Alpha and running it in a UNIX mound with `spin.db-pager` linked.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use spin_dbpager::DbPagerExt;
+use spin_unix::{HostMount, Stdio, UnixConfig};
+use spin_vmm::host::{Host, HostConfig, MoundConfig};
+
+pub fn repo() -> PathBuf {
+    // Mount paths must be canonical (no `..`).
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the repository")
+}
+
+pub fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The Alpha build of dbengine (built once), or None with a SKIP line.
+pub fn dbengine() -> Option<&'static Path> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if !have("alpha-linux-gnu-gcc") {
+            eprintln!("SKIP: alpha-linux-gnu-gcc not installed");
+            return None;
+        }
+        let build = repo().join("target").join("guest-dbpager");
+        let bin = build.join("alpha").join("dbengine");
+        let st = Command::new("make")
+            .args(["-s", "-C"])
+            .arg(repo().join("guest/unix"))
+            .arg(format!("BUILD={}", build.display()))
+            .arg(&bin)
+            .status()
+            .expect("make runs");
+        assert!(st.success(), "building dbengine failed");
+        Some(bin)
+    })
+    .as_deref()
+}
+
+/// A scratch directory for one test's database.
+pub fn scratch(name: &str) -> PathBuf {
+    let d = repo()
+        .join("target")
+        .join("dbpager-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+}
+
+/// Runs `dbengine ARGS` in a mound of the Alpha machine with `ext` linked,
+/// the database directory `dir` mounted writable at its host path.
+pub fn spin(bin: &Path, dir: &Path, ext: &Arc<DbPagerExt>, args: &[&str]) -> Run {
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let prog = bin.as_os_str().as_encoded_bytes().to_vec();
+    let mut argv = vec![prog.clone()];
+    argv.extend(args.iter().map(|a| a.as_bytes().to_vec()));
+    let mut unix = UnixConfig::new("db", prog, argv);
+    let mount = |p: &Path, writable| HostMount {
+        guest: p.as_os_str().as_encoded_bytes().to_vec(),
+        host: p.to_path_buf(),
+        writable,
+    };
+    unix.mounts = vec![
+        mount(dir, true),
+        mount(bin.parent().expect("bin dir"), false),
+    ];
+    unix.cwd = dir.as_os_str().as_encoded_bytes().to_vec();
+    unix.stdout = Stdio::Capture(out.clone());
+    unix.stderr = Stdio::Null;
+    unix.extensions = vec![ext.clone()];
+    let cfg = HostConfig {
+        ram: 256 << 20,
+        mounds: vec![MoundConfig::Unix(unix)],
+        ..HostConfig::default()
+    };
+    let host = Host::build(cfg).expect("host builds");
+    let report = host.run(|_| {}).expect("host runs");
+    let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    Run {
+        status: report.mounds.first().and_then(|m| m.status),
+        stdout,
+    }
+}
+
+pub fn db(dir: &Path) -> String {
+    dir.join("test.db").to_string_lossy().into_owned()
+}
+
+/// qemu-alpha's output of the same command line on the kernel's paging.
+pub fn qemu(bin: &Path, args: &[&str]) -> Option<String> {
+    if !have("qemu-alpha") {
+        eprintln!("SKIP (oracle): qemu-alpha not installed");
+        return None;
+    }
+    let o = Command::new("qemu-alpha")
+        .arg(bin)
+        .args(args)
+        .output()
+        .expect("qemu-alpha runs");
+    assert!(o.status.success(), "qemu-alpha {args:?}: {o:?}");
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// The x86-64 build of dbengine (the conventional reference: Linux's own
+/// paging, no hints), or None when gcc is missing.
+pub fn native_dbengine() -> Option<PathBuf> {
+    if !have("gcc") {
+        return None;
+    }
+    let build = repo().join("target").join("guest-dbpager");
+    let bin = build.join("x86_64").join("dbengine");
+    let st = Command::new("make")
+        .args(["-s", "-C"])
+        .arg(repo().join("guest/unix"))
+        .arg(format!("BUILD={}", build.display()))
+        .arg(&bin)
+        .status()
+        .ok()?;
+    st.success().then_some(bin)
+}
