@@ -8,6 +8,7 @@
 //! that refers to it.
 
 use std::any::Any;
+use std::sync::Arc;
 
 use crate::types::Readiness;
 use crate::SysResult;
@@ -30,12 +31,14 @@ pub trait SpecialFile: Send + Sync {
     }
     /// The object itself, for the personality's own calls.
     fn as_any(&self) -> &dyn Any;
+    /// The object itself, shared (`Arc::downcast` it to the concrete type).
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use super::*;
     use crate::tests_support::NullNotifier;
@@ -78,6 +81,9 @@ mod tests {
             self.data.lock().unwrap().len()
         }
         fn as_any(&self) -> &dyn Any {
+            self
+        }
+        fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
             self
         }
     }

@@ -16,6 +16,7 @@ pub mod ext;
 mod mound;
 mod process;
 pub mod signal;
+mod socket;
 mod syscall;
 
 pub use config::{CaptureWriter, GuestFile, HostMount, SharedWriter, Stdio, UnixConfig};

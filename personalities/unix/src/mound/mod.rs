@@ -80,6 +80,9 @@ pub struct UnixMound<R: RegisterFile> {
     pub(crate) cfg: UnixConfig,
     pub(crate) mm: Arc<MemoryManager>,
     pub(crate) vfs: Arc<Vfs>,
+    /// Hands readiness changes (by wait key) to the scheduling loop; sockets
+    /// call it from the network stack's threads.
+    pub(crate) wake_fn: Arc<dyn Fn(u64) + Send + Sync>,
     pub(crate) procs: BTreeMap<Pid, Process>,
     pub(crate) zombies: BTreeMap<Pid, Zombie>,
     pub(crate) threads: BTreeMap<Pid, Thread>,
@@ -124,7 +127,7 @@ impl<R: RegisterFile> UnixMound<R> {
         let abi =
             Abi::of(R::ARCH).ok_or_else(|| format!("no Linux ABI tables for {:?}", R::ARCH))?;
         let mm = MemoryManager::new(&kernel, id, cfg.quota_frames);
-        let vfs = Vfs::new(Arc::new(FsNotifier(wake)));
+        let vfs = Vfs::new(Arc::new(FsNotifier(wake.clone())));
         vfs.set_urandom_seed(cfg.seed);
         for m in &cfg.mounts {
             vfs.mount_host(&m.guest, &m.host, m.writable).map_err(|e| {
@@ -152,6 +155,7 @@ impl<R: RegisterFile> UnixMound<R> {
             kernel,
             mm,
             vfs,
+            wake_fn: wake,
             procs: BTreeMap::new(),
             zombies: BTreeMap::new(),
             threads: BTreeMap::new(),

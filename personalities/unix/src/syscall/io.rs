@@ -21,6 +21,8 @@ pub(super) fn register<R: RegisterFile>(v: &mut Vec<(&'static str, SysFn<R>)>) {
         ("sendfile", sys_sendfile),
         ("poll", sys_poll),
         ("ppoll", sys_ppoll),
+        ("select", sys_select),
+        ("pselect6", sys_pselect6),
     ]);
 }
 
@@ -415,4 +417,135 @@ fn sys_ppoll<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
         Some(read_timespec(c, c.arg(2))?)
     };
     poll_common(c, c.arg(0), c.arg(1), timeout)
+}
+
+/// `select`'s three descriptor sets, read from the guest (`fd_set` is an
+/// array of 64-bit words on both architectures).
+struct FdSets {
+    nfds: usize,
+    sets: [Option<(u64, Vec<u64>)>; 3],
+}
+
+impl FdSets {
+    fn read<R: RegisterFile>(c: &Call<'_, R>, nfds: u64, vas: [u64; 3]) -> SysResult<FdSets> {
+        if nfds > 1024 {
+            return Err(Errno::EINVAL);
+        }
+        let words = (nfds as usize).div_ceil(64);
+        let mut sets: [Option<(u64, Vec<u64>)>; 3] = [None, None, None];
+        for (slot, va) in sets.iter_mut().zip(vas) {
+            if va != 0 {
+                let b = c.read_bytes(va, words * 8)?;
+                let w = b
+                    .chunks_exact(8)
+                    .map(|x| u64::from_le_bytes(x.try_into().expect("8 bytes")))
+                    .collect();
+                *slot = Some((va, w));
+            }
+        }
+        Ok(FdSets {
+            nfds: nfds as usize,
+            sets,
+        })
+    }
+
+    fn has(&self, set: usize, fd: usize) -> bool {
+        self.sets[set]
+            .as_ref()
+            .is_some_and(|(_, w)| w[fd / 64] >> (fd % 64) & 1 != 0)
+    }
+}
+
+/// `select`/`pselect6`: which of the requested descriptors are ready;
+/// waits on all of them (with the timeout) when none is. A descriptor that
+/// is not open is `EBADF`.
+fn select_common<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    sets: FdSets,
+    timeout: Option<u64>,
+) -> SysResult<Done> {
+    let mut out: [Vec<u64>; 3] =
+        std::array::from_fn(|i| vec![0u64; sets.sets[i].as_ref().map_or(0, |(_, w)| w.len())]);
+    let mut ready = 0u64;
+    let mut keys = Vec::new();
+    for fd in 0..sets.nfds {
+        let want = [sets.has(0, fd), sets.has(1, fd), sets.has(2, fd)];
+        if !want.iter().any(|&w| w) {
+            continue;
+        }
+        let f = c.proc().fds.get(fd as i32).map_err(|_| Errno::EBADF)?;
+        let r = f.poll();
+        let got = [
+            want[0] && (r.readable || r.hangup || r.error),
+            want[1] && (r.writable || r.error),
+            // No exceptional conditions: the stack has no urgent data.
+            false,
+        ];
+        for (i, g) in got.iter().enumerate() {
+            if *g {
+                out[i][fd / 64] |= 1 << (fd % 64);
+                ready += 1;
+            }
+        }
+        keys.push(f.wait_key());
+    }
+    let write_back = |c: &Call<'_, R>| -> SysResult<()> {
+        for (i, s) in sets.sets.iter().enumerate() {
+            if let Some((va, _)) = s {
+                let b: Vec<u8> = out[i].iter().flat_map(|w| w.to_le_bytes()).collect();
+                c.write_bytes(*va, &b)?;
+            }
+        }
+        Ok(())
+    };
+    if ready > 0 || timeout == Some(0) {
+        write_back(c)?;
+        return Ok(Done::Val(ready));
+    }
+    if c.signal_pending() {
+        return Err(Errno::EINTR);
+    }
+    for k in keys {
+        c.m.wait_on(c.tid, k);
+    }
+    match timeout {
+        None => Ok(Done::Block { restartable: false }),
+        Some(t) => match c.block_until(None, t, false)? {
+            Some(d) => Ok(d),
+            None => {
+                write_back(c)?;
+                Ok(Done::Val(0))
+            }
+        },
+    }
+}
+
+fn sys_select<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let sets = FdSets::read(c, c.arg(0), [c.arg(1), c.arg(2), c.arg(3)])?;
+    let timeout = if c.arg(4) == 0 {
+        None
+    } else {
+        let b = c.read_bytes(c.arg(4), 16)?;
+        let s = i64::from_le_bytes(b[0..8].try_into().expect("8 bytes"));
+        let us = i64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
+        if s < 0 || us < 0 {
+            return Err(Errno::EINVAL);
+        }
+        Some(
+            (s as u64)
+                .saturating_mul(1_000_000_000)
+                .saturating_add((us as u64).saturating_mul(1000)),
+        )
+    };
+    select_common(c, sets, timeout)
+}
+
+fn sys_pselect6<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
+    let sets = FdSets::read(c, c.arg(0), [c.arg(1), c.arg(2), c.arg(3)])?;
+    let timeout = if c.arg(4) == 0 {
+        None
+    } else {
+        Some(read_timespec(c, c.arg(4))?)
+    };
+    select_common(c, sets, timeout)
 }

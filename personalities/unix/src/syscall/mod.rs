@@ -12,6 +12,7 @@ mod fd;
 mod fs;
 mod io;
 mod mem;
+mod net;
 mod proc;
 mod sig;
 mod time;
@@ -212,6 +213,7 @@ fn handlers<R: RegisterFile>(arch: spin_kernel::Arch) -> Vec<(&'static str, SysF
     fs::register(&mut v);
     io::register(&mut v);
     mem::register(&mut v);
+    net::register(&mut v);
     proc::register(&mut v);
     sig::register(&mut v);
     time::register(&mut v);
