@@ -149,7 +149,7 @@ pub enum Reply {
         /// The stack.
         net: Box<spin_net::NetTelemetry>,
         /// The NIC.
-        nic: crate::net::NicTelemetry,
+        nic: Box<crate::net::NicTelemetry>,
     },
     /// The request was refused or malformed.
     Error {
@@ -399,7 +399,7 @@ impl Controller {
             Request::Net => match self.host.network() {
                 Some(n) => Reply::Net {
                     net: Box::new(n.telemetry()),
-                    nic: n.nic_telemetry(),
+                    nic: Box::new(n.nic_telemetry()),
                 },
                 None => Reply::Error {
                     message: "this host has no network (start it with --net or a [network] table)"

@@ -8,14 +8,16 @@
 //!   (like qemu's `hostfwd`), and guest connections to the gateway forwarded
 //!   to host loopback ports (`guestfwd`).
 //! * [`pump`] — the thread that moves frames and runs the stack's timers.
-//! * [`fault`] — seeded fault injection on the NIC (drop, duplicate,
-//!   reorder), counted.
+//! * [`fault`] — seeded fault injection on the NIC, both ways (spin-net's
+//!   `FaultyNic`: drop, duplicate, reorder, counted).
+//! * [`proxy`] — the TCP splice the user-mode gateway forwards with.
 //!
 //! [`Network::start`] builds it all from a [`NetworkConfig`]; the host
 //! hands the stack's [`NetHandle`] to every mound and the in-kernel
 //! extensions the configuration lists.
 
 pub mod fault;
+pub mod proxy;
 pub mod pump;
 pub mod tap;
 pub mod user;
@@ -35,7 +37,7 @@ use spin_net::ext::forward::UdpForwarder;
 use spin_net::wire::ethernet::MacAddr;
 use spin_net::{NetConfig, NetHandle, NetStack, NetTelemetry, Nic, NicError};
 
-use self::fault::{FaultCounters, FaultyNic};
+use self::fault::{FaultCounters, FaultsBothWays};
 use self::pump::{lock_stack, Kicker, Pump, PumpConfig, PumpTask};
 
 /// A transport protocol of a port forward.
@@ -418,7 +420,7 @@ pub struct Network {
     handle: NetHandle,
     pump: Mutex<Pump>,
     counters: Arc<NicCounters>,
-    faults: Option<Arc<FaultCounters>>,
+    faults: Option<FaultCounters>,
     user: Option<Arc<user::UserCounters>>,
     backend: String,
     extensions: Vec<Installed>,
@@ -489,15 +491,15 @@ impl Network {
         };
         let (nic, faults): (Arc<dyn Nic>, _) = match cfg.faults.filter(Faults::any) {
             Some(f) => {
-                let faulty = FaultyNic::new(raw, f);
-                let c = faulty.counters();
-                (Arc::new(faulty), Some(c))
+                let (faulty, c) = FaultsBothWays::new(raw, f);
+                (faulty, Some(c))
             }
             None => (raw, None),
         };
-        // Frames on an in-memory link need a kick; a TAP's are written out
-        // at once and its descriptor wakes the pump on receive.
-        let kick = fd.is_none().then(|| kicker.clone());
+        // A frame sent from another thread (a mound's socket call) kicks the
+        // pump: on an in-memory link it must be carried over, and on any
+        // link the send may have armed a TCP timer the pump must wait for.
+        let kick = Some(kicker.clone());
         let nic = Arc::new(CountedNic::new(nic, counters.clone(), kick));
         let stack = NetStack::new(net, nic)?;
         if let Some((ip, gmac)) = gateway {
@@ -520,11 +522,10 @@ impl Network {
                     UdpForwarder::install(&handle, &who, port, to)
                         .map_err(|e| ext_err(e.to_string()))?,
                 )),
-                Extension::TcpForward { .. } => {
-                    return Err(ext_err(
-                        "TCP forwarding needs the stack's TCP layer, which is not built yet".into(),
-                    ))
-                }
+                Extension::TcpForward { .. } => return Err(ext_err(
+                    "TCP forwarding inside the graph (spin-net's TcpForwarder) is not built yet"
+                        .into(),
+                )),
             }
         }
         let stack = Arc::new(Mutex::new(stack));

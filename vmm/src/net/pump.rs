@@ -93,14 +93,26 @@ impl Registry<'_> {
         Ok(token)
     }
 
-    /// Changes whether `fd` (registered as `token`) wakes the pump when
+    /// Changes what wakes the pump for `fd` (registered as `token`): it
+    /// being readable (a socket whose reader is full or at end of stream
+    /// must not be, or the level-triggered set would never sleep) and/or
     /// writable.
-    pub fn modify(&mut self, fd: RawFd, token: u64, writable: bool) -> std::io::Result<()> {
-        self.epoll.ctl(
-            ControlOperation::Modify,
-            fd,
-            EpollEvent::new(set(writable), token),
-        )
+    pub fn modify(
+        &mut self,
+        fd: RawFd,
+        token: u64,
+        readable: bool,
+        writable: bool,
+    ) -> std::io::Result<()> {
+        let mut ev = EventSet::empty();
+        if readable {
+            ev |= EventSet::IN | EventSet::READ_HANG_UP;
+        }
+        if writable {
+            ev |= EventSet::OUT;
+        }
+        self.epoll
+            .ctl(ControlOperation::Modify, fd, EpollEvent::new(ev, token))
     }
 
     /// Removes `fd` (before it is closed).
@@ -341,6 +353,9 @@ impl Running {
     fn timeout_ms(&self) -> i32 {
         let now = self.now_ms();
         let mut deadline = now + IDLE_TICK_MS;
+        if let Some(d) = lock_stack(&self.stack).next_deadline_ms() {
+            deadline = deadline.min(d);
+        }
         for t in &self.tasks {
             if let Some(d) = t.next_deadline_ms() {
                 deadline = deadline.min(d);

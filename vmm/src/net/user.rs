@@ -10,15 +10,21 @@
 //! * `guestfwd` UDP port P: a datagram the stack sends to 10.0.2.2:P goes
 //!   out of a host socket (one per stack sender) to 127.0.0.1:P, and the
 //!   answers come back from 10.0.2.2:P.
+//! * `hostfwd` TCP: a host listener on 127.0.0.1:HOST; each accepted
+//!   connection becomes a connection from the gateway to GUEST:GUESTPORT,
+//!   spliced byte for byte ([`super::proxy`]: half-close and reset carried
+//!   over).
+//! * `guestfwd` TCP port P: the gateway listens on 10.0.2.2:P; each
+//!   connection the stack opens there is spliced to a host connection to
+//!   127.0.0.1:P (a guest client reaches a host `nc -l`).
 //!
 //! The gateway's handlers are extensions on its own `UDP.PacketArrived`,
 //! guarded by port. Everything runs on the network pump's thread: the
 //! gateway is a [`PumpTask`] whose host sockets are in the pump's epoll set.
-//! TCP forwarding comes with the stack's TCP sockets.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::ErrorKind;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener as HostListener, UdpSocket};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +33,9 @@ use serde::{Deserialize, Serialize};
 use spin_kernel::event::{Event, Handler, HandlerId, Principal};
 use spin_net::events::UdpArrived;
 use spin_net::wire::ethernet::MacAddr;
-use spin_net::{MemNic, NetConfig, NetHandle, NetStack};
+use spin_net::{MemNic, NetConfig, NetHandle, NetStack, SockError, TcpListener};
+
+use super::proxy::{Ended, Splice};
 
 use super::pump::{PumpTask, Registry};
 use super::{NetworkError, PortForward, Proto};
@@ -74,6 +82,11 @@ pub struct UserCounters {
     udp_from_host: AtomicU64,
     udp_to_host: AtomicU64,
     host_errors: AtomicU64,
+    tcp_opened: AtomicU64,
+    tcp_closed: AtomicU64,
+    tcp_reset: AtomicU64,
+    tcp_bytes_in: AtomicU64,
+    tcp_bytes_out: AtomicU64,
     ports: Mutex<Vec<(Proto, u16, u16)>>,
 }
 
@@ -86,6 +99,21 @@ pub struct UserTelemetry {
     pub udp_to_host: u64,
     /// Host socket errors (a send refused, a peer unreachable).
     pub host_errors: u64,
+    /// TCP connections spliced (hostfwd and guestfwd).
+    #[serde(default)]
+    pub tcp_opened: u64,
+    /// Spliced connections closed after their data.
+    #[serde(default)]
+    pub tcp_closed: u64,
+    /// Spliced connections ended by a reset, refusal or timeout.
+    #[serde(default)]
+    pub tcp_reset: u64,
+    /// TCP bytes from host sockets into the stack.
+    #[serde(default)]
+    pub tcp_bytes_in: u64,
+    /// TCP bytes from the stack out of host sockets.
+    #[serde(default)]
+    pub tcp_bytes_out: u64,
 }
 
 impl UserCounters {
@@ -95,6 +123,11 @@ impl UserCounters {
             udp_from_host: self.udp_from_host.load(Ordering::Relaxed),
             udp_to_host: self.udp_to_host.load(Ordering::Relaxed),
             host_errors: self.host_errors.load(Ordering::Relaxed),
+            tcp_opened: self.tcp_opened.load(Ordering::Relaxed),
+            tcp_closed: self.tcp_closed.load(Ordering::Relaxed),
+            tcp_reset: self.tcp_reset.load(Ordering::Relaxed),
+            tcp_bytes_in: self.tcp_bytes_in.load(Ordering::Relaxed),
+            tcp_bytes_out: self.tcp_bytes_out.load(Ordering::Relaxed),
         }
     }
 
@@ -128,6 +161,16 @@ struct UdpHostFwd {
     peers: VecDeque<(SocketAddr, u16, Installed)>,
 }
 
+/// One `hostfwd` TCP rule.
+struct TcpHostFwd {
+    listener: HostListener,
+    token: Option<u64>,
+    guest: SocketAddrV4,
+}
+
+/// Connections spliced at once, at most (more are refused).
+const MAX_SPLICES: usize = 1024;
+
 /// One stack sender of a `guestfwd` UDP port.
 struct GuestUdpPeer {
     sock: UdpSocket,
@@ -147,6 +190,10 @@ pub struct Gateway {
     stack: NetStack,
     net: NetHandle,
     udp_fwds: Vec<UdpHostFwd>,
+    tcp_fwds: Vec<TcpHostFwd>,
+    /// The gateway's listeners of the `guestfwd` TCP ports.
+    tcp_guestfwd: Vec<(u16, TcpListener)>,
+    splices: Vec<Splice>,
     guest_udp: Arc<Mutex<GuestUdp>>,
     _guestfwd_handlers: Vec<Installed>,
     next_port: u16,
@@ -174,6 +221,7 @@ impl Gateway {
         let net = stack.handle();
         let counters = Arc::new(UserCounters::default());
         let mut udp_fwds = Vec::new();
+        let mut tcp_fwds = Vec::new();
         let mut ports = Vec::new();
         for f in &cfg.hostfwd {
             match f.proto {
@@ -199,18 +247,34 @@ impl Gateway {
                     });
                 }
                 Proto::Tcp => {
-                    return Err(NetworkError::Config(format!(
-                        "hostfwd tcp:{}:{}: TCP forwarding needs the stack's TCP sockets, \
-                         which are not built yet (udp: forwards work)",
-                        f.host_port, f.guest_port
-                    )))
+                    let what = format!(
+                        "hostfwd tcp:{}:{}: listening on 127.0.0.1:{}",
+                        f.host_port, f.guest_port, f.host_port
+                    );
+                    let listener = HostListener::bind((Ipv4Addr::LOCALHOST, f.host_port))
+                        .map_err(super::io(what.clone()))?;
+                    listener
+                        .set_nonblocking(true)
+                        .map_err(super::io(what.clone()))?;
+                    let port = listener.local_addr().map_err(super::io(what))?.port();
+                    ports.push((Proto::Tcp, port, f.guest_port));
+                    tcp_fwds.push(TcpHostFwd {
+                        listener,
+                        token: None,
+                        guest: SocketAddrV4::new(cfg.guest, f.guest_port),
+                    });
                 }
             }
         }
         *lock(&counters.ports) = ports;
         let guest_udp = Arc::new(Mutex::new(GuestUdp::default()));
         let mut handlers = Vec::new();
+        let mut tcp_guestfwd = Vec::new();
         for &p in &cfg.guestfwd {
+            let l = net
+                .tcp_listen(SocketAddrV4::new(cfg.addr, p), 128)
+                .map_err(|e| NetworkError::Config(format!("guestfwd {p}: listening: {e}")))?;
+            tcp_guestfwd.push((p, l));
             let (state, c) = (guest_udp.clone(), counters.clone());
             let handler = Handler::new(move |d: &UdpArrived| {
                 guestfwd_udp(&state, &c, p, d);
@@ -230,6 +294,9 @@ impl Gateway {
             stack,
             net,
             udp_fwds,
+            tcp_fwds,
+            tcp_guestfwd,
+            splices: Vec::new(),
             guest_udp,
             _guestfwd_handlers: handlers,
             next_port: *EPHEMERAL.start(),
@@ -330,6 +397,103 @@ impl Gateway {
         work
     }
 
+    /// New TCP connections: host clients on the hostfwd listeners (to the
+    /// stack) and stack clients on the guestfwd listeners (to the host).
+    fn tcp_accept(&mut self, reg: &mut Registry<'_>, ready: &[u64]) -> usize {
+        let mut work = 0;
+        for i in 0..self.tcp_fwds.len() {
+            if self.tcp_fwds[i].token.is_some_and(|t| !ready.contains(&t)) {
+                continue;
+            }
+            let host = match self.tcp_fwds[i].listener.accept() {
+                Ok((s, _)) => s,
+                Err(_) => continue,
+            };
+            work += 1;
+            if self.splices.len() >= MAX_SPLICES {
+                self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let guest = match self.net.tcp_connect(None, self.tcp_fwds[i].guest) {
+                Ok(g) => g,
+                Err(_) => {
+                    self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            self.open(host, guest, reg);
+        }
+        for i in 0..self.tcp_guestfwd.len() {
+            let (port, guest) = match self.tcp_guestfwd[i].1.accept() {
+                Ok(g) => (self.tcp_guestfwd[i].0, g),
+                Err(SockError::WouldBlock) => continue,
+                Err(_) => {
+                    self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            work += 1;
+            // Loopback connects complete (or are refused) at once.
+            match std::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+                Ok(host) if self.splices.len() < MAX_SPLICES => self.open(host, guest, reg),
+                // Dropping the accepted stream closes it: the stack's client
+                // sees the host port closed.
+                _ => {
+                    self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        work
+    }
+
+    fn open(
+        &mut self,
+        host: std::net::TcpStream,
+        guest: spin_net::TcpStream,
+        reg: &mut Registry<'_>,
+    ) {
+        match Splice::new(host, guest, reg) {
+            Ok(s) => {
+                self.counters.tcp_opened.fetch_add(1, Ordering::Relaxed);
+                self.splices.push(s);
+            }
+            Err(_) => {
+                self.counters.host_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Moves bytes on every splice; drops the finished ones.
+    fn tcp_splices(&mut self, reg: &mut Registry<'_>, ready: &[u64]) -> usize {
+        let mut work = 0;
+        let mut i = 0;
+        while i < self.splices.len() {
+            let before = self.splices[i].moved;
+            let (w, ended) = self.splices[i].service(reg, ready);
+            let after = self.splices[i].moved;
+            self.counters
+                .tcp_bytes_in
+                .fetch_add(after.0 - before.0, Ordering::Relaxed);
+            self.counters
+                .tcp_bytes_out
+                .fetch_add(after.1 - before.1, Ordering::Relaxed);
+            work += w;
+            match ended {
+                None => i += 1,
+                Some(how) => {
+                    let s = self.splices.swap_remove(i);
+                    s.close(reg);
+                    let c = match how {
+                        Ended::Closed => &self.counters.tcp_closed,
+                        Ended::Reset => &self.counters.tcp_reset,
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        work
+    }
+
     /// Answers on the guestfwd sockets epoll reported, back into the stack;
     /// registers sockets the handlers made since the last pass.
     fn guestfwd_answers(&mut self, reg: &mut Registry<'_>, ready: &[u64]) -> usize {
@@ -392,7 +556,14 @@ impl PumpTask for Gateway {
         for f in &mut self.udp_fwds {
             f.token = Some(reg.add(f.sock.as_raw_fd(), false)?);
         }
+        for f in &mut self.tcp_fwds {
+            f.token = Some(reg.add(f.listener.as_raw_fd(), false)?);
+        }
         Ok(())
+    }
+
+    fn next_deadline_ms(&self) -> Option<u64> {
+        self.stack.next_deadline_ms()
     }
 
     fn service(&mut self, reg: &mut Registry<'_>, ready: &[u64], now_ms: u64) -> usize {
@@ -401,6 +572,8 @@ impl PumpTask for Gateway {
         let mut work = self.stack.poll_nic();
         work += self.host_to_stack(ready);
         work += self.guestfwd_answers(reg, ready);
+        work += self.tcp_accept(reg, ready);
+        work += self.tcp_splices(reg, ready);
         if now_ms != self.last_poll_ms {
             self.last_poll_ms = now_ms;
             self.stack.poll(now_ms);
@@ -501,16 +674,140 @@ mod tests {
         let _ = h.events().udp.uninstall(id);
     }
 
+    /// An in-stack TCP echo server on `port`, run by a thread polling the
+    /// stack's socket API (as a mound's syscalls would).
+    fn stack_tcp_echo(h: NetHandle, port: u16, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let l = h
+            .tcp_listen(SocketAddrV4::new(h.config().addr, port), 8)
+            .unwrap();
+        std::thread::spawn(move || {
+            let mut conns: Vec<spin_net::TcpStream> = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !stop.load(Ordering::Relaxed) {
+                if let Ok(c) = l.accept() {
+                    conns.push(c);
+                }
+                conns.retain(|c| match c.recv(&mut buf, false) {
+                    Ok(0) => {
+                        let _ = c.shutdown(spin_net::Shutdown::Write);
+                        false
+                    }
+                    Ok(n) => {
+                        let mut off = 0;
+                        while off < n {
+                            match c.send(&buf[off..n]) {
+                                Ok(k) => off += k,
+                                Err(SockError::WouldBlock) => std::thread::yield_now(),
+                                Err(_) => return false,
+                            }
+                        }
+                        true
+                    }
+                    Err(SockError::WouldBlock) => true,
+                    Err(_) => false,
+                });
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        });
+    }
+
     #[test]
-    fn tcp_forwards_are_refused_until_the_stack_has_tcp() {
-        let cfg = NetworkConfig {
-            backend: super::super::Backend::User {
-                hostfwd: vec!["0:80".parse().unwrap()],
-                guestfwd: vec![],
-            },
-            ..NetworkConfig::default()
-        };
-        let e = Network::start(&cfg, 1).expect_err("no TCP yet");
-        assert!(e.to_string().contains("TCP"), "{e}");
+    fn a_host_tcp_client_reaches_an_in_stack_server_through_hostfwd() {
+        use std::io::{Read, Write};
+        let net = user_net(vec!["tcp:0:8080".parse().unwrap()], vec![]);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        stack_tcp_echo(net.handle(), 8080, stop.clone());
+        let port = net.host_ports()[0].1;
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // 300 KB: more than the splice's buffers and the stack's windows.
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut w = c.try_clone().unwrap();
+        let d2 = data.clone();
+        let writer = std::thread::spawn(move || {
+            w.write_all(&d2).unwrap();
+            // Half-close: the echo sees EOF after the data and closes too.
+            w.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).expect("the echo and then EOF");
+        writer.join().unwrap();
+        assert_eq!(got.len(), data.len());
+        assert!(got == data, "bytes differ");
+        stop.store(true, Ordering::Relaxed);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let u = net.nic_telemetry().user;
+            if u.tcp_closed == 1 {
+                assert_eq!((u.tcp_opened, u.tcp_reset), (1, 0));
+                assert_eq!((u.tcp_bytes_in, u.tcp_bytes_out), (300_000, 300_000));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{u:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_refused_forward_resets_the_host_client() {
+        use std::io::Read;
+        // Nothing listens on the guest port: the stack answers RST.
+        let net = user_net(vec!["tcp:0:81".parse().unwrap()], vec![]);
+        let port = net.host_ports()[0].1;
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 8];
+        let r = c.read(&mut buf);
+        assert!(
+            matches!(&r, Err(e) if e.kind() == ErrorKind::ConnectionReset),
+            "{r:?}"
+        );
+        assert_eq!(net.nic_telemetry().user.tcp_reset, 1);
+    }
+
+    #[test]
+    fn a_stack_client_reaches_a_host_server_through_guestfwd() {
+        use std::io::{Read, Write};
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = server.local_addr().unwrap().port();
+        let net = user_net(vec![], vec![p]);
+        let h = net.handle();
+        let s = h
+            .tcp_connect(None, SocketAddrV4::new(Ipv4Addr::new(10, 0, 2, 2), p))
+            .unwrap();
+        net.kick();
+        let (mut host, _) = server.accept().unwrap();
+        host.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match s.send(b"hello host") {
+                Ok(10) => break,
+                Ok(_) => panic!("partial"),
+                Err(_) => {
+                    assert!(std::time::Instant::now() < deadline);
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        }
+        let mut buf = [0u8; 10];
+        host.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hello host");
+        host.write_all(b"hi stack").unwrap();
+        drop(host);
+        let mut got = Vec::new();
+        loop {
+            let mut b = [0u8; 64];
+            match s.recv(&mut b, false) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&b[..n]),
+                Err(SockError::WouldBlock) => {
+                    assert!(std::time::Instant::now() < deadline, "{got:?}");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got, b"hi stack");
     }
 }
