@@ -134,6 +134,9 @@ pub fn run(a: ExecArgs) -> Result<ExitCode> {
         ..HostConfig::default()
     };
     cfg.scheduler.params.quantum = a.quantum.max(1000);
+    // Like a Linux process, a program always has a network (loopback at
+    // least): user mode unless told otherwise (`--net none` for none).
+    cfg.network = Some(spin_vmm::net::NetworkConfig::default());
     a.net.apply(&mut cfg.network)?;
     let host = std::sync::Arc::new(Host::build(cfg)?);
     // The control plane (`spin ctl SOCKET net`, ...); the guest's output

@@ -66,8 +66,8 @@ pub struct RunOpts {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct NetOpts {
     /// The kernel's network: `user` (no privileges; host loopback ports
-    /// forwarded in with --hostfwd) or `tap:NAME` (a TAP interface).
-    #[arg(long, value_name = "user|tap:NAME")]
+    /// forwarded in with --hostfwd), `tap:NAME` (a TAP interface) or `none`.
+    #[arg(long, value_name = "user|tap:NAME|none")]
     pub net: Option<String>,
     /// The stack's address (default 10.0.2.15/24).
     #[arg(long, value_name = "CIDR")]
@@ -113,6 +113,10 @@ impl NetOpts {
     /// asks for one and there is none).
     pub fn apply(&self, cfg: &mut Option<NetworkConfig>) -> Result<()> {
         if !self.any() {
+            return Ok(());
+        }
+        if self.net.as_deref() == Some("none") {
+            *cfg = None;
             return Ok(());
         }
         let n = cfg.get_or_insert_with(NetworkConfig::default);
