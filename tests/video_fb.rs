@@ -1,0 +1,301 @@
+//! The video client writing the framebuffer device, and the framebuffer's
+//! PNG snapshots (`--snapshot-dir`) read back by a real decoder:
+//!
+//! * our server → our client → framebuffer: every snapshot PNG, decoded by
+//!   ffmpeg, is exactly the clip frame our decoder produced;
+//! * ffmpeg's RTP/JPEG test pattern → our client (bridged from a host UDP
+//!   socket into a spin-net kernel) → framebuffer → PNG: each PNG matches
+//!   ffmpeg's own decode of the same stream, PSNR ≥ 40 dB;
+//! * the dashboard's half-block view of the live frame.
+//!
+//! Without ffmpeg, the parts that need it print `SKIP: ffmpeg not installed`.
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use spin_kernel::event::Principal;
+use spin_net::wire::ethernet::MacAddr;
+use spin_net::{MemNic, NetConfig, NetStack};
+use spin_video::client::{ClientConfig, DisplayStrand, FrameSink, VideoClient};
+use spin_video::disk::{ClipReader, FileDisk};
+use spin_video::jpeg::decode_rgb;
+use spin_video::mjpeg::split_frames;
+use spin_video::server::{ServerConfig, VideoServer};
+use spin_vmm::fb::Framebuffer;
+
+const W: usize = 160;
+const H: usize = 120;
+const PERIOD: u64 = 1_000_000_000 / 30;
+
+/// The framebuffer device as the client's sink.
+struct FbSink(Arc<Framebuffer>);
+
+impl FrameSink for FbSink {
+    fn present(&self, w: u16, h: u16, rgb: &[u8], _ts: u32) {
+        self.0
+            .write_rgb(w, h, rgb)
+            .expect("a decoded frame fits the framebuffer");
+    }
+}
+
+fn have_ffmpeg() -> bool {
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("SKIP: ffmpeg not installed");
+    }
+    ok
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("spin-video-fb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
+}
+
+fn ip(n: u8) -> Ipv4Addr {
+    Ipv4Addr::new(10, 0, 0, n)
+}
+
+fn kernels() -> (NetStack, NetStack) {
+    let (na, nb) = MemNic::pair(100_000);
+    let (ma, mb) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
+    let a = NetStack::new(NetConfig::new(ma, ip(1), 24), Arc::new(na)).expect("stack a");
+    let b = NetStack::new(NetConfig::new(mb, ip(2), 24), Arc::new(nb)).expect("stack b");
+    a.add_static_arp(ip(2), mb);
+    b.add_static_arp(ip(1), ma);
+    (a, b)
+}
+
+fn pump(a: &NetStack, b: &NetStack) {
+    while a.poll_nic() + b.poll_nic() > 0 {}
+}
+
+fn clip_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/video/testclip.mjpeg")
+}
+
+fn client_on(
+    b: &NetStack,
+    server: Option<SocketAddrV4>,
+) -> (VideoClient, DisplayStrand, Arc<Framebuffer>) {
+    let fb = Arc::new(Framebuffer::new(W as u16, H as u16).expect("framebuffer"));
+    let (client, display) = VideoClient::install(
+        &b.handle(),
+        &Principal::kernel("video-client"),
+        ClientConfig::new(6000, server, 30),
+        Arc::new(FbSink(fb.clone())),
+    )
+    .expect("client");
+    (client, display, fb)
+}
+
+/// ffmpeg's decode of the PNG files `pattern` (an image2 pattern) as RGB.
+fn ffmpeg_read_pngs(pattern: &Path, out: &Path) -> Vec<u8> {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "image2", "-i"])
+        .arg(pattern)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24"])
+        .arg(out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(st.success(), "ffmpeg could not read our PNGs");
+    std::fs::read(out).expect("raw")
+}
+
+#[test]
+fn client_frames_reach_the_framebuffer_and_its_png_snapshots_are_exact() {
+    let dir = scratch("loop");
+    let (a, b) = kernels();
+    let clip =
+        ClipReader::open(Box::new(FileDisk::open(&clip_path()).expect("clip"))).expect("index");
+    let mut srv = VideoServer::install(
+        &a.handle(),
+        &Principal::kernel("video-server"),
+        ServerConfig::new(5004, 30),
+        clip,
+    )
+    .expect("server");
+    let (client, mut display, fb) = client_on(&b, Some(SocketAddrV4::new(ip(1), 5004)));
+    client.subscribe();
+    pump(&a, &b);
+    let frames = 8;
+    let mut pngs = Vec::new();
+    for k in 0..frames {
+        srv.tick(k * PERIOD);
+        pump(&a, &b);
+        display.run(k * PERIOD, || k * PERIOD);
+        assert_eq!(fb.generation(), k + 1);
+        pngs.push(fb.snapshot_to_dir(&dir).expect("snapshot"));
+    }
+    assert!(pngs[0].ends_with("frame-000001.png"));
+    let c = std::fs::read(clip_path()).expect("clip");
+    let ranges = split_frames(&c).expect("splits");
+    let want: Vec<Vec<u8>> = (0..frames as usize)
+        .map(|k| decode_rgb(&c[ranges[k].clone()]).expect("decodes").pixels)
+        .collect();
+    // The framebuffer holds the last frame shown.
+    assert_eq!(fb.snapshot().pixels, want[frames as usize - 1]);
+    // The dashboard's view: 160×120 into 40 columns is 40×30 pixels, 15 rows.
+    let v = fb.half_block_view(40, 20);
+    assert_eq!((v.cols, v.rows, v.cells.len()), (40, 15, 600));
+    assert_eq!(v.generation, frames);
+    if have_ffmpeg() {
+        let raw = ffmpeg_read_pngs(&dir.join("frame-%06d.png"), &dir.join("pngs.rgb"));
+        assert_eq!(raw.len(), frames as usize * W * H * 3);
+        for (k, f) in raw.chunks(W * H * 3).enumerate() {
+            assert!(f == want[k], "PNG {k} differs from the frame shown");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+}
+
+/// 4:2:0 planes to RGB the way JPEG decoders do it (triangle chroma
+/// upsampling, JFIF matrix): ffmpeg's native decoder output converted
+/// without its fast colour converter, which alone is ~27 dB off.
+fn yuv420_to_rgb(f: &[u8]) -> Vec<u8> {
+    let (cw, ch) = (W / 2, H / 2);
+    let (y, cb, cr) = (
+        &f[..W * H],
+        &f[W * H..W * H + cw * ch],
+        &f[W * H + cw * ch..],
+    );
+    let up = |plane: &[u8], px: usize, py: usize| -> f64 {
+        let (cx, cy) = (px / 2, py / 2);
+        let ny = if py & 1 == 0 {
+            cy.saturating_sub(1)
+        } else {
+            (cy + 1).min(ch - 1)
+        };
+        let nx = if px & 1 == 0 {
+            cx.saturating_sub(1)
+        } else {
+            (cx + 1).min(cw - 1)
+        };
+        let col = |x: usize| 3.0 * f64::from(plane[cy * cw + x]) + f64::from(plane[ny * cw + x]);
+        (3.0 * col(cx) + col(nx)) / 16.0
+    };
+    let mut rgb = Vec::with_capacity(W * H * 3);
+    for py in 0..H {
+        for px in 0..W {
+            let l = f64::from(y[py * W + px]);
+            let (b, r) = (up(cb, px, py) - 128.0, up(cr, px, py) - 128.0);
+            for v in [
+                l + 1.402 * r,
+                l - 0.344_136 * b - 0.714_136 * r,
+                l + 1.772 * b,
+            ] {
+                rgb.push(v.round().clamp(0.0, 255.0) as u8);
+            }
+        }
+    }
+    rgb
+}
+
+#[test]
+fn ffmpeg_stream_to_framebuffer_pngs_matches_ffmpegs_decode() {
+    if !have_ffmpeg() {
+        return;
+    }
+    let dir = scratch("ffmpeg");
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("host socket");
+    sock.set_read_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let port = sock.local_addr().expect("addr").port();
+    let sent = dir.join("sent.mjpeg");
+    let frames = 20;
+    let mut ffmpeg = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-re",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=30",
+        ])
+        .args(["-frames:v", &frames.to_string()])
+        .args([
+            "-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-huffman", "default",
+        ])
+        .args(["-map", "0:v", "-f", "tee"])
+        .arg(format!(
+            "[f=rtp]rtp://127.0.0.1:{port}|[f=mjpeg]{}",
+            sent.display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg starts");
+    let (a, b) = kernels();
+    let (client, mut display, fb) = client_on(&b, None);
+    let mut buf = vec![0u8; 65_536];
+    let mut now = 0;
+    let mut exited = false;
+    let mut idle = 0;
+    while idle < 3 {
+        match sock.recv_from(&mut buf) {
+            Ok((n, _)) => {
+                let before = display.telemetry().decoded;
+                a.handle()
+                    .send_udp(40_000, SocketAddrV4::new(ip(2), 6000), &buf[..n]);
+                pump(&a, &b);
+                if display.telemetry().decoded > before {
+                    now = display.run(now, || now);
+                    fb.snapshot_to_dir(&dir).expect("snapshot");
+                }
+            }
+            Err(_) => {
+                if !exited {
+                    exited = ffmpeg.wait().expect("ffmpeg").success();
+                    assert!(exited, "ffmpeg failed");
+                }
+                idle += 1;
+            }
+        }
+    }
+    // Reaped already when the socket went quiet; this returns its status.
+    assert!(ffmpeg.wait().expect("ffmpeg").success());
+    assert_eq!(client.reassembly().frames, frames);
+    let ours = ffmpeg_read_pngs(&dir.join("frame-%06d.png"), &dir.join("ours.rgb"));
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(&sent)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuvj420p"])
+        .arg(dir.join("ref.yuv"))
+        .status()
+        .expect("ffmpeg");
+    assert!(st.success());
+    let reference = std::fs::read(dir.join("ref.yuv")).expect("reference");
+    assert_eq!(ours.len() / (W * H * 3), frames as usize);
+    let mut worst = f64::INFINITY;
+    for (k, f) in ours.chunks(W * H * 3).enumerate() {
+        let r = yuv420_to_rgb(&reference[k * W * H * 3 / 2..(k + 1) * W * H * 3 / 2]);
+        worst = worst.min(psnr(f, &r));
+    }
+    println!("ffmpeg → client → framebuffer PNGs: {frames} frames, worst PSNR {worst:.1} dB");
+    assert!(worst >= 40.0, "worst PSNR {worst:.1} dB");
+    let _ = std::fs::remove_dir_all(&dir);
+}
