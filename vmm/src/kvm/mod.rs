@@ -6,7 +6,9 @@
 //! - Guest physical memory is the kernel's own [`GuestRam`] (memslot 0, so
 //!   the frames PhysAddr hands out are the VM's memory) plus a private
 //!   region for the shim, descriptor tables, per-vCPU stacks and page tables
-//!   (memslot 1), mapped supervisor-only at [`layout::KBASE`].
+//!   (memslot 1), mapped supervisor-only at [`layout::KBASE`]. The host
+//!   pages behind both are made real lazily, before the guest can reach
+//!   them (`backing`).
 //! - Each vCPU enters long mode directly (`KVM_SET_CPUID2`, then special
 //!   registers); one vCPU per host thread, several per machine.
 //! - `syscall` → shim → one PIO exit → [`Trap::Syscall`] → back with

@@ -15,6 +15,11 @@
 //! in the mirror's log so other vCPUs running the same space replay them
 //! (idempotent zero stores + `invlpg`) when they are kicked.
 //!
+//! Two ways to fewer exits and stores: a fill also installs the
+//! neighbours the kernel maps ([`Tables::fill_around`]), and a removal of
+//! every leaf of a page table unlinks the table (one PDE store and a CR3
+//! reload; like every pool frame, the table's is never reused).
+//!
 //! One exception to "present entries go through the queue": an upgrade
 //! that only adds write permission to a read-only leaf (same frame) is
 //! stored directly — the write fault that asked for it already flushed the
