@@ -16,7 +16,10 @@
 //!
 //! [[mound]]
 //! name = "cpu"
-//! type = "unix"
+//! type = "unix"              # unix | db-pager (a unix mound whose programs
+//!                            # may link spin.db-pager: their own pager)
+//! # pager_budget = 256       # db-pager: frames of a pager whose program
+//!                            # asks for the default
 //! program = "embedded:sh"    # a program the spin binary carries, or a host path
 //! args = ["/bin/cpu.sh"]
 //! quota_frames = 8192
@@ -191,6 +194,8 @@ struct RawMound {
     seed: Option<u64>,
     #[serde(default)]
     trace_syscalls: bool,
+    /// `db-pager` mounds: the default frame budget of a pager.
+    pager_budget: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -656,13 +661,14 @@ fn mound(
     embedded: &[Embedded],
     seed: u64,
 ) -> Result<(MoundConfig, Option<GroupConfig>), ManifestError> {
-    match m.kind.get_ref().as_str() {
-        "unix" => {}
-        "video-server" | "video-client" | "db-pager" => {
+    let db_pager = match m.kind.get_ref().as_str() {
+        "unix" => false,
+        "db-pager" => true,
+        "video-server" | "video-client" => {
             return Err(cx.err(
                 m.kind.span(),
                 format!(
-                    "type: the {} mound is not built yet (only unix mounds run today)",
+                    "type: the {} mound is not built yet (unix and db-pager mounds run today)",
                     m.kind.get_ref()
                 ),
             ))
@@ -670,10 +676,33 @@ fn mound(
         other => {
             return Err(cx.err(
                 m.kind.span(),
-                format!("type: unknown mound type `{other}` (unix)"),
+                format!("type: unknown mound type `{other}` (unix, db-pager)"),
             ))
         }
-    }
+    };
+    let pager = match (&m.pager_budget, db_pager) {
+        (Some(b), false) => {
+            return Err(cx.err(b.span(), "pager_budget: only for type = \"db-pager\""));
+        }
+        (Some(b), true) if !(1..=spin_dbpager::extension::MAX_BUDGET).contains(b.get_ref()) => {
+            return Err(cx.err(
+                b.span(),
+                format!(
+                    "pager_budget: {} frames is not in 1..={}",
+                    b.get_ref(),
+                    spin_dbpager::extension::MAX_BUDGET
+                ),
+            ));
+        }
+        (b, true) => {
+            let mut c = spin_dbpager::DbPagerConfig::default();
+            if let Some(b) = b {
+                c.budget = *b.get_ref() as usize;
+            }
+            Some(c)
+        }
+        (None, false) => None,
+    };
     let name = m.name.get_ref().clone();
     let Some(program) = &m.program else {
         return Err(cx.err(span, format!("mound `{name}`: missing `program`")));
@@ -890,6 +919,12 @@ fn mound(
         }
     }
     unix.params = params;
+    if let Some(c) = pager {
+        // The database pager mound: a UNIX mound whose programs can bring
+        // their own pager (spin-dbpager).
+        unix.extensions
+            .push(spin_dbpager::DbPagerExt::new(c) as Arc<dyn spin_unix::ext::ExtLinker>);
+    }
     Ok((MoundConfig::Unix(unix), group))
 }
 
@@ -947,6 +982,37 @@ strands = { scheduling = "group", local = "round-robin" }
         assert_eq!(a.files.len(), 1);
         assert_eq!(m.host.groups.len(), 1);
         assert_eq!(m.host.groups[0].mound, spin_kernel::MoundId(2));
+    }
+
+    #[test]
+    fn a_db_pager_mound_links_the_pager_extension() {
+        let m = parse(
+            r#"
+[[mound]]
+name = "db"
+type = "db-pager"
+program = "embedded:sh"
+pager_budget = 128
+"#,
+        )
+        .expect("valid");
+        let MoundConfig::Unix(u) = &m.host.mounds[0];
+        let names: Vec<&str> = u.extensions.iter().map(|e| e.name()).collect();
+        assert_eq!(names, vec!["spin.db-pager"]);
+        let plain = parse(GOOD).expect("valid");
+        let MoundConfig::Unix(a) = &plain.host.mounds[0];
+        assert!(a.extensions.is_empty(), "unix mounds link nothing extra");
+        let e = parse(
+            "[[mound]]\nname = \"a\"\ntype = \"unix\"\nprogram = \"embedded:sh\"\npager_budget = 5\n",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (5, 16), "{e}");
+        assert!(e.message.contains("only for type = \"db-pager\""), "{e}");
+        let e = parse(
+            "[[mound]]\nname = \"a\"\ntype = \"db-pager\"\nprogram = \"embedded:sh\"\npager_budget = 0\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("is not in 1..="), "{e}");
     }
 
     #[test]
