@@ -11,14 +11,18 @@
 //! Populating all of guest RAM up front (1 GiB: ~1.7 s of system time on
 //! these machines) kept that rule at a price every VM paid at start. Here
 //! the regions are `MADV_NOHUGEPAGE` from the start (cheap) and populated
-//! by `MADV_POPULATE_WRITE` one [`CHUNK`] at a time, the first time a leaf
-//! the machine installs (or a page-table frame it hands out) lies in the
-//! chunk. The guest reaches RAM only through those leaves, so the rule
+//! by `MADV_POPULATE_WRITE` one chunk at a time (RAM: [`RAM_CHUNK`]; the
+//! private region: [`PRIVATE_CHUNK`]), the first time a leaf the machine
+//! installs (a page-table frame it hands out, a vCPU block it sets up)
+//! lies in the chunk. The guest reaches RAM only through those leaves, so the rule
 //! holds with only the chunks a program uses made real.
 
-/// Bytes populated at once (frames are handed out roughly in address
-/// order, so a chunk is mostly used once any of it is).
-pub const CHUNK: u64 = 2 << 20;
+/// Bytes of RAM populated at once (frames are handed out roughly in
+/// address order, so a chunk is mostly used once any of it is).
+pub const RAM_CHUNK: u64 = 512 << 10;
+/// Bytes of the private region populated at once (page-table frames one
+/// after another; a vCPU's 64 KiB block).
+pub const PRIVATE_CHUNK: u64 = 64 << 10;
 
 /// `MADV_POPULATE_WRITE` (Linux 5.14), spelled out for older libc crates.
 const MADV_POPULATE_WRITE: libc::c_int = 23;
@@ -29,6 +33,8 @@ struct Region {
     len: u64,
     /// Host virtual address of `gpa`.
     host: usize,
+    /// Bytes populated at once.
+    chunk: u64,
     /// One bit per chunk: populated.
     done: Vec<u64>,
 }
@@ -45,12 +51,12 @@ pub struct Backing {
 
 impl Backing {
     /// Adds the host mapping `host..host + len` behind guest `gpa`, advised
-    /// off transparent huge pages.
+    /// off transparent huge pages, populated `chunk` bytes at a time.
     ///
     /// # Safety
     /// `host..host + len` must be a private anonymous mapping that stays
     /// valid as long as this `Backing` is used.
-    pub unsafe fn add(&mut self, gpa: u64, len: u64, host: u64) {
+    pub unsafe fn add(&mut self, gpa: u64, len: u64, host: u64, chunk: u64) {
         // SAFETY: advice on a mapping the caller guarantees valid; it
         // neither changes its contents nor moves it.
         unsafe {
@@ -60,11 +66,13 @@ impl Backing {
                 libc::MADV_NOHUGEPAGE,
             );
         }
-        let chunks = len.div_ceil(CHUNK) as usize;
+        let chunk = chunk.max(4096);
+        let chunks = len.div_ceil(chunk) as usize;
         self.regions.push(Region {
             gpa,
             len,
             host: host as usize,
+            chunk,
             done: vec![0; chunks.div_ceil(64)],
         });
     }
@@ -79,7 +87,7 @@ impl Backing {
     pub fn is_populated(&self, gpa: u64) -> bool {
         self.regions.iter().any(|r| {
             gpa >= r.gpa && gpa - r.gpa < r.len && {
-                let c = ((gpa - r.gpa) / CHUNK) as usize;
+                let c = ((gpa - r.gpa) / r.chunk) as usize;
                 r.done[c / 64] & (1 << (c % 64)) != 0
             }
         })
@@ -94,7 +102,7 @@ impl Backing {
             if lo >= hi {
                 continue;
             }
-            for c in ((lo - r.gpa) / CHUNK)..(hi - r.gpa).div_ceil(CHUNK) {
+            for c in ((lo - r.gpa) / r.chunk)..(hi - r.gpa).div_ceil(r.chunk) {
                 let c = c as usize;
                 if r.done[c / 64] & (1 << (c % 64)) != 0 {
                     continue;
@@ -104,8 +112,8 @@ impl Backing {
                 if self.unsupported {
                     continue;
                 }
-                let off = c as u64 * CHUNK;
-                let n = CHUNK.min(r.len - off) as usize;
+                let off = c as u64 * r.chunk;
+                let n = r.chunk.min(r.len - off) as usize;
                 // SAFETY: inside a mapping `add`'s caller guarantees valid;
                 // populating writes no data (the pages keep their contents:
                 // a page already there is left as is, a missing one becomes
@@ -141,6 +149,7 @@ mod tests {
 
     #[test]
     fn populates_only_the_chunks_asked_for_and_each_once() {
+        const CHUNK: u64 = RAM_CHUNK;
         let len = 4 * CHUNK;
         // SAFETY: a fresh private anonymous mapping, unmapped below.
         let host = unsafe {
@@ -157,7 +166,7 @@ mod tests {
         let host = host as u64;
         let mut b = Backing::default();
         // SAFETY: the mapping lives until the munmap at the end.
-        unsafe { b.add(1 << 30, len, host) };
+        unsafe { b.add(1 << 30, len, host, CHUNK) };
         assert_eq!(resident(host, len), 0, "nothing populated at start");
         assert!(!b.is_populated((1 << 30) + CHUNK));
         b.ensure((1 << 30) + CHUNK + 4096, 4096);

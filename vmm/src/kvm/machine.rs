@@ -9,7 +9,7 @@ use kvm_ioctls::{Cap, Kvm, MsrFilterDefaultAction, MsrFilterRange, MsrFilterRang
 use spin_kernel::machine::{Arch, GuestRam, Machine, MachineError};
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryRegion};
 
-use super::backing::Backing;
+use super::backing::{Backing, PRIVATE_CHUNK, RAM_CHUNK};
 use super::kick::{self, Target};
 use super::layout::{private, LARGE_PAGE};
 use super::paging::{Private, Tables};
@@ -102,8 +102,17 @@ fn kvm_err(what: &str) -> impl Fn(kvm_ioctls::Error) -> MachineError + '_ {
     move |e| MachineError::Unavailable(format!("/dev/kvm: {what}: {e}"))
 }
 
-/// Checks that `/dev/kvm` is usable for this machine.
+/// Checks that `/dev/kvm` is usable for this machine (creating a VM).
 pub(super) fn probe() -> Result<(), String> {
+    open()?
+        .create_vm()
+        .map(drop)
+        .map_err(|e| format!("/dev/kvm cannot create a VM: {e}"))
+}
+
+/// Opens `/dev/kvm` and checks its API version and the capabilities the
+/// machine relies on.
+fn open() -> Result<Kvm, String> {
     let kvm = Kvm::new().map_err(|e| format!("/dev/kvm cannot be opened: {e}"))?;
     if kvm.get_api_version() != 12 {
         return Err(format!(
@@ -120,9 +129,7 @@ pub(super) fn probe() -> Result<(), String> {
             return Err(format!("/dev/kvm lacks {name}"));
         }
     }
-    kvm.create_vm()
-        .map(drop)
-        .map_err(|e| format!("/dev/kvm cannot create a VM: {e}"))
+    Ok(kvm)
 }
 
 /// The guest's CPUID: what KVM supports, without VMX, SVM, XSAVE or AVX
@@ -167,10 +174,12 @@ impl KvmMachine {
 
     /// A VM whose guest RAM is `ram`, sized by `cfg`.
     pub fn with_config(ram: Arc<GuestRam>, cfg: KvmConfig) -> Result<KvmMachine, MachineError> {
-        probe().map_err(MachineError::Unavailable)?;
+        // One VM, no probe VM before it (a VM costs ~10 ms on PVM).
+        let kvm = open().map_err(MachineError::Unavailable)?;
         kick::install().map_err(MachineError::Unavailable)?;
-        let kvm = Kvm::new().map_err(kvm_err("open"))?;
-        let vm = kvm.create_vm().map_err(kvm_err("KVM_CREATE_VM"))?;
+        let vm = kvm
+            .create_vm()
+            .map_err(|e| MachineError::Unavailable(format!("/dev/kvm cannot create a VM: {e}")))?;
 
         // Memslots 0..n: the kernel's RAM, region by region.
         let mut backing = Backing::default();
@@ -185,7 +194,7 @@ impl KvmMachine {
             // SAFETY: the region is a live mmap owned by `ram`, which the
             // machine keeps alive (Arc) for as long as the VM exists.
             unsafe {
-                backing.add(start, len, host as u64);
+                backing.add(start, len, host as u64, RAM_CHUNK);
                 set_slot(&vm, slot, start, len, host as u64)
             }?;
             slot += 1;
@@ -208,7 +217,7 @@ impl KvmMachine {
             .map_err(|e| MachineError::Ram(e.to_string()))?;
         // SAFETY: `mem` is owned by the machine's `Inner` alongside the VM.
         unsafe {
-            backing.add(gpa, size, host as u64);
+            backing.add(gpa, size, host as u64, PRIVATE_CHUNK);
             set_slot(&vm, slot, gpa, size, host as u64)
         }?;
         let private = Private { mem, gpa, size };
@@ -280,8 +289,8 @@ impl KvmMachine {
         t.is_populated(gpa)
     }
 
-    /// Chunks of host memory made real so far ([`Self::backed`]), each
-    /// 2 MiB.
+    /// Chunks of host memory made real so far ([`Self::backed`]; RAM
+    /// 512 KiB each, the private region 64 KiB).
     pub fn backed_chunks(&self) -> u64 {
         let t = self.inner.tables.lock().unwrap_or_else(|e| e.into_inner());
         t.populated_chunks()

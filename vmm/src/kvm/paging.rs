@@ -222,16 +222,24 @@ impl Tables {
     }
 
     /// These tables with `backing` made real as the guest gets to see it:
-    /// the private region (at guest physical `private_gpa`) up to the pool
-    /// at once, each pool frame and each leaf's frame before it is used.
+    /// the private region's shared part (at guest physical `private_gpa`,
+    /// below the vCPU blocks) at once, each vCPU block when the vCPU is
+    /// made ([`Tables::back_private`]), each pool frame and each leaf's
+    /// frame before it is used.
     pub fn with_backing(mut self, mut backing: Backing, private_gpa: u64) -> Tables {
-        backing.ensure(private_gpa, private::POOL);
+        backing.ensure(private_gpa, private::CPUS);
         self.backing = backing;
         self.private_gpa = private_gpa;
         self
     }
 
-    /// Chunks of host memory populated so far ([`super::backing::CHUNK`]).
+    /// Makes the host memory behind `[off, off + len)` of the private
+    /// region real (a vCPU block, before the vCPU is set up).
+    pub fn back_private(&mut self, off: u64, len: u64) {
+        self.backing.ensure(self.private_gpa + off, len);
+    }
+
+    /// Chunks of host memory populated so far.
     pub fn populated_chunks(&self) -> u64 {
         self.backing.populated()
     }

@@ -211,6 +211,9 @@ impl KvmCpu {
 
         let mem = &m.private;
         let block = private::CPUS + private::CPU_BYTES * index as u64;
+        // Real host memory behind the block before anything is written to
+        // it or the vCPU can use it (backing.rs).
+        lock(&m.tables).back_private(block, private::CPU_BYTES);
         let tss_kva = mem.kva(block + cpu::TSS);
         let gdt: Vec<u8> = tables::gdt(tss_kva)
             .iter()
