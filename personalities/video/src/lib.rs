@@ -18,6 +18,8 @@
 //!   multicast relay on `SendPacket`).
 //! * [`client`] — the client extension (port-guarded handler, decoding)
 //!   and its periodic display strand; [`pool`] — its bounded frame pool.
+//! * [`driver`] — host threads running the server's frame clock and the
+//!   display strand in real time.
 //!
 //! Nothing a packet or a file holds can panic this crate: bad input is an
 //! error value or a counted drop.
@@ -27,6 +29,7 @@
 
 pub mod client;
 pub mod disk;
+pub mod driver;
 pub mod jpeg;
 pub mod mjpeg;
 pub mod packetize;

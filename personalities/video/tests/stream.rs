@@ -283,3 +283,38 @@ fn a_full_pool_drops_the_oldest_frames_without_growing() {
     assert_eq!(t.pool_allocated, t.pool_capacity);
     assert_eq!(t.dropped_frames, 10 - t.pool_capacity as u64);
 }
+
+#[test]
+fn real_time_drivers_stream_and_display_until_stopped() {
+    use spin_video::driver::{Display, Streamer};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let net = Arc::new(net());
+    let srv = server(&net.a, SendMode::Multicast);
+    let c = client(&net.b, 6000, ip(1));
+    c.client.subscribe();
+    // The network pump: what the vmm's pump thread does for a real NIC.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (n, s) = (net.clone(), stop.clone());
+    let pump = std::thread::spawn(move || {
+        while !s.load(Ordering::Relaxed) {
+            n.pump();
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    });
+    let streamer = Streamer::start(srv).expect("streamer");
+    let display = Display::start(c.display).expect("display");
+    // Wait (without a time bound on the outcome) until frames are shown.
+    while display.telemetry().displayed < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let server = streamer.stop().expect("server back");
+    let strand = display.stop().expect("strand back");
+    stop.store(true, Ordering::Relaxed);
+    pump.join().expect("pump");
+    let t = strand.telemetry();
+    assert!(t.displayed >= 5);
+    assert!(server.stats().frames >= t.displayed);
+    let frames = c.sink.frames();
+    assert_eq!(frames.len() as u64, t.displayed);
+    assert!(frames.iter().all(|(w, h, _)| (*w, *h) == (160, 120)));
+}
