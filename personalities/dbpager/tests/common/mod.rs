@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use spin_dbpager::DbPagerExt;
 use spin_unix::{HostMount, Stdio, UnixConfig};
-use spin_vmm::host::{Host, HostConfig, MoundConfig};
+use spin_vmm::host::{Host, HostConfig, MachineKind, MoundConfig};
 
 pub fn repo() -> PathBuf {
     // Mount paths must be canonical (no `..`).
@@ -67,6 +67,17 @@ pub struct Run {
 /// Runs `dbengine ARGS` in a mound of the Alpha machine with `ext` linked,
 /// the database directory `dir` mounted writable at its host path.
 pub fn spin(bin: &Path, dir: &Path, ext: &Arc<DbPagerExt>, args: &[&str]) -> Run {
+    spin_on(MachineKind::Alpha, bin, dir, ext, args)
+}
+
+/// [`spin`] on `machine` (`bin` must be built for it).
+pub fn spin_on(
+    machine: MachineKind,
+    bin: &Path,
+    dir: &Path,
+    ext: &Arc<DbPagerExt>,
+    args: &[&str],
+) -> Run {
     let out = Arc::new(Mutex::new(Vec::new()));
     let prog = bin.as_os_str().as_encoded_bytes().to_vec();
     let mut argv = vec![prog.clone()];
@@ -86,6 +97,7 @@ pub fn spin(bin: &Path, dir: &Path, ext: &Arc<DbPagerExt>, args: &[&str]) -> Run
     unix.stderr = Stdio::Null;
     unix.extensions = vec![ext.clone()];
     let cfg = HostConfig {
+        machine,
         ram: 256 << 20,
         mounds: vec![MoundConfig::Unix(unix)],
         ..HostConfig::default()
