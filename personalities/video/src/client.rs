@@ -69,7 +69,8 @@ pub struct VideoTelemetry {
     /// frame for that period was late or lost).
     pub late_frames: u64,
     /// Frames lost: dropped incomplete by the reassembler, failed to
-    /// decode, or decoded but never shown (superseded, pool full).
+    /// decode, found no free buffer, or decoded but never shown
+    /// (superseded, pool full).
     pub dropped_frames: u64,
     /// Display releases that finished after their deadline (or were never
     /// run because the strand was too late).
@@ -89,6 +90,7 @@ struct Shared {
     pool: Mutex<FramePool>,
     decoded: AtomicU64,
     decode_errors: AtomicU64,
+    no_buffer: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -103,8 +105,8 @@ impl Shared {
             return;
         };
         let Some(mut buf) = lock(&self.pool).take() else {
-            // Every buffer is on screen or being decoded: count as dropped.
-            self.decode_errors.fetch_add(1, Ordering::Relaxed);
+            // Every buffer is on screen or being decoded: the frame is lost.
+            self.no_buffer.fetch_add(1, Ordering::Relaxed);
             return;
         };
         match decode_rgb_into(&frame.jpeg, &mut buf) {
@@ -156,6 +158,7 @@ impl VideoClient {
             pool: Mutex::new(FramePool::new(cfg.pool_frames)),
             decoded: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
+            no_buffer: AtomicU64::new(0),
         });
         let s = shared.clone();
         let handler =
@@ -169,7 +172,9 @@ impl VideoClient {
             shared: shared.clone(),
         };
         let display = DisplayStrand {
-            period_ns: 1_000_000_000 / u64::from(cfg.fps),
+            // At least 1 ns: a zero or absurd rate in a hand-built config
+            // must not divide by zero later.
+            period_ns: (1_000_000_000 / u64::from(cfg.fps.max(1))).max(1),
             next_release: None,
             shared,
             sink,
@@ -315,10 +320,11 @@ impl DisplayStrand {
             None if self.last_ts.is_some() => self.stats.late += 1,
             None => {}
         }
-        if done_ns() > release + self.period_ns {
+        let deadline = release.saturating_add(self.period_ns);
+        if done_ns() > deadline {
             self.stats.misses += 1;
         }
-        let next = release + self.period_ns;
+        let next = deadline;
         self.next_release = Some(next);
         next
     }
@@ -333,7 +339,10 @@ impl DisplayStrand {
             decoded: self.shared.decoded.load(Ordering::Relaxed),
             displayed: self.stats.displayed,
             late_frames: self.stats.late,
-            dropped_frames: reassembly.dropped_frames + decode_errors + pool.dropped(),
+            dropped_frames: reassembly.dropped_frames
+                + decode_errors
+                + self.shared.no_buffer.load(Ordering::Relaxed)
+                + pool.dropped(),
             deadline_misses: self.stats.misses,
             decode_errors,
             reassembly,

@@ -339,7 +339,7 @@ impl VideoServer {
             return None;
         }
         let epoch = *self.epoch_ns.get_or_insert(now_ns);
-        let period = 1_000_000_000 / u64::from(self.cfg.fps);
+        let period = (1_000_000_000 / u64::from(self.cfg.fps.max(1))).max(1);
         let due = (now_ns - epoch.min(now_ns)) / period;
         if due >= self.next_frame {
             self.skipped += due - self.next_frame;

@@ -318,3 +318,26 @@ fn real_time_drivers_stream_and_display_until_stopped() {
     assert_eq!(frames.len() as u64, t.displayed);
     assert!(frames.iter().all(|(w, h, _)| (*w, *h) == (160, 120)));
 }
+
+#[test]
+fn hand_built_configs_with_a_zero_rate_do_not_panic() {
+    let net = net();
+    let clip =
+        ClipReader::open(Box::new(FileDisk::open(&clip_path()).expect("open"))).expect("clip");
+    let mut cfg = ServerConfig::new(SERVER_PORT, 30);
+    cfg.fps = 0;
+    let mut srv =
+        VideoServer::install(&net.a.handle(), &who("video-server"), cfg, clip).expect("server");
+    let sink = Arc::new(Recorder::default());
+    let mut ccfg = ClientConfig::new(6000, Some(SocketAddrV4::new(ip(1), SERVER_PORT)), 30);
+    ccfg.fps = 0;
+    let (client, mut display) =
+        VideoClient::install(&net.b.handle(), &who("video-client"), ccfg, sink.clone())
+            .expect("client");
+    client.subscribe();
+    net.pump();
+    assert!(srv.tick(0).is_some());
+    net.pump();
+    display.run(0, || 0);
+    assert_eq!(sink.frames().len(), 1);
+}
