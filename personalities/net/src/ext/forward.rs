@@ -164,8 +164,8 @@ impl TcpForwarder {
             me: me.clone(),
         });
         let f = inner.clone();
-        let handler =
-            Handler::new(move |s: &TcpArrived| f.client_segment(s)).guard(net.events().tcp_port(port));
+        let handler = Handler::new(move |s: &TcpArrived| f.client_segment(s))
+            .guard(net.events().tcp_port(port));
         match net.events().tcp.install(who, handler) {
             Ok(id) => Ok(TcpForwarder {
                 inner,

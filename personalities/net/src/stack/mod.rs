@@ -246,7 +246,7 @@ pub struct NetStack {
     net: NetHandle,
     primaries: Primaries,
     /// Uninstalls the layers' handlers.
-    layers: Vec<Box<dyn FnOnce() + Send>>,
+    layers: Vec<Box<dyn FnOnce() + Send + Sync>>,
 }
 
 impl std::fmt::Debug for NetStack {
@@ -260,7 +260,7 @@ impl std::fmt::Debug for NetStack {
 /// Installs `handler` on `event` as the stack's own layer and remembers how
 /// to remove it.
 fn install_layer<A: 'static, R: 'static>(
-    layers: &mut Vec<Box<dyn FnOnce() + Send>>,
+    layers: &mut Vec<Box<dyn FnOnce() + Send + Sync>>,
     event: &spin_kernel::event::Event<A, R>,
     name: &str,
     handler: Handler<A, R>,

@@ -718,6 +718,17 @@ impl Conn {
     }
 
     fn on_rto(&mut self, cx: &mut Ctx<'_>) {
+        if self.synchronized() && self.snd_wnd == 0 && !self.sndbuf.is_empty() {
+            // The peer closed its window: what was in flight beyond it is
+            // sent again once it opens. Probing (which a live peer answers)
+            // takes over from retransmission, so a slow reader is never
+            // mistaken for a dead peer.
+            self.rexmit_at = None;
+            self.snd_nxt = self.snd_una;
+            self.rtt_sample = None;
+            self.persist_at = Some(cx.now + self.rto);
+            return;
+        }
         TcpCounters::bump(&cx.stats.timeouts);
         self.retries += 1;
         let handshake = matches!(self.state, TcpState::SynSent | TcpState::SynRcvd);
@@ -751,10 +762,6 @@ impl Conn {
         // reopens (no SACK).
         self.snd_nxt = self.snd_una;
         self.output(cx, false);
-        if self.snd_nxt == self.snd_una && self.state != TcpState::Closed {
-            // Nothing could be sent (zero window): keep the timer going.
-            self.rexmit_at = Some(cx.now + self.rto);
-        }
     }
 
     fn rtt_update(&mut self, r: u64, cfg: &TcpConfig) {

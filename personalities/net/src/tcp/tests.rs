@@ -526,6 +526,14 @@ fn zero_window_is_probed_until_the_reader_drains_it() {
     assert!(probes >= 2, "probes {probes}");
     assert_eq!(link.a.telemetry().tcp.timed_out, 0);
     assert_eq!(c.state(), TcpState::Established);
+    // A reader stalled for ten minutes is not a dead peer: probes are
+    // answered, nothing times out.
+    while link.now < 600_000 {
+        assert!(link.jump(), "the probe timer stays armed");
+        link.step();
+    }
+    assert_eq!(link.a.telemetry().tcp.timed_out, 0);
+    assert_eq!(c.state(), TcpState::Established);
     // Reading opens the window: the rest flows.
     let mut got = Vec::new();
     link.run_until(20_000, |_| {
@@ -695,4 +703,177 @@ proptest! {
         prop_assert!(t.events.iter().all(|e| e.contained_faults == 0));
         drop(c);
     }
+}
+
+#[test]
+fn the_syn_offers_mss_and_window_scale_and_the_window_grows_past_64k() {
+    let mut link = Link::new();
+    let l = link.b.handle().tcp_listen(sa(B, 80), 1).unwrap();
+    let c = link.a.handle().tcp_connect(None, sa(B, 80)).unwrap();
+    let syn = link.raw.1.receive().expect("the SYN");
+    let ip = crate::wire::ipv4::Ipv4Packet::new_checked(&syn[14..]).unwrap();
+    let seg = crate::wire::tcp::TcpPacket::new_checked(ip.payload()).unwrap();
+    let r = TcpRepr::parse(&seg).unwrap();
+    assert_eq!(r.flags, flags::SYN);
+    assert_eq!((r.mss, r.wscale), (Some(1460), Some(7)));
+    link.b.receive(syn);
+    assert!(link.run_until(50, |_| l.readiness().readable));
+    let s = l.accept().unwrap();
+    // The receiver does not read: only a scaled window lets more than
+    // 64 KiB be in its buffer.
+    let data = vec![1u8; 1 << 20];
+    let mut sent = 0;
+    link.run_until(1000, |_| {
+        sent += c.send(&data[sent..]).unwrap_or(0);
+        false
+    });
+    assert!(s.recv_queued() > 200 * 1024, "{}", s.recv_queued());
+}
+
+#[test]
+fn a_segment_with_a_bad_checksum_is_counted_and_ignored() {
+    let link = Link::new();
+    let _l = link.b.handle().tcp_listen(sa(B, 80), 1).unwrap();
+    let syn = TcpRepr {
+        src_port: 40000,
+        dst_port: 80,
+        seq: 1,
+        flags: flags::SYN,
+        window: 1000,
+        ..TcpRepr::default()
+    };
+    let mut f = segment_frame(syn, &[]);
+    let last = f.len() - 1;
+    f[last] ^= 0xff; // the urgent pointer's low byte: only the checksum notices
+    link.b.receive(f);
+    let h = link.b.handle();
+    assert_eq!(h.counters().drops(Layer::Tcp, DropReason::BadChecksum), 1);
+    assert_eq!(link.b.telemetry().tcp.connections, 0);
+    assert_eq!(link.b.telemetry().tcp.segments_out, 0);
+}
+
+#[test]
+fn acks_are_delayed_for_one_segment_and_immediate_for_two() {
+    let mut link = Link::new();
+    let (c, s, _l) = connected(&mut link, 6000);
+    c.set_nodelay(true);
+    link.run_until(100, |_| false);
+    let acks = |link: &Link| link.b.telemetry().tcp.segments_out;
+    let before = acks(&link);
+    c.send(b"one").unwrap();
+    link.a.poll_nic();
+    link.b.poll_nic();
+    assert_eq!(acks(&link), before, "a lone segment's ACK waits");
+    assert_eq!(s.recv_queued(), 3);
+    // 40 ms later the delayed ACK goes.
+    let start = link.now;
+    link.run_until(100, |l| acks(l) > before);
+    assert!(link.now - start >= 39);
+    let before = acks(&link);
+    c.send(&[0u8; 2920]).unwrap(); // two full segments
+    link.a.poll_nic();
+    link.b.poll_nic();
+    assert_eq!(
+        acks(&link),
+        before + 1,
+        "every second segment is ACKed at once"
+    );
+}
+
+#[test]
+fn sockets_are_used_from_several_threads() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{Condvar, Mutex};
+    // One stack, loopback: a server thread, a client thread and a clock
+    // thread driving the timers; wakers signal a condition variable. (No
+    // timing is asserted: the bytes must arrive whole.)
+    let link = Link::new();
+    let net = link.a.handle();
+    let stack = Arc::new(link.a);
+    let l = net.tcp_listen(sa(Ipv4Addr::LOCALHOST, 9000), 1).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    // The clock follows real time, as the vmm's will: a simulated clock
+    // racing at CPU speed would let a preempted thread look like a peer
+    // silent for minutes.
+    let clock = {
+        let (stack, done) = (stack.clone(), done.clone());
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                stack.poll(start.elapsed().as_millis() as u64);
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        })
+    };
+    type Signal = Arc<(Mutex<u64>, Condvar)>;
+    let signal = || -> (Signal, Waker) {
+        let sig: Signal = Arc::new((Mutex::new(0), Condvar::new()));
+        let s = sig.clone();
+        let w: Waker = Arc::new(move || {
+            *s.0.lock().unwrap() += 1;
+            s.1.notify_all();
+        });
+        (sig, w)
+    };
+    let wait = |sig: &Signal| {
+        let g = sig.0.lock().unwrap();
+        let _ = sig
+            .1
+            .wait_timeout(g, std::time::Duration::from_millis(5))
+            .unwrap();
+    };
+    let total = 2 << 20;
+    let server = {
+        let net = net.clone();
+        std::thread::spawn(move || {
+            let (sig, w) = signal();
+            l.set_waker(Some(w.clone()));
+            let s = loop {
+                match l.accept() {
+                    Ok(s) => break s,
+                    Err(_) => wait(&sig),
+                }
+            };
+            s.set_waker(Some(w));
+            let mut sum = 0u64;
+            let mut n = 0;
+            let mut buf = vec![0u8; 65536];
+            loop {
+                match s.recv(&mut buf, false) {
+                    Ok(0) => break,
+                    Ok(k) => {
+                        sum += buf[..k].iter().map(|&b| u64::from(b)).sum::<u64>();
+                        n += k;
+                    }
+                    Err(SockError::WouldBlock) => wait(&sig),
+                    Err(e) => panic!("{e} after {n} bytes; {:?}", net.counters().layers()),
+                }
+            }
+            drop(net);
+            (n, sum)
+        })
+    };
+    let client = std::thread::spawn(move || {
+        let (sig, w) = signal();
+        let c = net
+            .tcp_connect(None, sa(Ipv4Addr::LOCALHOST, 9000))
+            .unwrap();
+        c.set_waker(Some(w));
+        let data: Vec<u8> = (0..total).map(|i| (i % 256) as u8).collect();
+        let mut sent = 0;
+        while sent < total {
+            match c.send(&data[sent..]) {
+                Ok(k) => sent += k,
+                Err(SockError::WouldBlock | SockError::InProgress) => wait(&sig),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        c.shutdown(Shutdown::Write).unwrap();
+        data.iter().map(|&b| u64::from(b)).sum::<u64>()
+    });
+    let want = client.join().unwrap();
+    let (n, sum) = server.join().unwrap();
+    done.store(true, Ordering::Relaxed);
+    clock.join().unwrap();
+    assert_eq!((n, sum), (total, want));
 }
