@@ -474,6 +474,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn readdressing_keeps_the_checksum_right(
+            src in proptest::prelude::any::<u32>(),
+            from in proptest::prelude::any::<(u32, u16)>(),
+            to in proptest::prelude::any::<(u32, u16)>(),
+            payload in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let (src, a, b) = (
+                Ipv4Addr::from(src),
+                SocketAddrV4::new(Ipv4Addr::from(from.0), from.1),
+                SocketAddrV4::new(Ipv4Addr::from(to.0), to.1),
+            );
+            let mut udp = vec![0x13, 0x8c];
+            udp.extend_from_slice(&a.port().to_be_bytes());
+            udp.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+            udp.extend_from_slice(&[0, 0]);
+            udp.extend_from_slice(&payload);
+            let c = full_sum(src, *a.ip(), &udp);
+            udp[6..8].copy_from_slice(&c.to_be_bytes());
+            let moved = readdress(&udp, a, b).expect("long enough");
+            proptest::prop_assert_eq!(
+                u16::from_be_bytes([moved[6], moved[7]]),
+                full_sum(src, *b.ip(), &moved)
+            );
+        }
+    }
+
     #[test]
     fn readdressed_checksum_equals_a_fresh_one() {
         let src = Ipv4Addr::new(10, 0, 0, 1);
