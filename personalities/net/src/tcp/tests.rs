@@ -877,3 +877,33 @@ fn sockets_are_used_from_several_threads() {
     clock.join().unwrap();
     assert_eq!((n, sum), (total, want));
 }
+
+#[test]
+fn simultaneous_open_connects_both_ends() {
+    let mut link = Link::new();
+    let a = link
+        .a
+        .handle()
+        .tcp_connect(Some(sa(A, 5000)), sa(B, 6000))
+        .unwrap();
+    let b = link
+        .b
+        .handle()
+        .tcp_connect(Some(sa(B, 6000)), sa(A, 5000))
+        .unwrap();
+    // The SYNs cross: each end answers the other's SYN with a SYN-ACK.
+    let syn_to_a = link.raw.0.receive().unwrap();
+    let syn_to_b = link.raw.1.receive().unwrap();
+    link.a.receive(syn_to_a);
+    link.b.receive(syn_to_b);
+    assert_eq!(
+        (a.state(), b.state()),
+        (TcpState::SynRcvd, TcpState::SynRcvd)
+    );
+    assert!(link.run_until(50, |_| a.state() == TcpState::Established
+        && b.state() == TcpState::Established));
+    a.send(b"ping").unwrap();
+    let mut buf = [0u8; 8];
+    assert!(link.run_until(50, |_| b.recv(&mut buf, false) == Ok(4)));
+    assert_eq!(&buf[..4], b"ping");
+}
