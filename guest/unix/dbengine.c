@@ -9,6 +9,8 @@
  *                                       through an index (root + leaves)
  *   dbengine FILE txn N                 N committed transactions (msync'ed)
  *   dbengine FILE beyond                touch a page past the end of the file
+ *   dbengine FILE errors                misuse every spin.db-pager call (under
+ *                                       SPIN only): each is an errno
  *
  * Options before FILE: -p POLICY (clock lru mru 2q hinted opt), -b BUDGET
  * (frames), -H (send hints), -r (record the reference string), -s (print the
@@ -138,6 +140,40 @@ static int open_db(const char *path, const char *policy, long budget)
     }
     if (record)
         CHECK(syscall(ext + DBP_RECORD, 1) == 0);
+    return 0;
+}
+
+static const char *res(long r)
+{
+    return r < 0 ? errno_name(errno) : "OK";
+}
+
+/* Every misuse of the extension is an errno, never a crash. */
+static int errors(void)
+{
+    if (ext < 0) {
+        printf("errors: no SPIN extensions here\n");
+        return 2;
+    }
+    char local[16];
+    printf("attach again: %s\n", res(syscall(ext + DBP_ATTACH, (long)db, 8, 1)));
+    printf("attach unmapped: %s\n", res(syscall(ext + DBP_ATTACH, 4096L, 8, 1)));
+    printf("attach stack: %s\n", res(syscall(ext + DBP_ATTACH, (long)local, 8, 1)));
+    printf("hint kind 9: %s\n", res(syscall(ext + DBP_HINT, (long)db, (long)DBPAGE, 9)));
+    printf("hint wrapping: %s\n", res(syscall(ext + DBP_HINT, (long)db, -1L, 1)));
+    printf("hint past the mapping: %s\n",
+           res(syscall(ext + DBP_HINT, (long)db, (long)(db_len + DBPAGE), 1)));
+    printf("hint empty: %s\n", res(syscall(ext + DBP_HINT, (long)db, 0L, 1)));
+    printf("mode 7: %s\n", res(syscall(ext + DBP_MODE, 7)));
+    printf("policy 6: %s\n", res(syscall(ext + DBP_POLICY, 6)));
+    printf("policy -1: %s\n", res(syscall(ext + DBP_POLICY, -1L)));
+    printf("policy opt without a trace: %s\n", res(syscall(ext + DBP_POLICY, 5)));
+    printf("policy lru: %s\n", res(syscall(ext + DBP_POLICY, 1)));
+    printf("stat 9: %s\n", res(syscall(ext + DBP_STAT, 9)));
+    printf("stat policy: %ld\n", syscall(ext + DBP_STAT, 5));
+    printf("record 2: %s\n", res(syscall(ext + DBP_RECORD, 2)));
+    printf("record stop unstarted: %s\n", res(syscall(ext + DBP_RECORD, 0)));
+    printf("unregistered call: %s\n", res(syscall(ext + 6, 0)));
     return 0;
 }
 
@@ -330,7 +366,7 @@ int main(int argc, char **argv)
     }
     if (argc - a < 2) {
         fprintf(stderr, "usage: dbengine [-p POLICY] [-b BUDGET] [-H] [-r] [-s] FILE "
-                        "create N | verify | hotscan H T S L | zipf K L | txn N | beyond\n");
+                        "create N | verify | hotscan H T S L | zipf K L | txn N | beyond | errors\n");
         return 2;
     }
     const char *path = argv[a], *cmd = argv[a + 1];
@@ -350,6 +386,8 @@ int main(int argc, char **argv)
         rc = zipf_lookups(strtoull(arg[0], NULL, 10), strtoull(arg[1], NULL, 10));
     else if (!strcmp(cmd, "txn") && nargs == 1)
         rc = txn(strtoull(arg[0], NULL, 10));
+    else if (!strcmp(cmd, "errors") && nargs == 0)
+        rc = errors();
     else if (!strcmp(cmd, "beyond") && nargs == 0) {
         /* The mapping is one page longer than the file: SIGBUS. */
         uint64_t *p = mmap(NULL, (db_pages + 1) * DBPAGE, PROT_READ, MAP_SHARED,

@@ -78,6 +78,18 @@ pub fn spin_on(
     ext: &Arc<DbPagerExt>,
     args: &[&str],
 ) -> Run {
+    spin_with(machine, None, bin, dir, ext, args)
+}
+
+/// [`spin_on`] with the mound's frame quota.
+pub fn spin_with(
+    machine: MachineKind,
+    quota_frames: Option<u64>,
+    bin: &Path,
+    dir: &Path,
+    ext: &Arc<DbPagerExt>,
+    args: &[&str],
+) -> Run {
     let out = Arc::new(Mutex::new(Vec::new()));
     let prog = bin.as_os_str().as_encoded_bytes().to_vec();
     let mut argv = vec![prog.clone()];
@@ -96,6 +108,7 @@ pub fn spin_on(
     unix.stdout = Stdio::Capture(out.clone());
     unix.stderr = Stdio::Null;
     unix.extensions = vec![ext.clone()];
+    unix.quota_frames = quota_frames;
     let cfg = HostConfig {
         machine,
         ram: 256 << 20,
