@@ -30,7 +30,10 @@
 //!
 //! A call naming an address outside a shared file mapping, or a file not
 //! attached, is `EINVAL`; an unknown code `EINVAL`; `opt` with no recorded
-//! trace `ENOENT`; a second `attach` of the same file `EBUSY`.
+//! trace `ENOENT`; a second `attach` of the same file `EBUSY`; a hint past
+//! [`crate::MAX_HINTS`] `ENOSPC`. A recording keeps at most
+//! [`crate::MAX_RECORDING`] references (`opt` treats the rest as never
+//! referenced again).
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
@@ -395,8 +398,11 @@ impl MoundExt {
         if !Arc::ptr_eq(&a, &b) {
             return Err(Errno::EINVAL);
         }
-        lock(&a.state).pager.hint(first..end + 1, kind);
-        Ok(0)
+        if lock(&a.state).pager.hint(first..end + 1, kind) {
+            Ok(0)
+        } else {
+            Err(Errno::ENOSPC)
+        }
     }
 
     fn mode(&self, c: &ExtCall<'_>) -> Result<u64, Errno> {

@@ -46,7 +46,7 @@ pub mod workload;
 
 pub use extension::{DbPagerConfig, DbPagerExt};
 pub use page::{PageKind, PageNo, Ref};
-pub use pager::{Eviction, Outcome, Pager, PagerError};
+pub use pager::{Eviction, Outcome, Pager, PagerError, MAX_HINTS, MAX_RECORDING};
 pub use policy::{Policy, PolicyKind, PolicySpec};
 pub use stats::{PagerStats, PolicyCounters, ResidentByKind};
 pub use trace::Trace;

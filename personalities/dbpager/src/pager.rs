@@ -15,6 +15,13 @@ use crate::page::{PageKind, PageNo, Ref};
 use crate::policy::{Policy, PolicyKind, PolicySpec, Removal};
 use crate::stats::{PagerStats, PolicyCounters, ResidentByKind};
 
+/// Most range hints a pager keeps (a program cannot grow the list, which
+/// every reference searches, without bound).
+pub const MAX_HINTS: usize = 256;
+/// Most references one recording keeps (16 bytes each); later ones are
+/// dropped and the recording marked truncated.
+pub const MAX_RECORDING: usize = 1 << 22;
+
 /// Why a pager could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PagerError {
@@ -80,6 +87,8 @@ pub struct Pager {
     volunteered: u64,
     fallbacks: u64,
     recording: Option<Vec<Ref>>,
+    /// The recording hit [`MAX_RECORDING`].
+    truncated: bool,
 }
 
 impl std::fmt::Debug for Pager {
@@ -109,6 +118,7 @@ impl Pager {
             volunteered: 0,
             fallbacks: 0,
             recording: None,
+            truncated: false,
         })
     }
 
@@ -170,17 +180,23 @@ impl Pager {
     }
 
     /// Hints that pages `range` are of `kind` (`Normal` clears a hint).
-    pub fn hint(&mut self, range: Range<PageNo>, kind: PageKind) {
+    /// False (and nothing changes) when [`MAX_HINTS`] hints are held and
+    /// this one would add another.
+    pub fn hint(&mut self, range: Range<PageNo>, kind: PageKind) -> bool {
         if range.is_empty() {
-            return;
+            return true;
         }
         // Drop hints the new one covers entirely, so the list stays short
         // when a database re-hints the same ranges.
         self.hints
             .retain(|(r, _)| !(range.start <= r.start && r.end <= range.end));
         if kind != PageKind::Normal {
+            if self.hints.len() >= MAX_HINTS {
+                return false;
+            }
             self.hints.push((range, kind));
         }
+        true
     }
 
     /// Announces the access pattern of what the database does next (a scan
@@ -215,7 +231,11 @@ impl Pager {
     pub fn reference_as(&mut self, r: Ref) -> Outcome {
         self.refs += 1;
         if let Some(rec) = self.recording.as_mut() {
-            rec.push(r);
+            if rec.len() < MAX_RECORDING {
+                rec.push(r);
+            } else {
+                self.truncated = true;
+            }
         }
         let refs = self.refs;
         if let Some(f) = self.resident.get_mut(&r.page) {
@@ -300,6 +320,12 @@ impl Pager {
     /// Starts recording the reference string (forgetting any earlier one).
     pub fn start_recording(&mut self) {
         self.recording = Some(Vec::new());
+        self.truncated = false;
+    }
+
+    /// Whether the recording lost references past [`MAX_RECORDING`].
+    pub fn recording_truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Whether a recording is on.

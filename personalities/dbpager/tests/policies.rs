@@ -214,6 +214,25 @@ fn hints_by_range_and_mode() {
 }
 
 #[test]
+fn hints_and_recordings_are_bounded() {
+    let mut p = Pager::new(4, &PolicySpec::Lru).unwrap();
+    for i in 0..spin_dbpager::MAX_HINTS as u64 {
+        assert!(p.hint(i * 2..i * 2 + 1, PageKind::Index));
+    }
+    assert!(!p.hint(10_000..10_001, PageKind::Hot), "one too many");
+    assert_eq!(p.kind_of(10_000), PageKind::Normal);
+    // A hint covering others replaces them, so there is room again.
+    assert!(p.hint(0..1_000, PageKind::Hot));
+    assert!(p.hint(10_000..10_001, PageKind::Hot));
+    p.start_recording();
+    for pg in 0..10 {
+        p.reference(pg, false);
+    }
+    assert!(!p.recording_truncated());
+    assert_eq!(p.take_recording().map(|r| r.len()), Some(10));
+}
+
+#[test]
 fn dirty_pages_are_written_back_once() {
     let mut p = Pager::new(2, &PolicySpec::Lru).unwrap();
     p.reference(1, true);
