@@ -925,10 +925,11 @@ fn a_frame_is_backed_before_the_guest_reaches_it_and_unused_ram_is_not() {
 }
 
 /// The machine installs the neighbours of a filled page that the kernel
-/// maps (an aligned 16-page block): a walk through 16 pages the kernel
-/// mapped and marked written takes one exit, not 16; a clean neighbour is
-/// installed read-only, so its first write still reaches the kernel's
-/// dirty bit, and an untouched one stays clean.
+/// maps young (an aligned block): a walk through 16 pages the kernel
+/// mapped and marked written takes one exit, not 16; a young clean
+/// neighbour is installed read-only, so its first write still reaches the
+/// kernel's dirty bit; a page not young is not installed ahead — its
+/// accessed bit is set by its own first access only.
 #[test]
 fn neighbours_the_kernel_maps_are_filled_with_the_faulting_page() {
     let Some(w) = world() else { return };
@@ -955,6 +956,10 @@ fn neighbours_the_kernel_maps_are_filled_with_the_faulting_page() {
         space.map(BLOCK + 4096 * i, w.frame(), Prot::RW).unwrap();
         space.walk(BLOCK + 4096 * i, Access::Write).unwrap();
         space.map(CLEAN + 4096 * i, w.frame(), Prot::RW).unwrap();
+        if i < 8 {
+            // Young, clean.
+            space.walk(CLEAN + 4096 * i, Access::Read).unwrap();
+        }
     }
     let mut cpu = w.machine.create_cpu(0).unwrap();
     let mut regs = w.regs();
@@ -979,6 +984,11 @@ fn neighbours_the_kernel_maps_are_filled_with_the_faulting_page() {
     assert!(m1.dirty, "the write reached the kernel's dirty bit");
     let m2 = space.examine(CLEAN + 2 * 4096).unwrap();
     assert!(!m2.dirty, "an untouched neighbour stays clean");
+    let m9 = space.examine(CLEAN + 9 * 4096).unwrap();
+    assert!(
+        !m9.accessed,
+        "a page not young is not made young by its neighbour"
+    );
 }
 
 /// Removing every leaf of a page table's 2 MiB range unlinks the table

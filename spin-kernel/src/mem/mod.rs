@@ -128,4 +128,12 @@ pub trait PageTable: Send + Sync {
     /// Walks the mapping for `va`, like a hardware page walker: on success it
     /// sets the page's accessed bit, and its dirty bit when `access` is a write.
     fn walk(&self, va: u64, access: crate::Access) -> Result<Pte, WalkFault>;
+    /// The mapping for `va` and its accessed bit, setting neither bit: a
+    /// machine installing translations ahead of use installs only pages
+    /// already young, so only real accesses make a page young (a pager's
+    /// reference bits stay true). `None`: not mapped, or a table that
+    /// cannot tell (nothing is then installed ahead).
+    fn peek(&self, _va: u64) -> Option<(Pte, bool)> {
+        None
+    }
 }

@@ -402,6 +402,17 @@ impl PageTable for AddressSpace {
         true
     }
 
+    fn peek(&self, va: u64) -> Option<(Pte, bool)> {
+        let map = self.read_entries();
+        let e = map.get(&(va >> self.page_shift))?;
+        let pte = Pte {
+            frame: e.frame,
+            prot: e.prot,
+            dirty: e.dirty.load(Ordering::Acquire),
+        };
+        Some((pte, e.accessed.load(Ordering::Acquire)))
+    }
+
     fn walk(&self, va: u64, access: Access) -> Result<Pte, WalkFault> {
         let map = self.read_entries();
         let e = map

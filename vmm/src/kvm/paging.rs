@@ -602,13 +602,14 @@ impl Tables {
 
 impl Tables {
     /// After a fill at `va`: installs the other pages of its aligned
-    /// [`FILL_AROUND`]-page block that the kernel maps and the mirror
-    /// lacks, so a program walking through fresh memory (which the UNIX
-    /// mound maps in blocks, `Layout::fault_around`) or a forked child
-    /// touching its inherited pages takes one exit per block, not per page.
-    /// Each is walked as a read (the kernel's accessed bit is set, as Linux
-    /// maps fault-around pages young on x86) and is writable only if the
-    /// kernel's dirty bit is already set. Returns how many were installed.
+    /// [`FILL_AROUND`]-page block that the kernel maps young (accessed bit
+    /// set) and the mirror lacks, so a program walking through fresh memory
+    /// (which the UNIX mound maps in blocks, young, `Layout::fault_around`)
+    /// takes one exit per block, not per page. Pages not young are left to
+    /// fault: installing them would set no bit ([`PageTable::peek`]) but
+    /// would hide the first access a pager's clock waits for. Each is
+    /// writable only if the kernel's dirty bit is already set. Returns how
+    /// many were installed.
     pub fn fill_around(
         &mut self,
         mem: &Private,
@@ -630,10 +631,13 @@ impl Tables {
             .collect();
         let mut n = 0;
         for p in todo {
-            if let Ok(pte) = space.walk(p, Access::Read) {
-                if self.fill(mem, space, p, pte, Access::Read, ops).is_ok() {
-                    n += 1;
-                }
+            let Some((pte, true)) = space.peek(p) else {
+                continue;
+            };
+            if pte.prot.permits(Access::Read)
+                && self.fill(mem, space, p, pte, Access::Read, ops).is_ok()
+            {
+                n += 1;
             }
         }
         n

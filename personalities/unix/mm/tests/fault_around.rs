@@ -77,6 +77,7 @@ fn a_write_fault_maps_the_block_around_it_written_and_zeroed() {
     assert_eq!(vm.resident(), 2 * n);
     let m = vm.space().examine(a + (n + 1) * PAGE).unwrap();
     assert!(!m.dirty, "after a read fault the neighbours stay clean");
+    assert!(m.accessed, "and young");
 }
 
 #[test]

@@ -123,9 +123,10 @@ impl VmCore {
     /// installed exactly as its own demand-zero fault would (same checks,
     /// same frame record), as long as the space's epoch is still
     /// `epoch` and free frames exist within the quota (nothing is
-    /// reclaimed for them). After a write fault they are marked written
-    /// (accessed and dirty, as the write that is likely to follow would),
-    /// so a machine mirroring the table can map them writable at once.
+    /// reclaimed for them). They are young (accessed), and after a write
+    /// fault written too (dirty, as the write likely to follow would), so
+    /// a machine mirroring the table installs them at once, writable after
+    /// a write fault.
     ///
     /// [`Layout::fault_around`]: crate::layout::Layout::fault_around
     fn fault_around(&self, va: u64, epoch: u64, access: Access) {
@@ -207,9 +208,14 @@ impl VmCore {
             }
             bump(&self.mm.counters.minor_faults);
             bump(&self.mm.counters.fault_around);
-            if access == Access::Write {
-                let _ = spin_kernel::mem::PageTable::walk(&*self.space, pva, Access::Write);
-            }
+            // Young (as Linux maps fault-around pages on x86), and written
+            // after a write fault: a machine installs young pages ahead.
+            let walk = if access == Access::Write {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            let _ = spin_kernel::mem::PageTable::walk(&*self.space, pva, walk);
         }
     }
 
