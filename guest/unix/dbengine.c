@@ -7,6 +7,10 @@
  *                                       looked up between full table scans
  *   dbengine FILE zipf KEYS LOOKUPS     workload (b): Zipf-like point lookups
  *                                       through an index (root + leaves)
+ *   dbengine FILE orders ITEMS STOCK ORDERS TXNS SCAN   workload (c), TPC-C-like:
+ *                                       new-order transactions (Zipf-like item
+ *                                       reads, stock updates, order appends) and
+ *                                       a stock-level scan every SCAN of them
  *   dbengine FILE txn N                 N committed transactions (msync'ed)
  *   dbengine FILE beyond                touch a page past the end of the file
  *   dbengine FILE errors                misuse every spin.db-pager call (under
@@ -304,6 +308,49 @@ static int zipf_lookups(uint64_t keys, uint64_t lookups)
     return missing != 0;
 }
 
+/* Workload (c). Pages: items [1, 1 + I), stock after them, then the order
+ * table (a ring of O pages, 8 words per order line). */
+static int orders(uint64_t items, uint64_t stock, uint64_t opages, uint64_t txns, uint64_t scan)
+{
+    uint64_t stock0 = 1 + items, orders0 = stock0 + stock;
+    if (items == 0 || stock == 0 || opages == 0 || orders0 + opages > db_pages) {
+        printf("orders: the database has only %lu pages\n", (unsigned long)db_pages);
+        return 1;
+    }
+    hint(1, items, KIND_INDEX);
+    uint64_t cursor = 0, revenue = 0, lines = 0;
+    for (uint64_t t = 0; t < txns; t++) {
+        uint64_t n = 5 + below(6);
+        for (uint64_t l = 0; l < n; l++) {
+            uint64_t it = mix(zipf(items * WORDS)) % (items * WORDS);
+            uint64_t st = mix(zipf(stock * WORDS) + 7) % (stock * WORDS);
+            revenue += page(1 + it / WORDS)[it % WORDS] & 0xffff;
+            page(stock0 + st / WORDS)[st % WORDS] -= 1; /* stock update */
+            uint64_t *ol = page(orders0 + (cursor / (WORDS / 8)) % opages) + (cursor % (WORDS / 8)) * 8;
+            ol[0] = t + 1;
+            ol[1] = it;
+            ol[2] = st;
+            cursor++;
+            lines++;
+        }
+        if (scan && t % scan == scan - 1) {
+            mode(KIND_SCAN);
+            uint64_t low = 0;
+            for (uint64_t p = 0; p < stock; p++)
+                low += (page(stock0 + p)[5] & 0xff) < 16;
+            mode(KIND_NONE);
+            printf("stock-level %lu: %lu\n", (unsigned long)t, (unsigned long)low);
+        }
+    }
+    uint64_t check = 0;
+    for (uint64_t p = 0; p < stock; p++)
+        for (uint64_t w = 0; w < WORDS; w += 97)
+            check += page(stock0 + p)[w];
+    printf("orders: %lu transactions %lu lines revenue %lu stock %016lx\n", (unsigned long)txns,
+           (unsigned long)lines, (unsigned long)revenue, (unsigned long)check);
+    return 0;
+}
+
 /* Transaction i writes i + 1 into slot i (page 2 + i / 1024), makes that
  * durable, then bumps the commit count in page 0 and makes that durable:
  * a commit is acknowledged ("commit i") only when both are on disk. */
@@ -366,7 +413,8 @@ int main(int argc, char **argv)
     }
     if (argc - a < 2) {
         fprintf(stderr, "usage: dbengine [-p POLICY] [-b BUDGET] [-H] [-r] [-s] FILE "
-                        "create N | verify | hotscan H T S L | zipf K L | txn N | beyond | errors\n");
+                        "create N | verify | hotscan H T S L | zipf K L | orders I S O T SCAN | txn N | "
+                        "beyond | errors\n");
         return 2;
     }
     const char *path = argv[a], *cmd = argv[a + 1];
@@ -384,6 +432,10 @@ int main(int argc, char **argv)
                      strtoull(arg[2], NULL, 10), strtoull(arg[3], NULL, 10));
     else if (!strcmp(cmd, "zipf") && nargs == 2)
         rc = zipf_lookups(strtoull(arg[0], NULL, 10), strtoull(arg[1], NULL, 10));
+    else if (!strcmp(cmd, "orders") && nargs == 5)
+        rc = orders(strtoull(arg[0], NULL, 10), strtoull(arg[1], NULL, 10),
+                    strtoull(arg[2], NULL, 10), strtoull(arg[3], NULL, 10),
+                    strtoull(arg[4], NULL, 10));
     else if (!strcmp(cmd, "txn") && nargs == 1)
         rc = txn(strtoull(arg[0], NULL, 10));
     else if (!strcmp(cmd, "errors") && nargs == 0)

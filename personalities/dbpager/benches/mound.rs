@@ -31,7 +31,7 @@ struct Workload {
     args: &'static [&'static str],
 }
 
-const WORKLOADS: [Workload; 2] = [
+const WORKLOADS: [Workload; 3] = [
     Workload {
         name: "a-hot-scan",
         pages: "385",
@@ -43,6 +43,12 @@ const WORKLOADS: [Workload; 2] = [
         pages: "1300",
         budget: "256",
         args: &["zipf", "20000", "30000"],
+    },
+    Workload {
+        name: "c-orders",
+        pages: "700",
+        budget: "256",
+        args: &["orders", "200", "300", "100", "3000", "500"],
     },
 ];
 

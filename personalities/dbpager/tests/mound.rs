@@ -152,6 +152,47 @@ fn the_index_workload_agrees_with_qemu_under_a_small_budget() {
 }
 
 #[test]
+fn the_order_mix_agrees_with_qemu() {
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("orders");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    let args = ["orders", "60", "90", "30", "600", "200"];
+    let oracle = {
+        let opath = db(&scratch("orders-oracle"));
+        qemu(bin, &[&opath, "create", "200"]);
+        qemu(bin, &[[&opath as &str].as_slice(), &args].concat())
+    };
+    for kind in [PolicyKind::TwoQ, PolicyKind::Hinted] {
+        assert_eq!(
+            spin(bin, &dir, &ext, &[&path, "create", "200"]).status,
+            Some(0)
+        );
+        let run = spin(
+            bin,
+            &dir,
+            &ext,
+            &[
+                ["-p", kind.name(), "-b", "40", "-H", &path].as_slice(),
+                &args,
+            ]
+            .concat(),
+        );
+        assert_eq!(run.status, Some(0), "{kind}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("orders: 600 transactions"),
+            "{}",
+            run.stdout
+        );
+        if let Some(o) = &oracle {
+            assert_eq!(&run.stdout, o, "{kind}");
+        }
+        let s = stats_of(&ext);
+        assert!(s.resident <= 40 && s.total.evictions > 0, "{kind}: {s:?}");
+    }
+}
+
+#[test]
 fn dirty_pages_reach_the_file_and_a_bad_access_is_sigbus() {
     let Some(bin) = dbengine() else { return };
     let dir = scratch("durable");
