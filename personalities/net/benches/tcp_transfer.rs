@@ -5,8 +5,7 @@
 //!
 //! The stacks' clocks are simulated (1 ms per idle step), so timeouts cost
 //! no wall time: the numbers are the stack's processing cost, not a
-//! network's speed. Prints the
-//! median MB/s of each case over several runs.
+//! network's speed. Prints the median MB/s of each case over several runs.
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddrV4};

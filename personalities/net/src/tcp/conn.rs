@@ -49,6 +49,9 @@ pub(crate) const MAX_BUFFER: usize = 8 << 20;
 /// Smallest buffer, bytes.
 pub(crate) const MIN_BUFFER: usize = 2048;
 
+/// Least time between two ACKs answering invalid segments, ms.
+pub(crate) const INVALID_ACK_INTERVAL_MS: u64 = 500;
+
 /// Longest persist (zero-window probe) interval, ms.
 const PERSIST_MAX_MS: u64 = 60_000;
 
@@ -110,6 +113,7 @@ pub(crate) struct Conn {
     delack_at: Option<u64>,
     unacked_segs: u32,
     close_at: Option<u64>,
+    last_invalid_ack: Option<u64>,
 
     // Congestion control.
     mss: usize,
@@ -174,6 +178,7 @@ impl Conn {
             delack_at: None,
             unacked_segs: 0,
             close_at: None,
+            last_invalid_ack: None,
             mss,
             cwnd: mss,
             ssthresh: usize::MAX,
@@ -332,6 +337,20 @@ impl Conn {
         self.emit(cx, r, &[]);
         self.delack_at = None;
         self.unacked_segs = 0;
+    }
+
+    /// An ACK answering an invalid segment (out of window, a challenge):
+    /// at most one per [`INVALID_ACK_INTERVAL_MS`] (as Linux's
+    /// `tcp_invalid_ratelimit`).
+    fn limited_ack(&mut self, cx: &mut Ctx<'_>) {
+        if self
+            .last_invalid_ack
+            .is_some_and(|t| cx.now < t + INVALID_ACK_INTERVAL_MS)
+        {
+            return;
+        }
+        self.last_invalid_ack = Some(cx.now);
+        self.send_ack(cx);
     }
 
     fn send_rst(&mut self, cx: &mut Ctx<'_>) {
@@ -880,7 +899,13 @@ impl Conn {
                 if self.state == TcpState::TimeWait && fl & flags::FIN != 0 {
                     self.close_at = Some(cx.now + cx.cfg.time_wait_ms);
                 }
-                self.send_ack(cx);
+                if len == 0 {
+                    // An ACK for an ACK: limited, or two desynchronized
+                    // ends would answer each other forever.
+                    self.limited_ack(cx);
+                } else {
+                    self.send_ack(cx);
+                }
                 return;
             }
         }
@@ -888,7 +913,7 @@ impl Conn {
             if seq != self.rcv_nxt {
                 // RFC 5961 §3: in the window but not exact: challenge.
                 cx.drop(DropReason::Rejected);
-                self.send_ack(cx);
+                self.limited_ack(cx);
                 return;
             }
             match self.state {
@@ -906,7 +931,7 @@ impl Conn {
         if fl & flags::SYN != 0 {
             // RFC 5961 §4: a SYN in a synchronized state gets a challenge ACK.
             cx.drop(DropReason::Rejected);
-            self.send_ack(cx);
+            self.limited_ack(cx);
             return;
         }
         if fl & flags::ACK == 0 {
@@ -936,9 +961,9 @@ impl Conn {
             }
         }
         if gt(ack, self.snd_max) {
-            // Acknowledges something never sent.
+            // Acknowledges something never sent (RFC 5961 §5).
             cx.drop(DropReason::OutOfWindow);
-            self.send_ack(cx);
+            self.limited_ack(cx);
             return;
         }
         self.process_ack(&r, seq, seg.payload.is_empty() && fl & flags::FIN == 0, cx);
