@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use spin_kernel::event::Principal;
 use spin_net::ext::echo::UdpEcho;
-use spin_net::ext::forward::UdpForwarder;
+use spin_net::ext::forward::{TcpForwarder, UdpForwarder};
 use spin_net::wire::ethernet::MacAddr;
 use spin_net::{NetConfig, NetHandle, NetStack, NetTelemetry, Nic, NicError};
 
@@ -411,6 +411,7 @@ pub struct NicTelemetry {
 enum Installed {
     Echo(UdpEcho),
     Forward(UdpForwarder),
+    TcpForward(TcpForwarder),
 }
 
 /// The running network: the stack, its pump and its extensions. Dropping
@@ -522,9 +523,9 @@ impl Network {
                     UdpForwarder::install(&handle, &who, port, to)
                         .map_err(|e| ext_err(e.to_string()))?,
                 )),
-                Extension::TcpForward { .. } => return Err(ext_err(
-                    "TCP forwarding inside the graph (spin-net's TcpForwarder) is not built yet"
-                        .into(),
+                Extension::TcpForward { port, to } => extensions.push(Installed::TcpForward(
+                    TcpForwarder::install(&handle, &who, port, to)
+                        .map_err(|e| ext_err(e.to_string()))?,
                 )),
             }
         }
@@ -571,18 +572,19 @@ impl Network {
             .iter()
             .map(|e| match e {
                 Installed::Echo(e) => e.echoed(),
-                Installed::Forward(_) => 0,
+                Installed::Forward(_) | Installed::TcpForward(_) => 0,
             })
             .sum()
     }
 
-    /// Datagrams the in-kernel UDP forwarders have forwarded.
+    /// Datagrams and segments the in-kernel forwarders have forwarded.
     pub fn forwarded(&self) -> u64 {
         self.extensions
             .iter()
             .map(|e| match e {
                 Installed::Echo(_) => 0,
                 Installed::Forward(f) => f.forwarded(),
+                Installed::TcpForward(f) => f.forwarded(),
             })
             .sum()
     }
