@@ -74,6 +74,8 @@ pub struct HostConfig {
     /// The kernel's network (one stack every mound shares); None: no
     /// network.
     pub network: Option<NetworkConfig>,
+    /// Video mounds (extensions on the network; servers start first).
+    pub video: Vec<crate::video::VideoConfig>,
 }
 
 /// A mound whose strands its own scheduler picks; the global policy sees
@@ -101,6 +103,7 @@ impl Default for HostConfig {
             groups: Vec::new(),
             trace: false,
             network: None,
+            video: Vec::new(),
         }
     }
 }
@@ -222,6 +225,7 @@ pub struct Host {
     machine: MachineKind,
     running: AtomicBool,
     network: Option<Network>,
+    video: Vec<crate::video::VideoMound>,
 }
 
 /// The host's state for a telemetry record (the control plane adds its
@@ -327,12 +331,45 @@ impl Host {
             machine: cfg.machine,
             running: AtomicBool::new(true),
             network,
+            video: Vec::new(),
         };
         for (i, m) in cfg.mounds.into_iter().enumerate() {
             let id = MoundId(i as u32 + 1);
             host.launch(id, m)?;
         }
+        host.start_video(&cfg.video)?;
         Ok(host)
+    }
+
+    /// Starts the video mounds on the network, servers first so that the
+    /// clients' subscriptions find them; their ids follow the others'.
+    fn start_video(&mut self, video: &[crate::video::VideoConfig]) -> Result<(), HostError> {
+        use crate::video::{VideoConfig, VideoMound};
+        if video.is_empty() {
+            return Ok(());
+        }
+        let net = self
+            .network
+            .as_ref()
+            .map(Network::handle)
+            .ok_or_else(|| HostError::Setup("video mounds need the network".into()))?;
+        let servers = video
+            .iter()
+            .filter(|v| matches!(v, VideoConfig::Server { .. }));
+        let clients = video
+            .iter()
+            .filter(|v| matches!(v, VideoConfig::Client { .. }));
+        for v in servers.chain(clients) {
+            let id = MoundId((self.mounds.len() + self.video.len()) as u32 + 1);
+            self.video
+                .push(VideoMound::start(v, &net, id).map_err(HostError::Setup)?);
+        }
+        Ok(())
+    }
+
+    /// The video mounds.
+    pub fn video(&self) -> &[crate::video::VideoMound] {
+        &self.video
     }
 
     /// Adds and starts a mound (it shares the host's network, if any).
@@ -470,6 +507,9 @@ impl Host {
     pub fn stop_all(&self) {
         for (id, _, _) in &self.mounds {
             let _ = self.stop_mound(id.0);
+        }
+        for v in &self.video {
+            v.halt();
         }
         if let Some(n) = &self.network {
             n.stop();

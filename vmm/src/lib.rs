@@ -23,3 +23,4 @@ pub mod manifest;
 #[allow(unsafe_code)] // the TAP device's TUNSETIFF ioctl
 pub mod net;
 pub mod runloop;
+pub mod video;

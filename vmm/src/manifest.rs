@@ -42,6 +42,21 @@
 //! kind = "udp-echo"          # udp-echo | udp-forward | tcp-forward
 //! port = 7
 //! # to = "10.0.2.2:9000"     # udp-forward / tcp-forward: where to
+//!
+//! [[mound]]                  # video mounds: extensions on the network (the
+//! name = "tv"                # default user-mode one if none is given)
+//! type = "video-server"      # streams RTP/JPEG to subscribed clients
+//! clip = "embedded:testclip" # or a host Motion-JPEG file
+//! port = 5004                # control datagrams in, stream out
+//! fps = 30
+//! mode = "multicast"         # multicast (relay on SendPacket) | per-client
+//!
+//! [[mound]]
+//! name = "viewer"
+//! type = "video-client"      # decodes into its framebuffer at fps
+//! port = 6000
+//! server = "10.0.2.15:5004"  # whom to subscribe to (none: any sender)
+//! pool_frames = 4
 //! ```
 //!
 //! Host paths are relative to the manifest's directory. A UNIX mound sees
@@ -64,6 +79,8 @@ use toml::Spanned;
 
 use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig};
 use crate::net::{Backend, Extension, Faults, NetworkConfig, PortForward};
+use crate::video::{ClipSource, VideoConfig};
+use spin_video::server::SendMode;
 
 /// A file the `spin` binary carries (the demo's programs and scripts).
 #[derive(Debug, Clone)]
@@ -196,6 +213,19 @@ struct RawMound {
     trace_syscalls: bool,
     /// `db-pager` mounds: the default frame budget of a pager.
     pager_budget: Option<Spanned<u64>>,
+    /// `video-server`: the Motion-JPEG clip (a host path, or
+    /// `embedded:testclip`).
+    clip: Option<Spanned<String>>,
+    /// `video-server` / `video-client`: the UDP port.
+    port: Option<Spanned<u64>>,
+    /// `video-server` / `video-client`: frames per second.
+    fps: Option<Spanned<u64>>,
+    /// `video-server`: `multicast` (default) or `per-client`.
+    mode: Option<Spanned<String>>,
+    /// `video-client`: the server's `IP:PORT` to subscribe to.
+    server: Option<Spanned<String>>,
+    /// `video-client`: frame buffers in its pool.
+    pool_frames: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -391,15 +421,112 @@ impl Manifest {
                     format!("name: `{name}` is already the name of the mound at line {line}"),
                 ));
             }
-            let id = spin_kernel::MoundId(i as u32 + 1);
+            if matches!(m.kind.get_ref().as_str(), "video-server" | "video-client") {
+                host.video.push(video_mound(&cx, m, span)?);
+                continue;
+            }
+            // Video mounds take no place among the launched mounds' ids.
+            let id = spin_kernel::MoundId(host.mounds.len() as u32 + 1);
             let (cfg, group) = mound(&cx, id, m, span, embedded, seed.wrapping_add(i as u64))?;
             host.mounds.push(cfg);
             if let Some(g) = group {
                 host.groups.push(g);
             }
         }
+        if !host.video.is_empty() && host.network.is_none() {
+            // Video mounds live on the network: the default (user mode) one.
+            host.network = Some(NetworkConfig::default());
+        }
         Ok(Manifest { host })
     }
+}
+
+/// A `video-server` or `video-client` mound.
+fn video_mound(cx: &Ctx, m: RawMound, span: Range<usize>) -> Result<VideoConfig, ManifestError> {
+    let name = m.name.get_ref().clone();
+    if let Some(p) = &m.program {
+        return Err(cx.err(p.span(), "program: a video mound runs no program"));
+    }
+    let server = m.kind.get_ref() == "video-server";
+    let number = |v: &Option<Spanned<u64>>, key: &str, range: Range<u64>, default: u64| match v {
+        None => Ok(default),
+        Some(n) if range.contains(n.get_ref()) => Ok(*n.get_ref()),
+        Some(n) => Err(cx.err(
+            n.span(),
+            format!(
+                "{key}: {} is not in {}..={}",
+                n.get_ref(),
+                range.start,
+                range.end - 1
+            ),
+        )),
+    };
+    let port = number(&m.port, "port", 1..65_536, if server { 5004 } else { 6000 })? as u16;
+    let fps = number(&m.fps, "fps", 1..121, 30)? as u32;
+    let only = |v: bool, s: Range<usize>, key: &str, kind: &str| {
+        if v {
+            Err(cx.err(s, format!("{key}: only for {kind} mounds")))
+        } else {
+            Ok(())
+        }
+    };
+    if server {
+        if let Some(s) = &m.server {
+            only(true, s.span(), "server", "video-client")?;
+        }
+        if let Some(p) = &m.pool_frames {
+            only(true, p.span(), "pool_frames", "video-client")?;
+        }
+        let Some(c) = &m.clip else {
+            return Err(cx.err(span, format!("mound `{name}`: missing `clip`")));
+        };
+        let clip = match c.get_ref().as_str() {
+            "embedded:testclip" => ClipSource::Embedded,
+            p if p.starts_with("embedded:") => {
+                return Err(cx.err(c.span(), "clip: the embedded clip is `embedded:testclip`"))
+            }
+            p => ClipSource::File(cx.host_path(p)),
+        };
+        let mode = match m.mode.as_ref().map(|s| (s.get_ref().as_str(), s.span())) {
+            None | Some(("multicast", _)) => SendMode::Multicast,
+            Some(("per-client", _)) => SendMode::PerClient,
+            Some((other, s)) => {
+                return Err(cx.err(
+                    s,
+                    format!("mode: unknown mode `{other}` (multicast, per-client)"),
+                ))
+            }
+        };
+        return Ok(VideoConfig::Server {
+            name,
+            clip,
+            port,
+            fps,
+            mode,
+        });
+    }
+    for (v, key) in [(&m.clip, "clip"), (&m.mode, "mode")] {
+        if let Some(s) = v {
+            only(true, s.span(), key, "video-server")?;
+        }
+    }
+    let server = match &m.server {
+        None => None,
+        Some(s) => Some(s.get_ref().parse::<std::net::SocketAddrV4>().map_err(|_| {
+            cx.err(
+                s.span(),
+                format!("server: `{}` is not IP:PORT", s.get_ref()),
+            )
+        })?),
+    };
+    let pool_frames = number(&m.pool_frames, "pool_frames", 2..65, 4)? as usize;
+    Ok(VideoConfig::Client {
+        name,
+        port,
+        server,
+        fps,
+        pool_frames,
+    })
 }
 
 /// The `[network]` table, the `[[extension]]`s and the mounds' `ports`
@@ -664,20 +791,12 @@ fn mound(
     let db_pager = match m.kind.get_ref().as_str() {
         "unix" => false,
         "db-pager" => true,
-        "video-server" | "video-client" => {
-            return Err(cx.err(
-                m.kind.span(),
-                format!(
-                    "type: the {} mound is not built yet (unix and db-pager mounds run today)",
-                    m.kind.get_ref()
-                ),
-            ))
-        }
         other => {
+            let known = "unix, db-pager, video-server, video-client";
             return Err(cx.err(
                 m.kind.span(),
-                format!("type: unknown mound type `{other}` (unix, db-pager)"),
-            ))
+                format!("type: unknown mound type `{other}` ({known})"),
+            ));
         }
     };
     let pager = match (&m.pager_budget, db_pager) {

@@ -75,6 +75,12 @@ impl Streamer {
         *lock(&self.stats)
     }
 
+    /// Asks the thread to stop (it does within 10 ms); the server stays
+    /// installed until the streamer is dropped or [`Streamer::stop`]ped.
+    pub fn halt(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Stops the thread and returns the server (`None` if the thread
     /// panicked).
     pub fn stop(mut self) -> Option<VideoServer> {
@@ -130,6 +136,11 @@ impl Display {
     /// The client's telemetry as of the strand's last release.
     pub fn telemetry(&self) -> VideoTelemetry {
         lock(&self.telemetry).clone()
+    }
+
+    /// Asks the thread to stop (it does within 10 ms).
+    pub fn halt(&self) {
+        self.stop.store(true, Ordering::Relaxed);
     }
 
     /// Stops the thread and returns the strand (`None` if it panicked).
