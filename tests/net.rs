@@ -10,243 +10,16 @@
 //! The guest is the embedded `sh` reading its script from a standard input
 //! the test holds open: the mound stays alive, blocked, costing no CPU.
 
+#[path = "support/net_harness.rs"]
+mod harness;
+
 use std::io::Write;
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
-use serde_json::Value;
-
-fn spin_path() -> &'static str {
-    env!("CARGO_BIN_EXE_spin")
-}
-
-fn guest_sh() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("guest/prebuilt/alpha/sh")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("spin-net-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {cmd}"))
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
-}
-
-/// A network namespace with a tap `tap0` at 10.77.0.1/24; deleted on drop.
-struct Netns {
-    name: String,
-}
-
-static NEXT_NS: AtomicUsize = AtomicUsize::new(0);
-
-impl Netns {
-    /// The namespace, or why it cannot be made here (the test then skips).
-    fn with_tap() -> Result<Netns, String> {
-        if !have("ip") {
-            return Err("no `ip` (iproute2)".into());
-        }
-        if !Path::new("/dev/net/tun").exists() {
-            return Err("no /dev/net/tun".into());
-        }
-        let uid = run(Command::new("id").arg("-u"));
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            return Err("not root (network namespaces and taps need CAP_NET_ADMIN)".into());
-        }
-        let name = format!(
-            "spin-test-{}-{}",
-            std::process::id(),
-            NEXT_NS.fetch_add(1, Ordering::Relaxed)
-        );
-        let out = run(Command::new("ip").args(["netns", "add", &name]));
-        if !out.status.success() {
-            return Err(format!(
-                "ip netns add: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let ns = Netns { name };
-        for args in [
-            &["ip", "link", "set", "lo", "up"][..],
-            &["ip", "tuntap", "add", "dev", "tap0", "mode", "tap"],
-            &["ip", "addr", "add", "10.77.0.1/24", "dev", "tap0"],
-            &["ip", "link", "set", "tap0", "up"],
-        ] {
-            let out = run(&mut ns.exec(args));
-            if !out.status.success() {
-                return Err(format!(
-                    "{}: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-        }
-        Ok(ns)
-    }
-
-    /// `ip netns exec NAME args...`.
-    fn exec(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name]).args(args);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-/// A running `spin exec`; killed on drop.
-struct Spin {
-    child: Child,
-    _stdin: ChildStdin,
-    socket: PathBuf,
-}
-
-impl Spin {
-    /// Starts `spin exec FLAGS sh` through `launcher` (plain, or `ip netns
-    /// exec`), with a control socket, and waits for the socket. The shell
-    /// reads its script from a standard input kept open: it stays, blocked.
-    fn start(launcher: Command, flags: &[&str], name: &str) -> Spin {
-        Spin::program(launcher, flags, &guest_sh(), &[], name)
-    }
-
-    /// Starts `spin exec FLAGS PROGRAM ARGS` likewise, its standard output
-    /// piped (see [`Spin::output`]).
-    fn program(
-        mut launcher: Command,
-        flags: &[&str],
-        program: &Path,
-        args: &[&str],
-        name: &str,
-    ) -> Spin {
-        let socket = scratch(name).join("ctl.sock");
-        let _ = std::fs::remove_file(&socket);
-        launcher
-            .arg("exec")
-            .arg("--socket")
-            .arg(&socket)
-            .args(flags)
-            .arg(program)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = launcher.spawn().expect("spin starts");
-        let stdin = child.stdin.take().expect("piped");
-        let start = Instant::now();
-        while !socket.exists() {
-            if let Ok(Some(status)) = child.try_wait() {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut e, &mut err);
-                }
-                panic!("spin exited early ({status}): {err}");
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "no control socket"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Spin {
-            child,
-            _stdin: stdin,
-            socket,
-        }
-    }
-
-    /// Waits (up to `secs`) for the program to exit; its standard output.
-    fn output(mut self, secs: u64) -> String {
-        let start = Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if start.elapsed() < Duration::from_secs(secs) => {
-                    std::thread::sleep(Duration::from_millis(20))
-                }
-                _ => {
-                    let net = self.net();
-                    panic!("the guest did not finish in {secs} s; network: {net}");
-                }
-            }
-        }
-        let mut out = String::new();
-        if let Some(mut o) = self.child.stdout.take() {
-            let _ = std::io::Read::read_to_string(&mut o, &mut out);
-        }
-        out
-    }
-
-    /// Waits until the guest has a TCP listener (`tcp`) or a UDP socket
-    /// (`!tcp`: a handler on UDP.PacketArrived) on the kernel's stack.
-    fn wait_listening(&self, tcp: bool) {
-        let start = Instant::now();
-        loop {
-            let t = self.net();
-            let n = if tcp {
-                t["net"]["tcp"]["listeners"].as_u64().unwrap_or(0)
-            } else {
-                t["net"]["events"]
-                    .as_array()
-                    .and_then(|e| e.iter().find(|e| e["name"] == "UDP.PacketArrived"))
-                    .and_then(|e| e["handlers"].as_u64())
-                    .unwrap_or(0)
-            };
-            if n > 0 {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the guest never listened: {t}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `spin ctl SOCKET net --json`.
-    fn net(&self) -> Value {
-        let out = run(Command::new(spin_path())
-            .arg("ctl")
-            .arg(&self.socket)
-            .args(["net", "--json"]));
-        assert!(
-            out.status.success(),
-            "ctl net: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON")
-    }
-}
-
-impl Drop for Spin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spin_in(ns: &Netns) -> Command {
-    ns.exec(&[spin_path()])
-}
+use harness::{guest_sh, have, run, spin_in, spin_path, Netns, Spin};
 
 const TAP_FLAGS: &[&str] = &[
     "--net",
@@ -473,7 +246,6 @@ fn fnv(data: &[u8]) -> u32 {
 const TAP_ONLY: &[&str] = &["--net", "tap:tap0", "--net-addr", "10.77.0.2/24"];
 
 #[test]
-#[ignore = "needs spin-unix to count a thread blocked on a socket as waiting on the host (UnixMound::waiting_on_host): today the run loop ends the mound as deadlocked"]
 fn tap_nc_exchanges_datagrams_with_a_guest_program() {
     let Some(g) = guests() else { return };
     let ns = match Netns::with_tap() {
@@ -509,51 +281,6 @@ fn tap_nc_exchanges_datagrams_with_a_guest_program() {
 }
 
 #[test]
-#[ignore = "needs spin-unix to count a thread blocked on a socket as waiting on the host (UnixMound::waiting_on_host): today the run loop ends the mound as deadlocked"]
-fn tap_curl_fetches_a_page_from_the_guest_httpd() {
-    let Some(g) = guests() else { return };
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
-    };
-    if !have("curl") {
-        return eprintln!("SKIP: no curl");
-    }
-    let www = scratch("www");
-    let page: String = (0..2000)
-        .map(|i| format!("line {i} of the page\n"))
-        .collect();
-    std::fs::write(www.join("index.html"), &page).unwrap();
-    let dir = www.to_str().unwrap();
-    let spin = Spin::program(
-        spin_in(&ns),
-        TAP_ONLY,
-        &g.join("httpd"),
-        &["80", dir, "1"],
-        "httpd",
-    );
-    spin.wait_listening(true);
-    let out = run(&mut ns.exec(&[
-        "curl",
-        "-sS",
-        "--max-time",
-        "30",
-        "http://10.77.0.2/index.html",
-    ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout) == page,
-        "the page differs"
-    );
-    assert!(spin.output(30).contains("GET /index.html 200"));
-}
-
-#[test]
-#[ignore = "needs spin-unix to count a thread blocked on a socket as waiting on the host (UnixMound::waiting_on_host): today the run loop ends the mound as deadlocked"]
 fn tap_a_guest_client_reaches_a_linux_nc_listener() {
     let Some(g) = guests() else { return };
     let ns = match Netns::with_tap() {
@@ -590,65 +317,6 @@ fn tap_a_guest_client_reaches_a_linux_nc_listener() {
 }
 
 #[test]
-#[ignore = "needs spin-unix to count a thread blocked on a socket as waiting on the host (UnixMound::waiting_on_host): today the run loop ends the mound as deadlocked"]
-fn tap_50_mb_with_1_percent_of_frames_dropped_arrives_intact() {
-    let Some(g) = guests() else { return };
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
-    };
-    if !have("nc") {
-        return eprintln!("SKIP: no nc (netcat-openbsd)");
-    }
-    let mut flags = TAP_ONLY.to_vec();
-    flags.extend(["--net-faults", "drop=0.01,seed=11"]);
-    let spin = Spin::program(
-        spin_in(&ns),
-        &flags,
-        &g.join("net"),
-        &["tcp-sink", "5001"],
-        "50mb",
-    );
-    spin.wait_listening(true);
-    let mut x = 0x2545_f491_4f6c_dd1du64;
-    let data: Vec<u8> = (0..50 << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let file = scratch("50mb").join("data");
-    std::fs::write(&file, &data).unwrap();
-    let out = run(ns
-        .exec(&["nc", "-N", "10.77.0.2", "5001"])
-        .stdin(std::fs::File::open(&file).unwrap()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let nic = spin.net();
-    let printed = spin.output(300);
-    assert_eq!(
-        printed.trim(),
-        format!("{} bytes fnv {:08x}", data.len(), fnv(&data)),
-        "network: {nic}"
-    );
-    assert!(
-        nic["nic"]["injected_drops"].as_u64().unwrap() > 100,
-        "{nic}"
-    );
-    assert!(
-        nic["net"]["tcp"]["retransmits"].as_u64().unwrap() > 0,
-        "{nic}"
-    );
-    let _ = std::fs::remove_file(&file);
-}
-
-#[test]
-#[ignore = "needs spin-unix to count a thread blocked on a socket as waiting on the host (UnixMound::waiting_on_host): today the run loop ends the mound as deadlocked"]
 fn user_mode_tcp_hostfwd_reaches_a_guest_server_and_guestfwd_a_host_one() {
     let Some(g) = guests() else { return };
     // hostfwd: a host client to the guest's TCP echo.

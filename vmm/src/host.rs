@@ -402,6 +402,25 @@ impl Host {
         self.network.as_ref()
     }
 
+    /// Waits (up to `limit`) until the stack's closed connections have
+    /// delivered what their programs wrote: a program that writes a reply
+    /// and exits must not lose its tail because the host ends. Returns
+    /// whether everything was delivered.
+    pub fn drain_network(&self, limit: std::time::Duration) -> bool {
+        let Some(n) = &self.network else {
+            return true;
+        };
+        let net = n.handle();
+        let start = std::time::Instant::now();
+        while net.tcp_draining() > 0 {
+            if start.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        true
+    }
+
     /// The authority handed out at boot (swap the scheduler, ...).
     pub fn authority(&self) -> &Authority {
         &self.authority

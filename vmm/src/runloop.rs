@@ -723,21 +723,41 @@ fn idle<R: spin_kernel::RegisterFile>(shared: &Shared<R>) -> Step {
         shared.drain_wakeups();
         return Step::Idle;
     }
-    if let Some(deadline) = shared.earliest_deadline() {
-        // Everyone waits for a timer: machine time jumps to it.
-        shared.now.fetch_max(deadline, Ordering::Relaxed);
-        shared.fire_timers();
-        return Step::Idle;
-    }
     let slots = shared.slots();
-    if slots.iter().any(|s| {
+    let host_wait = slots.iter().any(|s| {
         s.mound
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .waiting_on_host()
-    }) {
-        if let Ok((mound, key)) = shared.wake_rx.recv_timeout(Duration::from_millis(50)) {
+    });
+    let deadline = shared.earliest_deadline();
+    if !host_wait {
+        if let Some(deadline) = deadline {
+            // Everyone waits for a timer: machine time jumps to it.
+            shared.now.fetch_max(deadline, Ordering::Relaxed);
+            shared.fire_timers();
+            return Step::Idle;
+        }
+    } else {
+        // Someone waits for the outside world (console input, a packet):
+        // machine time follows the host's clock while we wait, so a timer
+        // (an `alarm`, a poll timeout) fires after the real time it names,
+        // not at once.
+        let now = shared.now.load(Ordering::Relaxed);
+        let cap = Duration::from_millis(50);
+        let wait = deadline.map_or(cap, |d| {
+            Duration::from_nanos(d.saturating_sub(now)).min(cap)
+        });
+        let t0 = std::time::Instant::now();
+        let woke = shared.wake_rx.recv_timeout(wait);
+        let elapsed = t0.elapsed().as_nanos() as u64;
+        let target = deadline.map_or(now + elapsed, |d| (now + elapsed).min(d));
+        shared.now.fetch_max(target, Ordering::Relaxed);
+        if let Ok((mound, key)) = woke {
             shared.deliver_wakeup(mound, key);
+        }
+        if deadline.is_some_and(|d| d <= shared.now.load(Ordering::Relaxed)) {
+            shared.fire_timers();
         }
         return Step::Idle;
     }

@@ -132,6 +132,13 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
+    /// Whether it still has bytes or a FIN to deliver (a closed socket's
+    /// connection draining its send buffer).
+    pub(super) fn delivering(&self) -> bool {
+        !matches!(self.state, TcpState::Closed | TcpState::TimeWait)
+            && (!self.sndbuf.is_empty() || (self.fin_queued && !self.fin_was_acked))
+    }
+
     fn new(
         local: SocketAddrV4,
         remote: SocketAddrV4,

@@ -602,6 +602,18 @@ impl NetHandle {
 }
 
 impl NetHandle {
+    /// Connections no socket holds any more that still have bytes or a FIN
+    /// to deliver. A host that ends now would lose what they hold (Linux
+    /// keeps sending after a process exits), so it waits for this to be 0.
+    pub fn tcp_draining(&self) -> usize {
+        self.with_engine(|e, _, _| {
+            e.conns
+                .iter()
+                .filter(|(id, c)| !e.owned.contains_key(id) && c.delivering())
+                .count()
+        })
+    }
+
     /// Reserves a TCP port for an extension that handles the port's
     /// segments itself (a forwarder): the engine installs no handler and
     /// neither listens nor connects from it until released. Port 0 picks a

@@ -519,9 +519,17 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
     }
 
     fn waiting_on_host(&self) -> bool {
-        self.stdio[0]
+        // Console input arrives from a host thread, and so do packets for
+        // a socket: a thread waiting on either is not deadlocked.
+        let stdin = self.stdio[0]
             .as_ref()
-            .is_some_and(|f| self.waiters.contains_key(&f.wait_key()))
+            .is_some_and(|f| self.waiters.contains_key(&f.wait_key()));
+        stdin
+            || self.procs.values().any(|p| {
+                p.fds
+                    .iter()
+                    .any(|(_, f)| f.special().is_some() && self.waiters.contains_key(&f.wait_key()))
+            })
     }
 
     fn telemetry(&self) -> MoundTelemetry {

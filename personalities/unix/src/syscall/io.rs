@@ -299,6 +299,17 @@ fn sys_sendfile<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
     let mut buf = vec![0u8; count.min(CHUNK)];
     let mut total = 0usize;
     while total < count {
+        // Nothing is read that the output cannot take now: a full socket
+        // or pipe waits (or is EAGAIN) before the input moves.
+        if !out.poll().writable {
+            if total > 0 {
+                break;
+            }
+            if out.flags().nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            return c.block_on(out.wait_key());
+        }
         let want = (count - total).min(CHUNK);
         let n = match off {
             Some(o) => inp.pread(&mut buf[..want], o)?,
@@ -312,12 +323,16 @@ fn sys_sendfile<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
             break;
         }
         let w = match out.write(&buf[..n]) {
-            Err(Errno::EPIPE) => return Err(broken_pipe(c)),
+            Err(Errno::EPIPE) if total == 0 => return Err(broken_pipe(c)),
+            Err(Errno::EAGAIN) | Err(Errno::EPIPE) => 0,
             r => r?,
         };
         total += w;
         if let Some(o) = off.as_mut() {
             *o += w as u64;
+        } else if w < n {
+            // Give back what the output did not take.
+            let _ = inp.seek(-((n - w) as i64), Whence::Cur);
         }
         if w < n {
             break;
