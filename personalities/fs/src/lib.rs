@@ -50,9 +50,9 @@ pub use errno::{Errno, SysResult};
 pub use fd_table::{FdTable, DEFAULT_FD_LIMIT};
 pub use mem::MEM_DEV;
 pub use open_file::{OpenFile, CONSOLE_DEV, PIPE_DEV, SPECIAL_DEV};
-pub use special::SpecialFile;
 pub use proc::{ProcResolver, PROC_DEV};
 pub use shared::DEFAULT_SPACE_LIMIT;
+pub use special::SpecialFile;
 pub use types::*;
 pub use vfs::Vfs;
 
