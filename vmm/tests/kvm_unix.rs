@@ -86,6 +86,11 @@ fn run(job: &Job<'_>) -> Option<Run> {
         });
     }
     cfg.mounts = mounts;
+    // A network, as `spin exec` gives every program (the `net` case's
+    // sockets live on it).
+    let network = spin_vmm::net::Network::start(&spin_vmm::net::NetworkConfig::default(), 1)
+        .expect("a user-mode network");
+    cfg.net = Some(network.handle());
     let waker = rl.waker(MoundId(1));
     let wake: Arc<dyn Fn(u64) + Send + Sync> = Arc::new(move |k| waker.wake(k));
     let mound = UnixMound::<X86Regs>::new(kernel, MoundId(1), cfg, wake).unwrap();
@@ -94,6 +99,7 @@ fn run(job: &Job<'_>) -> Option<Run> {
         .unwrap()
         .unwrap();
     rl.run(|_| {});
+    network.stop();
     let status = shared.lock().unwrap().exit_status();
     let text = |b: &Arc<Mutex<Vec<u8>>>| String::from_utf8_lossy(&b.lock().unwrap()).into_owned();
     Some(Run {

@@ -629,6 +629,13 @@ impl Network {
         self.user.as_ref().map(|u| u.ports()).unwrap_or_default()
     }
 
+    /// Whether everything the stack's programs sent has left the host:
+    /// no closed connection still delivering, no user-mode splice still
+    /// owing the host bytes or an end of stream.
+    pub fn delivered(&self) -> bool {
+        self.handle().tcp_draining() == 0 && self.user.as_ref().is_none_or(|u| u.owing() == 0)
+    }
+
     /// Stops the pump (the stack stays readable for a final telemetry).
     pub fn stop(&self) {
         self.pump().stop();

@@ -94,6 +94,17 @@ impl Splice {
         })
     }
 
+    /// Whether the host is still owed bytes or the end of the stream: data
+    /// buffered or queued in the gateway's connection, or the guest's FIN
+    /// not yet passed on.
+    pub fn owes_host(&self) -> bool {
+        !self.host_shut
+            && (!self.to_host.is_empty()
+                || self.guest.recv_queued() > 0
+                || self.guest_eof
+                || self.guest.readiness().hangup)
+    }
+
     /// Unregisters the host socket (before it is dropped).
     pub fn close(&self, reg: &mut Registry<'_>) {
         reg.remove(self.host.as_raw_fd());

@@ -87,6 +87,9 @@ pub struct UserCounters {
     tcp_reset: AtomicU64,
     tcp_bytes_in: AtomicU64,
     tcp_bytes_out: AtomicU64,
+    /// Splices that still owe the host bytes or an end of stream (after the
+    /// pump's last pass over them).
+    owing: AtomicU64,
     ports: Mutex<Vec<(Proto, u16, u16)>>,
 }
 
@@ -117,6 +120,12 @@ pub struct UserTelemetry {
 }
 
 impl UserCounters {
+    /// Spliced connections that still owe the host bytes or an end of
+    /// stream.
+    pub fn owing(&self) -> u64 {
+        self.owing.load(Ordering::Relaxed)
+    }
+
     /// The counts now.
     pub fn snapshot(&self) -> UserTelemetry {
         UserTelemetry {
@@ -491,6 +500,8 @@ impl Gateway {
                 }
             }
         }
+        let owing = self.splices.iter().filter(|s| s.owes_host()).count();
+        self.counters.owing.store(owing as u64, Ordering::Relaxed);
         work
     }
 
