@@ -15,11 +15,11 @@ mod harness;
 
 use std::io::Write;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use harness::{guest_sh, have, run, spin_in, spin_path, Netns, Spin};
+use harness::{fnv, guest, guest_sh, have, netns, run, spin_in, spin_path, Spin};
 
 const TAP_FLAGS: &[&str] = &[
     "--net",
@@ -50,10 +50,7 @@ fn ping_counts(out: &Output) -> (u32, u32) {
 
 #[test]
 fn tap_linux_ping_gets_three_replies_from_the_stack() {
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
-    };
+    let Some(ns) = netns() else { return };
     if !have("ping") {
         return eprintln!("SKIP: no ping (iputils-ping)");
     }
@@ -83,10 +80,7 @@ fn tap_linux_ping_gets_three_replies_from_the_stack() {
 
 #[test]
 fn tap_nc_gets_its_datagram_back_from_the_in_kernel_echo() {
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
-    };
+    let Some(ns) = netns() else { return };
     if !have("nc") {
         return eprintln!("SKIP: no nc (netcat-openbsd)");
     }
@@ -124,10 +118,7 @@ fn tap_nc_gets_its_datagram_back_from_the_in_kernel_echo() {
 
 #[test]
 fn tap_injected_drops_lose_pings_and_are_counted() {
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
-    };
+    let Some(ns) = netns() else { return };
     if !have("ping") {
         return eprintln!("SKIP: no ping (iputils-ping)");
     }
@@ -212,53 +203,21 @@ impl Drop for Reaped {
     }
 }
 
-/// Builds the Alpha guest programs (guest/unix: `net`, `httpd`) once per
-/// test binary; None (with a SKIP line) without the cross compiler.
-fn guests() -> Option<&'static Path> {
-    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        if !have("alpha-linux-gnu-gcc") || !have("make") {
-            eprintln!("SKIP: alpha-linux-gnu-gcc or make not installed");
-            return None;
-        }
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let build = repo.join("target").join("guest-unix");
-        let st = Command::new("make")
-            .args(["-s", "-C"])
-            .arg(repo.join("guest/unix"))
-            .arg(format!("BUILD={}", build.display()))
-            .arg("alpha")
-            .status()
-            .expect("make runs");
-        assert!(st.success(), "building the guest programs failed");
-        Some(build.join("alpha"))
-    })
-    .as_deref()
-}
-
-/// The FNV-1a checksum guest/unix/net prints.
-fn fnv(data: &[u8]) -> u32 {
-    data.iter().fold(2_166_136_261u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(16_777_619)
-    })
-}
-
 const TAP_ONLY: &[&str] = &["--net", "tap:tap0", "--net-addr", "10.77.0.2/24"];
 
 #[test]
 fn tap_nc_exchanges_datagrams_with_a_guest_program() {
-    let Some(g) = guests() else { return };
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
+    let Some(net) = guest("alpha", "net") else {
+        return;
     };
+    let Some(ns) = netns() else { return };
     if !have("nc") {
         return eprintln!("SKIP: no nc (netcat-openbsd)");
     }
     let spin = Spin::program(
         spin_in(&ns),
         TAP_ONLY,
-        &g.join("net"),
+        &net,
         &["udp-echo", "9000", "1"],
         "gudp",
     );
@@ -282,11 +241,10 @@ fn tap_nc_exchanges_datagrams_with_a_guest_program() {
 
 #[test]
 fn tap_a_guest_client_reaches_a_linux_nc_listener() {
-    let Some(g) = guests() else { return };
-    let ns = match Netns::with_tap() {
-        Ok(ns) => ns,
-        Err(why) => return eprintln!("SKIP: {why}"),
+    let Some(net) = guest("alpha", "net") else {
+        return;
     };
+    let Some(ns) = netns() else { return };
     if !have("nc") {
         return eprintln!("SKIP: no nc (netcat-openbsd)");
     }
@@ -302,7 +260,7 @@ fn tap_a_guest_client_reaches_a_linux_nc_listener() {
     let spin = Spin::program(
         spin_in(&ns),
         TAP_ONLY,
-        &g.join("net"),
+        &net,
         &["tcp-source", "10.77.0.1", "5555", "200000"],
         "gsrc",
     );
@@ -318,7 +276,9 @@ fn tap_a_guest_client_reaches_a_linux_nc_listener() {
 
 #[test]
 fn user_mode_tcp_hostfwd_reaches_a_guest_server_and_guestfwd_a_host_one() {
-    let Some(g) = guests() else { return };
+    let Some(net) = guest("alpha", "net") else {
+        return;
+    };
     // hostfwd: a host client to the guest's TCP echo.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -329,7 +289,7 @@ fn user_mode_tcp_hostfwd_reaches_a_guest_server_and_guestfwd_a_host_one() {
     let spin = Spin::program(
         Command::new(spin_path()),
         &["--hostfwd", &fwd],
-        &g.join("net"),
+        &net,
         &["tcp-echo", "7000", "1"],
         "uecho",
     );
@@ -360,7 +320,7 @@ fn user_mode_tcp_hostfwd_reaches_a_guest_server_and_guestfwd_a_host_one() {
     let spin = Spin::program(
         Command::new(spin_path()),
         &["--guestfwd", &p],
-        &g.join("net"),
+        &net,
         &["tcp-source", "10.0.2.2", &p, "50000"],
         "usrc",
     );

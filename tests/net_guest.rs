@@ -13,70 +13,11 @@ mod harness;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use harness::{have, run, scratch, spin_in, spin_path, Netns, Spin};
+use harness::{fnv, guest, have, netns, run, scratch, spin_in, spin_path, Netns, Spin};
 
 const TAP: &[&str] = &["--net", "tap:tap0", "--net-addr", "10.77.0.2/24"];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds net and httpd for `arch` (alpha, x86_64) once; None with a SKIP
-/// line when the compiler is missing.
-fn guest(arch: &'static str, prog: &str) -> Option<PathBuf> {
-    static BUILT: OnceLock<[Option<PathBuf>; 2]> = OnceLock::new();
-    let dirs = BUILT.get_or_init(|| {
-        let build = repo().join("target").join("guest-net");
-        let one = |arch: &str, cc: &str| {
-            if !have(cc) {
-                return None;
-            }
-            let st = Command::new("make")
-                .args(["-s", "-C"])
-                .arg(repo().join("guest/unix"))
-                .arg(format!("BUILD={}", build.display()))
-                .arg(format!("{}/{arch}/net", build.display()))
-                .arg(format!("{}/{arch}/httpd", build.display()))
-                .status()
-                .expect("make runs");
-            assert!(st.success(), "building the guest programs failed");
-            Some(build.join(arch))
-        };
-        [one("alpha", "alpha-linux-gnu-gcc"), one("x86_64", "gcc")]
-    });
-    let dir = match arch {
-        "alpha" => &dirs[0],
-        _ => &dirs[1],
-    };
-    match dir {
-        Some(d) => Some(d.join(prog)),
-        None => {
-            eprintln!("SKIP: no compiler for the {arch} guest programs");
-            None
-        }
-    }
-}
-
-/// The namespace, or None after a SKIP line.
-fn netns() -> Option<Netns> {
-    match Netns::with_tap() {
-        Ok(ns) => Some(ns),
-        Err(why) => {
-            eprintln!("SKIP: {why}");
-            None
-        }
-    }
-}
-
-/// FNV-1a, as guest/unix/net.c computes it.
-fn fnv(data: &[u8]) -> u32 {
-    data.iter().fold(2_166_136_261u32, |h, &b| {
-        (h ^ u32::from(b)).wrapping_mul(16_777_619)
-    })
-}
 
 /// A web root with an index page and a 1 MiB binary file.
 fn web_root(name: &str) -> (PathBuf, Vec<u8>) {
@@ -99,6 +40,19 @@ fn curl(ns: &Netns, url: &str) -> (String, Vec<u8>) {
     (code, body)
 }
 
+/// curl gets the web root's page at `index` and its 1 MiB blob whole, and a
+/// 404 for a missing file, from the server at 10.77.0.2:8080.
+fn fetch_site(ns: &Netns, index: &str, blob: &[u8]) {
+    let (code, body) = curl(ns, &format!("http://10.77.0.2:8080{index}"));
+    assert_eq!(code, "200");
+    assert_eq!(body, b"<h1>served by a SPIN mound</h1>\n");
+    let (code, body) = curl(ns, "http://10.77.0.2:8080/blob.bin");
+    assert_eq!(code, "200");
+    assert!(body == blob, "1 MiB body differs ({} bytes)", body.len());
+    let (code, _) = curl(ns, "http://10.77.0.2:8080/missing");
+    assert_eq!(code, "404");
+}
+
 #[test]
 fn tap_curl_fetches_pages_from_a_guest_http_server() {
     let (Some(ns), Some(httpd)) = (netns(), guest("alpha", "httpd")) else {
@@ -113,14 +67,7 @@ fn tap_curl_fetches_pages_from_a_guest_http_server() {
     let root = www.to_str().unwrap();
     let spin = Spin::program(launcher, TAP, &httpd, &["8080", root, "3"], "httpd");
     spin.wait_listening(true);
-    let (code, body) = curl(&ns, "http://10.77.0.2:8080/");
-    assert_eq!(code, "200");
-    assert_eq!(body, b"<h1>served by a SPIN mound</h1>\n");
-    let (code, body) = curl(&ns, "http://10.77.0.2:8080/blob.bin");
-    assert_eq!(code, "200");
-    assert!(body == blob, "1 MiB body differs ({} bytes)", body.len());
-    let (code, _) = curl(&ns, "http://10.77.0.2:8080/missing");
-    assert_eq!(code, "404");
+    fetch_site(&ns, "/", &blob);
     assert_eq!(
         spin.output(30),
         "httpd: listening on 8080\nGET / 200\nGET /blob.bin 200\nGET /missing 404\n"
@@ -171,14 +118,7 @@ fn tap_curl_fetches_from_busybox_httpd_under_kvm() {
         "busybox-httpd",
     );
     spin.wait_listening(true);
-    let (code, body) = curl(&ns, "http://10.77.0.2:8080/index.html");
-    assert_eq!(code, "200");
-    assert_eq!(body, b"<h1>served by a SPIN mound</h1>\n");
-    let (code, body) = curl(&ns, "http://10.77.0.2:8080/blob.bin");
-    assert_eq!(code, "200");
-    assert!(body == blob, "1 MiB body differs ({} bytes)", body.len());
-    let (code, _) = curl(&ns, "http://10.77.0.2:8080/missing");
-    assert_eq!(code, "404");
+    fetch_site(&ns, "/index.html", &blob);
 }
 
 /// `nc -l` on the host side of the tap; the bytes it received.

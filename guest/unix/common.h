@@ -138,6 +138,22 @@ static __attribute__((unused)) int finish(const char *prog)
     return 0;
 }
 
+/* write(2) until all of buf is written (short writes to sockets and pipes
+ * continue, EINTR retries); 0, or -1 with errno set. */
+static __attribute__((unused)) int write_full(int fd, const char *buf, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, buf + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 /* execve(), but when the kernel cannot run the image itself (ENOEXEC: the
  * binary is for another architecture, as under qemu-user without
  * binfmt_misc) and GUEST_EXEC_WRAPPER names an emulator, run it under that

@@ -15,20 +15,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-static int write_full(int fd, const char *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 static const char *type_of(const char *path)
 {
     const char *dot = strrchr(path, '.');

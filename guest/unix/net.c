@@ -75,20 +75,6 @@ static int read_full(int fd, char *buf, size_t n)
     return (int)got;
 }
 
-static int write_full(int fd, const char *buf, size_t n)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, buf + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        done += (size_t)w;
-    }
-    return 0;
-}
-
 /* ---- selftest ----------------------------------------------------------- */
 
 static void test_udp(void)

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -243,4 +244,64 @@ impl Drop for Spin {
 /// `spin` run inside `ns`.
 pub fn spin_in(ns: &Netns) -> Command {
     ns.exec(&[spin_path()])
+}
+
+/// Builds the guest programs `net` and `httpd` (guest/unix) for both
+/// architectures once per test binary, in their own build directory.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds net and httpd for `arch` (alpha, x86_64) once; None with a SKIP
+/// line when the compiler is missing.
+pub fn guest(arch: &'static str, prog: &str) -> Option<PathBuf> {
+    static BUILT: OnceLock<[Option<PathBuf>; 2]> = OnceLock::new();
+    let dirs = BUILT.get_or_init(|| {
+        let build = repo().join("target").join("guest-net");
+        let one = |arch: &str, cc: &str| {
+            if !have(cc) {
+                return None;
+            }
+            let st = Command::new("make")
+                .args(["-s", "-C"])
+                .arg(repo().join("guest/unix"))
+                .arg(format!("BUILD={}", build.display()))
+                .arg(format!("{}/{arch}/net", build.display()))
+                .arg(format!("{}/{arch}/httpd", build.display()))
+                .status()
+                .expect("make runs");
+            assert!(st.success(), "building the guest programs failed");
+            Some(build.join(arch))
+        };
+        [one("alpha", "alpha-linux-gnu-gcc"), one("x86_64", "gcc")]
+    });
+    let dir = match arch {
+        "alpha" => &dirs[0],
+        _ => &dirs[1],
+    };
+    match dir {
+        Some(d) => Some(d.join(prog)),
+        None => {
+            eprintln!("SKIP: no compiler for the {arch} guest programs");
+            None
+        }
+    }
+}
+
+/// A namespace with a tap, or None after a SKIP line (the test passes).
+pub fn netns() -> Option<Netns> {
+    match Netns::with_tap() {
+        Ok(ns) => Some(ns),
+        Err(why) => {
+            eprintln!("SKIP: {why}");
+            None
+        }
+    }
+}
+
+/// FNV-1a, as guest/unix/net.c computes it.
+pub fn fnv(data: &[u8]) -> u32 {
+    data.iter().fold(2_166_136_261u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    })
 }

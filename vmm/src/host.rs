@@ -456,6 +456,11 @@ impl Host {
                     .map_err(|e| HostError::Setup(e.to_string()))?;
             }
         });
+        // What the programs sent before they exited still reaches their
+        // peers (Linux keeps sending after a process exits).
+        if !self.drain_network(std::time::Duration::from_secs(10)) {
+            eprintln!("spin: the network did not deliver everything the programs sent within 10 s");
+        }
         Ok(self.report())
     }
 

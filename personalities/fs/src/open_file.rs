@@ -306,49 +306,42 @@ impl OpenFile {
     pub fn stat(&self) -> SysResult<Stat> {
         let owner = self.shared.owner();
         let t = now();
+        let inodeless = Stat {
+            nlink: 1,
+            uid: owner.uid,
+            gid: owner.gid,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            ..Stat::default()
+        };
         match &self.object {
             Object::MemFile(m) | Object::Device(m, _) => Ok(m.stat()),
             Object::HostFile(h) => h.file.metadata().map(|m| stat_of(&m)).map_err(io_err),
             Object::Dir { loc, .. } | Object::Path(loc) => loc.stat(&self.shared),
+            // Objects without an inode: owned by the mound's user, times
+            // are now.
             Object::Pipe(p, _) => Ok(Stat {
                 dev: PIPE_DEV,
                 ino: p.id,
                 mode: S_IFIFO | 0o600,
-                nlink: 1,
-                uid: owner.uid,
-                gid: owner.gid,
                 blksize: 4096,
-                atime: t,
-                mtime: t,
-                ctime: t,
-                ..Stat::default()
+                ..inodeless
             }),
             Object::Special(o) => Ok(Stat {
                 dev: SPECIAL_DEV,
                 ino: self.key,
                 mode: o.mode(),
-                nlink: 1,
-                uid: owner.uid,
-                gid: owner.gid,
                 blksize: 4096,
-                atime: t,
-                mtime: t,
-                ctime: t,
-                ..Stat::default()
+                ..inodeless
             }),
             Object::Console(c) => Ok(Stat {
                 dev: CONSOLE_DEV,
                 ino: c.id,
                 mode: S_IFCHR | 0o620,
-                nlink: 1,
-                uid: owner.uid,
-                gid: owner.gid,
                 rdev: makedev(136, 0),
                 blksize: 1024,
-                atime: t,
-                mtime: t,
-                ctime: t,
-                ..Stat::default()
+                ..inodeless
             }),
         }
     }

@@ -508,10 +508,7 @@ impl SpecialFile for Socket {
                 .recv_from(&mut [], true)
                 .map(|(_, len, _)| len)
                 .unwrap_or(0),
-            State::Stream(s) => {
-                let mut buf = vec![0u8; 1 << 16];
-                s.recv(&mut buf, true).unwrap_or(0)
-            }
+            State::Stream(s) => s.recv_queued(),
             _ => 0,
         }
     }

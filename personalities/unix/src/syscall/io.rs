@@ -397,8 +397,22 @@ fn poll_common<R: RegisterFile>(
             ready += 1;
         }
     }
+    answer_or_wait(c, ready, keys, timeout, |c| c.write_bytes(fds_va, &raw))
+}
+
+/// The end of `poll` and `select`: with `ready` descriptors (or a zero
+/// timeout) the results are written back and the count returned; otherwise
+/// the thread waits on every key (`EINTR` if a signal is pending) until one
+/// changes or the timeout ends, when the (empty) results are written back.
+fn answer_or_wait<R: RegisterFile>(
+    c: &mut Call<'_, R>,
+    ready: u64,
+    keys: Vec<u64>,
+    timeout: Option<u64>,
+    write_back: impl FnOnce(&Call<'_, R>) -> SysResult<()>,
+) -> SysResult<Done> {
     if ready > 0 || timeout == Some(0) {
-        c.write_bytes(fds_va, &raw)?;
+        write_back(c)?;
         return Ok(Done::Val(ready));
     }
     if c.signal_pending() {
@@ -412,7 +426,7 @@ fn poll_common<R: RegisterFile>(
         Some(t) => match c.block_until(None, t, false)? {
             Some(d) => Ok(d),
             None => {
-                c.write_bytes(fds_va, &raw)?;
+                write_back(c)?;
                 Ok(Done::Val(0))
             }
         },
@@ -513,26 +527,7 @@ fn select_common<R: RegisterFile>(
         }
         Ok(())
     };
-    if ready > 0 || timeout == Some(0) {
-        write_back(c)?;
-        return Ok(Done::Val(ready));
-    }
-    if c.signal_pending() {
-        return Err(Errno::EINTR);
-    }
-    for k in keys {
-        c.m.wait_on(c.tid, k);
-    }
-    match timeout {
-        None => Ok(Done::Block { restartable: false }),
-        Some(t) => match c.block_until(None, t, false)? {
-            Some(d) => Ok(d),
-            None => {
-                write_back(c)?;
-                Ok(Done::Val(0))
-            }
-        },
-    }
+    answer_or_wait(c, ready, keys, timeout, write_back)
 }
 
 fn sys_select<R: RegisterFile>(c: &mut Call<'_, R>) -> SysResult<Done> {
