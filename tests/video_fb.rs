@@ -10,15 +10,17 @@
 //!
 //! Without ffmpeg, the parts that need it print `SKIP: ffmpeg not installed`.
 
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+#[path = "../personalities/video/tests/support/interop.rs"]
+mod interop;
+
+use std::net::{SocketAddrV4, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use spin_kernel::event::Principal;
-use spin_net::wire::ethernet::MacAddr;
-use spin_net::{MemNic, NetConfig, NetStack};
+use spin_net::NetStack;
 use spin_video::client::{ClientConfig, DisplayStrand, FrameSink, VideoClient};
 use spin_video::disk::{ClipReader, FileDisk};
 use spin_video::jpeg::decode_rgb;
@@ -26,8 +28,8 @@ use spin_video::mjpeg::split_frames;
 use spin_video::server::{ServerConfig, VideoServer};
 use spin_vmm::fb::Framebuffer;
 
-const W: usize = 160;
-const H: usize = 120;
+use interop::{have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W};
+
 const PERIOD: u64 = 1_000_000_000 / 30;
 
 /// The framebuffer device as the client's sink.
@@ -39,44 +41,6 @@ impl FrameSink for FbSink {
             .write_rgb(w, h, rgb)
             .expect("a decoded frame fits the framebuffer");
     }
-}
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: ffmpeg not installed");
-    }
-    ok
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("spin-video-fb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-fn ip(n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(10, 0, 0, n)
-}
-
-fn kernels() -> (NetStack, NetStack) {
-    let (na, nb) = MemNic::pair(100_000);
-    let (ma, mb) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
-    let a = NetStack::new(NetConfig::new(ma, ip(1), 24), Arc::new(na)).expect("stack a");
-    let b = NetStack::new(NetConfig::new(mb, ip(2), 24), Arc::new(nb)).expect("stack b");
-    a.add_static_arp(ip(2), mb);
-    b.add_static_arp(ip(1), ma);
-    (a, b)
-}
-
-fn pump(a: &NetStack, b: &NetStack) {
-    while a.poll_nic() + b.poll_nic() > 0 {}
 }
 
 fn clip_path() -> PathBuf {
@@ -156,62 +120,6 @@ fn client_frames_reach_the_framebuffer_and_its_png_snapshots_are_exact() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    }
-}
-
-/// 4:2:0 planes to RGB the way JPEG decoders do it (triangle chroma
-/// upsampling, JFIF matrix): ffmpeg's native decoder output converted
-/// without its fast colour converter, which alone is ~27 dB off.
-fn yuv420_to_rgb(f: &[u8]) -> Vec<u8> {
-    let (cw, ch) = (W / 2, H / 2);
-    let (y, cb, cr) = (
-        &f[..W * H],
-        &f[W * H..W * H + cw * ch],
-        &f[W * H + cw * ch..],
-    );
-    let up = |plane: &[u8], px: usize, py: usize| -> f64 {
-        let (cx, cy) = (px / 2, py / 2);
-        let ny = if py & 1 == 0 {
-            cy.saturating_sub(1)
-        } else {
-            (cy + 1).min(ch - 1)
-        };
-        let nx = if px & 1 == 0 {
-            cx.saturating_sub(1)
-        } else {
-            (cx + 1).min(cw - 1)
-        };
-        let col = |x: usize| 3.0 * f64::from(plane[cy * cw + x]) + f64::from(plane[ny * cw + x]);
-        (3.0 * col(cx) + col(nx)) / 16.0
-    };
-    let mut rgb = Vec::with_capacity(W * H * 3);
-    for py in 0..H {
-        for px in 0..W {
-            let l = f64::from(y[py * W + px]);
-            let (b, r) = (up(cb, px, py) - 128.0, up(cr, px, py) - 128.0);
-            for v in [
-                l + 1.402 * r,
-                l - 0.344_136 * b - 0.714_136 * r,
-                l + 1.772 * b,
-            ] {
-                rgb.push(v.round().clamp(0.0, 255.0) as u8);
-            }
-        }
-    }
-    rgb
 }
 
 #[test]

@@ -13,61 +13,27 @@
 //!
 //! Without ffmpeg the tests print `SKIP: ffmpeg not installed` and pass.
 
+#[path = "support/interop.rs"]
+mod interop;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use spin_kernel::event::{Handler, Principal};
 use spin_net::events::UdpArrived;
-use spin_net::wire::ethernet::MacAddr;
-use spin_net::{MemNic, NetConfig, NetStack};
 use spin_video::client::{ClientConfig, FrameSink, VideoClient};
 use spin_video::disk::{ClipReader, FileDisk};
 use spin_video::jpeg::decode_rgb;
 use spin_video::mjpeg::split_frames;
 use spin_video::server::{ServerConfig, VideoServer};
 
-const W: usize = 160;
-const H: usize = 120;
+use interop::{have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W};
+
 const FRAMES: usize = 30;
-
-fn have_ffmpeg() -> bool {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        println!("SKIP: ffmpeg not installed");
-    }
-    ok
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("spin-video-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("scratch dir");
-    d
-}
-
-fn psnr(a: &[u8], b: &[u8]) -> f64 {
-    assert_eq!(a.len(), b.len());
-    let mse = a
-        .iter()
-        .zip(b)
-        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
-        .sum::<f64>()
-        / a.len() as f64;
-    if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
-    }
-}
 
 /// ffmpeg's decode of `input` — its native output, the Y, Cb, Cr planes
 /// of each 4:2:0 frame with no conversion — turned to RGB the way JPEG
@@ -88,45 +54,6 @@ fn ffmpeg_decode(input: &Path, out: &Path) -> Vec<Vec<u8>> {
     let yuv = W * H * 3 / 2;
     assert_eq!(raw.len() % yuv, 0);
     raw.chunks(yuv).map(yuv420_to_rgb).collect()
-}
-
-fn yuv420_to_rgb(f: &[u8]) -> Vec<u8> {
-    let (cw, ch) = (W / 2, H / 2);
-    let (y, cb, cr) = (
-        &f[..W * H],
-        &f[W * H..W * H + cw * ch],
-        &f[W * H + cw * ch..],
-    );
-    let up = |plane: &[u8], px: usize, py: usize| -> f64 {
-        let (cx, cy) = (px / 2, py / 2);
-        let ny = if py & 1 == 0 {
-            cy.saturating_sub(1)
-        } else {
-            (cy + 1).min(ch - 1)
-        };
-        let nx = if px & 1 == 0 {
-            cx.saturating_sub(1)
-        } else {
-            (cx + 1).min(cw - 1)
-        };
-        let col = |x: usize| 3.0 * f64::from(plane[cy * cw + x]) + f64::from(plane[ny * cw + x]);
-        (3.0 * col(cx) + col(nx)) / 16.0
-    };
-    let mut rgb = Vec::with_capacity(W * H * 3);
-    for py in 0..H {
-        for px in 0..W {
-            let l = f64::from(y[py * W + px]);
-            let (b, r) = (up(cb, px, py) - 128.0, up(cr, px, py) - 128.0);
-            for v in [
-                l + 1.402 * r,
-                l - 0.344_136 * b - 0.714_136 * r,
-                l + 1.772 * b,
-            ] {
-                rgb.push(v.round().clamp(0.0, 255.0) as u8);
-            }
-        }
-    }
-    rgb
 }
 
 fn wait_or_kill(mut child: Child, limit: Duration) -> (bool, String) {
@@ -150,25 +77,6 @@ fn wait_or_kill(mut child: Child, limit: Duration) -> (bool, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn ip(n: u8) -> Ipv4Addr {
-    Ipv4Addr::new(10, 0, 0, n)
-}
-
-/// Two kernels joined by an in-memory link, ARP entries preset.
-fn kernels() -> (NetStack, NetStack) {
-    let (na, nb) = MemNic::pair(100_000);
-    let (ma, mb) = (MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 0, 2]));
-    let a = NetStack::new(NetConfig::new(ma, ip(1), 24), Arc::new(na)).expect("stack a");
-    let b = NetStack::new(NetConfig::new(mb, ip(2), 24), Arc::new(nb)).expect("stack b");
-    a.add_static_arp(ip(2), mb);
-    b.add_static_arp(ip(1), ma);
-    (a, b)
-}
-
-fn pump(a: &NetStack, b: &NetStack) {
-    while a.poll_nic() + b.poll_nic() > 0 {}
 }
 
 #[derive(Default)]
