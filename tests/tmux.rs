@@ -92,11 +92,11 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn strands(socket: &Path) -> Vec<Value> {
+fn snapshot(socket: &Path) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_spin"))
         .arg("ctl")
         .arg(socket)
-        .args(["strands", "--json"])
+        .args(["snapshot", "--json"])
         .output()
         .unwrap();
     assert!(
@@ -104,15 +104,16 @@ fn strands(socket: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn cpu_of_mound(rows: &[Value], mound: u64) -> u64 {
-    rows.iter()
+/// The CPU time a mound's strands have had so far, exited strands included
+/// (summing the live strands' rows goes backwards when a program exits).
+fn cpu_of_mound(snap: &Value, mound: u64) -> u64 {
+    snap["sched"]["mounds"]
+        .as_array()
+        .unwrap()
+        .iter()
         .filter(|r| r["mound"].as_u64() == Some(mound))
         .map(|r| r["account"]["cpu_ns"].as_u64().unwrap())
         .sum()
@@ -142,9 +143,9 @@ fn the_dashboard_shows_both_mounds_swaps_the_policy_and_restores_the_terminal() 
         std::thread::sleep(Duration::from_millis(50));
     }
     // Their CPU time advances.
-    let before = strands(&socket);
+    let before = snapshot(&socket);
     std::thread::sleep(Duration::from_millis(1500));
-    let after = strands(&socket);
+    let after = snapshot(&socket);
     for mound in [1, 2] {
         assert!(
             cpu_of_mound(&after, mound) > cpu_of_mound(&before, mound),
