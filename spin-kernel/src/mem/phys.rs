@@ -6,11 +6,12 @@
 //! must give one up, and that owner's handler may volunteer a different frame of
 //! its own (after unmapping it). Pinned frames are never candidates.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use self::free::FreeFrames;
 use super::PhysAddr;
 use crate::event::{Event, KeyId, Primary};
 use crate::machine::GuestRam;
@@ -79,9 +80,8 @@ struct OwnerUse {
 }
 
 struct PhysState {
-    /// Free frame numbers, one ordered set per color.
-    free_by_color: Vec<BTreeSet<u64>>,
-    free_count: u64,
+    /// Free frame numbers by color.
+    free: FreeFrames,
     allocated: BTreeMap<u64, FrameInfo>,
     owners: BTreeMap<FrameOwner, OwnerUse>,
     /// Per-owner clock hand for candidate selection.
@@ -141,10 +141,6 @@ impl PhysAddrService {
 
     fn with_frames(frames: u64, page_shift: u32, colors: u32, reserved: u64) -> PhysAddrService {
         let colors = colors.max(1);
-        let mut free_by_color = vec![BTreeSet::new(); colors as usize];
-        for f in reserved.min(frames)..frames {
-            free_by_color[(f % u64::from(colors)) as usize].insert(f);
-        }
         let (reclaim, reclaim_primary) = Event::define("PhysAddr.Reclaim");
         let owner_key =
             reclaim_primary.declare_key("owner", |a: &ReclaimArgs| u64::from(a.owner.0));
@@ -153,8 +149,7 @@ impl PhysAddrService {
             frames,
             colors,
             state: Mutex::new(PhysState {
-                free_by_color,
-                free_count: frames - reserved.min(frames),
+                free: FreeFrames::new(frames, colors, reserved),
                 allocated: BTreeMap::new(),
                 owners: BTreeMap::new(),
                 hands: BTreeMap::new(),
@@ -186,7 +181,7 @@ impl PhysAddrService {
 
     /// Free frames.
     pub fn free_frames(&self) -> u64 {
-        self.lock().free_count
+        self.lock().free.len()
     }
 
     /// Frame size in bytes.
@@ -319,21 +314,19 @@ impl PhysAddrService {
     }
 
     fn take(&self, st: &mut PhysState, n: u64, attrs: FrameAttrs) -> Option<Vec<u64>> {
-        if st.free_count < n {
+        if st.free.len() < n {
             return None;
         }
         let colors = u64::from(self.colors);
         if n == 1 {
             let color = match attrs.color {
                 Some(c) => (u64::from(c) % colors) as usize,
-                None => (0..self.colors as usize).max_by_key(|&c| st.free_by_color[c].len())?,
+                None => (0..self.colors as usize).max_by_key(|&c| st.free.count(c))?,
             };
-            let f = st.free_by_color[color].pop_first()?;
-            st.free_count -= 1;
-            return Some(vec![f]);
+            return st.free.pop_first(color).map(|f| vec![f]);
         }
         // A run of n: scan candidate starts in address order.
-        let is_free = |st: &PhysState, f: u64| st.free_by_color[(f % colors) as usize].contains(&f);
+        let is_free = |st: &PhysState, f: u64| st.free.contains(f);
         let mut start = 0;
         while start + n <= self.frames {
             if attrs
@@ -348,9 +341,8 @@ impl PhysAddrService {
                 Some(busy) => start = busy + 1,
                 None => {
                     for f in start..start + n {
-                        st.free_by_color[(f % colors) as usize].remove(&f);
+                        st.free.remove(f);
                     }
-                    st.free_count -= n;
                     return Some((start..start + n).collect());
                 }
             }
@@ -359,9 +351,7 @@ impl PhysAddrService {
     }
 
     fn put(&self, st: &mut PhysState, f: u64) {
-        if st.free_by_color[(f % u64::from(self.colors)) as usize].insert(f) {
-            st.free_count += 1;
-        }
+        st.free.insert(f);
     }
 
     /// Returns a frame. Only its owner may free it.
@@ -424,5 +414,6 @@ impl PhysAddrService {
     }
 }
 
+mod free;
 #[cfg(test)]
 mod tests;
