@@ -64,6 +64,16 @@ pub struct Telemetry {
     /// The NIC: frames in/out, injected faults, the pump's wake-ups.
     #[serde(default)]
     pub nic: Option<crate::net::NicTelemetry>,
+    /// The video mounds: a server's counters; a client's display strand,
+    /// pipeline and current frame (a thumbnail). Empty without video
+    /// mounds and in records from older hosts.
+    #[serde(default)]
+    pub video: Vec<crate::video::VideoMoundTelemetry>,
+    /// The database pager mounds: each attached file's pager (policy,
+    /// budget, resident pages by kind, counters). Empty without db-pager
+    /// mounds and in records from older hosts.
+    #[serde(default)]
+    pub pagers: Vec<crate::host::PagerTelemetry>,
 }
 
 /// Log lines carried in one record.
@@ -111,6 +121,15 @@ pub enum Request {
     },
     /// The network stack's and the NIC's counters.
     Net,
+    /// The database pager mounds' counters.
+    Pagers,
+    /// Switch a database pager mound's policy (every file it attached).
+    SetPagerPolicy {
+        /// The mound's id.
+        mound: u32,
+        /// `clock`, `lru`, `mru`, `2q`, `hinted` or `opt`.
+        policy: String,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -150,6 +169,17 @@ pub enum Reply {
         net: Box<spin_net::NetTelemetry>,
         /// The NIC.
         nic: Box<crate::net::NicTelemetry>,
+    },
+    /// The database pager mounds.
+    Pagers(Vec<crate::host::PagerTelemetry>),
+    /// A pager's policy was switched.
+    PagerPolicySet {
+        /// The mound.
+        mound: u32,
+        /// The policy before.
+        from: String,
+        /// The policy now.
+        to: String,
     },
     /// The request was refused or malformed.
     Error {
@@ -357,6 +387,8 @@ impl Controller {
             vcpus: t.vcpus,
             net: t.net,
             nic: t.nic,
+            video: t.video,
+            pagers: t.pagers,
         }
     }
 
@@ -406,6 +438,25 @@ impl Controller {
                         .into(),
                 },
             },
+            Request::Pagers => Reply::Pagers(self.host.pagers()),
+            Request::SetPagerPolicy { mound, policy } => {
+                match self.host.set_pager_policy(*mound, policy) {
+                    Ok(from) => {
+                        self.log.push(
+                            "kernel",
+                            format!("mound {mound}: pager policy {from} -> {policy}"),
+                        );
+                        Reply::PagerPolicySet {
+                            mound: *mound,
+                            from,
+                            to: policy.clone(),
+                        }
+                    }
+                    Err(e) => Reply::Error {
+                        message: e.to_string(),
+                    },
+                }
+            }
         }
     }
 }
@@ -561,3 +612,7 @@ impl ControlPlane for Client {
         serde_json::from_str(&line).map_err(|e| ControlError::Protocol(e.to_string()))
     }
 }
+
+#[cfg(test)]
+#[path = "control_tests.rs"]
+mod tests;

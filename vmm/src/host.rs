@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use alpha_emu::{AlphaMachine, AlphaRegs};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spin_kernel::machine::new_guest_ram;
 use spin_kernel::mound::GuestMound;
 use spin_kernel::telemetry::{KernelSnapshot, MoundTelemetry};
@@ -76,6 +76,30 @@ pub struct HostConfig {
     pub network: Option<NetworkConfig>,
     /// Video mounds (extensions on the network; servers start first).
     pub video: Vec<crate::video::VideoConfig>,
+    /// The database pager extensions of `db-pager` mounds, kept so the
+    /// control plane can read their counters and switch their policy.
+    pub pagers: Vec<PagerMound>,
+}
+
+/// A `db-pager` mound's extension (the same `Arc` its mound links).
+#[derive(Debug, Clone)]
+pub struct PagerMound {
+    /// The mound.
+    pub mound: MoundId,
+    /// Its pager extension.
+    pub ext: Arc<spin_dbpager::DbPagerExt>,
+}
+
+/// What the console shows of a `db-pager` mound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PagerTelemetry {
+    /// The mound's id.
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// One pager per database file its programs attached (empty until a
+    /// program attaches one).
+    pub files: Vec<spin_dbpager::PagerStats>,
 }
 
 /// A mound whose strands its own scheduler picks; the global policy sees
@@ -104,6 +128,7 @@ impl Default for HostConfig {
             trace: false,
             network: None,
             video: Vec::new(),
+            pagers: Vec::new(),
         }
     }
 }
@@ -226,6 +251,7 @@ pub struct Host {
     running: AtomicBool,
     network: Option<Network>,
     video: Vec<crate::video::VideoMound>,
+    pagers: Vec<PagerMound>,
 }
 
 /// The host's state for a telemetry record (the control plane adds its
@@ -254,6 +280,10 @@ pub struct HostTelemetry {
     pub net: Option<spin_net::NetTelemetry>,
     /// The NIC and the network pump (when the host has a network).
     pub nic: Option<NicTelemetry>,
+    /// The video mounds (a client's current frame as a thumbnail).
+    pub video: Vec<crate::video::VideoMoundTelemetry>,
+    /// The database pager mounds.
+    pub pagers: Vec<PagerTelemetry>,
 }
 
 impl Host {
@@ -332,6 +362,7 @@ impl Host {
             running: AtomicBool::new(true),
             network,
             video: Vec::new(),
+            pagers: cfg.pagers,
         };
         for (i, m) in cfg.mounds.into_iter().enumerate() {
             let id = MoundId(i as u32 + 1);
@@ -492,7 +523,67 @@ impl Host {
             vcpus: self.vcpus(),
             net: self.network.as_ref().map(Network::telemetry),
             nic: self.network.as_ref().map(Network::nic_telemetry),
+            video: self.video.iter().map(|v| v.telemetry()).collect(),
+            pagers: self.pagers(),
         }
+    }
+
+    /// The name of launched mound `id`, if there is one.
+    fn mound_name(&self, id: MoundId) -> Option<String> {
+        self.mounds
+            .iter()
+            .find(|(m, _, _)| *m == id)
+            .map(|(_, name, _)| name.clone())
+    }
+
+    /// The database pager mounds' counters.
+    pub fn pagers(&self) -> Vec<PagerTelemetry> {
+        self.pagers
+            .iter()
+            .map(|p| PagerTelemetry {
+                id: p.mound.0,
+                name: self.mound_name(p.mound).unwrap_or_default(),
+                files: p.ext.stats(),
+            })
+            .collect()
+    }
+
+    /// Switches the pager of `db-pager` mound `id` (every file it attached)
+    /// to `policy` (`clock`, `lru`, `mru`, `2q`, `hinted`, `opt`). Returns
+    /// the policy before. Refused, with the reason, for an unknown policy,
+    /// a mound that is not a `db-pager` mound or has no file attached yet,
+    /// and `opt` before any reference string was recorded.
+    pub fn set_pager_policy(&self, id: u32, policy: &str) -> Result<String, HostError> {
+        use spin_dbpager::PolicyKind;
+        let kind = PolicyKind::parse(policy).ok_or_else(|| {
+            let known: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.name()).collect();
+            HostError::Refused(format!(
+                "unknown pager policy `{policy}` (one of {})",
+                known.join(", ")
+            ))
+        })?;
+        let p = self
+            .pagers
+            .iter()
+            .find(|p| p.mound.0 == id)
+            .ok_or_else(|| HostError::Refused(format!("mound {id} is not a db-pager mound")))?;
+        let name = self.mound_name(p.mound).unwrap_or_else(|| id.to_string());
+        let from = match p.ext.stats().first() {
+            Some(s) => s.policy.clone(),
+            None => {
+                return Err(HostError::Refused(format!(
+                    "mound {name} has no pager yet (its program has not attached a file)"
+                )))
+            }
+        };
+        p.ext.set_policy(kind).map_err(|e| {
+            HostError::Refused(if kind == PolicyKind::Opt {
+                "opt replays a recorded reference string, and none was recorded yet".into()
+            } else {
+                format!("mound {name}: switching to {policy}: {e}")
+            })
+        })?;
+        Ok(from)
     }
 
     /// Per-vCPU exit counts and reasons (empty on the Alpha machine).

@@ -77,7 +77,7 @@ use spin_scheduler::POLICY_NAMES;
 use spin_unix::{GuestFile, HostMount, Stdio, UnixConfig};
 use toml::Spanned;
 
-use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig};
+use crate::host::{GroupConfig, HostConfig, MachineKind, MoundConfig, PagerMound};
 use crate::net::{Backend, Extension, Faults, NetworkConfig, PortForward};
 use crate::video::{ClipSource, VideoConfig};
 use spin_video::server::SendMode;
@@ -427,8 +427,12 @@ impl Manifest {
             }
             // Video mounds take no place among the launched mounds' ids.
             let id = spin_kernel::MoundId(host.mounds.len() as u32 + 1);
-            let (cfg, group) = mound(&cx, id, m, span, embedded, seed.wrapping_add(i as u64))?;
+            let (cfg, group, pager) =
+                mound(&cx, id, m, span, embedded, seed.wrapping_add(i as u64))?;
             host.mounds.push(cfg);
+            if let Some(ext) = pager {
+                host.pagers.push(PagerMound { mound: id, ext });
+            }
             if let Some(g) = group {
                 host.groups.push(g);
             }
@@ -787,7 +791,7 @@ fn mound(
     span: Range<usize>,
     embedded: &[Embedded],
     seed: u64,
-) -> Result<(MoundConfig, Option<GroupConfig>), ManifestError> {
+) -> Result<MoundParts, ManifestError> {
     let db_pager = match m.kind.get_ref().as_str() {
         "unix" => false,
         "db-pager" => true,
@@ -1038,14 +1042,23 @@ fn mound(
         }
     }
     unix.params = params;
-    if let Some(c) = pager {
-        // The database pager mound: a UNIX mound whose programs can bring
-        // their own pager (spin-dbpager).
+    // The database pager mound: a UNIX mound whose programs can bring their
+    // own pager (spin-dbpager); the host keeps the extension too.
+    let pager = pager.map(spin_dbpager::DbPagerExt::new);
+    if let Some(ext) = &pager {
         unix.extensions
-            .push(spin_dbpager::DbPagerExt::new(c) as Arc<dyn spin_unix::ext::ExtLinker>);
+            .push(ext.clone() as Arc<dyn spin_unix::ext::ExtLinker>);
     }
-    Ok((MoundConfig::Unix(unix), group))
+    Ok((MoundConfig::Unix(unix), group, pager))
 }
+
+/// A launched mound's config, its group (two-level scheduling) and its
+/// pager extension (`db-pager` mounds).
+type MoundParts = (
+    MoundConfig,
+    Option<GroupConfig>,
+    Option<Arc<spin_dbpager::DbPagerExt>>,
+);
 
 #[cfg(test)]
 mod tests {
@@ -1118,9 +1131,15 @@ pager_budget = 128
         let MoundConfig::Unix(u) = &m.host.mounds[0];
         let names: Vec<&str> = u.extensions.iter().map(|e| e.name()).collect();
         assert_eq!(names, vec!["spin.db-pager"]);
+        // The host keeps the very extension the mound links.
+        assert_eq!(m.host.pagers.len(), 1);
+        assert_eq!(m.host.pagers[0].mound, spin_kernel::MoundId(1));
+        let linked = Arc::as_ptr(&u.extensions[0]) as *const ();
+        assert_eq!(linked, Arc::as_ptr(&m.host.pagers[0].ext) as *const ());
         let plain = parse(GOOD).expect("valid");
         let MoundConfig::Unix(a) = &plain.host.mounds[0];
         assert!(a.extensions.is_empty(), "unix mounds link nothing extra");
+        assert!(plain.host.pagers.is_empty());
         let e = parse(
             "[[mound]]\nname = \"a\"\ntype = \"unix\"\nprogram = \"embedded:sh\"\npager_budget = 5\n",
         )

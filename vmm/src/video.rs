@@ -21,6 +21,10 @@ use spin_video::server::{SendMode, ServerConfig, ServerStats, VideoServer};
 
 use crate::fb::Framebuffer;
 
+mod thumb;
+
+pub use thumb::{fit_inside, scale_rgb, Thumbnail, ThumbnailError, THUMB_MAX_H, THUMB_MAX_W};
+
 /// The test clip shipped in the binary (`clip = "embedded:testclip"`):
 /// 160×120, 90 frames at 30 frames/s.
 pub const EMBEDDED_CLIP: &[u8] = include_bytes!("../../assets/video/testclip.mjpeg");
@@ -93,6 +97,10 @@ pub enum VideoMoundTelemetry {
         video: VideoTelemetry,
         /// Frames written to its framebuffer.
         fb_generation: u64,
+        /// The current frame, downscaled (None in records from older
+        /// hosts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thumb: Option<Thumbnail>,
     },
 }
 
@@ -213,11 +221,20 @@ impl VideoMound {
                 name: self.name.clone(),
                 stats: s.stats(),
             },
-            Running::Client { display, fb, .. } => VideoMoundTelemetry::Client {
-                name: self.name.clone(),
-                video: display.telemetry(),
-                fb_generation: fb.generation(),
-            },
+            Running::Client { display, fb, .. } => {
+                let frame = fb.snapshot();
+                VideoMoundTelemetry::Client {
+                    name: self.name.clone(),
+                    video: display.telemetry(),
+                    fb_generation: frame.generation,
+                    thumb: Some(Thumbnail::of(
+                        &frame.pixels,
+                        frame.width,
+                        frame.height,
+                        frame.generation,
+                    )),
+                }
+            }
         }
     }
 }
