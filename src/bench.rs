@@ -57,6 +57,9 @@ pub struct BenchArgs {
     /// UDP round trips per case in the network section.
     #[arg(long, default_value_t = 20_000)]
     net_round_trips: usize,
+    /// MiB of payload per row of the network section's bandwidth table.
+    #[arg(long, default_value_t = 32)]
+    net_bandwidth_mib: u64,
     /// µs the network pump busy-polls in the network section's busy row.
     #[arg(long, default_value_t = 200)]
     busy_poll_us: u64,
@@ -98,7 +101,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     // The network section needs no guest programs.
     let net_only = !args.only.is_empty() && args.only.iter().all(|o| o == "net");
     let build = if net_only {
-        PathBuf::from("guest/unix/build")
+        // Row (b) uses guest/unix's `net` when it has been built.
+        build_dir(args.build.as_deref()).unwrap_or_else(|_| PathBuf::from("guest/unix/build"))
     } else {
         build_dir(args.build.as_deref())?
     };
@@ -137,7 +141,14 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     if want("net") {
         let v =
-            crate::bench_net::run(&mut out, args.json, args.net_round_trips, args.busy_poll_us)?;
+            crate::bench_net::run(
+            &mut out,
+            args.json,
+            args.net_round_trips,
+            args.busy_poll_us,
+            args.net_bandwidth_mib.max(1) << 20,
+            &build,
+        )?;
         report.insert("net".into(), v);
     }
     // A benchmark whose guest printed the wrong thing measured nothing.

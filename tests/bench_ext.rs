@@ -173,3 +173,42 @@ fn spin_bench_runs_end_to_end() {
         "{out}"
     );
 }
+
+#[test]
+fn spin_bench_net_measures_every_row() {
+    let Some(build) = build() else { return };
+    let o = Command::new(env!("CARGO_BIN_EXE_spin"))
+        .args(["bench", "--only", "net", "--net-round-trips", "400"])
+        .args(["--net-bandwidth-mib", "1", "--json", "--build"])
+        .arg(build)
+        .output()
+        .expect("spin bench runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let net = &v["net"];
+    let cases = net["cases"].as_array().expect("cases");
+    let names: Vec<&str> = cases.iter().filter_map(|c| c["case"].as_str()).collect();
+    for want in [
+        "(a) in-kernel client -> in-kernel echo",
+        "(a') host client -> user-mode fwd -> in-kernel echo",
+        "(b) guest process echo, Alpha mound",
+        "(c) Linux UDP pair over loopback",
+    ] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    for c in cases {
+        assert!(c["samples"].as_u64().unwrap_or(0) >= 380, "{c}");
+        assert!(c["median_us"].as_f64().is_some_and(|m| m > 0.0), "{c}");
+    }
+    let bw = net["receive_bandwidth"].as_array().expect("bandwidth rows");
+    assert_eq!(bw.len(), 6, "{bw:?}");
+    for r in bw {
+        // The windowed sender loses nothing on an idle link; a loaded
+        // machine may drop a few host datagrams, never most.
+        assert!(
+            r["received"].as_u64().unwrap_or(0) * 10 >= r["sent"].as_u64().unwrap_or(0) * 9,
+            "{r}"
+        );
+        assert!(r["mbit_s"].as_f64().is_some_and(|m| m > 0.0), "{r}");
+    }
+}
