@@ -86,6 +86,8 @@ pub struct Pager {
     counters: Vec<(PolicyKind, PolicyCounters)>,
     volunteered: u64,
     fallbacks: u64,
+    /// Hits and faults of references to pages hinted hot.
+    hot: PolicyCounters,
     recording: Option<Vec<Ref>>,
     /// The recording hit [`MAX_RECORDING`].
     truncated: bool,
@@ -117,6 +119,7 @@ impl Pager {
             counters: vec![(spec.kind(), PolicyCounters::default())],
             volunteered: 0,
             fallbacks: 0,
+            hot: PolicyCounters::default(),
             recording: None,
             truncated: false,
         })
@@ -245,6 +248,7 @@ impl Pager {
             f.last_ref = Ref { kind: f.kind, ..r };
             self.policy.hit(&r);
             self.current().hits += 1;
+            self.hot.hits += u64::from(r.kind == PageKind::Hot);
             return Outcome::Hit;
         }
         let evicted = if self.resident.len() >= self.budget {
@@ -263,6 +267,7 @@ impl Pager {
         );
         self.policy.insert(&r);
         self.current().faults += 1;
+        self.hot.faults += u64::from(r.kind == PageKind::Hot);
         Outcome::Miss { evicted }
     }
 
@@ -364,6 +369,7 @@ impl Pager {
                 .collect(),
             volunteered: self.volunteered,
             fallbacks: self.fallbacks,
+            hot: self.hot.clone(),
         }
     }
 

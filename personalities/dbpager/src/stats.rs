@@ -86,4 +86,9 @@ pub struct PagerStats {
     /// Times the policy named no victim and the pager chose one itself (a
     /// policy bug; 0 in every test).
     pub fallbacks: u64,
+    /// Hits and faults of the references to pages the database hinted hot
+    /// (all policies together; evictions and write-backs stay 0): the hot
+    /// set's hit ratio, which a scan should not change under `hinted`.
+    #[serde(default)]
+    pub hot: PolicyCounters,
 }

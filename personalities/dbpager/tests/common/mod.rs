@@ -160,3 +160,37 @@ pub fn native_dbengine() -> Option<PathBuf> {
         .ok()?;
     st.success().then_some(bin)
 }
+
+/// The build of sqlpager (guest/unix/sqlpager.c, SQLite with its file
+/// mapped) for `arch` (`alpha` or `x86_64`), built once per arch; None with
+/// a SKIP line when the compiler is missing.
+pub fn sqlpager(arch: &str) -> Option<PathBuf> {
+    static BINS: Mutex<Vec<(String, Option<PathBuf>)>> = Mutex::new(Vec::new());
+    let mut bins = BINS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, b)) = bins.iter().find(|(a, _)| a == arch) {
+        return b.clone();
+    }
+    let cc = if arch == "alpha" {
+        "alpha-linux-gnu-gcc"
+    } else {
+        "gcc"
+    };
+    let built = if have(cc) {
+        let build = repo().join("target").join("guest-dbpager");
+        let bin = build.join(arch).join("sqlpager");
+        let st = Command::new("make")
+            .args(["-s", "-C"])
+            .arg(repo().join("guest/unix"))
+            .arg(format!("BUILD={}", build.display()))
+            .arg(&bin)
+            .status()
+            .expect("make runs");
+        assert!(st.success(), "building sqlpager for {arch} failed");
+        Some(bin)
+    } else {
+        eprintln!("SKIP: {cc} not installed");
+        None
+    };
+    bins.push((arch.to_string(), built.clone()));
+    built
+}
