@@ -459,8 +459,12 @@ impl Drop for Socket {
     fn drop(&mut self) {
         // A bound stream socket that never listened or connected gives its
         // port back.
-        if let State::Idle(Some(a)) = &*self.state() {
-            self.net.tcp_release_port(a.port());
+        let linger = self.opts().linger;
+        match &*self.state() {
+            State::Idle(Some(a)) => self.net.tcp_release_port(a.port()),
+            // SO_LINGER {on, 0}: close aborts with a reset, as on Linux.
+            State::Stream(s) if linger == (true, 0) => s.abort(),
+            _ => {}
         }
     }
 }

@@ -110,13 +110,12 @@ impl Splice {
         reg.remove(self.host.as_raw_fd());
     }
 
-    /// Ends both sides: the host socket with a reset (SO_LINGER 0); the
-    /// stack's connection is shut both ways and dropped with the splice,
-    /// which resets it if it holds unread data and closes it otherwise (the
-    /// socket API has no abort).
+    /// Ends both sides with a reset: the host socket by SO_LINGER 0, the
+    /// stack's connection by an abort (the guest sees ECONNRESET, not an
+    /// orderly end of stream).
     fn reset(&mut self) -> Ended {
         linger_zero(&self.host);
-        let _ = self.guest.shutdown(Shutdown::Both);
+        self.guest.abort();
         Ended::Reset
     }
 

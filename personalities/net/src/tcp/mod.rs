@@ -800,6 +800,14 @@ impl TcpStream {
             .unwrap_or(Err(SockError::NotConnected))
     }
 
+    /// Aborts the connection: queued data in both directions is discarded
+    /// and the peer gets a reset (`SO_LINGER {1, 0}` then `close`, or a
+    /// splice whose other side was reset). Afterwards sends fail and
+    /// receives report `ConnectionAborted`; dropping the stream removes it.
+    pub fn abort(&self) {
+        self.net.on_conn(self.id, |c, cx| c.abort(cx));
+    }
+
     /// What the socket can do now.
     pub fn readiness(&self) -> Readiness {
         self.read(Conn::readiness, Readiness::default())

@@ -323,6 +323,23 @@ fn closing_with_unread_data_resets_the_peer() {
 }
 
 #[test]
+fn abort_resets_the_peer() {
+    let mut link = Link::new();
+    let (c, s, _l) = connected(&mut link, 7013);
+    s.abort();
+    assert_eq!(s.state(), TcpState::Closed);
+    assert_eq!(s.send(b"x").map_err(|_| ()), Err(()));
+    link.run_until(20, |_| c.state() == TcpState::Closed);
+    assert_eq!(c.state(), TcpState::Closed);
+    assert_eq!(c.take_error(), Some(SockError::ConnectionReset));
+    let mut buf = [0u8; 4];
+    assert_eq!(c.recv(&mut buf, false), Err(SockError::ConnectionReset));
+    drop(s);
+    // Nothing is left in the engine for the aborted end.
+    assert!(link.run_until(20, |l| l.b.handle().tcp_draining() == 0));
+}
+
+#[test]
 fn connecting_to_a_closed_port_is_refused() {
     let mut link = Link::new();
     let c = link.a.handle().tcp_connect(None, sa(B, 9)).unwrap();
