@@ -11,8 +11,9 @@
  *   sqlpager FILE zipf LOOKUPS          workload (b): Zipf-like point lookups
  *                                       through an index
  *   sqlpager FILE mixed TXNS SCAN       workload (c): transfer transactions
- *                                       (read two accounts, update both,
- *                                       append a log row; "commit N" printed
+ *                                       (four Zipf item lookups, read two
+ *                                       accounts, update both, append a log
+ *                                       row; "commit N" printed
  *                                       once COMMIT returned) and a balance
  *                                       scan every SCAN of them
  *   sqlpager FILE check                 integrity_check + the invariants of
@@ -421,12 +422,18 @@ static int mixed(int64_t txns, int64_t scan)
     sqlite3_stmt *bal = prepare("SELECT bal FROM acct WHERE id = ?");
     sqlite3_stmt *add = prepare("UPDATE acct SET bal = bal + ? WHERE id = ?");
     sqlite3_stmt *log = prepare("INSERT INTO log VALUES(?, ?, ?, ?)");
-    int64_t moved = 0;
+    sqlite3_stmt *item = prepare("SELECT val FROM items WHERE key = ?");
+    int64_t items = scalar("SELECT count(*) FROM items");
+    int64_t moved = 0, revenue = 0;
     for (int64_t i = start; i < start + txns; i++) {
         int64_t a = (int64_t)(mix(zipf((uint64_t)accts) + (uint64_t)i) % (uint64_t)accts);
         int64_t b = (a + 1 + (int64_t)below((uint64_t)accts - 1)) % accts;
         int64_t amt = amount(i);
         exec("BEGIN IMMEDIATE");
+        for (int l = 0; l < 4 && items > 0; l++) {
+            sqlite3_bind_int64(item, 1, (int64_t)(mix(zipf((uint64_t)items)) % (uint64_t)items));
+            revenue += step1(item, NULL);
+        }
         sqlite3_bind_int64(bal, 1, a);
         int64_t ba = step1(bal, NULL);
         sqlite3_bind_int64(bal, 1, b);
@@ -460,7 +467,9 @@ static int mixed(int64_t txns, int64_t scan)
     sqlite3_finalize(bal);
     sqlite3_finalize(add);
     sqlite3_finalize(log);
-    printf("mixed: %lld transactions moved %lld\n", (long long)txns, (long long)moved);
+    sqlite3_finalize(item);
+    printf("mixed: %lld transactions moved %lld revenue %lld\n", (long long)txns, (long long)moved,
+           (long long)revenue);
     return 0;
 }
 

@@ -9,10 +9,16 @@
 //! reference for time. OPT replays the reference string the `lru` run
 //! recorded.
 //!
+//! Then the same columns for SQLite (guest/unix/sqlpager.c, the database
+//! file mapped with `PRAGMA mmap_size`: see benches/sql/mod.rs), and the
+//! hot set's hit ratio on its workload (a) with and without the scans.
+//!
 //! `cargo bench -p spin-dbpager --bench mound` (needs alpha-linux-gnu-gcc).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "sql/mod.rs"]
+mod sql;
 
 use std::path::Path;
 use std::process::Command;
@@ -22,7 +28,7 @@ use common::{db, dbengine, native_dbengine, scratch, spin};
 use spin_dbpager::{DbPagerConfig, DbPagerExt, PolicyKind};
 
 /// Timed runs per row (the median is printed).
-const RUNS: usize = 3;
+pub(crate) const RUNS: usize = 3;
 
 struct Workload {
     name: &'static str,
@@ -52,7 +58,7 @@ const WORKLOADS: [Workload; 3] = [
     },
 ];
 
-fn median(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
@@ -151,6 +157,7 @@ fn main() {
             );
         }
     }
+    sql::rows();
 }
 
 /// Median wall time of the x86-64 build under Linux, ms.

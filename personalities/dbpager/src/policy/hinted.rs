@@ -3,7 +3,12 @@
 //!
 //! Pages fall in three groups. Scan pages are the least valuable and go
 //! most recent first (a repeated scan is a loop, and MRU keeps a fixed part
-//! of the loop resident instead of losing all of it). A scan may take free
+//! of the loop resident instead of losing all of it) — but a scan page
+//! referenced again while resident goes after those referenced once: a
+//! B-tree cursor returns to the interior page above the leaves it walks
+//! (SQLite's table scans), and MRU alone would evict that page at every
+//! leaf and fault it straight back; the part of a loop kept from the last
+//! pass is re-referenced too, and stays. A scan may take free
 //! frames, but once the pool is full it takes at most `ring` frames from
 //! other pages and then recycles its own — so a full scan cannot push out
 //! the hot set (PostgreSQL's buffer ring). The hot set goes last, LRU.
@@ -33,11 +38,44 @@ fn group(k: PageKind) -> Group {
     }
 }
 
+/// The scan group: pages referenced once since they came in (victims
+/// first, most recent first) and pages referenced again (then, most recent
+/// first).
+#[derive(Debug, Default)]
+struct ScanGroup {
+    once: Recency,
+    again: Recency,
+}
+
+impl ScanGroup {
+    fn insert(&mut self, page: PageNo) {
+        self.again.remove(page);
+        self.once.touch(page);
+    }
+
+    fn hit(&mut self, page: PageNo) {
+        self.once.remove(page);
+        self.again.touch(page);
+    }
+
+    fn remove(&mut self, page: PageNo) -> bool {
+        self.once.remove(page) | self.again.remove(page)
+    }
+
+    fn len(&self) -> usize {
+        self.once.len() + self.again.len()
+    }
+
+    fn victim(&self) -> Option<PageNo> {
+        self.once.newest().or_else(|| self.again.newest())
+    }
+}
+
 /// The hinted policy.
 #[derive(Debug)]
 pub struct Hinted {
     ring: usize,
-    scan: Recency,
+    scan: ScanGroup,
     hot: Recency,
     rest: TwoQ,
     kind_of: HashMap<PageNo, PageKind>,
@@ -50,7 +88,7 @@ impl Hinted {
         let ring = if ring == 0 { (budget / 8).max(2) } else { ring };
         Hinted {
             ring,
-            scan: Recency::default(),
+            scan: ScanGroup::default(),
             hot: Recency::default(),
             rest: TwoQ::new(budget),
             kind_of: HashMap::new(),
@@ -78,7 +116,8 @@ impl Hinted {
             }
         }
         match group(kind) {
-            Group::Scan => self.scan.touch(r.page),
+            Group::Scan if resident && !moved => self.scan.hit(r.page),
+            Group::Scan => self.scan.insert(r.page),
             Group::Hot => self.hot.touch(r.page),
             Group::Rest if resident && !moved => self.rest.hit(r),
             Group::Rest => self.rest.insert(r),
@@ -109,10 +148,10 @@ impl Policy for Hinted {
                 .rest
                 .victim(incoming)
                 .or_else(|| self.hot.oldest())
-                .or_else(|| self.scan.newest());
+                .or_else(|| self.scan.victim());
         }
         self.scan
-            .newest()
+            .victim()
             .or_else(|| self.rest.victim(incoming))
             .or_else(|| self.hot.oldest())
     }
