@@ -142,6 +142,12 @@ static void test_udp(void)
     CHECK(poll(&p, 1, 1000) == 1 && p.revents == (POLLIN | POLLOUT));
     CHECK(recv(a, buf, sizeof buf, 0) == 1);
     close(a);
+    /* a connected datagram socket hears ICMP port unreachable, once */
+    CHECK(send(b, "gone", 4, 0) == 4);
+    struct pollfd pe = {b, POLLIN, 0};
+    CHECK(poll(&pe, 1, 1000) == 1 && (pe.revents & POLLERR));
+    CHECK_ERR(recv(b, buf, sizeof buf, 0), ECONNREFUSED);
+    CHECK_ERR(recv(b, buf, sizeof buf, MSG_DONTWAIT), EAGAIN);
     close(b);
     close(c);
     section("udp");

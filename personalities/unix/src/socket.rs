@@ -428,6 +428,7 @@ impl Socket {
     pub fn take_error(&self) -> Option<Errno> {
         match &*self.state() {
             State::Stream(s) => s.take_error().map(errno),
+            State::Udp(Some(u)) => u.take_error().map(errno),
             _ => None,
         }
     }

@@ -250,3 +250,54 @@ fn udp_sockets_are_shared_across_threads() {
     }
     assert_eq!(got, 400);
 }
+
+#[test]
+fn a_connected_udp_socket_hears_port_unreachable_once_and_an_unconnected_one_does_not() {
+    let (stack, peer_nic) = setup();
+    // The peer is a second stack on the link with nothing on port 9999.
+    let peer = NetStack::new(NetConfig::new(PEER_MAC, PEER, 24), Arc::new(peer_nic)).unwrap();
+    peer.add_static_arp(US, US_MAC);
+    let net = stack.handle();
+    let woken = Arc::new(AtomicU64::new(0));
+    let c = net.udp_bind(sa(Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let w = woken.clone();
+    c.set_waker(Some(Arc::new(move || {
+        w.fetch_add(1, Ordering::Relaxed);
+    })));
+    c.connect(Some(sa(PEER, 9999))).unwrap();
+    let u = net.udp_bind(sa(Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    c.send(b"anyone?").unwrap();
+    u.send_to(b"anyone?", sa(PEER, 9999)).unwrap();
+    peer.poll_nic();
+    stack.poll_nic();
+    assert!(c.readiness().error);
+    assert_eq!(woken.load(Ordering::Relaxed), 1);
+    let mut buf = [0u8; 16];
+    assert_eq!(c.recv_from(&mut buf, false), Err(SockError::ConnectionRefused));
+    // Reported once; then the socket works as before.
+    assert!(!c.readiness().error);
+    assert_eq!(c.recv_from(&mut buf, false), Err(SockError::WouldBlock));
+    assert_eq!(u.recv_from(&mut buf, false), Err(SockError::WouldBlock));
+    assert_eq!(u.take_error(), None);
+    // SO_ERROR takes it too, and a send reports it first.
+    c.send(b"again").unwrap();
+    peer.poll_nic();
+    stack.poll_nic();
+    assert_eq!(c.send(b"x"), Err(SockError::ConnectionRefused));
+    c.send(b"again").unwrap();
+    peer.poll_nic();
+    stack.poll_nic();
+    assert_eq!(c.take_error(), Some(SockError::ConnectionRefused));
+    assert_eq!(c.take_error(), None);
+}
+
+#[test]
+fn port_unreachable_over_loopback_reaches_the_connected_sender() {
+    let (stack, _peer) = setup();
+    let net = stack.handle();
+    let c = net.udp_bind(sa(Ipv4Addr::LOCALHOST, 0)).unwrap();
+    c.connect(Some(sa(Ipv4Addr::LOCALHOST, 9))).unwrap();
+    c.send(b"x").unwrap();
+    let mut buf = [0u8; 4];
+    assert_eq!(c.recv_from(&mut buf, false), Err(SockError::ConnectionRefused));
+}

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use spin_kernel::event::{Event, Guard, Handler, HandlerId, Principal};
 
 use super::{local_ip_ok, pick_ephemeral, source_ip, Readiness, SockError, Waker};
-use crate::events::{Bytes, UdpArrived};
+use crate::events::{Bytes, IcmpArrived, UdpArrived};
+use crate::wire::icmp;
 use crate::stack::{lock, NetHandle};
 use crate::telemetry::{DropReason, Layer};
 
@@ -31,6 +32,41 @@ struct Inner {
     peer: Mutex<Option<SocketAddrV4>>,
     queue: Mutex<Queue>,
     dropped: AtomicU64,
+    /// An ICMP error for the connected peer, reported by the next receive
+    /// or send (or `SO_ERROR`), as Linux does.
+    error: Mutex<Option<SockError>>,
+}
+
+/// What an ICMP destination-unreachable code means to a connected UDP
+/// socket: Linux reports only the hard errors (its `icmp_err_convert`
+/// table's fatal entries) unless `IP_RECVERR` is set.
+fn hard_error(code: u8) -> Option<SockError> {
+    match code {
+        icmp::CODE_PORT_UNREACHABLE => Some(SockError::ConnectionRefused),
+        // Protocol unreachable, unknown/isolated/prohibited net or host,
+        // administratively filtered.
+        2 | 6..=10 | 13 => Some(SockError::Unreachable),
+        _ => None,
+    }
+}
+
+/// The datagram an ICMP error quotes: (source, destination) of its UDP
+/// header, from the quoted IP header and first 8 bytes.
+fn quoted_udp(a: &IcmpArrived) -> Option<(SocketAddrV4, SocketAddrV4)> {
+    let q = a.message.get(icmp::HEADER_LEN..)?;
+    let ihl = usize::from(*q.first()? & 0x0f) * 4;
+    if q.first()? >> 4 != 4 || ihl < 20 || *q.get(9)? != 17 {
+        return None;
+    }
+    let ip = |o: usize| -> Option<std::net::Ipv4Addr> {
+        let b: [u8; 4] = q.get(o..o + 4)?.try_into().ok()?;
+        Some(b.into())
+    };
+    let port = |o: usize| -> Option<u16> { Some(u16::from_be_bytes([*q.get(o)?, *q.get(o + 1)?])) };
+    Some((
+        SocketAddrV4::new(ip(12)?, port(ihl)?),
+        SocketAddrV4::new(ip(16)?, port(ihl + 2)?),
+    ))
 }
 
 impl Inner {
@@ -43,6 +79,38 @@ impl Inner {
         match *lock(&self.peer) {
             Some(p) => p == d.src,
             None => true,
+        }
+    }
+
+    /// The guard of the socket's ICMP handler: an error about a datagram
+    /// this socket sent to its connected peer.
+    fn errors_on(&self, a: &IcmpArrived) -> bool {
+        let Some(peer) = *lock(&self.peer) else {
+            return false;
+        };
+        hard_error(a.code).is_some()
+            && quoted_udp(a).is_some_and(|(src, dst)| {
+                src.port() == self.local.port()
+                    && (self.local.ip().is_unspecified() || src.ip() == self.local.ip())
+                    && dst == peer
+            })
+    }
+
+    fn icmp_error(&self, a: &IcmpArrived) {
+        let Some(e) = hard_error(a.code) else {
+            return;
+        };
+        *lock(&self.error) = Some(e);
+        let waker = lock(&self.queue).waker.clone();
+        if let Some(w) = waker {
+            w();
+        }
+    }
+
+    fn take_error(&self) -> Result<(), SockError> {
+        match lock(&self.error).take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 
@@ -74,6 +142,8 @@ pub struct UdpSocket {
     inner: Arc<Inner>,
     event: Event<UdpArrived, ()>,
     id: Option<HandlerId>,
+    icmp: Event<IcmpArrived, ()>,
+    icmp_id: Option<HandlerId>,
 }
 
 impl std::fmt::Debug for UdpSocket {
@@ -118,24 +188,38 @@ impl NetHandle {
                 waker: None,
             }),
             dropped: AtomicU64::new(0),
+            error: Mutex::new(None),
         });
         let (i, g, n) = (inner.clone(), inner.clone(), self.clone());
         let ev = self.events();
+        let who = Principal::kernel("spin.net.udp-socket");
         let handler = Handler::new(move |d: &UdpArrived| i.deliver(d, &n))
             .guard(ev.udp_port(port))
             .guard(Guard::pred(move |d: &UdpArrived| g.accepts(d)));
-        match ev
-            .udp
-            .install(&Principal::kernel("spin.net.udp-socket"), handler)
-        {
-            Ok(id) => Ok(UdpSocket {
-                net: self.clone(),
-                inner,
-                event: ev.udp.clone(),
-                id: Some(id),
-            }),
-            Err(_) => {
-                lock(&self.shared.udp_ports).remove(&port);
+        // ICMP errors about what it sent: a second handler, on
+        // `ICMP.PacketArrived`, guarded by type and by the quoted datagram.
+        let (i, g) = (inner.clone(), inner.clone());
+        let on_icmp = Handler::new(move |a: &IcmpArrived| i.icmp_error(a))
+            .guard(ev.icmp_type(icmp::kind::DEST_UNREACHABLE))
+            .guard(Guard::pred(move |a: &IcmpArrived| g.errors_on(a)));
+        let mut sock = UdpSocket {
+            net: self.clone(),
+            inner,
+            event: ev.udp.clone(),
+            id: None,
+            icmp: ev.icmp.clone(),
+            icmp_id: None,
+        };
+        match (ev.udp.install(&who, handler), ev.icmp.install(&who, on_icmp)) {
+            (Ok(id), Ok(icmp_id)) => {
+                sock.id = Some(id);
+                sock.icmp_id = Some(icmp_id);
+                Ok(sock)
+            }
+            // Dropping `sock` frees the port and whichever handler got in.
+            (id, icmp_id) => {
+                sock.id = id.ok();
+                sock.icmp_id = icmp_id.ok();
                 Err(SockError::AddrNotAvailable)
             }
         }
@@ -172,6 +256,7 @@ impl UdpSocket {
     /// past 65507 bytes, `Unreachable` without a route.
     pub fn send_to(&self, data: &[u8], dst: SocketAddrV4) -> Result<usize, SockError> {
         let _in = self.net.enter();
+        self.inner.take_error()?;
         if data.len() > MAX_DATAGRAM {
             return Err(SockError::MessageTooLong);
         }
@@ -207,6 +292,8 @@ impl UdpSocket {
         buf: &mut [u8],
         peek: bool,
     ) -> Result<(usize, usize, SocketAddrV4), SockError> {
+        // A pending ICMP error comes first, as on Linux.
+        self.inner.take_error()?;
         let mut q = lock(&self.inner.queue);
         let (src, data) = q.datagrams.front().ok_or(SockError::WouldBlock)?;
         let (src, len) = (*src, data.len());
@@ -225,8 +312,13 @@ impl UdpSocket {
             readable: !lock(&self.inner.queue).datagrams.is_empty(),
             writable: true,
             hangup: false,
-            error: false,
+            error: lock(&self.inner.error).is_some(),
         }
+    }
+
+    /// `SO_ERROR`: the pending ICMP error (connected sockets only), once.
+    pub fn take_error(&self) -> Option<SockError> {
+        lock(&self.inner.error).take()
     }
 
     /// Sets the function called when a datagram arrives.
@@ -255,6 +347,9 @@ impl Drop for UdpSocket {
     fn drop(&mut self) {
         if let Some(id) = self.id.take() {
             let _ = self.event.uninstall(id);
+        }
+        if let Some(id) = self.icmp_id.take() {
+            let _ = self.icmp.uninstall(id);
         }
         lock(&self.net.shared.udp_ports).remove(&self.inner.local.port());
     }

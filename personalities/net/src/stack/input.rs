@@ -226,7 +226,7 @@ impl NetHandle {
         };
         if self.events().udp.raise(&args).is_none() {
             c.drop(Layer::Udp, DropReason::NoHandler);
-            if a.dst == self.config().addr {
+            if a.dst == self.config().addr || a.dst.is_loopback() {
                 let mut quote = a.header.to_vec();
                 quote.extend_from_slice(&a.payload[..udp::HEADER_LEN]);
                 self.send_icmp(
