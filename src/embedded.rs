@@ -33,6 +33,12 @@ const FILES: &[(&str, Option<Arch>, &[u8], u32)] = &[
         0o755,
     ),
     (
+        "dbengine",
+        Some(Arch::Alpha),
+        include_bytes!("../guest/prebuilt/alpha/dbengine"),
+        0o755,
+    ),
+    (
         "cpubench",
         Some(Arch::X86_64),
         include_bytes!("../guest/prebuilt/x86_64/cpubench"),
@@ -51,6 +57,12 @@ const FILES: &[(&str, Option<Arch>, &[u8], u32)] = &[
         0o755,
     ),
     (
+        "dbengine",
+        Some(Arch::X86_64),
+        include_bytes!("../guest/prebuilt/x86_64/dbengine"),
+        0o755,
+    ),
+    (
         "cpu.sh",
         None,
         include_bytes!("../guest/demo/cpu.sh"),
@@ -62,6 +74,7 @@ const FILES: &[(&str, Option<Arch>, &[u8], u32)] = &[
         include_bytes!("../guest/demo/pipelines.sh"),
         0o644,
     ),
+    ("db.sh", None, include_bytes!("../guest/demo/db.sh"), 0o644),
 ];
 
 /// The embedded files, as manifests name them (`program = "embedded:sh"`).

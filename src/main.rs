@@ -14,6 +14,7 @@ mod ctl;
 mod embedded;
 mod exec;
 mod run;
+mod snapshot;
 mod tui;
 
 /// The SPIN extensible operating system, rebuilt in Rust as a hypervisor-style host.
@@ -27,7 +28,8 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the embedded default mix on the Alpha machine (no root, no KVM):
-    /// two UNIX mounds, the CPU benchmark and a shell running pipelines.
+    /// two UNIX mounds (the CPU benchmark, a shell running pipelines), a
+    /// database pager mound, and a video server streaming to a client.
     ///
     /// Opens the dashboard on a terminal; with --headless (or without a
     /// terminal) prints the mounds' output, or telemetry records with --batch.

@@ -16,6 +16,12 @@ use spin_vmm::control::{serve, Controller, LogBook, Telemetry};
 use spin_vmm::host::{Host, MachineKind, MoundConfig};
 use spin_vmm::manifest::Manifest;
 use spin_vmm::net::{Backend, Extension, NetworkConfig, PortForward};
+use spin_vmm::video::{VideoConfig, VideoMoundTelemetry};
+
+use crate::snapshot::{check_dir, Snapshots};
+
+/// How often `--snapshot-dir` saves the clients' frames.
+const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
 /// How a host is watched (shared by `spin run` and `spin demo`).
 #[derive(clap::Args, Debug, Clone)]
@@ -57,6 +63,16 @@ pub struct RunOpts {
     /// $XDG_CONFIG_HOME/spin/console.toml).
     #[arg(long, value_name = "FILE")]
     pub ui_config: Option<PathBuf>,
+    /// Save each video client's current frame as PNG into DIR
+    /// (MOUND-GENERATION.png), once a second while it changes and at the
+    /// end of the run; DIR is created if missing.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// With --snapshot-dir: how many of its newest files to keep per video
+    /// client (older ones this run wrote are removed).
+    #[arg(long, value_name = "N", default_value_t = 100, requires = "snapshot_dir",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub snapshot_keep: u64,
     #[command(flatten)]
     pub net: NetOpts,
 }
@@ -216,9 +232,22 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         (None, _) if demo => Some(Duration::from_secs(10)),
         (None, _) => None,
     };
+    let mut cfg = manifest.host;
+    if let Some(dir) = &opts.snapshot_dir {
+        if !cfg
+            .video
+            .iter()
+            .any(|v| matches!(v, VideoConfig::Client { .. }))
+        {
+            bail!(
+                "--snapshot-dir {}: the manifest has no video-client mound to save frames of",
+                dir.display()
+            );
+        }
+        check_dir(dir)?;
+    }
     let started = Instant::now();
     let log = Arc::new(LogBook::new(started));
-    let mut cfg = manifest.host;
     opts.net.apply(&mut cfg.network)?;
     if let Some(p) = &opts.policy {
         cfg.scheduler.policy = p.clone();
@@ -239,8 +268,24 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         cfg.scheduler.policy,
         cfg.mounds.len()
     );
+    let unix_mounds = !cfg.mounds.is_empty();
     let host = Arc::new(Host::build(cfg)?);
     log.push("kernel", summary);
+    // Video mounds stream until they are stopped: with any, the run lasts
+    // until the duration ends or the operator quits.
+    let video = !host.video().is_empty();
+    let saver = match &opts.snapshot_dir {
+        Some(dir) => {
+            let clients = host
+                .video()
+                .iter()
+                .filter_map(|v| v.framebuffer().map(|fb| (v.name().to_string(), fb.clone())))
+                .collect();
+            let keep = usize::try_from(opts.snapshot_keep).unwrap_or(usize::MAX);
+            Some(Snapshots::new(dir, keep, clients).spawn(SNAPSHOT_EVERY, log.clone())?)
+        }
+        None => None,
+    };
     let controller = Arc::new(Controller::new(host.clone(), log.clone(), started));
     let _server = match &opts.socket {
         Some(p) => Some(
@@ -249,14 +294,26 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         ),
         None => None,
     };
+    // Set before the run is ended from here (duration, quit): the mounds
+    // then did not finish on their own.
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let runner = {
         let host = host.clone();
         let log = log.clone();
+        let stopping = stopping.clone();
         std::thread::Builder::new()
             .name("host".into())
             .spawn(move || {
                 let r = host.run(|_| {});
-                log.push("kernel", "every mound is done");
+                let stopped = stopping.load(std::sync::atomic::Ordering::Relaxed);
+                match (unix_mounds, video) {
+                    (true, false) => log.push("kernel", "every mound is done"),
+                    (true, true) if !stopped => log.push(
+                        "kernel",
+                        "the UNIX mounds are done; the video mounds stream on",
+                    ),
+                    _ => {}
+                }
                 r
             })?
     };
@@ -276,7 +333,7 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         }
         Mode::Json => {
             let mut out = stdout.lock();
-            watch(&runner, deadline, interval, || {
+            watch(&runner, video, deadline, interval, || {
                 let rec = controller.telemetry();
                 writeln!(out, "{}", serde_json::to_string(&rec)?)?;
                 out.flush()?;
@@ -286,7 +343,7 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         Mode::Csv => {
             let mut out = stdout.lock();
             writeln!(out, "{}", CSV_HEADER)?;
-            watch(&runner, deadline, interval, || {
+            watch(&runner, video, deadline, interval, || {
                 write_csv(&mut out, &controller.telemetry())?;
                 out.flush()?;
                 Ok(())
@@ -294,7 +351,7 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
         }
         Mode::Plain => {
             let mut out = stdout.lock();
-            watch(&runner, deadline, Duration::from_millis(100), || {
+            watch(&runner, video, deadline, Duration::from_millis(100), || {
                 print_log(&log, &mut seen, &mut out)
             })?;
         }
@@ -302,11 +359,14 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
     // Whatever still runs was asked to stop by the clock or the operator:
     // note who finished on their own first.
     let before = controller.telemetry();
+    stopping.store(true, std::sync::atomic::Ordering::Relaxed);
     host.stop_all();
     runner
         .join()
         .map_err(|_| anyhow::anyhow!("the host thread panicked"))??;
     let last = controller.telemetry();
+    let videos: Vec<VideoMoundTelemetry> = host.video().iter().map(|v| v.telemetry()).collect();
+    let (saved, snapshot_errors) = saver.map_or_else(Default::default, |s| s.finish());
     let mut out = stdout.lock();
     match mode {
         Mode::Json => writeln!(out, "{}", serde_json::to_string(&last)?)?,
@@ -315,8 +375,15 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
             // Everything up to the mounds' last words, then the summary.
             print_log(&log, &mut seen, &mut out)?;
             print_summary(&mut out, &last, started.elapsed())?;
+            print_video(&mut out, &videos, opts.snapshot_dir.as_deref(), &saved)?;
         }
-        Mode::Dashboard => print_summary(&mut out, &last, started.elapsed())?,
+        Mode::Dashboard => {
+            print_summary(&mut out, &last, started.elapsed())?;
+            print_video(&mut out, &videos, opts.snapshot_dir.as_deref(), &saved)?;
+        }
+    }
+    for e in &snapshot_errors {
+        eprintln!("spin: {e}");
     }
     let failed: Vec<String> = before
         .mounds
@@ -327,7 +394,7 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
             _ => None,
         })
         .collect();
-    if failed.is_empty() {
+    if failed.is_empty() && snapshot_errors.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("spin: {}", failed.join("; "));
@@ -350,16 +417,18 @@ fn sched_row(t: &Telemetry, id: MoundId) -> Option<&MoundRow> {
     t.sched.mounds.iter().find(|r| r.mound == id)
 }
 
-/// Calls `tick` every `interval` until the host finishes or `deadline`.
+/// Calls `tick` every `interval` until the host finishes (unless video
+/// mounds keep it going: `video`) or `deadline`.
 fn watch(
     runner: &std::thread::JoinHandle<Result<spin_vmm::host::RunReport, spin_vmm::host::HostError>>,
+    video: bool,
     deadline: Option<Instant>,
     interval: Duration,
     mut tick: impl FnMut() -> Result<()>,
 ) -> Result<()> {
     let mut next = Instant::now();
     loop {
-        if runner.is_finished() || deadline.is_some_and(|d| Instant::now() >= d) {
+        if (runner.is_finished() && !video) || deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(());
         }
         let now = Instant::now();
@@ -502,6 +571,59 @@ fn print_summary(out: &mut dyn Write, t: &Telemetry, host: Duration) -> Result<(
             m.frames,
             m.faults,
             m.calls
+        )?;
+    }
+    Ok(())
+}
+
+/// The video mounds' counters at the end, one line each, and where the
+/// snapshots went.
+fn print_video(
+    out: &mut dyn Write,
+    videos: &[VideoMoundTelemetry],
+    snapshot_dir: Option<&std::path::Path>,
+    saved: &[PathBuf],
+) -> Result<()> {
+    for v in videos {
+        match v {
+            VideoMoundTelemetry::Server { name, stats, .. } => writeln!(
+                out,
+                "[video] {name}: server, {} frames sent ({} skipped, {} bad), {} subscriber(s)",
+                stats.frames, stats.skipped_frames, stats.bad_frames, stats.subscribers
+            )?,
+            VideoMoundTelemetry::Client {
+                name,
+                video,
+                fb_generation,
+                ..
+            } => writeln!(
+                out,
+                "[video] {name}: client, {} frames decoded, {} shown ({:.1}/s), {} late, {} dropped, \
+                 {} deadline misses, {} decode errors, framebuffer generation {fb_generation}",
+                video.decoded,
+                video.displayed,
+                video.fps,
+                video.late_frames,
+                video.dropped_frames,
+                video.deadline_misses,
+                video.decode_errors
+            )?,
+        }
+    }
+    if let Some(dir) = snapshot_dir {
+        let last: Vec<String> = saved
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        writeln!(
+            out,
+            "[video] snapshots in {}{}",
+            dir.display(),
+            if last.is_empty() {
+                String::new()
+            } else {
+                format!(", newest: {}", last.join(", "))
+            }
         )?;
     }
     Ok(())
