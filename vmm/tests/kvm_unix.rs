@@ -358,27 +358,11 @@ fn busybox_command_lines_match_native() {
             cwd: &dir,
         };
         let n = native(&job);
-        let Some(mut r) = run(&job) else {
+        let Some(r) = run(&job) else {
             return;
         };
         ran += 1;
-        let differs = |r: &Run| r.out != n.out || r.err != n.err || r.status != n.status;
-        if differs(&r) {
-            // Known open bug (issue 7): under heavy host load a freshly
-            // forked child occasionally reads a zero TLS word (SIGSEGV at
-            // pc 0x4a4d02). 18 rounds of this file beside a busy loop were
-            // clean; two runs at once beside it still hit it. Said loudly
-            // and retried once; a second difference fails the test.
-            eprintln!(
-                "RETRY (known KVM flake under load): {line}\n  kvm: {:?} {:?} {:?}",
-                r.status, r.out, r.err
-            );
-            let Some(again) = run(&job) else {
-                return;
-            };
-            r = again;
-        }
-        if differs(&r) {
+        if r.out != n.out || r.err != n.err || r.status != n.status {
             failed.push(format!(
                 "{line}\n  kvm:    {:?} {:?} {:?}\n  native: {:?} {:?} {:?}",
                 r.status, r.out, r.err, n.status, n.out, n.err

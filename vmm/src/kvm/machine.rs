@@ -79,6 +79,8 @@ pub(super) struct Inner {
     pub boot_pml4: u64,
     pub vcpus: Mutex<Vec<Arc<VcpuShared>>>,
     pub msr_filter: bool,
+    /// Bytes of a vCPU's XSAVE image (0: no `KVM_GET_XSAVE`).
+    pub xsave_size: usize,
 }
 
 impl Inner {
@@ -132,8 +134,11 @@ fn open() -> Result<Kvm, String> {
     Ok(kvm)
 }
 
-/// The guest's CPUID: what KVM supports, without VMX, SVM, XSAVE or AVX
-/// (FXSAVE then holds every register a guest thread has).
+/// The guest's CPUID: what KVM supports, without VMX, SVM, XSAVE or AVX.
+/// Leaf 0xD stays: KVM sizes the state `KVM_GET_XSAVE` exchanges by it,
+/// and on PVM ring 3 sees the host's CPUID and uses AVX and AVX-512 anyway
+/// (reference/kvm.md quirk 3), so each guest thread's FP state is the whole
+/// XSAVE image, not the FXSAVE part a hidden XSAVE would suggest.
 fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, MachineError> {
     let mut cpuid = kvm
         .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
@@ -149,12 +154,6 @@ fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, MachineError> {
                 e.ebx &= !((1 << 5) | 0xffff_0000);
                 e.ecx &= !((1 << 1) | (1 << 6) | (1 << 11) | (1 << 12) | (1 << 14));
                 e.edx &= !((1 << 2) | (1 << 3) | (1 << 8) | (1 << 23));
-            }
-            (0xd, _) => {
-                e.eax = 0;
-                e.ebx = 0;
-                e.ecx = 0;
-                e.edx = 0;
             }
             (0x8000_0001, _) => {
                 // SVM (2).
@@ -250,6 +249,14 @@ impl KvmMachine {
                 .is_ok();
 
         let cpuid = guest_cpuid(&kvm)?;
+        let xsave_size = if !kvm.check_extension(Cap::Xsave) {
+            0
+        } else {
+            match kvm.check_extension_int(Cap::Xsave2) {
+                n if n > 0 => n as usize,
+                _ => super::regs::XSAVE_BYTES,
+            }
+        };
         Ok(KvmMachine {
             inner: Arc::new(Inner {
                 vm,
@@ -261,6 +268,7 @@ impl KvmMachine {
                 boot_pml4,
                 vcpus: Mutex::new(Vec::new()),
                 msr_filter,
+                xsave_size,
             }),
         })
     }

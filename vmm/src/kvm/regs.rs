@@ -81,6 +81,43 @@ impl FxArea {
     }
 }
 
+/// Bytes of the XSAVE image KVM exchanges (`struct kvm_xsave`).
+pub const XSAVE_BYTES: usize = 4096;
+
+/// The XSAVE image past its FXSAVE part, in the standard (non-compacted)
+/// layout `KVM_GET_XSAVE` uses: the header (which components are live) and
+/// the extended components — the upper halves of the YMM registers, the
+/// AVX-512 mask and ZMM registers. A ring-3 `CPUID` on PVM shows the host's
+/// AVX and AVX-512 (reference/kvm.md quirk 3), so guest code uses them and
+/// each guest thread needs them saved as its XMM registers are.
+#[derive(Clone, PartialEq, Eq)]
+pub struct XsaveExt(pub [u8; XSAVE_BYTES - 512]);
+
+impl XsaveExt {
+    /// `XSTATE_BV`: the components not in their initial state (bit 2:
+    /// AVX, 5–7: AVX-512).
+    pub fn components(&self) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[..8]);
+        u64::from_le_bytes(b)
+    }
+}
+
+impl Default for XsaveExt {
+    /// Every extended component in its initial state.
+    fn default() -> Self {
+        XsaveExt([0; XSAVE_BYTES - 512])
+    }
+}
+
+impl std::fmt::Debug for XsaveExt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XsaveExt")
+            .field("xstate_bv", &format_args!("{:#x}", self.components()))
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for FxArea {
     /// The state after `fninit` + default MXCSR: all exceptions masked.
     fn default() -> Self {
@@ -120,6 +157,9 @@ pub struct X86Regs {
     pub gs_base: u64,
     /// x87/SSE state.
     pub fx: Box<FxArea>,
+    /// The rest of the XSAVE state (AVX, AVX-512), where the host's KVM
+    /// exchanges it (`KVM_GET_XSAVE`); signal frames carry only [`Self::fx`].
+    pub xsave: Box<XsaveExt>,
 }
 
 impl Default for X86Regs {
@@ -131,6 +171,7 @@ impl Default for X86Regs {
             fs_base: 0,
             gs_base: 0,
             fx: Box::default(),
+            xsave: Box::default(),
         }
     }
 }
@@ -150,6 +191,7 @@ impl std::fmt::Debug for X86Regs {
             .field("fs_base", &format_args!("{:#x}", self.fs_base))
             .field("gs_base", &format_args!("{:#x}", self.gs_base))
             .field("fx", &self.fx)
+            .field("xsave", &self.xsave)
             .finish()
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
-use kvm_bindings::{kvm_fpu, kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, Msrs};
+use kvm_bindings::{kvm_fpu, kvm_interrupt, kvm_msr_entry, kvm_regs, kvm_segment, kvm_xsave, Msrs};
 use kvm_ioctls::{SyncReg, VcpuExit, VcpuFd};
 use spin_kernel::machine::{
     Access, Cpu, FastTraps, MachineError, SyscallFrame, SyscallResult, Trap,
@@ -21,7 +21,7 @@ use super::layout::{
 };
 use super::machine::{Inner, VcpuShared};
 use super::paging::{Entry, Loaded, Op, Tables};
-use super::regs::{FxArea, X86Regs, RSP};
+use super::regs::{FxArea, X86Regs, XsaveExt, RSP, XSAVE_BYTES};
 use super::shim::GPR_ORDER;
 use super::tables;
 
@@ -163,7 +163,12 @@ pub struct KvmCpu {
     /// The FP state the vCPU holds, when known (`fx_valid`): set by
     /// `KVM_SET_FPU` on entry only when the register file's differs.
     fx_live: Box<FxArea>,
+    /// The extended XSAVE state the vCPU holds (with `fx_live`).
+    ext_live: Box<XsaveExt>,
     fx_valid: bool,
+    /// FP state moves with `KVM_GET/SET_XSAVE` (the whole XSAVE image, AVX
+    /// and AVX-512 included), not `KVM_GET/SET_FPU` (x87/SSE only).
+    xsave: bool,
     /// Test hook: the next FP load fails as a refused `KVM_SET_FPU` would.
     fail_fpu: bool,
 }
@@ -308,6 +313,11 @@ impl KvmCpu {
         // costs a vCPU load/put on PVM).
         fd.set_sync_valid_reg(SyncReg::SystemRegister);
 
+        // The whole XSAVE image where KVM has it in one `struct kvm_xsave`
+        // (KVM_CAP_XSAVE2 names a larger one only with AMX-like state).
+        let xsave_size = m.xsave_size;
+        let xsave = xsave_size > 0 && xsave_size <= XSAVE_BYTES && fd.get_xsave().is_ok();
+
         let shared = Arc::new(VcpuShared {
             index,
             ..Default::default()
@@ -335,7 +345,9 @@ impl KvmCpu {
             resolving: None,
             trap_rsp: 0,
             fx_live: Box::default(),
+            ext_live: Box::default(),
             fx_valid: false,
+            xsave,
             fail_fpu: false,
         })
     }
@@ -551,7 +563,7 @@ impl KvmCpu {
         if self.set_bases(regs.fs_base, regs.gs_base).is_err() {
             return Some(Trap::Halt { pc: regs.rip });
         }
-        if self.load_fp(&regs.fx).is_err() {
+        if self.load_fp(regs).is_err() {
             return Some(Trap::Halt { pc: regs.rip });
         }
         self.ops.clear();

@@ -42,15 +42,46 @@ impl KvmCpu {
         mem.write(self.frame + frame::RIP, &bytes);
     }
 
-    /// Gives the vCPU `regs`' FP state, unless it already holds it.
-    pub(super) fn load_fp(&mut self, fx: &FxArea) -> Result<(), ()> {
+    /// Gives the vCPU `regs`' FP state (x87/SSE and, where KVM exchanges
+    /// it, the extended XSAVE state), unless it already holds it.
+    pub(super) fn load_fp(&mut self, regs: &X86Regs) -> Result<(), ()> {
         if std::mem::take(&mut self.fail_fpu) {
             self.fx_valid = false;
             return Err(());
         }
-        if self.fx_valid && *self.fx_live == *fx {
+        if self.fx_valid && *self.fx_live == *regs.fx && *self.ext_live == *regs.xsave {
             return Ok(());
         }
+        if self.xsave {
+            self.set_xsave(&regs.fx, &regs.xsave)?;
+        } else {
+            self.set_fpu(&regs.fx)?;
+        }
+        *self.fx_live = *regs.fx;
+        self.ext_live.clone_from(&regs.xsave);
+        self.fx_valid = true;
+        Ok(())
+    }
+
+    /// `KVM_SET_XSAVE` of the FXSAVE image `fx` followed by `ext`.
+    fn set_xsave(&mut self, fx: &FxArea, ext: &XsaveExt) -> Result<(), ()> {
+        let mut bytes = [0u8; XSAVE_BYTES];
+        bytes[..512].copy_from_slice(&fx.0);
+        bytes[512..].copy_from_slice(&ext.0);
+        // XSTATE_BV: x87 and SSE always come from `fx` (a clear bit would
+        // load their initial state instead).
+        bytes[512] |= 3;
+        let mut x = kvm_xsave::default();
+        for (w, b) in x.region.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        // SAFETY: `x` is a whole `kvm_xsave` (4096 bytes), and `self.xsave`
+        // is set only where KVM's XSAVE size is at most that (KvmCpu::new).
+        unsafe { self.fd.set_xsave(&x) }.map_err(|_| ())
+    }
+
+    /// `KVM_SET_FPU` of the FXSAVE image `fx` (hosts without XSAVE).
+    fn set_fpu(&mut self, fx: &FxArea) -> Result<(), ()> {
         let b = &fx.0;
         let u16_at = |o: usize| u16::from_le_bytes([b[o], b[o + 1]]);
         let u64_at = |o: usize| {
@@ -74,19 +105,40 @@ impl KvmCpu {
         for (i, r) in f.xmm.iter_mut().enumerate() {
             r.copy_from_slice(&b[160 + 16 * i..176 + 16 * i]);
         }
-        self.fd.set_fpu(&f).map_err(|_| ())?;
-        *self.fx_live = *fx;
+        self.fd.set_fpu(&f).map_err(|_| ())
+    }
+
+    /// Reads the vCPU's FP state into `regs` (with `KVM_GET_XSAVE` the
+    /// whole XSAVE image; else the bytes `kvm_fpu` has, the rest of the
+    /// FXSAVE image — MXCSR_MASK, reserved — keeping its values).
+    pub(super) fn save_fp(&mut self, regs: &mut X86Regs) {
+        let saved = if self.xsave {
+            self.get_xsave(regs)
+        } else {
+            self.get_fpu(&mut regs.fx)
+        };
+        if saved.is_err() {
+            self.fx_valid = false;
+            return;
+        }
+        *self.fx_live = *regs.fx;
+        self.ext_live.clone_from(&regs.xsave);
         self.fx_valid = true;
+    }
+
+    fn get_xsave(&mut self, regs: &mut X86Regs) -> Result<(), ()> {
+        let x = self.fd.get_xsave().map_err(|_| ())?;
+        let mut bytes = [0u8; XSAVE_BYTES];
+        for (b, w) in bytes.chunks_exact_mut(4).zip(x.region.iter()) {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+        regs.fx.0.copy_from_slice(&bytes[..512]);
+        regs.xsave.0.copy_from_slice(&bytes[512..]);
         Ok(())
     }
 
-    /// Reads the vCPU's FP state into `fx` (bytes the FXSAVE image has and
-    /// `kvm_fpu` lacks — MXCSR_MASK, reserved — keep their values).
-    pub(super) fn save_fp(&mut self, fx: &mut FxArea) {
-        let Ok(f) = self.fd.get_fpu() else {
-            self.fx_valid = false;
-            return;
-        };
+    fn get_fpu(&mut self, fx: &mut FxArea) -> Result<(), ()> {
+        let f = self.fd.get_fpu().map_err(|_| ())?;
         let b = &mut fx.0;
         b[0..2].copy_from_slice(&f.fcw.to_le_bytes());
         b[2..4].copy_from_slice(&f.fsw.to_le_bytes());
@@ -101,8 +153,7 @@ impl KvmCpu {
         for (i, r) in f.xmm.iter().enumerate() {
             b[160 + 16 * i..176 + 16 * i].copy_from_slice(r);
         }
-        *self.fx_live = *fx;
-        self.fx_valid = true;
+        Ok(())
     }
 
     /// Writes ring 3's general registers where the full-restore path reads them.
@@ -170,6 +221,6 @@ impl KvmCpu {
         ];
         regs.rip = rip;
         regs.rflags = rflags;
-        self.save_fp(&mut regs.fx);
+        self.save_fp(regs);
     }
 }
