@@ -52,6 +52,9 @@ focus_pages = "4"
 focus_events = "5"
 focus_log = "6"
 focus_vcpus = "7"
+focus_video = "8"
+focus_pager = "9"
+focus_network = "0"
 zoom = "z"
 sort_next = ["s", ">"]
 sort_prev = ["S", "<"]
@@ -61,6 +64,7 @@ tree = ["t", "F5"]
 collapse = "Space"
 policy = "P"
 stop_mound = "K"
+pager_policy = "R"
 
 # Colours: a name ("light-blue", "dark-gray", "reset"), "#rrggbb", or 0..=255.
 [theme]

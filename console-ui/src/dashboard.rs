@@ -31,6 +31,13 @@ pub enum Action {
     SwapPolicy(String),
     /// Stop this mound; the user has confirmed.
     StopMound(u32),
+    /// Switch a database pager mound's policy; the user has confirmed.
+    SetPagerPolicy {
+        /// The mound's id.
+        mound: u32,
+        /// One of [`PAGER_POLICIES`].
+        policy: String,
+    },
     /// Poll telemetry at this interval from now on, ms.
     Refresh(u64),
 }
@@ -69,7 +76,22 @@ pub enum Confirm {
         /// Its name.
         name: String,
     },
+    /// Switch a database pager mound's policy.
+    PagerPolicy {
+        /// The mound's id.
+        mound: u32,
+        /// Its name.
+        name: String,
+        /// The policy now (None: no file attached yet).
+        current: Option<String>,
+        /// The policy asked for.
+        policy: String,
+    },
 }
+
+/// The page replacement policies a database pager mound offers, in the
+/// order the pager popup lists them.
+pub const PAGER_POLICIES: [&str; 6] = ["clock", "lru", "mru", "2q", "hinted", "opt"];
 
 /// A modal popup.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -80,6 +102,18 @@ pub enum Popup {
     /// The policy list, with this entry of
     /// [`spin_scheduler::POLICY_NAMES`] highlighted.
     Policies(usize),
+    /// A database pager mound's policy list, with this entry of
+    /// [`PAGER_POLICIES`] highlighted.
+    PagerPolicies {
+        /// The mound's id.
+        mound: u32,
+        /// Its name.
+        name: String,
+        /// Its policy now (None: no file attached yet).
+        current: Option<String>,
+        /// The highlighted entry.
+        selected: usize,
+    },
     /// A yes/no question.
     Confirm(Confirm),
 }
@@ -141,6 +175,12 @@ pub struct Dashboard {
     pub(crate) mounds_sel: usize,
     pub(crate) events_sel: usize,
     pub(crate) vcpus: VcpuView,
+    /// The video pane's selected mound (whose frame is drawn).
+    pub(crate) video_sel: usize,
+    /// The pager pane's selected mound.
+    pub(crate) pager_sel: usize,
+    /// Rows the network pane's tables are scrolled.
+    pub(crate) net_scroll: usize,
     /// Log lines scrolled back from the newest (0: follow the tail).
     pub(crate) log_back: usize,
     pub(crate) drawn: Drawn,
@@ -178,6 +218,9 @@ impl Dashboard {
             mounds_sel: 0,
             events_sel: 0,
             vcpus: VcpuView::default(),
+            video_sel: 0,
+            pager_sel: 0,
+            net_scroll: 0,
             log_back: 0,
             drawn: Drawn::default(),
         }
@@ -309,6 +352,33 @@ impl Dashboard {
     /// then is the vCPU exits pane on screen.
     pub fn has_vcpus(&self) -> bool {
         self.shown().is_some_and(|t| !t.vcpus.is_empty())
+    }
+
+    /// Whether `pane` is on screen for the record drawn: the optional
+    /// panes ([`Pane::OPTIONAL`]) only when the record has their data.
+    pub fn has_pane(&self, pane: Pane) -> bool {
+        match pane {
+            Pane::Vcpus => self.has_vcpus(),
+            Pane::Video => self.shown().is_some_and(|t| !t.video.is_empty()),
+            Pane::Pager => self.shown().is_some_and(|t| !t.pagers.is_empty()),
+            Pane::Network => self.shown().is_some_and(|t| t.net.is_some()),
+            _ => true,
+        }
+    }
+
+    /// The optional panes on screen for the record drawn, in Tab order.
+    pub fn optional_panes(&self) -> Vec<Pane> {
+        Pane::OPTIONAL
+            .into_iter()
+            .filter(|&p| self.has_pane(p))
+            .collect()
+    }
+
+    /// The pager pane's selected mound, if the record has pagers.
+    pub fn selected_pager(&self) -> Option<&spin_vmm::host::PagerTelemetry> {
+        let t = self.shown()?;
+        t.pagers
+            .get(self.pager_sel.min(t.pagers.len().saturating_sub(1)))
     }
 
     /// The config in force.

@@ -1,7 +1,10 @@
 //! A hand-built, realistic telemetry stream for tests: two UNIX mounds (a
 //! CPU benchmark and a shell running pipelines), eight strands, three policy
 //! swaps (one by the watchdog), six events and a log. [`kvm_record`] is the
-//! same mix on the KVM machine, with two vCPUs' exit counts.
+//! same mix on the KVM machine, with two vCPUs' exit counts; [`mix`] adds a
+//! database pager mound, the video mounds and the network.
+
+pub mod mix;
 
 use spin_kernel::event::{EventTelemetry, HandlerTelemetry, Mode, Order};
 use spin_kernel::mem::phys::OwnerTelemetry;
@@ -493,6 +496,8 @@ pub fn record(i: u64) -> Telemetry {
         vcpus: Vec::new(),
         net: None,
         nic: None,
+        video: Vec::new(),
+        pagers: Vec::new(),
     }
 }
 

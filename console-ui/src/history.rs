@@ -8,6 +8,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+mod devices;
+
+pub use devices::{DeviceHistory, NetPoint, PagerPoint};
+
 use spin_kernel::{MoundId, StrandId};
 use spin_vmm::control::Telemetry;
 use spin_vmm::kvm::VcpuTelemetry;
@@ -123,6 +127,7 @@ pub struct History {
     mound_rates: BTreeMap<MoundId, Rates>,
     cpu_pct: BTreeMap<StrandId, f64>,
     vcpu_rates: BTreeMap<usize, VcpuRates>,
+    devices: DeviceHistory,
 }
 
 impl History {
@@ -159,6 +164,11 @@ impl History {
                 .collect(),
             vcpus: t.vcpus.iter().map(|v| (v.index, v.clone())).collect(),
         };
+        let secs = self
+            .prev
+            .as_ref()
+            .map(|p| t.host_ms.saturating_sub(p.host_ms) as f64 / 1e3);
+        self.devices.record(t, secs);
         let mut total = Rates::default();
         self.mound_rates.clear();
         self.cpu_pct.clear();
@@ -283,6 +293,11 @@ impl History {
     /// second record, or for a vCPU the record before lacked).
     pub fn vcpu_rates(&self, index: usize) -> Option<&VcpuRates> {
         self.vcpu_rates.get(&index)
+    }
+
+    /// The db-pager mounds' and the network's history.
+    pub fn devices(&self) -> &DeviceHistory {
+        &self.devices
     }
 }
 

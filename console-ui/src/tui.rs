@@ -56,7 +56,8 @@ pub enum TuiError {
 ///
 /// Polls `plane.snapshot()` on a collector thread at the refresh interval
 /// and sends the user's confirmed actions as requests (`SwapPolicy` →
-/// [`Request::SetPolicy`], `StopMound` → [`Request::StopMound`]); replies
+/// [`Request::SetPolicy`], `StopMound` → [`Request::StopMound`],
+/// `SetPagerPolicy` → [`Request::SetPagerPolicy`]); replies
 /// and errors show in the footer. When the host finishes the last record
 /// stays on screen marked `finished`; when the socket dies the last record
 /// stays marked `disconnected`. Neither ends the loop: only `q` (or
@@ -123,6 +124,9 @@ pub(crate) fn take_news(dash: &mut Dashboard, news: News) -> bool {
         News::Reply(_, Ok(Reply::MoundStopped { id })) => {
             dash.set_status(format!("mound {id} stopped"), false);
         }
+        News::Reply(_, Ok(Reply::PagerPolicySet { mound, from, to })) => {
+            dash.set_status(format!("mound {mound} pager {from} → {to}"), false);
+        }
         News::Reply(req, Ok(Reply::Error { message })) => {
             dash.set_status(format!("{}: {message}", what(&req)), true);
         }
@@ -140,6 +144,7 @@ fn what(req: &Request) -> String {
     match req {
         Request::SetPolicy { policy } => format!("swap to {policy}"),
         Request::StopMound { id } => format!("stop mound {id}"),
+        Request::SetPagerPolicy { mound, policy } => format!("mound {mound} pager to {policy}"),
         other => format!("{other:?}"),
     }
 }
@@ -156,6 +161,13 @@ pub(crate) fn act(dash: &mut Dashboard, collector: &Collector, action: Action) -
         Action::StopMound(id) => {
             dash.set_status(format!("stopping mound {id}…"), false);
             Order::Request(Request::StopMound { id })
+        }
+        Action::SetPagerPolicy { mound, policy } => {
+            dash.set_status(
+                format!("switching mound {mound}'s pager to {policy}…"),
+                false,
+            );
+            Order::Request(Request::SetPagerPolicy { mound, policy })
         }
         Action::Refresh(ms) => {
             dash.set_status(format!("refresh every {ms} ms"), false);

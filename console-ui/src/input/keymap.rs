@@ -20,6 +20,8 @@ pub enum Command {
     Policy,
     /// Ask to stop the selected mound.
     StopMound,
+    /// Open the page replacement policy popup of the pager pane's mound.
+    PagerPolicy,
     /// Type a strand filter.
     Filter,
     /// Switch the strands pane between table and tree.
@@ -50,7 +52,7 @@ pub enum Command {
 
 impl Command {
     /// Every command, in the order the help overlay lists them.
-    pub const ALL: [Command; 23] = [
+    pub const ALL: [Command; 27] = [
         Command::Help,
         Command::Quit,
         Command::Freeze,
@@ -65,6 +67,9 @@ impl Command {
         Command::Focus(Pane::Events),
         Command::Focus(Pane::Log),
         Command::Focus(Pane::Vcpus),
+        Command::Focus(Pane::Video),
+        Command::Focus(Pane::Pager),
+        Command::Focus(Pane::Network),
         Command::Zoom,
         Command::SortNext,
         Command::SortPrev,
@@ -74,6 +79,7 @@ impl Command {
         Command::Collapse,
         Command::Policy,
         Command::StopMound,
+        Command::PagerPolicy,
     ];
 
     /// The command's name in the config file's `[keys]` table.
@@ -84,6 +90,7 @@ impl Command {
             Command::Freeze => "freeze",
             Command::Policy => "policy",
             Command::StopMound => "stop_mound",
+            Command::PagerPolicy => "pager_policy",
             Command::Filter => "filter",
             Command::Tree => "tree",
             Command::Collapse => "collapse",
@@ -102,6 +109,9 @@ impl Command {
             Command::Focus(Pane::Events) => "focus_events",
             Command::Focus(Pane::Log) => "focus_log",
             Command::Focus(Pane::Vcpus) => "focus_vcpus",
+            Command::Focus(Pane::Video) => "focus_video",
+            Command::Focus(Pane::Pager) => "focus_pager",
+            Command::Focus(Pane::Network) => "focus_network",
         }
     }
 
@@ -113,6 +123,7 @@ impl Command {
             Command::Freeze => "freeze / unfreeze the display",
             Command::Policy => "swap the global policy (popup)",
             Command::StopMound => "stop the selected mound",
+            Command::PagerPolicy => "switch the db pager's policy (popup)",
             Command::Filter => "filter strands (Esc clears)",
             Command::Tree => "strands: table / tree by mound",
             Command::Collapse => "tree: collapse / expand mound",
@@ -131,6 +142,9 @@ impl Command {
             Command::Focus(Pane::Events) => "focus Events",
             Command::Focus(Pane::Log) => "focus Log",
             Command::Focus(Pane::Vcpus) => "focus vCPU exits (KVM)",
+            Command::Focus(Pane::Video) => "focus Video",
+            Command::Focus(Pane::Pager) => "focus Pager",
+            Command::Focus(Pane::Network) => "focus Network",
         }
     }
 
@@ -147,6 +161,7 @@ impl Command {
             Command::Freeze => &[Key::Char('f')],
             Command::Policy => &[Key::Char('P')],
             Command::StopMound => &[Key::Char('K')],
+            Command::PagerPolicy => &[Key::Char('R')],
             Command::Filter => &[Key::Char('/'), Key::F(4)],
             Command::Tree => &[Key::Char('t'), Key::F(5)],
             Command::Collapse => &[Key::Char(' ')],
@@ -165,6 +180,9 @@ impl Command {
             Command::Focus(Pane::Events) => &[Key::Char('5')],
             Command::Focus(Pane::Log) => &[Key::Char('6')],
             Command::Focus(Pane::Vcpus) => &[Key::Char('7')],
+            Command::Focus(Pane::Video) => &[Key::Char('8')],
+            Command::Focus(Pane::Pager) => &[Key::Char('9')],
+            Command::Focus(Pane::Network) => &[Key::Char('0')],
         }
     }
 }
@@ -271,6 +289,11 @@ mod tests {
             assert_eq!(map.command(k), None, "{k} is reserved");
         }
         assert_eq!(map.command(Key::Char('P')), Some(Command::Policy));
+        assert_eq!(map.command(Key::Char('R')), Some(Command::PagerPolicy));
+        assert_eq!(
+            map.command(Key::Char('0')),
+            Some(Command::Focus(Pane::Network))
+        );
         assert_eq!(map.label(Command::Quit), "q Ctrl-c");
         assert_eq!(
             map.keys_for(Command::SortNext),

@@ -11,7 +11,7 @@ use spin_scheduler::POLICY_NAMES;
 
 use super::key::Key;
 use super::keymap::Command;
-use crate::dashboard::{Action, Confirm, Dashboard, Popup};
+use crate::dashboard::{Action, Confirm, Dashboard, Popup, PAGER_POLICIES};
 use crate::pane::Pane;
 use crate::strands_view::{Row, RowKey, SortKey};
 
@@ -34,6 +34,12 @@ impl Dashboard {
         match self.popup.clone() {
             Popup::Confirm(c) => return self.on_confirm_key(c, key),
             Popup::Policies(i) => return self.on_policies_key(i, key),
+            Popup::PagerPolicies {
+                mound,
+                name,
+                current,
+                selected,
+            } => return self.on_pager_policies_key(mound, name, current, selected, key),
             Popup::None => {}
         }
         if self.strands.editing {
@@ -55,6 +61,9 @@ impl Dashboard {
                 match c {
                     Confirm::Policy(name) => Action::SwapPolicy(name),
                     Confirm::StopMound { id, .. } => Action::StopMound(id.0),
+                    Confirm::PagerPolicy { mound, policy, .. } => {
+                        Action::SetPagerPolicy { mound, policy }
+                    }
                 }
             }
             Key::Char('n' | 'N' | 'q') | Key::Esc => {
@@ -67,30 +76,44 @@ impl Dashboard {
     }
 
     fn on_policies_key(&mut self, i: usize, key: Key) -> Action {
-        let n = POLICY_NAMES.len();
-        let to = match key {
-            Key::Esc | Key::Char('q') => {
-                self.popup = Popup::None;
-                return Action::None;
-            }
-            Key::Enter => {
-                let name = POLICY_NAMES[i.min(n - 1)].to_string();
+        match list_key(&POLICY_NAMES, i, key) {
+            ListKey::Close => self.popup = Popup::None,
+            ListKey::Choose(j) => {
+                let name = POLICY_NAMES[j].to_string();
                 self.popup = Popup::Confirm(Confirm::Policy(name));
-                return Action::None;
             }
-            Key::Up => (i + n - 1) % n,
-            Key::Down => (i + 1) % n,
-            Key::Home | Key::PageUp => 0,
-            Key::End | Key::PageDown => n - 1,
-            Key::Char(c @ '1'..='9') => (c as usize - '1' as usize).min(n - 1),
-            // The next policy starting with the letter (`s` finds stride).
-            Key::Char(c) => (1..=n)
-                .map(|k| (i + k) % n)
-                .find(|&j| POLICY_NAMES[j].starts_with(c))
-                .unwrap_or(i),
-            _ => i,
-        };
-        self.popup = Popup::Policies(to);
+            ListKey::Select(j) => self.popup = Popup::Policies(j),
+        }
+        Action::None
+    }
+
+    fn on_pager_policies_key(
+        &mut self,
+        mound: u32,
+        name: String,
+        current: Option<String>,
+        i: usize,
+        key: Key,
+    ) -> Action {
+        match list_key(&PAGER_POLICIES, i, key) {
+            ListKey::Close => self.popup = Popup::None,
+            ListKey::Choose(j) => {
+                self.popup = Popup::Confirm(Confirm::PagerPolicy {
+                    mound,
+                    name,
+                    current,
+                    policy: PAGER_POLICIES[j].to_string(),
+                });
+            }
+            ListKey::Select(selected) => {
+                self.popup = Popup::PagerPolicies {
+                    mound,
+                    name,
+                    current,
+                    selected,
+                }
+            }
+        }
         Action::None
     }
 
@@ -187,6 +210,18 @@ impl Dashboard {
                 let n = self.shown().map_or(0, crate::panes::vcpus::row_count);
                 self.vcpus.selected = clamp(self.vcpus.selected, n);
             }
+            Pane::Video => {
+                let n = self.shown().map_or(0, |t| t.video.len());
+                self.video_sel = clamp(self.video_sel, n);
+            }
+            Pane::Pager => {
+                let n = self.shown().map_or(0, |t| t.pagers.len());
+                self.pager_sel = clamp(self.pager_sel, n);
+            }
+            Pane::Network => {
+                let n = self.shown().map_or(0, crate::panes::net::row_count);
+                self.net_scroll = clamp(self.net_scroll, n);
+            }
             Pane::Scheduler | Pane::Pages => {}
         }
     }
@@ -218,6 +253,7 @@ impl Dashboard {
                 self.popup = Popup::Policies(i);
             }
             Command::StopMound => self.ask_stop_mound(),
+            Command::PagerPolicy => self.ask_pager_policy(),
             Command::Filter => {
                 self.focus = Pane::Strands;
                 self.strands.editing = true;
@@ -246,10 +282,16 @@ impl Dashboard {
             Command::SortReverse => self.strands.descending = !self.strands.descending,
             Command::Faster => return self.step_refresh(false),
             Command::Slower => return self.step_refresh(true),
-            Command::NextPane => self.focus = self.focus.cycle(true, self.has_vcpus()),
-            Command::PrevPane => self.focus = self.focus.cycle(false, self.has_vcpus()),
-            Command::Focus(Pane::Vcpus) if !self.has_vcpus() => {
-                self.set_status("no vCPU exits: the KVM machine reports them", false);
+            Command::NextPane => self.focus = self.focus.cycle(true, |p| self.has_pane(p)),
+            Command::PrevPane => self.focus = self.focus.cycle(false, |p| self.has_pane(p)),
+            Command::Focus(p) if !self.has_pane(p) => {
+                let why = match p {
+                    Pane::Vcpus => "no vCPU exits: the KVM machine reports them",
+                    Pane::Video => "no video: this host has no video mounds",
+                    Pane::Pager => "no pager: this host has no db-pager mounds",
+                    _ => "no network: start the host with --net or a [network] table",
+                };
+                self.set_status(why, false);
             }
             Command::Focus(p) => self.focus = p,
             Command::Zoom => self.zoom = !self.zoom,
@@ -278,6 +320,24 @@ impl Dashboard {
         }
     }
 
+    fn ask_pager_policy(&mut self) {
+        let Some(p) = self.selected_pager() else {
+            self.set_status("no db-pager mound on this host", true);
+            return;
+        };
+        let current = p.files.last().map(|f| f.policy.clone());
+        let selected = current
+            .as_deref()
+            .and_then(|c| PAGER_POLICIES.iter().position(|&n| n == c))
+            .unwrap_or(0);
+        self.popup = Popup::PagerPolicies {
+            mound: p.id,
+            name: p.name.clone(),
+            current,
+            selected,
+        };
+    }
+
     fn step_refresh(&mut self, slower: bool) -> Action {
         let now = self.refresh_ms;
         let next = if slower {
@@ -303,4 +363,36 @@ impl Dashboard {
     pub(crate) fn sort_by_column(&mut self, k: SortKey) {
         self.strands.sort_by(k);
     }
+}
+
+/// What a key does in a popup list.
+enum ListKey {
+    /// Close the list.
+    Close,
+    /// Ask to confirm this entry.
+    Choose(usize),
+    /// Highlight this entry.
+    Select(usize),
+}
+
+/// A key in a popup list of `names` with entry `i` highlighted: arrows,
+/// Home/End, a digit, or the next entry starting with a letter (`s` finds
+/// stride); Enter chooses, Esc or `q` closes.
+fn list_key(names: &[&str], i: usize, key: Key) -> ListKey {
+    let n = names.len().max(1);
+    let i = i.min(n - 1);
+    ListKey::Select(match key {
+        Key::Esc | Key::Char('q') => return ListKey::Close,
+        Key::Enter => return ListKey::Choose(i),
+        Key::Up => (i + n - 1) % n,
+        Key::Down => (i + 1) % n,
+        Key::Home | Key::PageUp => 0,
+        Key::End | Key::PageDown => n - 1,
+        Key::Char(c @ '1'..='9') => (c as usize - '1' as usize).min(n - 1),
+        Key::Char(c) => (1..=n)
+            .map(|k| (i + k) % n)
+            .find(|&j| names.get(j).is_some_and(|s| s.starts_with(c)))
+            .unwrap_or(i),
+        _ => i,
+    })
 }

@@ -30,6 +30,17 @@ impl Dashboard {
                 });
                 return Action::None;
             }
+            Popup::PagerPolicies {
+                ref mut selected, ..
+            } => {
+                let n = crate::dashboard::PAGER_POLICIES.len();
+                *selected = match m.kind {
+                    MouseKind::ScrollUp => selected.saturating_sub(1),
+                    MouseKind::ScrollDown => (*selected + 1).min(n - 1),
+                    MouseKind::Click => *selected,
+                };
+                return Action::None;
+            }
             Popup::Confirm(_) => return Action::None,
             Popup::None => {}
         }
@@ -125,7 +136,12 @@ impl Dashboard {
                     self.vcpus.selected = i;
                 }
             }
-            Pane::Scheduler | Pane::Pages | Pane::Log => {}
+            Pane::Scheduler
+            | Pane::Pages
+            | Pane::Log
+            | Pane::Video
+            | Pane::Pager
+            | Pane::Network => {}
         }
     }
 }

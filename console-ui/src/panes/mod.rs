@@ -7,11 +7,14 @@ pub mod footer;
 pub mod help;
 pub mod log;
 pub mod mounds;
+pub mod net;
+pub mod pager;
 pub mod pages;
 pub mod popup;
 pub mod scheduler;
 pub mod strands;
 pub mod vcpus;
+pub mod video;
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -38,7 +41,7 @@ pub struct Ctx<'a> {
 /// A bordered block titled `title` with the pane's number (the key that
 /// focuses it), highlighted when the pane has focus.
 pub fn pane_block(pane: Pane, title: String, focused: bool, theme: &Theme) -> Block<'static> {
-    let n = Pane::ALL.iter().position(|&p| p == pane).unwrap_or(0) + 1;
+    let n = pane.digit();
     let (border, title_style) = if focused {
         let s = Style::default().fg(theme.focus);
         (s, s.add_modifier(Modifier::BOLD))

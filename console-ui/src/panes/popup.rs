@@ -1,5 +1,5 @@
-//! Popups: the policy list (Enter asks for confirmation) and the yes/no
-//! confirmation itself.
+//! Popups: the global policy list and a database pager's policy list
+//! (Enter asks for confirmation), and the yes/no confirmation itself.
 
 use ratatui::layout::{Alignment, Rect};
 use ratatui::style::{Modifier, Style};
@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, List, ListItem, ListState, Paragraph, Wrap}
 use ratatui::Frame;
 use spin_scheduler::POLICY_NAMES;
 
-use crate::dashboard::Confirm;
+use crate::dashboard::{Confirm, PAGER_POLICIES};
 use crate::theme::Theme;
 
 /// A `w`×`h` rectangle centred in `area` (clipped to it).
@@ -44,6 +44,19 @@ pub fn describe(policy: &str) -> &'static str {
     }
 }
 
+/// What each page replacement policy does, in a few words.
+pub fn describe_pager(policy: &str) -> &'static str {
+    match policy {
+        "clock" => "second chance, simulated ref bits",
+        "lru" => "least recently used",
+        "mru" => "most recently used (loops)",
+        "2q" => "FIFO for first use, then LRU",
+        "hinted" => "the database's hints: scan ring",
+        "opt" => "Belady, replays a recorded trace",
+        _ => "",
+    }
+}
+
 /// Draws the policy list over `area` with entry `selected` highlighted and
 /// `current` (the running policy) marked.
 pub fn draw_policies(
@@ -53,7 +66,57 @@ pub fn draw_policies(
     current: Option<&str>,
     theme: &Theme,
 ) {
-    let items: Vec<ListItem> = POLICY_NAMES
+    let list = Listed {
+        title: "Swap global policy".into(),
+        names: &POLICY_NAMES,
+        describe,
+        width: 48,
+        action: "swap",
+    };
+    draw_list(frame, area, &list, selected, current, theme);
+}
+
+/// Draws mound `name`'s page replacement policy list over `area` with
+/// entry `selected` of [`PAGER_POLICIES`] highlighted and `current` marked.
+pub fn draw_pager_policies(
+    frame: &mut Frame,
+    area: Rect,
+    name: &str,
+    selected: usize,
+    current: Option<&str>,
+    theme: &Theme,
+) {
+    let list = Listed {
+        title: format!("Pager policy of {name}"),
+        names: &PAGER_POLICIES,
+        describe: describe_pager,
+        width: 54,
+        action: "switch",
+    };
+    draw_list(frame, area, &list, selected, current, theme);
+}
+
+/// A popup list of policies.
+struct Listed<'a> {
+    title: String,
+    names: &'a [&'a str],
+    describe: fn(&str) -> &'static str,
+    width: u16,
+    /// What Enter does (`swap`, `switch`).
+    action: &'static str,
+}
+
+fn draw_list(
+    frame: &mut Frame,
+    area: Rect,
+    l: &Listed,
+    selected: usize,
+    current: Option<&str>,
+    theme: &Theme,
+) {
+    let names = l.names;
+    let describe = l.describe;
+    let items: Vec<ListItem> = names
         .iter()
         .map(|&n| {
             let mark = if Some(n) == current { "●" } else { " " };
@@ -67,14 +130,16 @@ pub fn draw_policies(
             ]))
         })
         .collect();
-    let h = u16::try_from(POLICY_NAMES.len())
+    let h = u16::try_from(names.len())
         .unwrap_or(u16::MAX)
         .saturating_add(3);
-    let popup = centered(area, 48, h);
+    let popup = centered(area, l.width, h);
+    let hint = format!(" ↑↓ choose · Enter {} · Esc close ", l.action);
     let list = List::new(items)
-        .block(popup_block("Swap global policy", theme).title_bottom(
-            Line::styled(" ↑↓ choose · Enter swap · Esc close ", theme.muted_style()).centered(),
-        ))
+        .block(
+            popup_block(&l.title, theme)
+                .title_bottom(Line::styled(hint, theme.muted_style()).centered()),
+        )
         .highlight_style(theme.selected_style())
         .highlight_symbol("▶ ");
     let mut state = ListState::default().with_selected(Some(selected));
@@ -99,6 +164,18 @@ pub fn draw_confirm(
         Confirm::StopMound { id, name } => {
             format!("Stop mound {} ({name})? Its strands are killed.", id.0)
         }
+        Confirm::PagerPolicy {
+            name,
+            current,
+            policy,
+            ..
+        } => match current {
+            Some(cur) if cur == policy => {
+                format!("{name}'s pager already runs {policy}. Switch to it anyway?")
+            }
+            Some(cur) => format!("Switch {name}'s pager from {cur} to {policy}?"),
+            None => format!("Switch {name}'s pager to {policy}?"),
+        },
     };
     let text = vec![
         Line::from(question),
@@ -167,6 +244,17 @@ mod tests {
             draw_confirm(f, a, &c, None, &theme);
         });
         insta::assert_snapshot!("confirm_stop", stop.backend());
+    }
+
+    #[test]
+    fn pager_policies_snapshot() {
+        for p in PAGER_POLICIES {
+            assert!(!describe_pager(p).is_empty(), "{p}");
+        }
+        let term = render(60, 10, |f, a| {
+            draw_pager_policies(f, a, "db", 4, Some("hinted"), &Theme::default());
+        });
+        insta::assert_snapshot!(term.backend());
     }
 
     #[test]
