@@ -271,6 +271,27 @@ static void test_tcp(void)
     CHECK(fcntl(l, F_SETFL, O_NONBLOCK) == 0);
     CHECK_ERR(accept(l, NULL, NULL), EAGAIN);
     close(l);
+    /* a server that closes first leaves its port a connection in
+       TIME_WAIT: binding the port again takes SO_REUSEADDR */
+    int tp;
+    int tl = bound(SOCK_STREAM, &tp);
+    CHECK(setsockopt(tl, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0);
+    CHECK(listen(tl, 1) == 0);
+    int tc = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in tto = addr_of("127.0.0.1", tp);
+    CHECK(connect(tc, (struct sockaddr *)&tto, sizeof tto) == 0);
+    int ts = accept(tl, NULL, NULL);
+    CHECK(ts >= 0);
+    close(ts);
+    CHECK(read(tc, buf, sizeof buf) == 0);
+    close(tc);
+    close(tl);
+    int l2 = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_ERR(bind(l2, (struct sockaddr *)&tto, sizeof tto), EADDRINUSE);
+    CHECK(setsockopt(l2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0);
+    CHECK(bind(l2, (struct sockaddr *)&tto, sizeof tto) == 0);
+    CHECK(listen(l2, 1) == 0);
+    close(l2);
     section("tcp");
 }
 

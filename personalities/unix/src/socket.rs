@@ -176,7 +176,11 @@ impl Socket {
                     self.check_local(addr)?;
                     // Linux takes the port at bind: reserve it in the stack
                     // until listen or connect uses it.
-                    let port = self.net.tcp_reserve_port(addr.port()).map_err(errno)?;
+                    let reuse = self.opts().reuseaddr;
+                    let port = self
+                        .net
+                        .tcp_bind_port(addr.port(), reuse)
+                        .map_err(errno)?;
                     *b = Some(SocketAddrV4::new(*addr.ip(), port));
                 }
                 _ => return Err(Errno::EINVAL),
@@ -190,7 +194,8 @@ impl Socket {
     /// socket stays bound); if someone took it meanwhile, it is unbound.
     fn rereserve(&self, b: &mut Option<SocketAddrV4>) {
         if let Some(a) = *b {
-            if self.net.tcp_reserve_port(a.port()).is_err() {
+            let reuse = self.opts().reuseaddr;
+            if self.net.tcp_bind_port(a.port(), reuse).is_err() {
                 *b = None;
             }
         }
@@ -222,7 +227,7 @@ impl Socket {
             match &mut *st {
                 State::Idle(b) => {
                     if let Some(a) = b {
-                        self.net.tcp_release_port(a.port());
+                        self.net.tcp_unbind_port(a.port());
                     }
                     match self
                         .net
@@ -279,7 +284,7 @@ impl Socket {
                         return Err(Errno::EAFNOSUPPORT);
                     };
                     if let Some(a) = b {
-                        self.net.tcp_release_port(a.port());
+                        self.net.tcp_unbind_port(a.port());
                     }
                     match self.net.tcp_connect(*b, peer) {
                         Ok(s) => *st = State::Stream(s),
@@ -462,7 +467,7 @@ impl Drop for Socket {
         // port back.
         let linger = self.opts().linger;
         match &*self.state() {
-            State::Idle(Some(a)) => self.net.tcp_release_port(a.port()),
+            State::Idle(Some(a)) => self.net.tcp_unbind_port(a.port()),
             // SO_LINGER {on, 0}: close aborts with a reset, as on Linux.
             State::Stream(s) if linger == (true, 0) => s.abort(),
             _ => {}

@@ -15,7 +15,7 @@
 mod conn;
 pub(crate) mod seq;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::{Arc, Weak};
@@ -146,6 +146,9 @@ pub(crate) struct Engine {
     by_pair: HashMap<(SocketAddrV4, SocketAddrV4), ConnId>,
     listeners: HashMap<u16, Listener>,
     ports: HashMap<u16, Port>,
+    /// Ports bound by stream sockets that have neither listened nor
+    /// connected yet (no handler: segments to them are refused).
+    bound: HashSet<u16>,
     /// Connections still holding their port and pair (not yet detached).
     attached: HashMap<ConnId, ()>,
     /// Connections a socket holds.
@@ -196,12 +199,19 @@ impl Engine {
             by_pair: HashMap::new(),
             listeners: HashMap::new(),
             ports: HashMap::new(),
+            bound: HashSet::new(),
             attached: HashMap::new(),
             owned: HashMap::new(),
             next_id: 1,
             // Separate from the stack's other draws, same seed: replayable.
             rng: Rng::new(seed ^ 0x0074_6370_5f69_7373),
         }
+    }
+
+    /// Whether `port` is taken for an ephemeral pick or an explicit
+    /// `connect` (a bound socket gives its own port up first).
+    fn port_taken(&self, port: u16) -> bool {
+        self.ports.contains_key(&port) || self.bound.contains(&port)
     }
 
     fn iss(&mut self) -> u32 {
@@ -497,7 +507,7 @@ impl NetHandle {
         let port = self.with_engine(|e, _, _| {
             let port = if local.port() == 0 {
                 let start = e.rng.next_u64();
-                pick_ephemeral(start, |p| e.ports.contains_key(&p)).ok_or(SockError::AddrInUse)?
+                pick_ephemeral(start, |p| e.port_taken(p)).ok_or(SockError::AddrInUse)?
             } else {
                 local.port()
             };
@@ -506,6 +516,7 @@ impl NetHandle {
             // SO_REUSEADDR behaviour servers ask for), not with another
             // listener or with connections opened by `connect`.
             let busy = e.listeners.contains_key(&port)
+                || e.bound.contains(&port)
                 || e.ports.get(&port).is_some_and(|p| p.handler.is_none())
                 || e.conns.values().any(|c| {
                     c.local.port() == port
@@ -562,9 +573,8 @@ impl NetHandle {
         let id = self.with_engine(|e, fx, now| {
             let port = if local.port() == 0 {
                 let start = e.rng.next_u64();
-                pick_ephemeral(start, |p| e.ports.contains_key(&p))
-                    .ok_or(SockError::AddrNotAvailable)?
-            } else if e.ports.contains_key(&local.port()) {
+                pick_ephemeral(start, |p| e.port_taken(p)).ok_or(SockError::AddrNotAvailable)?
+            } else if e.port_taken(local.port()) {
                 return Err(SockError::AddrInUse);
             } else {
                 local.port()
@@ -614,6 +624,46 @@ impl NetHandle {
         })
     }
 
+    /// Binds a stream socket's port, as Linux's `bind` does: `AddrInUse`
+    /// if another socket is bound to it or listens on it, an extension
+    /// reserved it, or a connection uses it — except that with
+    /// `reuse_addr` (`SO_REUSEADDR`) connections in TIME_WAIT and those a
+    /// listener accepted don't count (Linux: they inherit the listener's
+    /// flag), so a restarted server can bind its port at once. Port 0 picks a free
+    /// ephemeral port. Released by [`NetHandle::tcp_unbind_port`] (before
+    /// the socket listens or connects from it).
+    pub fn tcp_bind_port(&self, port: u16, reuse_addr: bool) -> Result<u16, SockError> {
+        self.with_engine(|e, _, _| {
+            let port = if port == 0 {
+                let start = e.rng.next_u64();
+                pick_ephemeral(start, |p| e.port_taken(p)).ok_or(SockError::AddrInUse)?
+            } else {
+                port
+            };
+            let busy = e.listeners.contains_key(&port)
+                || e.bound.contains(&port)
+                || e.ports.get(&port).is_some_and(|p| p.handler.is_none())
+                || e.conns.values().any(|c| {
+                    c.local.port() == port
+                        && c.state != TcpState::Closed
+                        && !(reuse_addr
+                            && (c.state == TcpState::TimeWait
+                                || c.parent.is_some()
+                                || c.accepted))
+                });
+            if busy {
+                return Err(SockError::AddrInUse);
+            }
+            e.bound.insert(port);
+            Ok(port)
+        })
+    }
+
+    /// Gives back a port bound by [`NetHandle::tcp_bind_port`].
+    pub fn tcp_unbind_port(&self, port: u16) {
+        self.engine().bound.remove(&port);
+    }
+
     /// Reserves a TCP port for an extension that handles the port's
     /// segments itself (a forwarder): the engine installs no handler and
     /// neither listens nor connects from it until released. Port 0 picks a
@@ -622,8 +672,8 @@ impl NetHandle {
         self.with_engine(|e, _, _| {
             let port = if port == 0 {
                 let start = e.rng.next_u64();
-                pick_ephemeral(start, |p| e.ports.contains_key(&p)).ok_or(SockError::AddrInUse)?
-            } else if e.ports.contains_key(&port) {
+                pick_ephemeral(start, |p| e.port_taken(p)).ok_or(SockError::AddrInUse)?
+            } else if e.port_taken(port) {
                 return Err(SockError::AddrInUse);
             } else {
                 port

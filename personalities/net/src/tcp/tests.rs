@@ -340,6 +340,29 @@ fn abort_resets_the_peer() {
 }
 
 #[test]
+fn a_bound_port_is_exclusive_and_time_wait_yields_to_reuseaddr() {
+    let mut link = Link::new();
+    let net = link.b.handle();
+    let p = net.tcp_bind_port(7020, false).unwrap();
+    assert_eq!(net.tcp_bind_port(7020, true), Err(SockError::AddrInUse));
+    assert_eq!(net.tcp_listen(sa(B, 7020), 1).unwrap_err(), SockError::AddrInUse);
+    net.tcp_unbind_port(p);
+    // The server closes first: its end of the connection sits in TIME_WAIT.
+    let (c, s, l) = connected(&mut link, 7020);
+    drop(l);
+    drop(s);
+    link.run_until(20, |_| c.readiness().readable);
+    drop(c);
+    link.run_until(20, |l| l.b.handle().tcp_draining() == 0);
+    let net = link.b.handle();
+    assert_eq!(net.tcp_bind_port(7020, false), Err(SockError::AddrInUse));
+    assert_eq!(net.tcp_bind_port(7020, true), Ok(7020));
+    // An ephemeral pick never lands on a bound port.
+    let e = net.tcp_bind_port(0, false).unwrap();
+    assert!(e >= crate::socket::EPHEMERAL_FIRST && e != 7020);
+}
+
+#[test]
 fn connecting_to_a_closed_port_is_refused() {
     let mut link = Link::new();
     let c = link.a.handle().tcp_connect(None, sa(B, 9)).unwrap();
