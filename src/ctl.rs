@@ -56,6 +56,22 @@ pub enum CtlCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The database pager mounds: each attached file's policy, budget,
+    /// resident pages by kind and counters.
+    Pager {
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch a database pager mound's page replacement policy (every file
+    /// it attached).
+    PagerPolicy {
+        /// The mound's id or name (see `spin ctl SOCKET pager`).
+        mound: String,
+        /// The policy.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(PAGER_POLICIES))]
+        policy: String,
+    },
     /// The host's log (guest output and kernel messages).
     Log {
         /// Only lines after this line number.
@@ -89,6 +105,9 @@ pub enum MoundCommand {
         id: u32,
     },
 }
+
+/// The database pager's policies (`spin_dbpager::PolicyKind` names).
+const PAGER_POLICIES: [&str; 6] = ["clock", "lru", "mru", "2q", "hinted", "opt"];
 
 fn ask(client: &mut Client, req: &Request) -> Result<Reply> {
     match client.request(req)? {
@@ -255,6 +274,31 @@ pub fn run(a: CtlArgs) -> Result<ExitCode> {
                 }
             }
         }
+        CtlCommand::Pager { json } => {
+            if let Reply::Pagers(pagers) = ask(&mut client, &Request::Pagers)? {
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&pagers)?)?;
+                } else {
+                    print_pagers(&mut out, &pagers)?;
+                }
+            }
+        }
+        CtlCommand::PagerPolicy { mound, policy } => {
+            let id = match mound.parse::<u32>() {
+                Ok(id) => id,
+                Err(_) => match ask(&mut client, &Request::Pagers)? {
+                    Reply::Pagers(p) => match p.iter().find(|p| p.name == mound) {
+                        Some(p) => p.id,
+                        None => bail!("no db-pager mound is called `{mound}`"),
+                    },
+                    _ => bail!("the host did not list its pagers"),
+                },
+            };
+            let req = Request::SetPagerPolicy { mound: id, policy };
+            if let Reply::PagerPolicySet { mound, from, to } = ask(&mut client, &req)? {
+                writeln!(out, "mound {mound}: pager policy {from} -> {to}")?;
+            }
+        }
         CtlCommand::Log { since, follow } => {
             let mut since = since;
             loop {
@@ -280,6 +324,64 @@ pub fn run(a: CtlArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `spin ctl SOCKET pager` as tables.
+fn print_pagers(out: &mut impl Write, pagers: &[spin_vmm::host::PagerTelemetry]) -> Result<()> {
+    if pagers.is_empty() {
+        writeln!(out, "no db-pager mounds")?;
+    }
+    for p in pagers {
+        writeln!(
+            out,
+            "mound {} {}: {} file(s) attached",
+            p.id,
+            p.name,
+            p.files.len()
+        )?;
+        if p.files.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "  {:<7} {:>6} {:>8} {:>6} {:>5} {:>5} {:>6} {:>6} {:>10} {:>10} {:>6} {:>10} {:>10}",
+            "policy",
+            "budget",
+            "resident",
+            "dirty",
+            "hot",
+            "scan",
+            "index",
+            "normal",
+            "hits",
+            "faults",
+            "hit %",
+            "evictions",
+            "writebacks"
+        )?;
+        for f in &p.files {
+            let k = &f.by_kind;
+            let t = &f.total;
+            writeln!(
+                out,
+                "  {:<7} {:>6} {:>8} {:>6} {:>5} {:>5} {:>6} {:>6} {:>10} {:>10} {:>6.1} {:>10} {:>10}",
+                f.policy,
+                f.budget,
+                f.resident,
+                f.dirty,
+                k.hot,
+                k.scan,
+                k.index,
+                k.normal,
+                t.hits,
+                t.faults,
+                t.hit_ratio() * 100.0,
+                t.evictions,
+                t.writebacks
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// `spin ctl SOCKET net` as tables.

@@ -107,3 +107,124 @@ fn swap_policy_on_a_real_host() {
     let f = footer(&mut d);
     assert!(f.contains("finished") && f.contains("policy stride"), "{f}");
 }
+
+/// The database engine and the shell (guest/prebuilt, Alpha).
+const DBENGINE: &[u8] = include_bytes!("../../guest/prebuilt/alpha/dbengine");
+const SH: &[u8] = include_bytes!("../../guest/prebuilt/alpha/sh");
+
+/// A db-pager mound whose program attaches a database under `lru`; the
+/// dashboard's `R` → `mru` → Enter → `y` reaches its pager through the
+/// control plane, and a bad policy is refused with the reason.
+#[test]
+fn switch_the_pager_policy_on_a_real_host() {
+    use spin_dbpager::{DbPagerConfig, DbPagerExt};
+    use spin_vmm::host::PagerMound;
+
+    let started = Instant::now();
+    let log = Arc::new(LogBook::new(started));
+    let script = b"mktempdir T\n\
+        /bin/dbengine $T/db create 160\n\
+        /bin/dbengine -p lru -b 64 -H $T/db hotscan 24 120 3 300\n";
+    let file = |path: &str, bytes: &[u8], mode| GuestFile {
+        path: path.as_bytes().to_vec(),
+        bytes: bytes.into(),
+        mode,
+    };
+    let mut c = UnixConfig::new(
+        "db",
+        b"/bin/sh".to_vec(),
+        vec![b"/bin/sh".to_vec(), b"/bin/t.sh".to_vec()],
+    );
+    c.files = vec![
+        file("/bin/sh", SH, 0o755),
+        file("/bin/dbengine", DBENGINE, 0o755),
+        file("/bin/t.sh", script, 0o644),
+    ];
+    c.stdout = Stdio::Writer(SharedWriter::new(log.writer("db")));
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    c.extensions.push(ext.clone());
+    let host = Host::build(HostConfig {
+        ram: 128 << 20,
+        mounds: vec![MoundConfig::Unix(c)],
+        pagers: vec![PagerMound {
+            mound: spin_kernel::MoundId(1),
+            ext: ext.clone(),
+        }],
+        ..HostConfig::default()
+    })
+    .expect("the db-pager mound starts");
+    let host = Arc::new(host);
+    let mut plane: Box<dyn ControlPlane> = Box::new(Arc::new(Controller::new(
+        host.clone(),
+        log.clone(),
+        started,
+    )));
+    let runner = {
+        let host = host.clone();
+        std::thread::spawn(move || host.run(|_| {}).map(|_| ()))
+    };
+    // Wait for the program to attach its database (a file stays attached
+    // after its program exits, so this cannot be missed).
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut d = Dashboard::new(spin_console::Config::default(), "real host");
+    loop {
+        d.update(plane.snapshot().expect("in-process snapshot"));
+        let attached = d
+            .latest()
+            .is_some_and(|t| t.pagers.first().is_some_and(|p| !p.files.is_empty()));
+        if attached {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && d.latest().is_some_and(|t| t.running),
+            "the program never attached its database: {:?}",
+            log.since(0, 50)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = d.latest().expect("a record");
+    assert_eq!(t.pagers[0].name, "db");
+    assert_eq!(t.pagers[0].files[0].policy, "lru");
+    assert_eq!(t.pagers[0].files[0].budget, 64);
+
+    let mut asked = None;
+    for k in [
+        Key::Char('9'),
+        Key::Char('R'),
+        Key::Char('m'),
+        Key::Enter,
+        Key::Char('y'),
+    ] {
+        if let Action::SetPagerPolicy { mound, policy } = d.on_key(k) {
+            asked = Some((mound, policy));
+        }
+    }
+    let (mound, policy) = asked.expect("the confirmed popup asks for a switch");
+    assert_eq!((mound, policy.as_str()), (1, "mru"));
+    match plane.request(&Request::SetPagerPolicy { mound, policy }) {
+        Ok(Reply::PagerPolicySet { from, to, .. }) => {
+            assert_eq!((from.as_str(), to.as_str()), ("lru", "mru"));
+        }
+        other => panic!("switch refused: {other:?}"),
+    }
+    assert_eq!(ext.stats()[0].policy, "mru", "the pager itself switched");
+    match plane.request(&Request::SetPagerPolicy {
+        mound: 1,
+        policy: "fifo".into(),
+    }) {
+        Ok(Reply::Error { message }) => {
+            assert!(message.contains("unknown pager policy `fifo`"), "{message}")
+        }
+        other => panic!("a bad policy was not refused: {other:?}"),
+    }
+    host.stop_all();
+    runner
+        .join()
+        .expect("the host thread does not panic")
+        .expect("the host runs to the end");
+    let last = plane.snapshot().expect("in-process snapshot");
+    let s = &last.pagers[0].files[0];
+    assert_eq!(s.policy, "mru");
+    assert!(s.per_policy.iter().any(|(p, _)| p == "lru"));
+    assert!(s.total.faults > 0, "{s:?}");
+}

@@ -568,7 +568,7 @@ impl Host {
             .find(|p| p.mound.0 == id)
             .ok_or_else(|| HostError::Refused(format!("mound {id} is not a db-pager mound")))?;
         let name = self.mound_name(p.mound).unwrap_or_else(|| id.to_string());
-        let from = match p.ext.stats().first() {
+        let from = match p.ext.stats().last() {
             Some(s) => s.policy.clone(),
             None => {
                 return Err(HostError::Refused(format!(
