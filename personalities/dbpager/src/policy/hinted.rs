@@ -40,25 +40,32 @@ fn group(k: PageKind) -> Group {
 
 /// The scan group: pages referenced once since they came in (victims
 /// first, most recent first) and pages referenced again (then, most recent
-/// first).
+/// first — but never the scan page referenced last: where the cursor
+/// stands).
 #[derive(Debug, Default)]
 struct ScanGroup {
     once: Recency,
     again: Recency,
+    last: Option<PageNo>,
 }
 
 impl ScanGroup {
     fn insert(&mut self, page: PageNo) {
         self.again.remove(page);
         self.once.touch(page);
+        self.last = Some(page);
     }
 
     fn hit(&mut self, page: PageNo) {
         self.once.remove(page);
         self.again.touch(page);
+        self.last = Some(page);
     }
 
     fn remove(&mut self, page: PageNo) -> bool {
+        if self.last == Some(page) {
+            self.last = None;
+        }
         self.once.remove(page) | self.again.remove(page)
     }
 
@@ -67,7 +74,10 @@ impl ScanGroup {
     }
 
     fn victim(&self) -> Option<PageNo> {
-        self.once.newest().or_else(|| self.again.newest())
+        self.once
+            .newest_except(self.last)
+            .or_else(|| self.again.newest_except(self.last))
+            .or(self.last)
     }
 }
 

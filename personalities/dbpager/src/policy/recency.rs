@@ -46,6 +46,15 @@ impl Recency {
         self.by_stamp.values().next_back().copied()
     }
 
+    /// The most recently touched page other than `not`.
+    pub(crate) fn newest_except(&self, not: Option<PageNo>) -> Option<PageNo> {
+        self.by_stamp
+            .values()
+            .rev()
+            .find(|&&p| Some(p) != not)
+            .copied()
+    }
+
     /// Whether `page` is in the order.
     pub(crate) fn contains(&self, page: PageNo) -> bool {
         self.of_page.contains_key(&page)
