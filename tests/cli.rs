@@ -232,6 +232,13 @@ fn the_demo_runs_its_whole_mix_and_saves_frames() {
     );
     assert_eq!(number_before(viewer, "decode errors"), Some(0), "{viewer}");
     assert!(text.contains("[video] tv: server,"), "{text}");
+    // The bundled clip has 90 frames: more than that decoded means the
+    // server went on from its start (8 s of a 30 frames/s stream).
+    assert!(
+        number_before(viewer, "frames decoded").unwrap() > 90,
+        "the clip loops: {viewer}"
+    );
+    assert!(text.contains("[db] db: round 1"), "{text}");
     let mut pngs: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
