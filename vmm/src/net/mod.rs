@@ -228,7 +228,15 @@ pub struct NetworkConfig {
     pub busy_poll_us: u64,
     /// In-kernel extensions to install.
     pub extensions: Vec<Extension>,
+    /// User mode: a UDP mapping (a host sender of a `hostfwd` port, a stack
+    /// sender of a `guestfwd` port) idle this long is dropped, its gateway
+    /// port and host socket with it (ms; as a NAT's UDP timeout).
+    pub udp_idle_ms: u64,
 }
+
+/// Default [`NetworkConfig::udp_idle_ms`]: two minutes, Linux conntrack's
+/// timeout for a UDP flow that has seen replies.
+pub const UDP_IDLE_MS: u64 = 120_000;
 
 impl Default for NetworkConfig {
     /// User mode, 10.0.2.15/24 behind 10.0.2.2, as qemu's user networking.
@@ -245,6 +253,7 @@ impl Default for NetworkConfig {
             faults: None,
             busy_poll_us: 0,
             extensions: Vec::new(),
+            udp_idle_ms: UDP_IDLE_MS,
         }
     }
 }
@@ -477,6 +486,7 @@ impl Network {
                         guest_mac: mac,
                         hostfwd: hostfwd.clone(),
                         guestfwd: guestfwd.clone(),
+                        udp_idle_ms: cfg.udp_idle_ms,
                     },
                     theirs,
                 )?;

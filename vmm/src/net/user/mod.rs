@@ -66,6 +66,8 @@ pub struct GatewayConfig {
     pub hostfwd: Vec<PortForward>,
     /// Host loopback ports the stack reaches at the gateway's address.
     pub guestfwd: Vec<u16>,
+    /// A UDP mapping idle this long is dropped (ms).
+    pub udp_idle_ms: u64,
 }
 
 /// The gateway's MAC for a stack whose MAC is `guest` (differs in the last
@@ -87,6 +89,7 @@ pub struct UserCounters {
     tcp_reset: AtomicU64,
     tcp_bytes_in: AtomicU64,
     tcp_bytes_out: AtomicU64,
+    udp_expired: AtomicU64,
     /// Splices that still owe the host bytes or an end of stream (after the
     /// pump's last pass over them).
     owing: AtomicU64,
@@ -117,6 +120,10 @@ pub struct UserTelemetry {
     /// TCP bytes from the stack out of host sockets.
     #[serde(default)]
     pub tcp_bytes_out: u64,
+    /// UDP mappings dropped: idle past the timeout, or the least recently
+    /// used when a port had too many.
+    #[serde(default)]
+    pub udp_expired: u64,
 }
 
 impl UserCounters {
@@ -136,6 +143,7 @@ impl UserCounters {
             tcp_closed: self.tcp_closed.load(Ordering::Relaxed),
             tcp_reset: self.tcp_reset.load(Ordering::Relaxed),
             tcp_bytes_in: self.tcp_bytes_in.load(Ordering::Relaxed),
+            udp_expired: self.udp_expired.load(Ordering::Relaxed),
             tcp_bytes_out: self.tcp_bytes_out.load(Ordering::Relaxed),
         }
     }
@@ -166,8 +174,18 @@ struct UdpHostFwd {
     /// Its token in the pump's epoll set.
     token: Option<u64>,
     guest: SocketAddrV4,
-    /// Host sender → (gateway port, its handler), oldest first.
-    peers: VecDeque<(SocketAddr, u16, Installed)>,
+    /// Its host senders, oldest first.
+    peers: VecDeque<HostPeer>,
+}
+
+/// A host sender of a `hostfwd` UDP port: the gateway port its datagrams
+/// come from in the stack, and the handler carrying answers back to it.
+struct HostPeer {
+    from: SocketAddr,
+    port: u16,
+    _handler: Installed,
+    /// The stack's clock (ms) when a datagram last went either way.
+    last_ms: Arc<AtomicU64>,
 }
 
 /// One `hostfwd` TCP rule.
@@ -185,6 +203,8 @@ struct GuestUdpPeer {
     sock: UdpSocket,
     /// Its token in the pump's epoll set, once registered.
     token: Option<u64>,
+    /// The stack's clock (ms) when a datagram last went either way.
+    last_ms: u64,
 }
 
 /// State the `guestfwd` handlers share with the pump task.
@@ -206,6 +226,7 @@ pub struct Gateway {
     guest_udp: Arc<Mutex<GuestUdp>>,
     _guestfwd_handlers: Vec<Installed>,
     next_port: u16,
+    udp_idle_ms: u64,
     counters: Arc<UserCounters>,
     buf: Vec<u8>,
     last_poll_ms: u64,
@@ -284,9 +305,9 @@ impl Gateway {
                 .tcp_listen(SocketAddrV4::new(cfg.addr, p), 128)
                 .map_err(|e| NetworkError::Config(format!("guestfwd {p}: listening: {e}")))?;
             tcp_guestfwd.push((p, l));
-            let (state, c) = (guest_udp.clone(), counters.clone());
+            let (state, c, n) = (guest_udp.clone(), counters.clone(), net.clone());
             let handler = Handler::new(move |d: &UdpArrived| {
-                guestfwd_udp(&state, &c, p, d);
+                guestfwd_udp(&state, &c, n.now_ms(), p, d);
             })
             .guard(net.events().udp_port(p));
             let id = net
@@ -309,6 +330,7 @@ impl Gateway {
             guest_udp,
             _guestfwd_handlers: handlers,
             next_port: *EPHEMERAL.start(),
+            udp_idle_ms: cfg.udp_idle_ms,
             counters,
             buf: vec![0; MAX_DATAGRAM],
             last_poll_ms: 0,
@@ -332,7 +354,7 @@ impl Gateway {
             let used = self
                 .udp_fwds
                 .iter()
-                .any(|f| f.peers.iter().any(|(_, gp, _)| *gp == p));
+                .any(|f| f.peers.iter().any(|h| h.port == p));
             if !used {
                 return p;
             }
@@ -342,15 +364,27 @@ impl Gateway {
     /// The gateway port for host sender `from` of forward `i`, installing
     /// the handler that carries answers back to it.
     fn port_for(&mut self, i: usize, from: SocketAddr) -> Option<u16> {
-        if let Some((_, p, _)) = self.udp_fwds[i].peers.iter().find(|(a, _, _)| *a == from) {
-            return Some(*p);
+        let now = self.net.now_ms();
+        if let Some(h) = self.udp_fwds[i].peers.iter().find(|h| h.from == from) {
+            h.last_ms.store(now, Ordering::Relaxed);
+            return Some(h.port);
         }
         if self.udp_fwds[i].peers.len() >= MAX_UDP_PEERS {
-            self.udp_fwds[i].peers.pop_front();
+            // Full: the least recently used sender's mapping goes.
+            let peers = &mut self.udp_fwds[i].peers;
+            if let Some(k) =
+                (0..peers.len()).min_by_key(|&k| peers[k].last_ms.load(Ordering::Relaxed))
+            {
+                peers.remove(k);
+                self.counters.udp_expired.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let port = self.allocate_port();
         let (sock, c) = (self.udp_fwds[i].sock.clone(), self.counters.clone());
+        let last_ms = Arc::new(AtomicU64::new(now));
+        let (last, net) = (last_ms.clone(), self.net.clone());
         let handler = Handler::new(move |d: &UdpArrived| {
+            last.store(net.now_ms(), Ordering::Relaxed);
             // Counted before the send: the host peer may look at the
             // counters as soon as it has the datagram.
             c.udp_to_host.fetch_add(1, Ordering::Relaxed);
@@ -360,14 +394,15 @@ impl Gateway {
         })
         .guard(self.net.events().udp_port(port));
         let id = self.net.events().udp.install(&who(), handler).ok()?;
-        self.udp_fwds[i].peers.push_back((
+        self.udp_fwds[i].peers.push_back(HostPeer {
             from,
             port,
-            Installed {
+            _handler: Installed {
                 event: self.net.events().udp.clone(),
                 id: Some(id),
             },
-        ));
+            last_ms,
+        });
         Some(port)
     }
 
@@ -505,6 +540,34 @@ impl Gateway {
         work
     }
 
+    /// Drops UDP mappings idle for longer than the configured timeout: a
+    /// hostfwd sender's gateway port and handler, a guestfwd sender's host
+    /// socket.
+    fn expire_udp(&mut self, reg: &mut Registry<'_>) {
+        let now = self.net.now_ms();
+        let idle = self.udp_idle_ms;
+        let stale = |last: u64| now.saturating_sub(last) > idle;
+        let mut expired = 0;
+        for f in &mut self.udp_fwds {
+            let before = f.peers.len();
+            f.peers
+                .retain(|h| !stale(h.last_ms.load(Ordering::Relaxed)));
+            expired += before - f.peers.len();
+        }
+        let mut g = lock(&self.guest_udp);
+        g.peers.retain(|_, p| {
+            let keep = !stale(p.last_ms);
+            if !keep {
+                reg.remove(p.sock.as_raw_fd());
+                expired += 1;
+            }
+            keep
+        });
+        self.counters
+            .udp_expired
+            .fetch_add(expired as u64, Ordering::Relaxed);
+    }
+
     /// Answers on the guestfwd sockets epoll reported, back into the stack;
     /// registers sockets the handlers made since the last pass.
     fn guestfwd_answers(&mut self, reg: &mut Registry<'_>, ready: &[u64]) -> usize {
@@ -523,6 +586,7 @@ impl Gateway {
             match peer.sock.recv(&mut self.buf) {
                 Ok(n) => {
                     work += 1;
+                    peer.last_ms = self.net.now_ms();
                     self.counters.udp_from_host.fetch_add(1, Ordering::Relaxed);
                     self.net.send_udp(port, sender, &self.buf[..n]);
                 }
@@ -539,8 +603,21 @@ impl Gateway {
 
 /// A datagram the stack sent to the gateway's guestfwd port `port`: out of
 /// the host socket for its sender, to 127.0.0.1:port.
-fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArrived) {
+fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, now: u64, port: u16, d: &UdpArrived) {
     let mut s = lock(state);
+    if s.peers.len() >= MAX_UDP_PEERS && !s.peers.contains_key(&(port, d.src)) {
+        // Full: the least recently used mapping goes (closing its socket
+        // takes it out of the pump's epoll set).
+        if let Some(k) = s
+            .peers
+            .iter()
+            .min_by_key(|(_, p)| p.last_ms)
+            .map(|(k, _)| *k)
+        {
+            s.peers.remove(&k);
+            c.udp_expired.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     let peer = match s.peers.entry((port, d.src)) {
         std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
         std::collections::hash_map::Entry::Vacant(v) => {
@@ -548,7 +625,11 @@ fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArr
                 .and_then(|s| s.connect((Ipv4Addr::LOCALHOST, port)).map(|_| s))
                 .and_then(|s| s.set_nonblocking(true).map(|_| s));
             match sock {
-                Ok(sock) => v.insert(GuestUdpPeer { sock, token: None }),
+                Ok(sock) => v.insert(GuestUdpPeer {
+                    sock,
+                    token: None,
+                    last_ms: now,
+                }),
                 Err(_) => {
                     c.host_errors.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -556,6 +637,7 @@ fn guestfwd_udp(state: &Mutex<GuestUdp>, c: &UserCounters, port: u16, d: &UdpArr
             }
         }
     };
+    peer.last_ms = now;
     c.udp_to_host.fetch_add(1, Ordering::Relaxed);
     if peer.sock.send(&d.payload).is_err() {
         c.host_errors.fetch_add(1, Ordering::Relaxed);
@@ -588,6 +670,7 @@ impl PumpTask for Gateway {
         if now_ms != self.last_poll_ms {
             self.last_poll_ms = now_ms;
             self.stack.poll(now_ms);
+            self.expire_udp(reg);
         }
         work
     }

@@ -280,3 +280,35 @@ fn a_host_reset_reaches_the_stack_as_a_reset_not_an_end_of_stream() {
     }
     assert_eq!(net.nic_telemetry().user.tcp_reset, 1);
 }
+
+#[test]
+fn idle_udp_mappings_expire_and_a_new_datagram_makes_a_new_one() {
+    let cfg = NetworkConfig {
+        backend: super::super::Backend::User {
+            hostfwd: vec!["udp:0:7".parse().unwrap()],
+            guestfwd: vec![],
+        },
+        extensions: vec![super::super::Extension::UdpEcho { port: 7 }],
+        udp_idle_ms: 100,
+        ..NetworkConfig::default()
+    };
+    let net = Network::start(&cfg, 1).expect("user-mode network");
+    let port = net.host_ports()[0].1;
+    let c = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    c.connect(("127.0.0.1", port)).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    c.send(b"one").unwrap();
+    assert_eq!(c.recv(&mut buf).unwrap(), 3);
+    assert_eq!(net.nic_telemetry().user.udp_expired, 0);
+    // Idle past the timeout: the pump's periodic pass drops the mapping.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while net.nic_telemetry().user.udp_expired == 0 {
+        assert!(std::time::Instant::now() < deadline, "never expired");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The sender is mapped afresh and still answered.
+    c.send(b"two!").unwrap();
+    assert_eq!(c.recv(&mut buf).unwrap(), 4);
+    assert_eq!(&buf[..4], b"two!");
+}
