@@ -76,7 +76,7 @@ impl Dashboard {
     }
 
     fn on_policies_key(&mut self, i: usize, key: Key) -> Action {
-        match list_key(&POLICY_NAMES, i, key) {
+        match list_key(POLICY_NAMES, i, key) {
             ListKey::Close => self.popup = Popup::None,
             ListKey::Choose(j) => {
                 let name = POLICY_NAMES[j].to_string();

@@ -68,7 +68,7 @@ pub fn draw_policies(
 ) {
     let list = Listed {
         title: "Swap global policy".into(),
-        names: &POLICY_NAMES,
+        names: POLICY_NAMES,
         describe,
         width: 48,
         action: "swap",
