@@ -394,10 +394,12 @@ pub fn run(manifest: Manifest, opts: RunOpts, title: &str, demo: bool) -> Result
             _ => None,
         })
         .collect();
+    if !failed.is_empty() {
+        eprintln!("spin: {}", failed.join("; "));
+    }
     if failed.is_empty() && snapshot_errors.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("spin: {}", failed.join("; "));
         Ok(ExitCode::FAILURE)
     }
 }
