@@ -144,6 +144,16 @@ fn video_mound_errors_are_located() {
     }
 }
 
+/// A child process killed when dropped (also when the test fails).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `spin run` manifest for one kernel on tap `tap` at `addr` with `mound`.
 fn tap_manifest(tap: &str, addr: &str, mac: &str, mound: &str) -> String {
     format!(
@@ -203,21 +213,24 @@ fn a_server_kernel_streams_to_a_client_kernel_over_bridged_taps() {
     let _ = std::fs::remove_dir_all(&snaps);
     let socket = dir.join("server.sock");
     let _ = std::fs::remove_file(&socket);
-    // The server runs until killed; the client for a few seconds.
-    let mut srv = harness::spin_in(&ns)
-        .args(["run", "--headless", "--config"])
-        .arg(&server)
-        .arg("--socket")
-        .arg(&socket)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spin run (server)");
+    // The server runs until killed (or a minute at most, should the test
+    // fail before); the client for a few seconds.
+    let mut srv = Killed(
+        harness::spin_in(&ns)
+            .args(["run", "--headless", "--duration", "60", "--config"])
+            .arg(&server)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spin run (server)"),
+    );
     let start = Instant::now();
     while !socket.exists() {
-        if let Ok(Some(st)) = srv.try_wait() {
+        if let Ok(Some(st)) = srv.0.try_wait() {
             let mut err = String::new();
-            if let Some(mut e) = srv.stderr.take() {
+            if let Some(mut e) = srv.0.stderr.take() {
                 let _ = std::io::Read::read_to_string(&mut e, &mut err);
             }
             panic!("the server kernel exited ({st}): {err}");
@@ -241,8 +254,7 @@ fn a_server_kernel_streams_to_a_client_kernel_over_bridged_taps() {
             .arg(&socket)
             .args(["snapshot", "--json"]),
     );
-    let _ = srv.kill();
-    let _ = srv.wait();
+    drop(srv);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
