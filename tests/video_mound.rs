@@ -273,6 +273,7 @@ fn a_server_kernel_streams_to_a_client_kernel_over_bridged_taps() {
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{line}"))
     };
+    eprintln!("over TAP: {line}");
     assert!(count("frames decoded") > 0, "{line}");
     assert_eq!(count("decode errors"), 0, "{line}");
     let pngs: Vec<_> = std::fs::read_dir(&snaps)
