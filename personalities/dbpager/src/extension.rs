@@ -105,6 +105,10 @@ struct Shared {
     files: Mutex<Vec<Arc<Attached>>>,
     /// The last recorded reference string (what `opt` replays).
     trace: Mutex<Option<Arc<Trace>>>,
+    /// The policy the host (the operator) chose last: files attached
+    /// afterwards get it instead of the one their program asks for, so a
+    /// switch from the dashboard outlives the program's next attach.
+    operator: Mutex<Option<PolicyKind>>,
 }
 
 impl DbPagerExt {
@@ -122,14 +126,21 @@ impl DbPagerExt {
         self.attached().iter().map(|a| a.stats()).collect()
     }
 
-    /// Switches every attached file to `kind` (from the host: the
-    /// dashboard's policy switch).
+    /// Switches every attached file to `kind`, and every file attached
+    /// later (from the host: the dashboard's policy switch, which outlives
+    /// the program's next attach).
     pub fn set_policy(&self, kind: PolicyKind) -> Result<(), Errno> {
         let spec = self.spec(kind)?;
         for a in self.attached() {
             a.set_policy(&spec);
         }
+        *lock(&self.shared.operator) = Some(kind);
         Ok(())
+    }
+
+    /// The policy the host set last (files attached from now on get it).
+    pub fn operator_policy(&self) -> Option<PolicyKind> {
+        *lock(&self.shared.operator)
     }
 
     /// The last recorded reference string.
@@ -333,6 +344,8 @@ impl MoundExt {
             .get(usize::try_from(code).map_err(|_| Errno::EINVAL)?)
             .copied()
             .ok_or(Errno::EINVAL)?;
+        // The operator's choice wins over the program's.
+        let kind = self.ext.operator_policy().unwrap_or(kind);
         if budget > MAX_BUDGET {
             return Err(Errno::EINVAL);
         }

@@ -13,6 +13,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 
 use common::{db, dbengine, native_dbengine, qemu, scratch, spin, spin_on, spin_with};
 use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
@@ -227,6 +228,39 @@ fn dirty_pages_reach_the_file_and_a_bad_access_is_sigbus() {
     assert_eq!(b.status, Some(128 + 10), "{}", b.stdout);
     assert!(b.stdout.starts_with("touching page 40 of 40\n"));
     assert!(!b.stdout.contains("no SIGBUS"));
+}
+
+#[test]
+fn the_hosts_policy_outlives_the_programs_next_attach() {
+    let Some(bin) = dbengine() else { return };
+    let dir = scratch("operator");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    let run = |ext: &Arc<DbPagerExt>| {
+        // A fresh database each time, so that the answers compare.
+        assert_eq!(
+            spin(bin, &dir, ext, &[&path, "create", "60"]).status,
+            Some(0)
+        );
+        let r = spin(
+            bin,
+            &dir,
+            ext,
+            &[
+                "-p", "hinted", "-b", "16", &path, "hotscan", "8", "40", "1", "50",
+            ],
+        );
+        assert_eq!(r.status, Some(0), "{}", r.stdout);
+        r.stdout
+    };
+    let first = run(&ext);
+    assert_eq!(stats_of(&ext).policy, "hinted");
+    // The operator switches (as the dashboard does): the next run's attach
+    // asks for hinted again and gets mru, with the same answers.
+    ext.set_policy(PolicyKind::Mru).unwrap();
+    assert_eq!(run(&ext), first);
+    assert_eq!(stats_of(&ext).policy, "mru");
+    assert_eq!(ext.operator_policy(), Some(PolicyKind::Mru));
 }
 
 /// The child half of the kill test: runs the transaction workload in this
