@@ -605,7 +605,8 @@ impl Tables {
     /// [`FILL_AROUND`]-page block that the kernel maps young (accessed bit
     /// set) and the mirror lacks, so a program walking through fresh memory
     /// (which the UNIX mound maps in blocks, young, `Layout::fault_around`)
-    /// takes one exit per block, not per page. Pages not young are left to
+    /// takes one exit per block, not per page; when the whole block was
+    /// there, the rest of its 2 MiB page table too. Pages not young are left to
     /// fault: installing them would set no bit ([`PageTable::peek`]) but
     /// would hide the first access a pager's clock waits for. Each is
     /// writable only if the kernel's dirty bit is already set. Returns how
@@ -622,25 +623,57 @@ impl Tables {
         }
         let page = va & !0xfff;
         let base = va & !(FILL_AROUND * 4096 - 1);
+        let (n, whole) = self.fill_block(mem, space, page, base, FILL_AROUND, ops);
+        if !whole {
+            return n;
+        }
+        // The whole block was there (a long fill the UNIX mound maps in
+        // 2 MiB blocks): the rest of its page table too, one exit for it.
+        let table = va & !(LARGE_PAGE - 1);
+        let mut more = 0;
+        for b in (table..table + LARGE_PAGE).step_by((FILL_AROUND * 4096) as usize) {
+            if b != base {
+                more += self.fill_block(mem, space, page, b, FILL_AROUND, ops).0;
+            }
+        }
+        n + more
+    }
+
+    /// Installs the young pages of the `pages`-page block at `base` (but
+    /// `skip`) the mirror lacks; returns how many, and whether every page
+    /// of the block is in the mirror now.
+    fn fill_block(
+        &mut self,
+        mem: &Private,
+        space: &dyn PageTable,
+        skip: u64,
+        base: u64,
+        pages: u64,
+        ops: &mut Vec<Op>,
+    ) -> (usize, bool) {
         let Some(m) = self.mirrors.get(&space.asid()) else {
-            return 0;
+            return (0, false);
         };
-        let todo: Vec<u64> = (0..FILL_AROUND)
+        let todo: Vec<u64> = (0..pages)
             .map(|i| base + i * 4096)
-            .filter(|&p| p != page && !m.leaves.contains_key(&p))
+            .filter(|&p| p != skip && !m.leaves.contains_key(&p))
             .collect();
         let mut n = 0;
+        let mut whole = true;
         for p in todo {
             let Some((pte, true)) = space.peek(p) else {
+                whole = false;
                 continue;
             };
             if pte.prot.permits(Access::Read)
                 && self.fill(mem, space, p, pte, Access::Read, ops).is_ok()
             {
                 n += 1;
+            } else {
+                whole = false;
             }
         }
-        n
+        (n, whole)
     }
 }
 
@@ -748,5 +781,53 @@ mod tests {
         );
         assert_eq!(leaf(0x40_1000) & (W | D), W | D, "already dirty");
         assert!(!space.examine(0x40_0000).unwrap().dirty);
+    }
+
+    #[test]
+    fn fill_around_takes_the_whole_table_only_after_a_whole_block() {
+        let ram = new_guest_ram(4 << 20).unwrap();
+        let t = Translation::new(ram, 12);
+        let space = t.create(MoundId(1));
+        let mem = private();
+        let mut tables = Tables::new(mem.size, 4 << 20);
+        tables.init_kernel_half(&mem);
+        let (mut loaded, mut ops) = (Loaded::default(), Vec::new());
+        tables.enter(&mem, &*space, &mut loaded, &mut ops).unwrap();
+        let base = 0x4000_0000u64;
+        // Young pages: the first block but one page, and the next block.
+        for i in 0..2 * FILL_AROUND {
+            if i == 5 {
+                continue;
+            }
+            let va = base + i * 4096;
+            space.map(va, PhysAddr(i * 4096), Prot::RW).unwrap();
+            space.walk(va, Access::Read).unwrap();
+        }
+        let pte = space.walk(base, Access::Read).unwrap();
+        tables
+            .fill(&mem, &*space, base, pte, Access::Read, &mut ops)
+            .unwrap();
+        let n = tables.fill_around(&mem, &*space, base, &mut ops);
+        assert_eq!(
+            n as u64,
+            FILL_AROUND - 2,
+            "a block with a hole: that block only"
+        );
+        // Fill the hole: now the whole block is there, and the next block
+        // of the same table comes with it.
+        space
+            .map(base + 5 * 4096, PhysAddr(5 * 4096), Prot::RW)
+            .unwrap();
+        let pte = space.walk(base + 5 * 4096, Access::Read).unwrap();
+        tables
+            .fill(&mem, &*space, base + 5 * 4096, pte, Access::Read, &mut ops)
+            .unwrap();
+        let n = tables.fill_around(&mem, &*space, base + 5 * 4096, &mut ops);
+        assert_eq!(n as u64, FILL_AROUND);
+        assert_eq!(
+            tables.mirrors[&space.asid()].leaves.len() as u64,
+            2 * FILL_AROUND
+        );
+        assert!(ops.is_empty(), "all not-present to present: direct stores");
     }
 }

@@ -1,11 +1,16 @@
 //! Fault-around on x86-64 (4 KiB pages, `Layout::x86_64().fault_around`):
 //! one demand-zero fault of an anonymous private region maps the aligned
 //! block around the page, inside the region only, marked written after a
-//! write fault; file mappings, quotas and copy-on-write fork are unchanged;
-//! Alpha maps one page per fault.
+//! write fault, and a long sequential fill in 2 MiB blocks; a read fault
+//! of a private file mapping maps the cached file pages of its block;
+//! quotas and copy-on-write fork are unchanged; Alpha maps one page per
+//! fault.
+
+mod common;
 
 use std::sync::Arc;
 
+use common::MemFile;
 use spin_kernel::machine::new_guest_ram;
 use spin_kernel::{Arch, Kernel, KernelConfig, MoundId};
 use spin_unix_mm::{Access, Layout, MapFlags, MemoryManager, Prot, Vm};
@@ -168,4 +173,80 @@ fn streaming_faults_map_a_larger_block() {
     assert!(r <= 4 * n + n, "bounded: {r}");
     // Everything mapped is inside the region.
     assert!(vm.space().examine(a + 16 * n * PAGE).is_none());
+}
+
+#[test]
+fn a_long_fill_maps_2_mib_blocks_inside_the_region() {
+    let (_k, mm) = setup(4096, None);
+    let vm = Vm::new(&mm).unwrap();
+    let n = Layout::x86_64().fault_around;
+    let big = 512;
+    let a = aligned_anon(&vm, 2 * big + 8 * n);
+    // Fill upwards a page at a time, as a loop over a fresh buffer does;
+    // count the faults it takes (a page already mapped takes none).
+    let mut faults = 0;
+    for p in 0..2 * big {
+        if vm.space().examine(a + p * PAGE).is_none() {
+            vm.handle_fault(a + p * PAGE, Access::Write).unwrap();
+            faults += 1;
+        }
+    }
+    assert!(faults <= 8, "{faults} faults for {} pages", 2 * big);
+    assert!(vm.space().examine(a + (2 * big + 8 * n) * PAGE).is_none());
+    let r = vm.resident();
+    assert!(
+        r <= 2 * big + big,
+        "bounded by one block past the fill: {r}"
+    );
+}
+
+#[test]
+fn a_read_fault_of_a_file_mapping_maps_the_cached_block_around_it() {
+    let (_k, mm) = setup(1024, None);
+    let vm = Vm::new(&mm).unwrap();
+    let n = Layout::x86_64().fault_around;
+    let pages = 3 * n;
+    let contents: Vec<u8> = (0..pages * PAGE)
+        .map(|i| (i / PAGE * 7 + i % 251) as u8)
+        .collect();
+    let file = MemFile::new(contents.clone());
+    let a = vm
+        .mmap(
+            0,
+            pages * PAGE,
+            Prot::RX,
+            MapFlags::private_file(),
+            Some((file.backing(), 0)),
+        )
+        .unwrap();
+    let at = a + (n + n / 2) * PAGE;
+    vm.handle_fault(at, Access::Execute).unwrap();
+    let block = n * PAGE;
+    let (lo, hi) = (
+        (at & !(block - 1)).max(a),
+        ((at & !(block - 1)) + block).min(a + pages * PAGE),
+    );
+    assert_eq!(
+        vm.resident(),
+        (hi - lo) / PAGE,
+        "the block inside the region"
+    );
+    for p in (a..a + pages * PAGE).step_by(PAGE as usize) {
+        let m = vm.space().examine(p);
+        assert_eq!(m.is_some(), (lo..hi).contains(&p), "{p:#x}");
+        if let Some(m) = m {
+            // The faulting page is made young by the machine's retry.
+            let faulting = p == at & !(PAGE - 1);
+            assert!(
+                m.accessed || faulting,
+                "young, for a machine to install at once"
+            );
+            assert!(!m.prot.contains(Prot::WRITE));
+            let mut b = vec![0u8; PAGE as usize];
+            vm.read(p, &mut b).unwrap();
+            let off = (p - a) as usize;
+            assert_eq!(b, contents[off..off + PAGE as usize]);
+        }
+    }
+    assert_eq!(mm.stats().fault_around, (hi - lo) / PAGE - 1);
 }
