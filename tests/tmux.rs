@@ -146,7 +146,7 @@ fn the_dashboard_shows_both_mounds_swaps_the_policy_and_restores_the_terminal() 
     let before = snapshot(&socket);
     std::thread::sleep(Duration::from_millis(1500));
     let after = snapshot(&socket);
-    for mound in [1, 2] {
+    for mound in [1, 2, 3] {
         assert!(
             cpu_of_mound(&after, mound) > cpu_of_mound(&before, mound),
             "mound {mound}'s strands got no CPU"
@@ -200,6 +200,39 @@ fn the_dashboard_shows_both_mounds_swaps_the_policy_and_restores_the_terminal() 
         "{}",
         snap["sched"]["swaps"]
     );
+
+    // The video, pager and network panes are on screen with live data:
+    // the client shows frames, the pager has faulted pages in.
+    t.wait_for("the video, pager and network panes", |s| {
+        s.contains("8 Video") && s.contains("9 Pager") && s.contains("0 Network")
+    });
+    let decoded = |snap: &Value| -> u64 {
+        snap["video"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["video"]["decoded"].as_u64())
+            .sum()
+    };
+    let v0 = decoded(&snapshot(&socket));
+    t.wait_for("frames decoded", |_| decoded(&snapshot(&socket)) > v0);
+    // 9 → R → lru → Enter → y switches the db mound's pager.
+    t.keys(&["9"]);
+    t.keys(&["R"]);
+    t.wait_for("the pager policy popup", |s| {
+        s.contains("2q") && s.contains("hinted")
+    });
+    t.keys(&["l"]);
+    t.keys(&["Enter"]);
+    t.keys(&["y"]);
+    t.wait_for("the pager's policy to be lru", |_| {
+        snapshot(&socket)["pagers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["files"].as_array().into_iter().flatten())
+            .any(|f| f["policy"] == "lru")
+    });
 
     // q exits; the terminal is back on the normal screen.
     t.keys(&["q"]);
