@@ -273,7 +273,10 @@ fn a_connected_udp_socket_hears_port_unreachable_once_and_an_unconnected_one_doe
     assert!(c.readiness().error);
     assert_eq!(woken.load(Ordering::Relaxed), 1);
     let mut buf = [0u8; 16];
-    assert_eq!(c.recv_from(&mut buf, false), Err(SockError::ConnectionRefused));
+    assert_eq!(
+        c.recv_from(&mut buf, false),
+        Err(SockError::ConnectionRefused)
+    );
     // Reported once; then the socket works as before.
     assert!(!c.readiness().error);
     assert_eq!(c.recv_from(&mut buf, false), Err(SockError::WouldBlock));
@@ -299,5 +302,8 @@ fn port_unreachable_over_loopback_reaches_the_connected_sender() {
     c.connect(Some(sa(Ipv4Addr::LOCALHOST, 9))).unwrap();
     c.send(b"x").unwrap();
     let mut buf = [0u8; 4];
-    assert_eq!(c.recv_from(&mut buf, false), Err(SockError::ConnectionRefused));
+    assert_eq!(
+        c.recv_from(&mut buf, false),
+        Err(SockError::ConnectionRefused)
+    );
 }
