@@ -64,4 +64,16 @@ impl Machine for AlphaMachine {
     fn ns_per_unit(&self) -> u64 {
         self.ns_per_insn
     }
+
+    /// A trap through the kernel costs the host about what the emulator
+    /// takes for this many instructions (a page fault through a pager
+    /// extension: a few µs); charging it keeps fault-heavy mounds to their
+    /// share. Deterministic, like the rest of the machine's time.
+    fn trap_cost(&self) -> u64 {
+        TRAP_COST_INSNS
+    }
 }
+
+/// Instructions a trap handled by the kernel is charged (see
+/// [`Machine::trap_cost`]).
+pub const TRAP_COST_INSNS: u64 = 3000;

@@ -315,6 +315,15 @@ pub trait Machine: Send + Sync {
     fn ns_per_unit(&self) -> u64 {
         1
     }
+    /// Units of [`Cpu::retired`] a trap the mound handles is charged to the
+    /// strand that took it: the kernel path's cost in machine time. A
+    /// machine whose units are instructions (Alpha) would otherwise charge
+    /// a fault-heavy strand nothing for the host time its faults take, and
+    /// the scheduler would give it far more than its share of the host.
+    /// Default 0 (KVM: its units are real time).
+    fn trap_cost(&self) -> u64 {
+        0
+    }
 }
 
 /// Reasons a machine could not be built.

@@ -119,6 +119,8 @@ struct Shared<R> {
     idle: (Mutex<()>, Condvar),
     done: AtomicBool,
     deadlock_reported: AtomicBool,
+    /// Units a trap the mound handles is charged ([`Machine::trap_cost`]).
+    trap_cost: u64,
     cpus_busy: AtomicUsize,
 }
 
@@ -298,6 +300,7 @@ impl<M: Machine + 'static> RunLoop<M> {
                 done: AtomicBool::new(false),
                 deadlock_reported: AtomicBool::new(false),
                 cpus_busy: AtomicUsize::new(0),
+                trap_cost: machine.trap_cost(),
             }),
             ns_per_unit: machine.ns_per_unit().max(1),
             machine,
@@ -574,6 +577,13 @@ fn step<C: Cpu>(shared: &Shared<C::Regs>, cpu: &mut C, index: usize, ns_per_unit
             trap,
             &mut HostCtx { shared },
         );
+        // The kernel path's cost, in machine time, to the strand that trapped.
+        if shared.trap_cost > 0 {
+            left = left.saturating_sub(shared.trap_cost);
+            let dt = shared.trap_cost * ns_per_unit;
+            ran += dt;
+            shared.now.fetch_add(dt, Ordering::Relaxed);
+        }
         let timers_due = shared
             .earliest_deadline()
             .is_some_and(|d| d <= shared.now.load(Ordering::Relaxed));
