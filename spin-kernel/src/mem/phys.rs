@@ -82,6 +82,9 @@ struct OwnerUse {
 struct PhysState {
     /// Free frame numbers by color.
     free: FreeFrames,
+    /// One bit per frame: handed out at least once since boot (a frame
+    /// without it still holds guest RAM's initial zeros).
+    touched: Vec<u64>,
     allocated: BTreeMap<u64, FrameInfo>,
     owners: BTreeMap<FrameOwner, OwnerUse>,
     /// Per-owner clock hand for candidate selection.
@@ -150,6 +153,7 @@ impl PhysAddrService {
             colors,
             state: Mutex::new(PhysState {
                 free: FreeFrames::new(frames, colors, reserved),
+                touched: vec![0; frames.div_ceil(64) as usize],
                 allocated: BTreeMap::new(),
                 owners: BTreeMap::new(),
                 hands: BTreeMap::new(),
@@ -206,6 +210,22 @@ impl PhysAddrService {
         owner: FrameOwner,
         attrs: FrameAttrs,
     ) -> Result<Vec<PhysAddr>, PhysError> {
+        Ok(self
+            .allocate_tracked(owner, attrs)?
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect())
+    }
+
+    /// As [`Self::allocate`], saying of each frame whether it is handed out
+    /// for the first time since boot — its contents are then still guest
+    /// RAM's initial zeros, and a caller that wants a zeroed frame need not
+    /// write it (nor make the host page behind it real).
+    pub fn allocate_tracked(
+        &self,
+        owner: FrameOwner,
+        attrs: FrameAttrs,
+    ) -> Result<Vec<(PhysAddr, bool)>, PhysError> {
         let n = u64::from(attrs.contiguous.max(1));
         if n > self.frames {
             return Err(PhysError::Bad(format!("{n} contiguous frames exceed RAM")));
@@ -220,7 +240,14 @@ impl PhysAddrService {
                 let over_quota = usage.quota.is_some_and(|q| usage.used + n > q);
                 if !over_quota {
                     if let Some(frames) = self.take(&mut st, n, attrs) {
+                        let mut out = Vec::with_capacity(frames.len());
                         for &f in &frames {
+                            let (w, bit) = ((f / 64) as usize, 1u64 << (f % 64));
+                            let fresh = st.touched.get(w).is_some_and(|t| t & bit == 0);
+                            if let Some(t) = st.touched.get_mut(w) {
+                                *t |= bit;
+                            }
+                            out.push((PhysAddr(f << self.page_shift), fresh));
                             st.allocated.insert(
                                 f,
                                 FrameInfo {
@@ -232,10 +259,7 @@ impl PhysAddrService {
                         let u = st.owners.entry(owner).or_default();
                         u.used += n;
                         u.peak = u.peak.max(u.used);
-                        return Ok(frames
-                            .into_iter()
-                            .map(|f| PhysAddr(f << self.page_shift))
-                            .collect());
+                        return Ok(out);
                     }
                 }
                 let victim = if over_quota {

@@ -326,19 +326,27 @@ impl MemoryManager {
     /// thread before the kernel retries; then we evict one of our own frames
     /// and use it directly (it stays allocated to the mound), so a busy mound
     /// still makes progress at its quota.
-    pub(crate) fn alloc_frame(&self) -> Result<u64, PhysError> {
+    ///
+    /// Returns the frame and whether it still holds guest RAM's initial
+    /// zeros (never handed out since boot: [`Self::fill`] need not clear
+    /// it).
+    pub(crate) fn alloc_frame(&self) -> Result<(u64, bool), PhysError> {
         let mut last = PhysError::Bad("no allocation attempted".into());
         for _ in 0..ALLOC_ATTEMPTS {
-            match self.kernel.phys.allocate(self.mound, FrameAttrs::default()) {
+            match self
+                .kernel
+                .phys
+                .allocate_tracked(self.mound, FrameAttrs::default())
+            {
                 Ok(frames) => {
                     return frames
                         .first()
-                        .map(|f| f.0)
+                        .map(|(f, fresh)| (f.0, *fresh))
                         .ok_or_else(|| PhysError::Bad("allocator returned no frame".into()))
                 }
                 Err(e @ (PhysError::Quota { .. } | PhysError::Exhausted { .. })) => {
                     if let Some(f) = self.reclaim() {
-                        return Ok(f.0);
+                        return Ok((f.0, false));
                     }
                     last = e;
                     // Every candidate is pinned by a fault or eviction in
@@ -357,14 +365,20 @@ impl MemoryManager {
         debug_assert!(freed.is_ok(), "freeing frame {f:#x}: {freed:?}");
     }
 
-    /// Fills a fresh (unmapped) frame from `src`.
-    pub(crate) fn fill(&self, frame: u64, src: &Source) -> Result<(), Fault> {
+    /// Fills a fresh (unmapped) frame from `src`; `zeroed`: the frame is
+    /// known to hold zeros already (never handed out since boot), so a
+    /// zero fill writes nothing — and leaves the host page behind it to be
+    /// made real by whoever first needs it (a machine populates it in
+    /// bulk), not by a host page fault here.
+    pub(crate) fn fill(&self, frame: u64, src: &Source, zeroed: bool) -> Result<(), Fault> {
         let ram = self.ram();
         let to = GuestAddress(frame);
         let page = self.page as usize;
         match src {
             Source::Zero => {
-                ram.write_slice(&self.zero, to).map_err(|_| Fault::Oom)?;
+                if !zeroed {
+                    ram.write_slice(&self.zero, to).map_err(|_| Fault::Oom)?;
+                }
                 bump(&self.counters.zero_fills);
             }
             Source::Copy(from) => with_page(page, |buf| {

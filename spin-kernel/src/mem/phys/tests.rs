@@ -106,6 +106,19 @@ fn pinned_frames_are_never_candidates() {
 }
 
 #[test]
+fn a_frame_is_fresh_only_the_first_time_it_is_handed_out() {
+    let p = PhysAddrService::with_frames(8, SHIFT, 2, 1);
+    let m = MoundId(1);
+    let first: Vec<(PhysAddr, bool)> = (0..7)
+        .flat_map(|_| p.allocate_tracked(m, FrameAttrs::default()).unwrap())
+        .collect();
+    assert!(first.iter().all(|(_, fresh)| *fresh));
+    p.deallocate(m, first[3].0).unwrap();
+    let again = p.allocate_tracked(m, FrameAttrs::default()).unwrap();
+    assert_eq!(again, vec![(first[3].0, false)], "reused: not fresh");
+}
+
+#[test]
 fn only_owner_may_free() {
     let p = svc(4);
     let f = p.allocate(MoundId(1), FrameAttrs::default()).unwrap()[0];

@@ -95,14 +95,14 @@ impl VmCore {
                 Step::Done => return Ok(None),
                 Step::Fill(plan) => plan,
             };
-            let frame = match self.mm.alloc_frame() {
+            let (frame, zeroed) = match self.mm.alloc_frame() {
                 Ok(f) => f,
                 Err(_) => {
                     self.mm.unpin_source(&plan.source);
                     return Err(Fault::Oom);
                 }
             };
-            if let Err(e) = self.mm.fill(frame, &plan.source) {
+            if let Err(e) = self.mm.fill(frame, &plan.source, zeroed) {
                 self.mm.unpin_source(&plan.source);
                 self.mm.free_frame(frame);
                 return Err(e);
@@ -256,17 +256,17 @@ impl VmCore {
             .saturating_sub(phys.total_frames() / FAULT_AROUND_RESERVE);
         let room = quota_room.min(ram_room);
         for pva in absent.into_iter().take(room as usize) {
-            let Some(frame) = self
+            let Some((frame, zeroed)) = self
                 .mm
                 .kernel()
                 .phys
-                .allocate(self.mm.mound(), FrameAttrs::default())
+                .allocate_tracked(self.mm.mound(), FrameAttrs::default())
                 .ok()
-                .and_then(|f| f.first().map(|f| f.0))
+                .and_then(|f| f.first().map(|(f, fresh)| (f.0, *fresh)))
             else {
                 return;
             };
-            if self.mm.fill(frame, &Source::Zero).is_err() {
+            if self.mm.fill(frame, &Source::Zero, zeroed).is_err() {
                 self.mm.free_frame(frame);
                 return;
             }
