@@ -3,9 +3,9 @@
 # the `hinted` policy: the scans run in a small ring of frames, so the hot
 # set stays resident (hits) while every scan faults the table's pages in
 # (the manifest's pager_budget is far below the table). A policy switched
-# from the dashboard lasts until the round ends. A fresh database file each
-# round: a file stays attached to its pager after its process exits (a
-# second attach of it is EBUSY). Each round ends with the pager's counters.
+# from the dashboard (R) holds for the rounds after it too. A fresh database
+# file each round, so every round starts cold. Each round ends with the
+# pager's counters.
 echo db: start
 mktempdir T
 loop 0

@@ -358,6 +358,9 @@ impl MoundExt {
         let mm = self.mm()?;
         let m = mm.file_mapping(c.space, addr).ok_or(Errno::EINVAL)?;
         let mut files = lock(&self.files);
+        // Files whose last mapping went (their process exited or unmapped
+        // them) are attached no more: the file can be attached afresh.
+        files.retain(|a| mm.has_file_pager(a.file_id));
         if files.iter().any(|a| a.file_id == m.file_id) {
             return Err(Errno::EBUSY);
         }
@@ -378,8 +381,12 @@ impl MoundExt {
         drop(files);
         {
             let mut all = lock(&self.ext.shared.files);
-            // Forget the files of mounds that ended.
-            all.retain(|f| f.mm.strong_count() > 0);
+            // Forget the files of mounds that ended and files no longer
+            // mapped (what the host shows is what is attached now).
+            all.retain(|f| {
+                let replaced = f.file_id == a.file_id && Weak::ptr_eq(&f.mm, &a.mm);
+                !replaced && f.mm.upgrade().is_some_and(|mm| mm.has_file_pager(f.file_id))
+            });
             all.push(a.clone());
         }
         // Pages already cached are unknown to the pager: protect them so

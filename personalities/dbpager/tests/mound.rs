@@ -263,6 +263,31 @@ fn the_hosts_policy_outlives_the_programs_next_attach() {
     assert_eq!(ext.operator_policy(), Some(PolicyKind::Mru));
 }
 
+#[test]
+fn a_file_attaches_again_after_the_process_that_attached_it_exits() {
+    // The prebuilt sh runs the prebuilt dbengine beside it ($BIN).
+    if dbengine().is_none() {
+        return;
+    }
+    let dir = scratch("reattach");
+    let path = db(&dir);
+    let ext = DbPagerExt::new(DbPagerConfig::default());
+    let sh = common::repo().join("guest/prebuilt/alpha/sh");
+    let engine = "$BIN/dbengine";
+    // One mound, three processes attaching the same file one after another
+    // (the demo's rounds): each attach finds the last one gone.
+    let script = format!(
+        "{engine} {path} create 60 ; {engine} -p lru -b 16 {path} hotscan 8 40 1 50 ; \
+         echo status $? ; {engine} -p 2q -b 16 {path} hotscan 8 40 1 50 ; echo status $?"
+    );
+    let run = spin(&sh, &dir, &ext, &["-c", &script]);
+    assert_eq!(run.status, Some(0), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("status 0").count(), 2, "{}", run.stdout);
+    // Only the live attachment is reported.
+    let s = stats_of(&ext);
+    assert_eq!(s.policy, "2q");
+}
+
 /// The child half of the kill test: runs the transaction workload in this
 /// process (re-executed by the parent with DBPAGER_KILL_DIR set), printing
 /// each acknowledged commit on stdout as the guest prints it.

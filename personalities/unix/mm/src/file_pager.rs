@@ -119,6 +119,12 @@ impl MemoryManager {
         found
     }
 
+    /// Whether file `file_id` still has a pager here: set, and the file
+    /// still mapped shared somewhere (a pager goes with the last mapping).
+    pub fn has_file_pager(&self, file_id: u64) -> bool {
+        self.file_pagers.find_file(file_id).is_some()
+    }
+
     /// Sets (or with `None` removes) the pager of file `file_id`, which
     /// must be mapped shared in this mound now; false if it is not. The
     /// pager stays until removed or until the last shared mapping of the
