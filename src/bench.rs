@@ -140,8 +140,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         report.insert("kvm".into(), v);
     }
     if want("net") {
-        let v =
-            crate::bench_net::run(
+        let v = crate::bench_net::run(
             &mut out,
             args.json,
             args.net_round_trips,

@@ -96,7 +96,9 @@ enum Keep {
     Network(Network),
     Linux(Arc<AtomicBool>, Option<std::thread::JoinHandle<()>>),
     /// Held for its `Drop` (which ends the guest).
-    Guest { _echo: guest::GuestEcho },
+    Guest {
+        _echo: guest::GuestEcho,
+    },
 }
 
 impl Drop for Keep {
@@ -235,19 +237,36 @@ fn cases(busy_poll_us: u64, build: &Path, out: &mut impl Write) -> Result<(Vec<C
             wrong: 0,
         })
     };
-    v.push(kernel("(a) in-kernel client -> in-kernel echo", Extra::None)?);
-    v.push(kernel("(a) +50 false guards (indexed)", Extra::FalseIndexed)?);
-    v.push(kernel("(a) +50 false guards (predicate)", Extra::FalsePredicate)?);
+    v.push(kernel(
+        "(a) in-kernel client -> in-kernel echo",
+        Extra::None,
+    )?);
+    v.push(kernel(
+        "(a) +50 false guards (indexed)",
+        Extra::FalseIndexed,
+    )?);
+    v.push(kernel(
+        "(a) +50 false guards (predicate)",
+        Extra::FalsePredicate,
+    )?);
     v.push(kernel("(a) +50 true guards (handlers run)", Extra::True)?);
     let mut user = |name, busy, extra| -> Result<()> {
         let (net, client) = user_echo(busy, extra)?;
         v.push(Case::socket(name, client, Keep::Network(net)));
         Ok(())
     };
-    user("(a') host client -> user-mode fwd -> in-kernel echo", 0, Extra::None)?;
+    user(
+        "(a') host client -> user-mode fwd -> in-kernel echo",
+        0,
+        Extra::None,
+    )?;
     user("(a') same, busy-polling pump", busy_poll_us, Extra::None)?;
     user("(a') +50 false guards (indexed)", 0, Extra::FalseIndexed)?;
-    user("(a') +50 false guards (predicate)", 0, Extra::FalsePredicate)?;
+    user(
+        "(a') +50 false guards (predicate)",
+        0,
+        Extra::FalsePredicate,
+    )?;
     for (name, program) in guest::available(build) {
         match guest::start(&program) {
             Ok((echo, client)) => v.push(Case::socket(name, client, Keep::Guest { _echo: echo })),
@@ -256,7 +275,11 @@ fn cases(busy_poll_us: u64, build: &Path, out: &mut impl Write) -> Result<(Vec<C
         }
     }
     let (client, keep) = linux_echo()?;
-    v.push(Case::socket("(c) Linux UDP pair over loopback", client, keep));
+    v.push(Case::socket(
+        "(c) Linux UDP pair over loopback",
+        client,
+        keep,
+    ));
     let linux = v.len() - 1;
     Ok((v, linux))
 }

@@ -385,7 +385,10 @@ impl MoundExt {
             // mapped (what the host shows is what is attached now).
             all.retain(|f| {
                 let replaced = f.file_id == a.file_id && Weak::ptr_eq(&f.mm, &a.mm);
-                !replaced && f.mm.upgrade().is_some_and(|mm| mm.has_file_pager(f.file_id))
+                !replaced
+                    && f.mm
+                        .upgrade()
+                        .is_some_and(|mm| mm.has_file_pager(f.file_id))
             });
             all.push(a.clone());
         }

@@ -177,10 +177,7 @@ impl Socket {
                     // Linux takes the port at bind: reserve it in the stack
                     // until listen or connect uses it.
                     let reuse = self.opts().reuseaddr;
-                    let port = self
-                        .net
-                        .tcp_bind_port(addr.port(), reuse)
-                        .map_err(errno)?;
+                    let port = self.net.tcp_bind_port(addr.port(), reuse).map_err(errno)?;
                     *b = Some(SocketAddrV4::new(*addr.ip(), port));
                 }
                 _ => return Err(Errno::EINVAL),

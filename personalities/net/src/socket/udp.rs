@@ -10,9 +10,9 @@ use spin_kernel::event::{Event, Guard, Handler, HandlerId, Principal};
 
 use super::{local_ip_ok, pick_ephemeral, source_ip, Readiness, SockError, Waker};
 use crate::events::{Bytes, IcmpArrived, UdpArrived};
-use crate::wire::icmp;
 use crate::stack::{lock, NetHandle};
 use crate::telemetry::{DropReason, Layer};
+use crate::wire::icmp;
 
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
 pub const MAX_DATAGRAM: usize = 65_507;
@@ -210,7 +210,10 @@ impl NetHandle {
             icmp: ev.icmp.clone(),
             icmp_id: None,
         };
-        match (ev.udp.install(&who, handler), ev.icmp.install(&who, on_icmp)) {
+        match (
+            ev.udp.install(&who, handler),
+            ev.icmp.install(&who, on_icmp),
+        ) {
             (Ok(id), Ok(icmp_id)) => {
                 sock.id = Some(id);
                 sock.icmp_id = Some(icmp_id);
