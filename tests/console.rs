@@ -221,7 +221,7 @@ fn csv_records_have_a_header_and_a_row_per_mound() {
     for r in &rows {
         assert_eq!(r.len(), header.len(), "{r:?}");
         assert_eq!(r[3], "rr-priority");
-        assert!(r[6] == "cpu" || r[6] == "shell", "{r:?}");
+        assert!(["cpu", "shell", "db"].contains(&r[6]), "{r:?}");
     }
 }
 
@@ -234,7 +234,7 @@ fn plain_headless_demo_prints_both_mounds_and_a_summary() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let t = text(&out.stdout);
     for want in [
-        "[kernel] booted: alpha machine, 1 vCPU(s), policy rr-priority, 2 mound(s)",
+        "[kernel] booted: alpha machine, 1 vCPU(s), policy rr-priority, 3 mound(s)",
         "[cpu] cpu: start",
         "[cpu] cpu: round 1",
         "[shell] pipelines: start",
@@ -280,8 +280,9 @@ fn ctl_lists_mounds_and_strands_and_stops_one_mound() {
         .iter()
         .map(|m| m["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["cpu", "shell"]);
+    assert_eq!(names, ["cpu", "shell", "db"]);
     assert_eq!(m[0]["kind"], "unix");
+    assert_eq!(m[2]["kind"], "db-pager");
     assert_eq!(m[0]["state"]["state"], "running");
     let table = text(&ctl(&socket, &["mounds"]).stdout);
     assert!(table.contains("/bin/sh /bin/pipelines.sh"), "{table}");
