@@ -25,7 +25,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{db, dbengine, native_dbengine, scratch, spin};
-use spin_dbpager::{DbPagerConfig, DbPagerExt, PolicyKind};
+use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
 
 /// Timed runs per row (the median is printed).
 pub(crate) const RUNS: usize = 3;
@@ -123,44 +123,49 @@ fn main() {
             }
             rows.push((kind, stats.expect("ran"), median(times)));
         }
-        let opt = rows
-            .iter()
-            .find(|(k, _, _)| *k == PolicyKind::Opt)
-            .map_or(1, |(_, s, _)| s.total.faults.max(1));
-        rows.sort_by_key(|(k, _, _)| *k);
-        for (kind, s, t) in &rows {
-            println!(
-                "{:<13} {:<7} {:>7} {:>7} {:>8} {:>6.2}% {:>6.3} {:>9} {:>10.1}",
-                w.name,
-                kind.name(),
-                refs,
-                s.total.faults,
-                s.total.hits,
-                100.0 * (1.0 - s.total.faults as f64 / refs.max(1) as f64),
-                s.total.faults as f64 / opt as f64,
-                s.total.evictions,
-                t.as_secs_f64() * 1e3
-            );
-        }
-        if let Some(native) = &native {
-            println!(
-                "{:<13} {:<7} {:>7} {:>7} {:>8} {:>7} {:>6} {:>9} {:>10.1}",
-                w.name,
-                "linux",
-                refs,
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                linux_ms(native, &dir, w)
-            );
-        }
+        let linux = native.as_ref().map(|n| linux_ms(n, &dir, w));
+        print_rows(w.name, refs, rows, linux);
     }
     sql::rows();
 }
 
 /// Median wall time of the x86-64 build under Linux, ms.
+/// Prints one workload's rows, policies in order: faults, hits, the hit
+/// ratio over the `refs` recorded references, faults over OPT's, evictions
+/// and the median time; then Linux's time for the same program.
+fn print_rows(
+    name: &str,
+    refs: u64,
+    mut rows: Vec<(PolicyKind, PagerStats, Duration)>,
+    linux_ms: Option<f64>,
+) {
+    let opt = rows
+        .iter()
+        .find(|(k, _, _)| *k == PolicyKind::Opt)
+        .map_or(1, |(_, s, _)| s.total.faults.max(1));
+    rows.sort_by_key(|(k, _, _)| *k);
+    for (kind, s, t) in &rows {
+        println!(
+            "{:<13} {:<7} {:>7} {:>7} {:>8} {:>6.2}% {:>6.3} {:>9} {:>10.1}",
+            name,
+            kind.name(),
+            refs,
+            s.total.faults,
+            s.total.hits,
+            100.0 * (1.0 - s.total.faults as f64 / refs.max(1) as f64),
+            s.total.faults as f64 / opt as f64,
+            s.total.evictions,
+            t.as_secs_f64() * 1e3
+        );
+    }
+    if let Some(ms) = linux_ms {
+        println!(
+            "{:<13} {:<7} {:>7} {:>7} {:>8} {:>7} {:>6} {:>9} {:>10.1}",
+            name, "linux", refs, "-", "-", "-", "-", "-", ms
+        );
+    }
+}
+
 fn linux_ms(bin: &Path, dir: &Path, w: &Workload) -> f64 {
     let path = dir.join("native.db");
     let path = path.to_string_lossy();

@@ -120,39 +120,8 @@ pub fn rows() {
             }
             rows.push((kind, stats.expect("ran"), median(times)));
         }
-        let opt = rows
-            .iter()
-            .find(|(k, _, _)| *k == PolicyKind::Opt)
-            .map_or(1, |(_, s, _)| s.total.faults.max(1));
-        rows.sort_by_key(|(k, _, _)| *k);
-        for (kind, s, t) in &rows {
-            println!(
-                "{:<13} {:<7} {:>7} {:>7} {:>8} {:>6.2}% {:>6.3} {:>9} {:>10.1}",
-                w.name,
-                kind.name(),
-                refs,
-                s.total.faults,
-                s.total.hits,
-                100.0 * (1.0 - s.total.faults as f64 / refs.max(1) as f64),
-                s.total.faults as f64 / opt as f64,
-                s.total.evictions,
-                t.as_secs_f64() * 1e3
-            );
-        }
-        if let Some(native) = &native {
-            println!(
-                "{:<13} {:<7} {:>7} {:>7} {:>8} {:>7} {:>6} {:>9} {:>10.1}",
-                w.name,
-                "linux",
-                refs,
-                "-",
-                "-",
-                "-",
-                "-",
-                "-",
-                linux_ms(native, &t, w.args)
-            );
-        }
+        let linux = native.as_ref().map(|n| linux_ms(n, &t, w.args));
+        super::print_rows(w.name, refs, rows, linux);
     }
     hot_set(&bin, &t);
 }
