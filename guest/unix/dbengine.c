@@ -28,6 +28,7 @@
  * from integer arithmetic (no floating point), so Alpha and x86-64 agree.
  */
 #include "common.h"
+#include "dbpager.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -35,17 +36,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#define SPIN_EXT_LINK 0x53500000L
-enum { DBP_ATTACH, DBP_HINT, DBP_MODE, DBP_POLICY, DBP_STAT, DBP_RECORD };
-enum { KIND_SCAN, KIND_NORMAL, KIND_INDEX, KIND_HOT, KIND_NONE };
 
 #define DBPAGE 8192UL
 #define WORDS (DBPAGE / 8)
 /* Word 0 of page 0: the magic; word 1: committed transactions. */
 #define MAGIC 0x5350494e44425031ULL /* "SPINDBP1" */
 
-static const char *policies[] = {"clock", "lru", "mru", "2q", "hinted", "opt"};
-static long ext = -1;
 static int hints, record, stats;
 
 static uint64_t mix(uint64_t x)
@@ -126,25 +122,7 @@ static int open_db(const char *path, const char *policy, long budget)
     db = mmap(NULL, db_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     CHECK(db != MAP_FAILED);
     close(fd);
-    ext = syscall(SPIN_EXT_LINK, "spin.db-pager");
-    if (ext < 0)
-        return 0; /* not under SPIN: the kernel's own paging */
-    long code = -1;
-    for (long i = 0; i < 6; i++)
-        if (!strcmp(policy, policies[i]))
-            code = i;
-    if (code < 0) {
-        fprintf(stderr, "dbengine: unknown policy %s\n", policy);
-        return -1;
-    }
-    long r = syscall(ext + DBP_ATTACH, (long)db, budget, code);
-    if (r < 0) {
-        fprintf(stderr, "dbengine: attach (%s, budget %ld): %s\n", policy, budget, errno_name(errno));
-        return -1;
-    }
-    if (record)
-        CHECK(syscall(ext + DBP_RECORD, 1) == 0);
-    return 0;
+    return dbp_attach("dbengine", db, policy, budget, record);
 }
 
 static const char *res(long r)
@@ -183,13 +161,7 @@ static int errors(void)
 
 static void close_db(void)
 {
-    if (ext >= 0 && record)
-        CHECK(syscall(ext + DBP_RECORD, 0) == 0);
-    if (ext >= 0 && stats)
-        fprintf(stderr, "pager %s: faults %ld hits %ld evictions %ld writebacks %ld resident %ld\n",
-                policies[syscall(ext + DBP_STAT, 5)], syscall(ext + DBP_STAT, 0),
-                syscall(ext + DBP_STAT, 1), syscall(ext + DBP_STAT, 2),
-                syscall(ext + DBP_STAT, 3), syscall(ext + DBP_STAT, 4));
+    dbp_detach(record, stats);
     CHECK(munmap(db, db_len) == 0);
 }
 

@@ -48,6 +48,7 @@
  * policy.  Integer arithmetic only, so Alpha and x86-64 agree.
  */
 #include "common.h"
+#include "dbpager.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -57,17 +58,12 @@
 
 #include "sqlite3.h"
 
-#define SPIN_EXT_LINK 0x53500000L
-enum { DBP_ATTACH, DBP_HINT, DBP_MODE, DBP_POLICY, DBP_STAT, DBP_RECORD };
-enum { KIND_SCAN, KIND_NORMAL, KIND_INDEX, KIND_HOT, KIND_NONE };
 
 #define DBPAGE 8192L
 #define KEEP (64L << 20)      /* the driver's mapping: the largest database */
 #define MMAP_SIZE (256L << 20) /* PRAGMA mmap_size: more than any file here */
 #define PAD 200               /* bytes of filler per row */
 
-static const char *policies[] = {"clock", "lru", "mru", "2q", "hinted", "opt"};
-static long ext = -1;
 static int hints, record, stats, no_check;
 static sqlite3 *db;
 static char *keep = MAP_FAILED;
@@ -185,36 +181,12 @@ static int attach(const char *path, const char *policy, long budget)
     keep = mmap(NULL, KEEP, PROT_READ, MAP_SHARED, fd, 0);
     CHECK(keep != MAP_FAILED);
     close(fd);
-    ext = syscall(SPIN_EXT_LINK, "spin.db-pager");
-    if (ext < 0)
-        return 0; /* not under SPIN: the kernel's own paging */
-    long code = -1;
-    for (long i = 0; i < 6; i++)
-        if (!strcmp(policy, policies[i]))
-            code = i;
-    if (code < 0) {
-        fprintf(stderr, "sqlpager: unknown policy %s\n", policy);
-        return -1;
-    }
-    if (syscall(ext + DBP_ATTACH, (long)keep, budget, code) < 0) {
-        fprintf(stderr, "sqlpager: attach (%s, budget %ld): %s\n", policy, budget,
-                errno_name(errno));
-        return -1;
-    }
-    if (record)
-        CHECK(syscall(ext + DBP_RECORD, 1) == 0);
-    return 0;
+    return dbp_attach("sqlpager", keep, policy, budget, record);
 }
 
 static void detach(void)
 {
-    if (ext >= 0 && record)
-        CHECK(syscall(ext + DBP_RECORD, 0) == 0);
-    if (ext >= 0 && stats)
-        fprintf(stderr, "pager %s: faults %ld hits %ld evictions %ld writebacks %ld resident %ld\n",
-                policies[syscall(ext + DBP_STAT, 5)], syscall(ext + DBP_STAT, 0),
-                syscall(ext + DBP_STAT, 1), syscall(ext + DBP_STAT, 2),
-                syscall(ext + DBP_STAT, 3), syscall(ext + DBP_STAT, 4));
+    dbp_detach(record, stats);
     if (keep != MAP_FAILED)
         CHECK(munmap(keep, KEEP) == 0);
 }
