@@ -28,7 +28,9 @@ use spin_video::mjpeg::split_frames;
 use spin_video::server::{ServerConfig, VideoServer};
 use spin_vmm::fb::Framebuffer;
 
-use interop::{have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W};
+use interop::{
+    ffmpeg_rtp_testsrc, have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W,
+};
 
 const PERIOD: u64 = 1_000_000_000 / 30;
 
@@ -134,29 +136,7 @@ fn ffmpeg_stream_to_framebuffer_pngs_matches_ffmpegs_decode() {
     let port = sock.local_addr().expect("addr").port();
     let sent = dir.join("sent.mjpeg");
     let frames = 20;
-    let mut ffmpeg = Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-re",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=30",
-        ])
-        .args(["-frames:v", &frames.to_string()])
-        .args([
-            "-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-huffman", "default",
-        ])
-        .args(["-map", "0:v", "-f", "tee"])
-        .arg(format!(
-            "[f=rtp]rtp://127.0.0.1:{port}|[f=mjpeg]{}",
-            sent.display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ffmpeg starts");
+    let mut ffmpeg = ffmpeg_rtp_testsrc(port, frames, &sent, Stdio::null());
     let (a, b) = kernels();
     let (client, mut display, fb) = client_on(&b, None);
     let mut buf = vec![0u8; 65_536];
@@ -186,7 +166,7 @@ fn ffmpeg_stream_to_framebuffer_pngs_matches_ffmpegs_decode() {
     }
     // Reaped already when the socket went quiet; this returns its status.
     assert!(ffmpeg.wait().expect("ffmpeg").success());
-    assert_eq!(client.reassembly().frames, frames);
+    assert_eq!(client.reassembly().frames, frames as u64);
     let ours = ffmpeg_read_pngs(&dir.join("frame-%06d.png"), &dir.join("ours.rgb"));
     let st = Command::new("ffmpeg")
         .args(["-v", "error", "-y", "-i"])
@@ -197,7 +177,7 @@ fn ffmpeg_stream_to_framebuffer_pngs_matches_ffmpegs_decode() {
         .expect("ffmpeg");
     assert!(st.success());
     let reference = std::fs::read(dir.join("ref.yuv")).expect("reference");
-    assert_eq!(ours.len() / (W * H * 3), frames as usize);
+    assert_eq!(ours.len() / (W * H * 3), frames);
     let mut worst = f64::INFINITY;
     for (k, f) in ours.chunks(W * H * 3).enumerate() {
         let r = yuv420_to_rgb(&reference[k * W * H * 3 / 2..(k + 1) * W * H * 3 / 2]);

@@ -31,7 +31,9 @@ use spin_video::jpeg::decode_rgb;
 use spin_video::mjpeg::split_frames;
 use spin_video::server::{ServerConfig, VideoServer};
 
-use interop::{have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W};
+use interop::{
+    ffmpeg_rtp_testsrc, have_ffmpeg, ip, kernels, psnr, pump, scratch, yuv420_to_rgb, H, W,
+};
 
 const FRAMES: usize = 30;
 
@@ -100,22 +102,7 @@ fn ffmpeg_rtp_jpeg_into_our_client_matches_ffmpegs_own_decode() {
         .expect("timeout");
     let port = sock.local_addr().expect("addr").port();
     let sent = dir.join("sent.mjpeg");
-    let ffmpeg = Command::new("ffmpeg")
-        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
-        .arg("testsrc=size=160x120:rate=30")
-        .args(["-frames:v", &FRAMES.to_string()])
-        .args([
-            "-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-huffman", "default",
-        ])
-        .args(["-map", "0:v", "-f", "tee"])
-        .arg(format!(
-            "[f=rtp]rtp://127.0.0.1:{port}|[f=mjpeg]{}",
-            sent.display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ffmpeg starts");
+    let ffmpeg = ffmpeg_rtp_testsrc(port, FRAMES, &sent, Stdio::piped());
 
     // The bridge: kernel a re-sends each datagram from the host socket to
     // the client on kernel b, through both protocol graphs.

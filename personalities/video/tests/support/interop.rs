@@ -6,8 +6,9 @@
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use spin_net::wire::ethernet::MacAddr;
@@ -108,4 +109,27 @@ pub fn kernels() -> (NetStack, NetStack) {
 
 pub fn pump(a: &NetStack, b: &NetStack) {
     while a.poll_nic() + b.poll_nic() > 0 {}
+}
+
+/// Starts ffmpeg sending `frames` of its 160×120 test pattern at 30
+/// frames/s as RTP/JPEG to 127.0.0.1:`port`, writing the same JPEG frames
+/// to `sent` (Motion-JPEG) for the reference decode; its stderr as given.
+pub fn ffmpeg_rtp_testsrc(port: u16, frames: usize, sent: &Path, stderr: Stdio) -> Child {
+    Command::new("ffmpeg")
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc=size={W}x{H}:rate=30"))
+        .args(["-frames:v", &frames.to_string()])
+        // ffmpeg's RTP/JPEG needs full-range 4:2:0 and the standard tables.
+        .args([
+            "-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-huffman", "default",
+        ])
+        .args(["-map", "0:v", "-f", "tee"])
+        .arg(format!(
+            "[f=rtp]rtp://127.0.0.1:{port}|[f=mjpeg]{}",
+            sent.display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("ffmpeg starts")
 }
