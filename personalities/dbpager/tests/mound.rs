@@ -15,7 +15,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use common::{db, dbengine, native_dbengine, qemu, scratch, spin, spin_on, spin_with};
+use common::{
+    db, dbengine, kill_9_after, native_dbengine, qemu, scratch, spin, spin_on, spin_with,
+};
 use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
 use spin_unix::{HostMount, Stdio, UnixConfig};
 use spin_vmm::host::{Host, HostConfig, MachineKind, MoundConfig};
@@ -341,7 +343,6 @@ fn kill_child() {
 
 #[test]
 fn kill_9_loses_no_acknowledged_commit() {
-    use std::io::{BufRead, BufReader};
     let Some(bin) = dbengine() else { return };
     let dir = scratch("kill");
     let path = db(&dir);
@@ -350,28 +351,8 @@ fn kill_9_loses_no_acknowledged_commit() {
         spin(bin, &dir, &ext, &[&path, "create", "200"]).status,
         Some(0)
     );
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "kill_child", "--nocapture", "--test-threads=1"])
-        .env("DBPAGER_KILL_DIR", &dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the child starts");
-    let out = child.stdout.take().unwrap();
-    let mut last = None;
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { break };
-        if let Some(n) = line.strip_prefix("commit ") {
-            last = n.trim().parse::<u64>().ok();
-            if last >= Some(400) {
-                break;
-            }
-        }
-    }
     // SIGKILL in the middle of the workload.
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    let acked = last.expect("the child acknowledged commits") + 1;
+    let acked = kill_9_after("kill_child", "DBPAGER_KILL_DIR", &dir, 400);
     let v = spin(bin, &dir, &ext, &[&path, "verify"]);
     let commits: u64 = v
         .stdout

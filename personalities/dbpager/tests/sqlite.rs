@@ -16,7 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{qemu, scratch, spin, sqlpager};
+use common::{kill_9_after, qemu, scratch, spin, sqlpager};
 use spin_dbpager::{DbPagerConfig, DbPagerExt, PagerStats, PolicyKind};
 use spin_unix::{HostMount, Stdio, UnixConfig};
 use spin_vmm::host::{Host, HostConfig, MoundConfig};
@@ -280,37 +280,11 @@ fn sql_kill_child() {
 
 #[test]
 fn kill_9_mid_transaction_loses_no_acknowledged_commit() {
-    use std::io::{BufRead, BufReader};
     let Some(bin) = sqlpager("alpha") else { return };
     let t = template(&bin, "sql-kill-template");
     let (dir, p) = copy_of(&t, "sql-kill");
-    let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "sql_kill_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("SQLPAGER_KILL_DIR", &dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the child starts");
-    let out = child.stdout.take().expect("piped");
-    let mut last = None;
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { break };
-        if let Some(n) = line.strip_prefix("commit ") {
-            last = n.trim().parse::<u64>().ok();
-            if last >= Some(300) {
-                break;
-            }
-        }
-    }
-    // SIGKILL while the workload runs (most likely inside a transaction).
-    child.kill().expect("kill -9");
-    let _ = child.wait();
-    let acked = last.expect("the child acknowledged transactions") + 1;
+    // SIGKILL in the middle of the workload.
+    let acked = kill_9_after("sql_kill_child", "SQLPAGER_KILL_DIR", &dir, 300);
     let committed = |stdout: &str| -> u64 {
         let line = stdout
             .lines()

@@ -194,3 +194,32 @@ pub fn sqlpager(arch: &str) -> Option<PathBuf> {
     bins.push((arch.to_string(), built.clone()));
     built
 }
+
+/// Re-runs this test binary's `child` test (which runs a write workload in
+/// a mound, printing `commit N` as the guest acknowledges each) with `env`
+/// set to `dir`, reads its output until commit `after`, and kills it with
+/// SIGKILL mid-workload. Returns how many commits were acknowledged.
+pub fn kill_9_after(child: &str, env: &str, dir: &Path, after: u64) -> u64 {
+    use std::io::{BufRead, BufReader};
+    let mut kid = Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env(env, dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the child starts");
+    let out = kid.stdout.take().expect("piped");
+    let mut last = None;
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        if let Some(n) = line.strip_prefix("commit ") {
+            last = n.trim().parse::<u64>().ok();
+            if last >= Some(after) {
+                break;
+            }
+        }
+    }
+    kid.kill().expect("kill -9");
+    let _ = kid.wait();
+    last.expect("the child acknowledged commits") + 1
+}
