@@ -85,20 +85,8 @@ fn tap_nc_gets_its_datagram_back_from_the_in_kernel_echo() {
         return eprintln!("SKIP: no nc (netcat-openbsd)");
     }
     let spin = Spin::start(spin_in(&ns), TAP_FLAGS, "nc");
-    let mut nc = ns
-        .exec(&["nc", "-u", "-w", "2", "10.77.0.2", "7"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    nc.stdin
-        .take()
-        .unwrap()
-        .write_all(b"datagram from linux\n")
-        .unwrap();
-    let out = nc.wait_with_output().unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        ns.nc_udp("10.77.0.2", 7, b"datagram from linux\n"),
         "datagram from linux\n"
     );
     let t = spin.net();
@@ -222,19 +210,10 @@ fn tap_nc_exchanges_datagrams_with_a_guest_program() {
         "gudp",
     );
     spin.wait_listening(false);
-    let mut nc = ns
-        .exec(&["nc", "-u", "-w", "2", "10.77.0.2", "9000"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    nc.stdin
-        .take()
-        .unwrap()
-        .write_all(b"to the guest\n")
-        .unwrap();
-    let out = nc.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "to the guest\n");
+    assert_eq!(
+        ns.nc_udp("10.77.0.2", 9000, b"to the guest\n"),
+        "to the guest\n"
+    );
     // The guest echoed one datagram and exited.
     spin.output(30);
 }

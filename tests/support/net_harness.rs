@@ -97,6 +97,26 @@ impl Netns {
         c.args(["netns", "exec", &self.name]).args(args);
         c
     }
+
+    /// Sends `line` in one datagram with Linux `nc -u` from inside the
+    /// namespace to `host:port` and returns what came back within 2 s.
+    pub fn nc_udp(&self, host: &str, port: u16, line: &[u8]) -> String {
+        use std::io::Write;
+        let port = port.to_string();
+        let mut nc = self
+            .exec(&["nc", "-u", "-w", "2", host, &port])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("nc runs");
+        nc.stdin
+            .take()
+            .expect("piped")
+            .write_all(line)
+            .expect("nc takes the datagram");
+        let out = nc.wait_with_output().expect("nc ends");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
 
 impl Drop for Netns {
