@@ -516,19 +516,7 @@ impl Host {
     /// The state now, for the control plane. Takes each mound's lock and
     /// the scheduler's lock one at a time, never nested.
     pub fn telemetry(&self) -> HostTelemetry {
-        let mounds = self
-            .mounds
-            .iter()
-            .map(|(id, _, m)| {
-                let mut t = m.telemetry();
-                // A UNIX mound whose programs page through spin.db-pager.
-                if self.pagers.iter().any(|p| p.mound == *id) {
-                    t.kind = "db-pager".into();
-                    t.memory_manager.push_str(" + spin.db-pager");
-                }
-                t
-            })
-            .collect();
+        let mounds = self.mounds.iter().map(|(_, _, m)| m.telemetry()).collect();
         let now = with_loop!(&self.rl, rl => rl.now());
         HostTelemetry {
             machine: match self.machine {

@@ -97,6 +97,9 @@ pub struct HostMount {
 pub struct UnixConfig {
     /// Name shown in telemetry.
     pub name: String,
+    /// The personality it shows in telemetry: `unix`, or what a manifest
+    /// built on it (`db-pager`).
+    pub kind: String,
     /// Guest path of the first program.
     pub program: Vec<u8>,
     /// Its argv (argv[0] included).
@@ -151,6 +154,7 @@ impl UnixConfig {
     pub fn new(name: impl Into<String>, program: impl Into<Vec<u8>>, argv: Vec<Vec<u8>>) -> Self {
         UnixConfig {
             name: name.into(),
+            kind: "unix".into(),
             program: program.into(),
             argv,
             files: Vec::new(),

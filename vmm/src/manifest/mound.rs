@@ -334,6 +334,7 @@ pub(super) fn mound(
     // own pager (spin-dbpager); the host keeps the extension too.
     let pager = pager.map(spin_dbpager::DbPagerExt::new);
     if let Some(ext) = &pager {
+        unix.kind = "db-pager".into();
         unix.extensions
             .push(ext.clone() as Arc<dyn spin_unix::ext::ExtLinker>);
     }

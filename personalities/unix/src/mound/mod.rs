@@ -534,7 +534,7 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
 
     fn telemetry(&self) -> MoundTelemetry {
         let mm = self.mm.stats();
-        let mut t = MoundTelemetry::new(self.id, self.cfg.name.clone(), "unix");
+        let mut t = MoundTelemetry::new(self.id, self.cfg.name.clone(), &self.cfg.kind);
         t.program = self
             .cfg
             .argv
@@ -543,6 +543,12 @@ impl<R: RegisterFile> GuestMound<R> for UnixMound<R> {
             .collect::<Vec<_>>()
             .join(" ");
         t.memory_manager = "unix-mm: demand paging, COW, clock + swap".into();
+        // Extensions its programs may link bring their own paging (a file's
+        // pager): named beside the memory manager.
+        for e in &self.cfg.extensions {
+            t.memory_manager.push_str(" + ");
+            t.memory_manager.push_str(e.name());
+        }
         t.strand_package = "unix threads: 1 strand per thread".into();
         t.state = if self.stopped {
             MoundState::Stopped
